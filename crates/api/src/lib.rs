@@ -1,0 +1,1 @@
+//! ferrodef's HTTP API: MozDef-compatible ingest endpoints, search, aggregations, status and metrics

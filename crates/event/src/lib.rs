@@ -1,0 +1,1 @@
+//! ferrodef's event model: the normalized MozDef schema, severities and timestamp parsing

@@ -1,0 +1,1 @@
+//! ferrodef's Lucene-like query language: parser, AST and relative time expressions

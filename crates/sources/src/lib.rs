@@ -1,0 +1,1 @@
+//! Sources of the ferrodef pipeline: HTTP ingest bodies, syslog, AMQP, files

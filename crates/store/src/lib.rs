@@ -1,0 +1,1 @@
+//! Storage behind one trait: the embedded tantivy backend, partitioned by day

@@ -1,0 +1,1 @@
+//! Transforms of the ferrodef pipeline: normalization to the MozDef schema, parsers, enrichment
