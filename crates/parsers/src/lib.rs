@@ -1,0 +1,1 @@
+//! Event parsers (transforms): sshd, sudo, su, PAM, auditd, web/proxy access logs
