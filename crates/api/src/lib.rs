@@ -1,1 +1,151 @@
-//! ferrodef's HTTP API: MozDef-compatible ingest endpoints, search, aggregations, status and metrics
+//! ferrodef's HTTP API.
+//!
+//! Ingest, as MozDef's `loginput` took it: `POST /events` (one JSON event), `POST /_bulk`
+//! (Elasticsearch bulk, JSON array or NDJSON), `POST /cef` and `POST /nxlog` (JSON events tagged
+//! with their endpoint), `POST /custom/<app>` (stored as sent, in the stream `custom-<app>`).
+//! Search: `GET /api/search`, `GET /api/aggregate`. Operations: `GET /status`, `GET /health`,
+//! `GET /metrics`. Every error answer is JSON: `{"error": "...", ...}` with the line, column or
+//! position of the problem where there is one.
+
+mod ingest;
+mod search;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferrodef_sinks::{IngestHandle, Metrics};
+use ferrodef_store::Store;
+use serde_json::json;
+
+/// Settings of the API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The name this ferrodef gives itself in events (`mozdefhostname`).
+    pub mozdefhostname: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Time zone assumed for event timestamps without one.
+    pub default_tz: chrono_tz::Tz,
+}
+
+/// What the handlers share.
+pub struct AppState {
+    /// The store searched by the API.
+    pub store: Arc<dyn Store>,
+    /// Where accepted events go.
+    pub ingest: IngestHandle,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub config: ApiConfig,
+    /// When the server started.
+    pub started: Instant,
+}
+
+/// An error answer: a status and a JSON body naming the problem.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: serde_json::Value,
+}
+
+impl ApiError {
+    /// An error with a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: json!({ "error": message.into() }),
+        }
+    }
+
+    /// Adds a field to the JSON body (e.g. `line`, `position`).
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> ApiError {
+        if let Some(obj) = self.body.as_object_mut() {
+            obj.insert(key.to_string(), value.into());
+        }
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// The router with every endpoint.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/events", post(ingest::events).put(ingest::events))
+        .route("/events/", post(ingest::events).put(ingest::events))
+        .route("/_bulk", post(ingest::bulk).put(ingest::bulk))
+        .route("/cef", post(ingest::cef).put(ingest::cef))
+        .route("/nxlog", post(ingest::nxlog).put(ingest::nxlog))
+        .route("/custom/{app}", post(ingest::custom).put(ingest::custom))
+        .route("/api/search", get(search::search))
+        .route("/api/aggregate", get(search::aggregate))
+        .route("/status", get(status))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", uri.path()),
+    )
+}
+
+/// Resident set size now and at its peak, from `/proc/self/status` (Linux).
+pub fn rss_bytes() -> (Option<u64>, Option<u64>) {
+    let Ok(s) = std::fs::read_to_string("/proc/self/status") else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {
+    let (rss, peak) = rss_bytes();
+    let parts = s.store.partitions();
+    let docs: u64 = parts.iter().map(|p| p.docs).sum();
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "mozdefhostname": s.config.mozdefhostname,
+        "uptime_seconds": s.started.elapsed().as_secs(),
+        "events_pending": s.metrics.pending.get(),
+        "events_stored": docs,
+        "partitions": parts.len(),
+        "rss_bytes": rss,
+        "peak_rss_bytes": peak,
+    }))
+    .into_response()
+}
+
+async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn metrics(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,1 +1,65 @@
-fn main() {}
+//! `ferrodef`: one binary for the whole platform.
+
+mod bench;
+mod config;
+mod search_cmd;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// ferrodef: a security event platform (SIEM), the successor of MozDef.
+#[derive(Debug, Parser)]
+#[command(name = "ferrodef", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Runs the platform: HTTP ingest and search API, embedded store under the data directory.
+    Serve(config::ServeArgs),
+    /// Searches events with the query language.
+    Search(search_cmd::SearchArgs),
+    /// Load and query benchmarks against a server.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("FERRODEF_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferrodef: starting the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let res = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Serve(args) => {
+                let cfg = config::Config::resolve(&args)?;
+                serve::run(cfg).await
+            }
+            Cmd::Search(args) => search_cmd::run(args).await,
+            Cmd::Bench(cmd) => bench::run(cmd).await,
+        }
+    });
+    match res {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrodef: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

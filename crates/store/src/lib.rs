@@ -1,1 +1,192 @@
-//! Storage behind one trait: the embedded tantivy backend, partitioned by day
+//! Storage behind one trait.
+//!
+//! [`Store`] is what the rest of ferrodef talks to: the indexer writes batches of documents and
+//! commits them; the API searches and aggregates with the ferrodef query language
+//! ([`ferrodef_query`]). [`tantivy_store::TantivyStore`] is the embedded default backend: one
+//! tantivy index per stream and UTC day (`<data>/index/<stream>/<YYYYMMDD>`), like MozDef's
+//! `events-YYYYMMDD` indices, so that retention drops whole days.
+
+pub mod tantivy_store;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use tantivy_store::TantivyStore;
+
+/// The stream normalized MozDef events go to.
+pub const EVENTS_STREAM: &str = "events";
+
+/// A document ready to be indexed.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    /// Position of the document in the write-ahead log (strictly increasing, starts at 1).
+    pub seq: u64,
+    /// The stream (index family) the document belongs to, e.g. `events` or `custom-myapp`.
+    pub stream: String,
+    /// The time the document is partitioned and sorted by.
+    pub utctimestamp: DateTime<Utc>,
+    /// The time ferrodef received the document.
+    pub receivedtimestamp: DateTime<Utc>,
+    /// The document itself (a JSON object); returned as is by searches.
+    pub doc: serde_json::Map<String, serde_json::Value>,
+    /// `doc` serialized (kept to avoid serializing it twice).
+    pub source: Vec<u8>,
+}
+
+/// Sort order of search hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Newest first.
+    #[default]
+    Desc,
+    /// Oldest first.
+    Asc,
+}
+
+/// A search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The stream to search.
+    pub stream: String,
+    /// The parsed query.
+    pub query: ferrodef_query::Expr,
+    /// Only documents with `from <= utctimestamp`.
+    pub from: Option<DateTime<Utc>>,
+    /// Only documents with `utctimestamp <= to`.
+    pub to: Option<DateTime<Utc>>,
+    /// Maximum number of hits returned.
+    pub size: usize,
+    /// Field to sort on (`utctimestamp` or `receivedtimestamp`).
+    pub sort_field: String,
+    /// Sort direction.
+    pub order: SortOrder,
+    /// The time `now` in relative time expressions of the query.
+    pub now: DateTime<Utc>,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    /// Number of matching documents (all of them, not just the returned hits).
+    pub total: u64,
+    /// The returned documents.
+    pub hits: Vec<serde_json::Value>,
+}
+
+/// An aggregation request.
+#[derive(Debug, Clone)]
+pub struct AggRequest {
+    /// The stream to aggregate over.
+    pub stream: String,
+    /// The documents to aggregate.
+    pub query: ferrodef_query::Expr,
+    /// Lower time bound (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Upper time bound (inclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// Top values of this field (a terms aggregation).
+    pub terms: Option<String>,
+    /// How many top values.
+    pub size: usize,
+    /// Date histogram over `utctimestamp` with this fixed interval (`30s`, `15m`, `1h`, `1d`).
+    pub interval: Option<String>,
+    /// The time `now` in relative time expressions of the query.
+    pub now: DateTime<Utc>,
+}
+
+/// One bucket of a terms aggregation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TermBucket {
+    /// The field value.
+    pub key: serde_json::Value,
+    /// Number of matching documents with that value.
+    pub count: u64,
+}
+
+/// One bucket of a date histogram.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistogramBucket {
+    /// Start of the bucket (RFC 3339).
+    pub key: String,
+    /// Start of the bucket in milliseconds since the epoch.
+    pub key_ms: i64,
+    /// Number of matching documents in the bucket.
+    pub count: u64,
+    /// Top values of the `terms` field within the bucket, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Vec<TermBucket>>,
+}
+
+/// The answer to an aggregation request.
+#[derive(Debug, Clone, Serialize)]
+pub struct AggResponse {
+    /// Number of matching documents.
+    pub total: u64,
+    /// Top values of the `terms` field over all matching documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Vec<TermBucket>>,
+    /// The date histogram, when an interval was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Vec<HistogramBucket>>,
+}
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request is wrong (bad field, bad value for the field's type...): the caller's fault.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The storage engine failed.
+    #[error("storage error: {0}")]
+    Engine(String),
+    /// A file system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl From<tantivy::TantivyError> for StoreError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        StoreError::Engine(e.to_string())
+    }
+}
+
+/// Information about one partition (a stream's day).
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionInfo {
+    /// Stream name.
+    pub stream: String,
+    /// Day, `YYYYMMDD`.
+    pub day: String,
+    /// Number of documents searchable in it.
+    pub docs: u64,
+}
+
+/// A storage backend.
+pub trait Store: Send + Sync {
+    /// Adds documents; they become durable and searchable on the next [`Store::commit`].
+    /// Documents whose `seq` is already committed in their partition are skipped (write-ahead
+    /// log replay after a crash). Returns how many documents were added.
+    fn index(&self, docs: Vec<StoredDoc>) -> Result<usize, StoreError>;
+    /// Makes everything added so far durable and searchable, recording that every document up
+    /// to `seq` is committed.
+    fn commit(&self, seq: u64) -> Result<(), StoreError>;
+    /// Runs a search.
+    fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError>;
+    /// Runs an aggregation.
+    fn aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError>;
+    /// Drops the partitions whose whole day is older than `keep_days` days before `now`.
+    /// Returns the dropped partitions as `stream/YYYYMMDD`.
+    fn apply_retention(
+        &self,
+        keep_days: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// The partitions and their document counts.
+    fn partitions(&self) -> Vec<PartitionInfo>;
+}

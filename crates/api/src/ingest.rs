@@ -1,0 +1,395 @@
+//! The ingest endpoints (MozDef `loginput` compatible).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use ferrodef_sinks::{Pending, SubmitError};
+use ferrodef_sources::http_body::{self, BodyItem};
+use ferrodef_transforms::normalize::{normalize, NormalizeContext};
+use serde_json::{json, Map, Value};
+
+use crate::{ApiError, AppState};
+
+/// Content types an ingest body may have. `application/x-www-form-urlencoded` is what
+/// `curl -d` sends: MozDef's own examples post JSON that way, so it is read as JSON too.
+const ACCEPTED_TYPES: [&str; 7] = [
+    "application/json",
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonlines",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+];
+
+async fn read_body(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    source: &str,
+) -> Result<Bytes, ApiError> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("");
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !ACCEPTED_TYPES.contains(&mime.as_str()) {
+            s.metrics.rejected(source, "content_type", 1);
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "unsupported content type '{ct}': send JSON (application/json) or NDJSON (application/x-ndjson)"
+                ),
+            ));
+        }
+    }
+    let limit = s.config.max_body_bytes;
+    let too_large = |s: &AppState| {
+        s.metrics.rejected(source, "body_too_large", 1);
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds the limit of {limit} bytes (max_body_bytes)"),
+        )
+        .with("limit", limit)
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(too_large(s));
+        }
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            // to_bytes fails on the limit or on a broken connection.
+            let msg = e.to_string();
+            if msg.contains("length limit") {
+                Err(too_large(s))
+            } else {
+                s.metrics.rejected(source, "body_read", 1);
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("reading the request body: {msg}"),
+                ))
+            }
+        }
+    }
+}
+
+fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> NormalizeContext {
+    NormalizeContext {
+        now,
+        mozdefhostname: s.config.mozdefhostname.clone(),
+        default_tz: s.config.default_tz,
+        source: Some(source.to_string()),
+    }
+}
+
+/// Normalizes one raw event into a document of the `events` stream.
+fn normalized(raw: Value, ctx: &NormalizeContext) -> Result<Pending, String> {
+    let ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
+    let utc = ev.utctimestamp;
+    let received = ev.receivedtimestamp;
+    match serde_json::to_value(&ev) {
+        Ok(Value::Object(map)) => Ok(Pending::new(
+            ferrodef_store::EVENTS_STREAM,
+            utc,
+            received,
+            map,
+        )),
+        Ok(_) => Err("normalized event is not an object".to_string()),
+        Err(e) => Err(format!("serializing the normalized event: {e}")),
+    }
+}
+
+/// One bad document of a body.
+struct Rejected {
+    line: usize,
+    reason: &'static str,
+    message: String,
+}
+
+async fn submit(
+    s: &AppState,
+    source: &str,
+    docs: Vec<Pending>,
+    rejected: Vec<Rejected>,
+    single: bool,
+) -> Result<Response, ApiError> {
+    let accepted = docs.len();
+    s.metrics
+        .received(source, (accepted + rejected.len()) as u64);
+    for r in &rejected {
+        s.metrics.rejected(source, r.reason, 1);
+    }
+    if accepted == 0 {
+        if let Some(first) = rejected.first() {
+            let mut e = ApiError::new(StatusCode::BAD_REQUEST, first.message.clone());
+            if !single {
+                e = e
+                    .with("line", first.line)
+                    .with("accepted", 0)
+                    .with("rejected", rejected.len())
+                    .with("errors", errors_json(&rejected));
+            }
+            return Err(e);
+        }
+        if !single {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the body holds no event",
+            ));
+        }
+    }
+    match s.ingest.submit(source, docs).await {
+        Ok(()) => {}
+        Err(e @ SubmitError::ShuttingDown) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.to_string(),
+            ))
+        }
+        Err(e) => {
+            s.metrics.rejected(source, "persist", accepted as u64);
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.to_string(),
+            ));
+        }
+    }
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "result": if rejected.is_empty() { "ok" } else { "partial" },
+            "accepted": accepted,
+            "rejected": rejected.len(),
+            "errors": errors_json(&rejected),
+        })),
+    )
+        .into_response())
+}
+
+fn errors_json(rejected: &[Rejected]) -> Value {
+    Value::Array(
+        rejected
+            .iter()
+            .map(|r| json!({"line": r.line, "error": r.message}))
+            .collect(),
+    )
+}
+
+fn body_error(s: &AppState, source: &str, e: http_body::BodyError) -> ApiError {
+    s.metrics.rejected(source, "invalid_body", 1);
+    s.metrics.received(source, 1);
+    ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+}
+
+/// Normalizes parsed documents, keeping every failure with its line.
+fn normalize_items(
+    items: Vec<BodyItem>,
+    ctx: &NormalizeContext,
+    tag: Option<&str>,
+    rejected: &mut Vec<Rejected>,
+) -> Vec<Pending> {
+    let mut docs = Vec::with_capacity(items.len());
+    for item in items {
+        let mut raw = item.doc;
+        if let (Some(endpoint), Value::Object(obj)) = (tag, &mut raw) {
+            obj.insert("endpoint".into(), Value::String(endpoint.into()));
+        }
+        match normalized(raw, ctx) {
+            Ok(p) => docs.push(p),
+            Err(message) => rejected.push(Rejected {
+                line: item.line,
+                reason: "invalid_event",
+                message: format!("line {}: {message}", item.line),
+            }),
+        }
+    }
+    docs
+}
+
+/// `POST /events`: one JSON event.
+pub async fn events(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let source = "http_events";
+    let bytes = read_body(&s, &headers, body, source).await?;
+    let raw = http_body::parse_single(&bytes).map_err(|e| body_error(&s, source, e))?;
+    let ctx = context(&s, source, Utc::now());
+    let mut rejected = Vec::new();
+    let docs = normalize_items(
+        vec![BodyItem { line: 1, doc: raw }],
+        &ctx,
+        None,
+        &mut rejected,
+    );
+    if let Some(r) = rejected.first_mut() {
+        r.message = r.message.trim_start_matches("line 1: ").to_string();
+    }
+    submit(&s, source, docs, rejected, true).await
+}
+
+async fn many(
+    s: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+    source: &str,
+    tag: Option<&str>,
+) -> Result<Response, ApiError> {
+    let bytes = read_body(&s, &headers, body, source).await?;
+    let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(&s, source, e))?;
+    let ctx = context(&s, source, Utc::now());
+    let mut rejected: Vec<Rejected> = parsed
+        .errors
+        .into_iter()
+        .map(|e| Rejected {
+            line: e.line,
+            reason: "invalid_json",
+            message: e.message,
+        })
+        .collect();
+    let docs = normalize_items(parsed.items, &ctx, tag, &mut rejected);
+    rejected.sort_by_key(|r| r.line);
+    submit(&s, source, docs, rejected, false).await
+}
+
+/// `POST /_bulk`: Elasticsearch bulk body, JSON array or NDJSON.
+pub async fn bulk(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    many(s, headers, body, "http_bulk", None).await
+}
+
+/// `POST /cef`: JSON events from CEF forwarders (MozDef tags them `endpoint: cef`).
+pub async fn cef(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    many(s, headers, body, "http_cef", Some("cef")).await
+}
+
+/// `POST /nxlog`: JSON events from nxlog (MozDef tags them `endpoint: nxlog`).
+pub async fn nxlog(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    many(s, headers, body, "http_nxlog", Some("nxlog")).await
+}
+
+/// Checks an application name of `/custom/<app>`.
+fn custom_stream(app: &str) -> Result<String, String> {
+    let ok = !app.is_empty()
+        && app.len() <= 64
+        && app
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(format!("custom-{app}"))
+    } else {
+        Err(format!(
+            "invalid application name '{app}' in /custom/<app>: use 1 to 64 of a-z, 0-9, '-', '_'"
+        ))
+    }
+}
+
+/// `POST /custom/<app>`: documents stored as sent (no normalization) in the stream
+/// `custom-<app>`; one JSON object, a JSON array, NDJSON or an Elasticsearch bulk body.
+pub async fn custom(
+    State(s): State<Arc<AppState>>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let source = "http_custom";
+    let stream = custom_stream(&app).map_err(|m| {
+        s.metrics.rejected(source, "bad_application", 1);
+        ApiError::new(StatusCode::BAD_REQUEST, m)
+    })?;
+    let bytes = read_body(&s, &headers, body, source).await?;
+    // A whole-body object or array first (pretty-printed documents span lines), else lines.
+    let (items, errors) = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(docs)) => (
+            docs.into_iter()
+                .enumerate()
+                .map(|(i, doc)| BodyItem { line: i + 1, doc })
+                .collect(),
+            Vec::new(),
+        ),
+        Ok(doc @ Value::Object(_)) => (vec![BodyItem { line: 1, doc }], Vec::new()),
+        _ => {
+            let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(&s, source, e))?;
+            (parsed.items, parsed.errors)
+        }
+    };
+    let mut rejected: Vec<Rejected> = errors
+        .into_iter()
+        .map(|e| Rejected {
+            line: e.line,
+            reason: "invalid_json",
+            message: e.message,
+        })
+        .collect();
+    let now = Utc::now();
+    let mut docs = Vec::with_capacity(items.len());
+    for item in items {
+        match item.doc {
+            Value::Object(map) => docs.push(custom_doc(&stream, map, now)),
+            other => rejected.push(Rejected {
+                line: item.line,
+                reason: "invalid_event",
+                message: format!(
+                    "line {}: a document must be a JSON object, not {}",
+                    item.line,
+                    kind(&other)
+                ),
+            }),
+        }
+    }
+    submit(&s, source, docs, rejected, false).await
+}
+
+fn custom_doc(stream: &str, map: Map<String, Value>, now: DateTime<Utc>) -> Pending {
+    Pending::new(stream, now, now, map)
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_stream_names() {
+        assert_eq!(custom_stream("vulns").unwrap(), "custom-vulns");
+        assert!(custom_stream("Vulns").is_err());
+        assert!(custom_stream("a/b").is_err());
+        assert!(custom_stream("").is_err());
+    }
+}

@@ -1,0 +1,466 @@
+//! `ferrodef bench`: the end-to-end load tool. It sends generated MozDef-style events (a
+//! realistic mix of sshd, sudo, proxy and web events) over HTTP bulk to a running server (or one
+//! it starts), and reports accepted events/s, the time until all are searchable, and the
+//! server's peak RSS; `bench query` times a needle search and a histogram aggregation.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::{SecondsFormat, Utc};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+/// `ferrodef bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Sends generated events over HTTP bulk and measures ingest.
+    Ingest(IngestArgs),
+    /// Times a needle query and a date histogram with a terms sub-aggregation.
+    Query(QueryArgs),
+}
+
+/// Options of `bench ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Server to load; without it a server is started on a temporary data directory
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Data directory of the started server (default: a temporary one, removed after)
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Number of events
+    #[arg(long, short = 'n', default_value_t = 200_000)]
+    pub events: usize,
+    /// Events per bulk request
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+    /// Concurrent requests
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Spread event times over the last N hours
+    #[arg(long, default_value_t = 24)]
+    pub spread_hours: u32,
+    /// Events whose source IP is the needle 203.0.113.7
+    #[arg(long, default_value_t = 10)]
+    pub needles: usize,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the started server running after the run (prints its address)
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// Options of `bench query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Server to query
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Runs of each query
+    #[arg(long, default_value_t = 30)]
+    pub runs: usize,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a bench subcommand.
+pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Ingest(a) => ingest(a).await,
+        BenchCmd::Query(a) => query(a).await,
+    }
+}
+
+/// A small deterministic generator (xorshift64*), enough for varied test data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+    fn ip(&mut self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            [198, 203, 192, 10, 172, 185][self.below(6) as usize],
+            self.below(256),
+            self.below(256),
+            1 + self.below(254)
+        )
+    }
+}
+
+const USERS: [&str; 8] = [
+    "root", "admin", "alice", "bob", "deploy", "oracle", "test", "ubuntu",
+];
+const HOSTS: [&str; 6] = [
+    "bastion-1.example.com",
+    "bastion-2.example.com",
+    "web-1.example.com",
+    "web-2.example.com",
+    "db-1.example.com",
+    "proxy-1.example.com",
+];
+const URLS: [&str; 6] = [
+    "/index.html",
+    "/api/v1/login",
+    "/wp-login.php",
+    "/static/app.js",
+    "/admin/",
+    "/.env",
+];
+const UAS: [&str; 3] = [
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "curl/8.5.0",
+    "python-requests/2.31.0",
+];
+
+/// Generates event number `i` of a run, as a MozDef JSON document.
+pub fn generate(i: usize, run: &str, spread_ms: i64, needle: bool, now_ms: i64) -> Value {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64).wrapping_mul(0x1000_0000_01B3) | 1);
+    let t = now_ms - (r.below(spread_ms.max(1) as u64) as i64);
+    let ts = chrono::DateTime::from_timestamp_millis(t)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let src = if needle {
+        "203.0.113.7".to_string()
+    } else {
+        r.ip()
+    };
+    let host = r.pick(&HOSTS);
+    let user = r.pick(&USERS);
+    let pid = 1000 + r.below(60000);
+    match r.below(10) {
+        0..=3 => {
+            let (summary, success) = if r.below(4) == 0 {
+                (
+                    format!("Accepted publickey for {user} from {src} port {} ssh2: RSA SHA256:q1w2e3r4t5y6u7i8o9p0", 1024 + r.below(60000)),
+                    true,
+                )
+            } else {
+                (
+                    format!(
+                        "Failed password for invalid user {user} from {src} port {} ssh2",
+                        1024 + r.below(60000)
+                    ),
+                    false,
+                )
+            };
+            json!({"utctimestamp": ts, "category": "syslog", "hostname": host, "processname": "sshd",
+                   "processid": pid.to_string(), "severity": "INFO", "summary": summary, "tags": ["syslog"],
+                   "details": {"program": "sshd", "sourceipaddress": src, "username": user,
+                               "success": success, "benchrun": run}})
+        }
+        4 | 5 => {
+            json!({"utctimestamp": ts, "category": "syslog", "hostname": host, "processname": "sudo",
+                   "severity": "NOTICE", "tags": ["syslog"],
+                   "summary": format!("{user} : TTY=pts/{} ; PWD=/home/{user} ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx", r.below(8)),
+                   "details": {"program": "sudo", "username": user, "sourceipaddress": src, "benchrun": run}})
+        }
+        6 | 7 => {
+            let action = r.pick(&["TCP_MISS", "TCP_HIT", "TCP_DENIED", "TCP_TUNNEL"]);
+            let dst = r.pick(&[
+                "example.org",
+                "updates.example.net",
+                "198.51.100.99",
+                "cdn.example.com",
+            ]);
+            json!({"utctimestamp": ts, "category": "proxy", "hostname": "proxy-1.example.com", "processname": "squid",
+                   "severity": "INFO", "summary": format!("{src} {action} GET http://{dst}/"),
+                   "details": {"sourceipaddress": src, "destination": format!("http://{dst}/"), "host": dst,
+                               "method": "GET", "proxyaction": action, "status": 200 + 100 * (r.below(3) as i64),
+                               "bytes": r.below(100_000), "useragent": r.pick(&UAS), "benchrun": run}})
+        }
+        _ => {
+            let url = r.pick(&URLS);
+            let status = [200, 200, 301, 404, 403, 500][r.below(6) as usize];
+            json!({"utctimestamp": ts, "category": "web", "hostname": host, "processname": "nginx",
+                   "severity": "INFO", "summary": format!("{src} GET {url} {status}"),
+                   "details": {"sourceipaddress": src, "method": "GET", "url": url, "status": status,
+                               "bytes": r.below(50_000), "useragent": r.pick(&UAS), "benchrun": run}})
+        }
+    }
+}
+
+struct Spawned {
+    child: Child,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server(data_dir: Option<PathBuf>) -> anyhow::Result<(String, Spawned)> {
+    use std::io::BufRead;
+    let (dir, tmp) = match data_dir {
+        Some(d) => (d, None),
+        None => {
+            let t = tempfile::tempdir()?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting ferrodef serve")?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let spawned = Spawned { child, _tmp: tmp };
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(url) = line.strip_prefix("ferrodef listening on ") {
+            std::thread::spawn(move || for _ in lines {});
+            return Ok((url.trim().to_string(), spawned));
+        }
+    }
+    bail!("the server exited before listening")
+}
+
+async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
+    if a.batch == 0 || a.concurrency == 0 {
+        bail!("--batch and --concurrency must be at least 1");
+    }
+    let (server, spawned) = match &a.server {
+        Some(s) => (s.trim_end_matches('/').to_string(), None),
+        None => {
+            let (url, s) = spawn_server(a.data_dir.clone())?;
+            (url, Some(s))
+        }
+    };
+    let client = reqwest::Client::new();
+    let run = format!("run{}", Utc::now().timestamp_millis());
+    let now_ms = Utc::now().timestamp_millis();
+    let spread_ms = i64::from(a.spread_hours) * 3_600_000;
+    let batches = a.events.div_ceil(a.batch);
+    let needle_every = a
+        .events
+        .checked_div(a.needles)
+        .map_or(usize::MAX, |n| n.max(1));
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let rejected = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.concurrency {
+        let (next, accepted, rejected) = (next.clone(), accepted.clone(), rejected.clone());
+        let (client, server, run) = (client.clone(), server.clone(), run.clone());
+        let (events, batch) = (a.events, a.batch);
+        tasks.push(tokio::spawn(async move {
+            let mut body = Vec::with_capacity(batch * 600);
+            loop {
+                let b = next.fetch_add(1, Ordering::Relaxed);
+                if b >= batches {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                body.clear();
+                for i in b * batch..((b + 1) * batch).min(events) {
+                    let needle = i % needle_every == 0;
+                    body.extend_from_slice(b"{\"index\":{}}\n");
+                    serde_json::to_writer(
+                        &mut body,
+                        &generate(i, &run, spread_ms, needle, now_ms),
+                    )?;
+                    body.push(b'\n');
+                }
+                let resp = client
+                    .post(format!("{server}/_bulk"))
+                    .header("content-type", "application/x-ndjson")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                let status = resp.status();
+                let v: Value = resp.json().await?;
+                if !status.is_success() {
+                    bail!("bulk request answered {status}: {v}");
+                }
+                accepted.fetch_add(v["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                rejected.fetch_add(v["rejected"].as_u64().unwrap_or(0), Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+    let acked = Instant::now();
+    let total_accepted = accepted.load(Ordering::Relaxed);
+    // Wait until every accepted event of this run is searchable.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let v: Value = client
+            .get(format!("{server}/api/search"))
+            .query(&[
+                ("q", format!("details.benchrun:{run}")),
+                ("size", "0".into()),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        if v["total"].as_u64() == Some(total_accepted) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {} of {total_accepted} events searchable after 600 s",
+                v["total"]
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let searchable_secs = started.elapsed().as_secs_f64();
+    let lag_ms = acked.elapsed().as_secs_f64() * 1000.0;
+    let status: Value = client
+        .get(format!("{server}/status"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let peak = status["peak_rss_bytes"].as_u64().unwrap_or(0);
+    let result = json!({
+        "events": a.events, "batch": a.batch, "concurrency": a.concurrency,
+        "accepted": total_accepted, "rejected": rejected.load(Ordering::Relaxed),
+        "send_seconds": send_secs,
+        "accepted_per_second": total_accepted as f64 / send_secs,
+        "all_searchable_seconds": searchable_secs,
+        "searchable_lag_after_last_ack_ms": lag_ms,
+        "end_to_end_per_second": total_accepted as f64 / searchable_secs,
+        "server_peak_rss_mib": peak as f64 / 1048576.0,
+        "server": server,
+    });
+    if a.json {
+        println!("{result}");
+    } else {
+        println!(
+            "events sent:             {} in batches of {} ({} concurrent)",
+            a.events, a.batch, a.concurrency
+        );
+        println!(
+            "accepted / rejected:     {} / {}",
+            total_accepted, result["rejected"]
+        );
+        println!(
+            "accepted events/s:       {:.0}  ({send_secs:.2} s)",
+            result["accepted_per_second"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "all searchable after:    {searchable_secs:.2} s  ({lag_ms:.0} ms after the last ack)"
+        );
+        println!(
+            "end-to-end events/s:     {:.0}",
+            result["end_to_end_per_second"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "server peak RSS:         {:.0} MiB",
+            peak as f64 / 1048576.0
+        );
+    }
+    if a.keep {
+        if let Some(s) = spawned {
+            println!("server kept running at {server} (pid {})", s.child.id());
+            std::mem::forget(s);
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// A named request: (name, path, query parameters).
+type QueryCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
+async fn query(a: QueryArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let server = a.server.trim_end_matches('/');
+    let cases: [QueryCase; 2] = [
+        (
+            "needle",
+            "/api/search",
+            vec![
+                ("q", "details.sourceipaddress:203.0.113.7"),
+                ("size", "100"),
+            ],
+        ),
+        (
+            "histogram_24h_1h_terms",
+            "/api/aggregate",
+            vec![
+                ("q", "*"),
+                ("from", "now-24h"),
+                ("to", "now"),
+                ("interval", "1h"),
+                ("terms", "category"),
+            ],
+        ),
+    ];
+    let status: Value = client
+        .get(format!("{server}/status"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let mut out = serde_json::Map::new();
+    out.insert("events_stored".into(), status["events_stored"].clone());
+    for (name, path, params) in cases {
+        let mut times = Vec::with_capacity(a.runs);
+        let mut total = 0;
+        for _ in 0..a.runs.max(1) {
+            let t = Instant::now();
+            let resp = client
+                .get(format!("{server}{path}"))
+                .query(&params)
+                .send()
+                .await?;
+            let st = resp.status();
+            let v: Value = resp.json().await?;
+            if !st.is_success() {
+                bail!("{name}: {st} {v}");
+            }
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            total = v["total"].as_u64().unwrap_or(0);
+        }
+        times.sort_by(|x, y| x.total_cmp(y));
+        out.insert(
+            name.into(),
+            json!({"matches": total, "p50_ms": percentile(&times, 0.5), "p90_ms": percentile(&times, 0.9),
+                   "max_ms": percentile(&times, 1.0), "runs": times.len()}),
+        );
+    }
+    let out = Value::Object(out);
+    if a.json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}

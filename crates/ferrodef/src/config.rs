@@ -1,0 +1,211 @@
+//! Configuration: defaults, overridden by the TOML config file, overridden by environment
+//! variables and command-line flags (`ferrodef serve --help` lists them all).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+
+/// Options of `ferrodef serve`; each also reads a `FERRODEF_*` environment variable.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ServeArgs {
+    /// TOML config file [default: ./ferrodef.toml when it exists]
+    #[arg(long, short = 'c', env = "FERRODEF_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address the HTTP API listens on [default: 127.0.0.1:8080]
+    #[arg(long, env = "FERRODEF_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the store and the write-ahead log [default: ./data]
+    #[arg(long, env = "FERRODEF_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Days of events kept; older days are dropped whole [default: 90]
+    #[arg(long, env = "FERRODEF_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
+    /// Largest accepted request body, in bytes [default: 16777216]
+    #[arg(long, env = "FERRODEF_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// How often accepted events are made searchable, in milliseconds [default: 500]
+    #[arg(long, env = "FERRODEF_COMMIT_INTERVAL_MS")]
+    pub commit_interval_ms: Option<u64>,
+    /// Indexing memory budget in MiB [default: 128]
+    #[arg(long, env = "FERRODEF_WRITER_MEMORY_MB")]
+    pub writer_memory_mb: Option<usize>,
+    /// Indexing threads [default: 2]
+    #[arg(long, env = "FERRODEF_WRITER_THREADS")]
+    pub writer_threads: Option<usize>,
+    /// Name of this server in events (`mozdefhostname`) [default: the host name]
+    #[arg(long, env = "FERRODEF_MOZDEFHOSTNAME")]
+    pub mozdefhostname: Option<String>,
+    /// Time zone of event timestamps that carry none, e.g. UTC or Europe/Paris [default: UTC]
+    #[arg(long, env = "FERRODEF_DEFAULT_TIMEZONE")]
+    pub default_timezone: Option<String>,
+}
+
+/// The config file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub retention_days: Option<u32>,
+    pub max_body_bytes: Option<usize>,
+    pub mozdefhostname: Option<String>,
+    pub default_timezone: Option<String>,
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+/// `[storage]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub commit_interval_ms: Option<u64>,
+    pub writer_memory_mb: Option<usize>,
+    pub writer_threads: Option<usize>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub retention_days: u32,
+    pub max_body_bytes: usize,
+    pub commit_interval_ms: u64,
+    pub writer_memory_mb: usize,
+    pub writer_threads: usize,
+    pub mozdefhostname: String,
+    pub default_timezone: chrono_tz::Tz,
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+impl Config {
+    /// Resolves flags/env over the config file over the defaults.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(p) => read_file(p)?,
+            None if Path::new("ferrodef.toml").exists() => read_file(Path::new("ferrodef.toml"))?,
+            None => FileConfig::default(),
+        };
+        let tz_name = args
+            .default_timezone
+            .clone()
+            .or(file.default_timezone)
+            .unwrap_or_else(|| "UTC".into());
+        let default_timezone: chrono_tz::Tz = tz_name
+            .parse()
+            .map_err(|_| anyhow::anyhow!("default_timezone: unknown time zone '{tz_name}'"))?;
+        let cfg = Config {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            retention_days: args.retention_days.or(file.retention_days).unwrap_or(90),
+            max_body_bytes: args
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(16 << 20),
+            commit_interval_ms: args
+                .commit_interval_ms
+                .or(file.storage.commit_interval_ms)
+                .unwrap_or(500),
+            writer_memory_mb: args
+                .writer_memory_mb
+                .or(file.storage.writer_memory_mb)
+                .unwrap_or(128),
+            writer_threads: args
+                .writer_threads
+                .or(file.storage.writer_threads)
+                .unwrap_or(2),
+            mozdefhostname: args
+                .mozdefhostname
+                .clone()
+                .or(file.mozdefhostname)
+                .unwrap_or_else(host_name),
+            default_timezone,
+        };
+        if cfg.retention_days == 0 {
+            bail!("retention_days must be at least 1");
+        }
+        if cfg.writer_threads == 0 || cfg.writer_threads > 64 {
+            bail!("writer_threads must be between 1 and 64");
+        }
+        if cfg.writer_memory_mb < 15 * cfg.writer_threads {
+            bail!(
+                "writer_memory_mb must be at least 15 per writer thread ({} for {} threads)",
+                15 * cfg.writer_threads,
+                cfg.writer_threads
+            );
+        }
+        if cfg.commit_interval_ms == 0 {
+            bail!("commit_interval_ms must be at least 1");
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nretention_days = 30\n[storage]\ncommit_interval_ms = 250\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            retention_days: Some(7),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.retention_days, 7);
+        assert_eq!(c.commit_interval_ms, 250);
+        assert_eq!(c.max_body_bytes, 16 << 20);
+        assert_eq!(c.default_timezone, chrono_tz::UTC);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_timezone_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(&path, "listn = \"x\"\n").unwrap();
+        let err = Config::resolve(&ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("listn"), "{err:#}");
+        let err = Config::resolve(&ServeArgs {
+            default_timezone: Some("Mars/Base".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("Mars/Base"));
+    }
+}

@@ -1,0 +1,227 @@
+//! `ferrodef search`: the query language on the command line, against a running server or
+//! directly on a data directory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use ferrodef_store::tantivy_store::TantivyOptions;
+use ferrodef_store::{SearchRequest, SortOrder, Store, TantivyStore};
+use serde_json::Value;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// A table: time, severity, category, hostname, summary.
+    Table,
+    /// The whole answer as one JSON document.
+    Json,
+    /// One event per line (NDJSON).
+    Ndjson,
+}
+
+/// Options of `ferrodef search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query, e.g. 'category:authentication AND details.sourceipaddress:10.0.0.0/8'
+    #[arg(default_value = "")]
+    pub query: String,
+    /// The server to ask
+    #[arg(long, env = "FERRODEF_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Search this data directory directly instead of asking a server
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Lower time bound: RFC 3339 or relative (now-15m)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Upper time bound: RFC 3339 or relative
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Number of events shown
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub size: usize,
+    /// Sort: utctimestamp:desc, utctimestamp:asc, receivedtimestamp:desc...
+    #[arg(long, default_value = "utctimestamp:desc")]
+    pub sort: String,
+    /// Stream to search (events, custom-<app>)
+    #[arg(long, default_value = "events")]
+    pub stream: String,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Prints where a query error is.
+fn explain_query_error(query: &str, offset: usize, message: &str) -> anyhow::Error {
+    let caret = " ".repeat(query.get(..offset).map(|s| s.chars().count()).unwrap_or(0));
+    anyhow::anyhow!("query syntax error: {message}\n  {query}\n  {caret}^")
+}
+
+/// Runs the search and prints the result.
+pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let answer = match &args.data_dir {
+        Some(dir) => local(&args, dir.clone()).await?,
+        None => remote(&args).await?,
+    };
+    print(&args, &answer);
+    Ok(())
+}
+
+async fn remote(args: &SearchArgs) -> anyhow::Result<Value> {
+    let url = format!("{}/api/search", args.server.trim_end_matches('/'));
+    let mut params = vec![
+        ("q", args.query.clone()),
+        ("size", args.size.to_string()),
+        ("sort", args.sort.clone()),
+        ("stream", args.stream.clone()),
+    ];
+    if let Some(f) = &args.from {
+        params.push(("from", f.clone()));
+    }
+    if let Some(t) = &args.to {
+        params.push(("to", t.clone()));
+    }
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .query(&params)
+        .send()
+        .await
+        .with_context(|| format!("asking {url}"))?;
+    let status = resp.status();
+    let body: Value = resp
+        .json()
+        .await
+        .with_context(|| format!("reading the answer of {url}"))?;
+    if !status.is_success() {
+        let msg = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown error");
+        if let Some(pos) = body.get("position").and_then(Value::as_u64) {
+            return Err(explain_query_error(&args.query, pos as usize, msg));
+        }
+        bail!("{url} answered {status}: {msg}");
+    }
+    Ok(body)
+}
+
+async fn local(args: &SearchArgs, dir: PathBuf) -> anyhow::Result<Value> {
+    let now = chrono::Utc::now();
+    let query = ferrodef_query::parse(&args.query)
+        .map_err(|e| explain_query_error(&args.query, e.offset, &e.message))?;
+    let time = |v: &Option<String>| -> anyhow::Result<_> {
+        v.as_deref()
+            .map(|s| ferrodef_query::parse_time(s, now).map_err(|e| anyhow::anyhow!("'{s}': {e}")))
+            .transpose()
+    };
+    let (field, dir_s) = args.sort.split_once(':').unwrap_or((&args.sort, "desc"));
+    let order = match dir_s {
+        "asc" => SortOrder::Asc,
+        "desc" => SortOrder::Desc,
+        other => bail!("--sort: '{other}' is not asc or desc"),
+    };
+    let req = SearchRequest {
+        stream: args.stream.clone(),
+        query,
+        from: time(&args.from)?,
+        to: time(&args.to)?,
+        size: args.size,
+        sort_field: field.to_string(),
+        order,
+        now,
+    };
+    let index = dir.join("index");
+    if !index.is_dir() {
+        bail!(
+            "{} holds no ferrodef store (no index/ directory)",
+            dir.display()
+        );
+    }
+    let res = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let store: Arc<dyn Store> =
+            Arc::new(TantivyStore::open(&index, TantivyOptions::default())?);
+        Ok(store.search(&req)?)
+    })
+    .await??;
+    Ok(serde_json::json!({"total": res.total, "hits": res.hits}))
+}
+
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn print(args: &SearchArgs, answer: &Value) {
+    let hits = answer
+        .get("hits")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let total = answer.get("total").and_then(Value::as_u64).unwrap_or(0);
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(answer).unwrap_or_default()
+        ),
+        Format::Ndjson => {
+            for h in &hits {
+                println!("{h}");
+            }
+        }
+        Format::Table => {
+            let cols = [
+                "utctimestamp",
+                "severity",
+                "category",
+                "hostname",
+                "summary",
+            ];
+            let rows: Vec<Vec<String>> = hits
+                .iter()
+                .map(|h| {
+                    cols.iter()
+                        .map(|c| {
+                            let mut s = cell(h.get(*c)).replace(['\n', '\r', '\t'], " ");
+                            if s.chars().count() > 100 {
+                                s = s.chars().take(99).collect::<String>() + "…";
+                            }
+                            s
+                        })
+                        .collect()
+                })
+                .collect();
+            let widths: Vec<usize> = (0..cols.len())
+                .map(|i| {
+                    rows.iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([cols[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: &[String]| {
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            };
+            println!(
+                "{}",
+                line(&cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>())
+            );
+            for r in &rows {
+                println!("{}", line(r));
+            }
+            println!("{} of {} matching events", hits.len(), total);
+        }
+    }
+}

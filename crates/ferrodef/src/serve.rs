@@ -1,0 +1,137 @@
+//! `ferrodef serve`: the platform in one process.
+
+use std::fs::File;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ferrodef_api::{router, ApiConfig, AppState};
+use ferrodef_sinks::{Metrics, Pipeline, PipelineConfig};
+use ferrodef_store::tantivy_store::TantivyOptions;
+use ferrodef_store::{Store, TantivyStore};
+
+use crate::config::Config;
+
+/// Takes an exclusive lock on the data directory so that two servers never share it.
+fn lock_data_dir(cfg: &Config) -> anyhow::Result<File> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    let path = cfg.data_dir.join("ferrodef.lock");
+    let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    f.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "data directory {} is in use by another ferrodef (lock {})",
+            cfg.data_dir.display(),
+            path.display()
+        )
+    })?;
+    Ok(f)
+}
+
+/// Opens the store and the pipeline (replaying the write-ahead log), then serves until
+/// SIGINT/SIGTERM, and shuts down cleanly (everything accepted is committed).
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(&cfg)?;
+    let started = Instant::now();
+    let opts = TantivyOptions {
+        writer_memory_bytes: cfg.writer_memory_mb << 20,
+        writer_threads: cfg.writer_threads,
+        ..TantivyOptions::default()
+    };
+    let index_dir = cfg.data_dir.join("index");
+    let store: Arc<dyn Store> = Arc::new(
+        TantivyStore::open(&index_dir, opts)
+            .with_context(|| format!("opening the store in {}", index_dir.display()))?,
+    );
+    let metrics = Arc::new(Metrics::new());
+    let pipeline_cfg = PipelineConfig {
+        wal_dir: cfg.data_dir.join("wal"),
+        max_segment_bytes: 128 << 20,
+        commit_interval: Duration::from_millis(cfg.commit_interval_ms),
+    };
+    let (pipeline, replay) = {
+        let store = store.clone();
+        let metrics = metrics.clone();
+        tokio::task::spawn_blocking(move || Pipeline::start(store, pipeline_cfg, metrics))
+            .await?
+            .context("starting the ingest pipeline")?
+    };
+    if replay.records > 0 {
+        tracing::info!(
+            records = replay.records,
+            indexed = replay.indexed,
+            "replayed the write-ahead log"
+        );
+    }
+    spawn_retention(store.clone(), cfg.retention_days);
+
+    let state = Arc::new(AppState {
+        store,
+        ingest: pipeline.handle(),
+        metrics,
+        config: ApiConfig {
+            mozdefhostname: cfg.mozdefhostname.clone(),
+            max_body_bytes: cfg.max_body_bytes,
+            default_tz: cfg.default_timezone,
+        },
+        started,
+    });
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(data_dir = %cfg.data_dir.display(), "ferrodef listening on http://{addr}");
+    println!("ferrodef listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("shutting down: committing accepted events");
+    tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
+    Ok(())
+}
+
+fn spawn_retention(store: Arc<dyn Store>, days: u32) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let store = store.clone();
+            let res = tokio::task::spawn_blocking(move || {
+                store.apply_retention(days, chrono::Utc::now())
+            })
+            .await;
+            match res {
+                Ok(Ok(dropped)) if !dropped.is_empty() => {
+                    tracing::info!(
+                        ?dropped,
+                        retention_days = days,
+                        "retention dropped partitions"
+                    )
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!("retention: {e}"),
+                Err(e) => tracing::error!("retention task: {e}"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,175 @@
+//! Starts the real `ferrodef serve` binary on a free loopback port with its own data directory.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Server {
+    pub url: String,
+    pub child: Option<Child>,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ferrodef")
+}
+
+impl Server {
+    /// A server on a new temporary data directory.
+    pub fn start(extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing data directory (restarts).
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("FERRODEF_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn ferrodef serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut url = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read stdout");
+            if let Some(u) = line.strip_prefix("ferrodef listening on ") {
+                url = Some(u.trim().to_string());
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let url = url.expect("server did not start (see stderr)");
+        Server {
+            url,
+            child: Some(child),
+            data_dir: dir.to_path_buf(),
+            _tmp: None,
+        }
+    }
+
+    pub fn client() -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client")
+    }
+
+    /// POSTs a body; returns (status, JSON answer).
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> (u16, Value) {
+        let resp = Server::client()
+            .post(format!("{}{}", self.url, path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .expect("POST");
+        let status = resp.status().as_u16();
+        let text = resp.text().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post(path, "application/json", body.to_string())
+    }
+
+    pub fn get(&self, path_and_query: &str) -> (u16, Value) {
+        let resp = Server::client()
+            .get(format!("{}{}", self.url, path_and_query))
+            .send()
+            .expect("GET");
+        let status = resp.status().as_u16();
+        let text = resp.text().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        let resp = Server::client()
+            .get(format!("{}{}", self.url, path))
+            .send()
+            .expect("GET");
+        (resp.status().as_u16(), resp.text().expect("body"))
+    }
+
+    /// Runs a search with extra parameters.
+    pub fn search_with(&self, q: &str, extra: &[(&str, &str)]) -> (u16, Value) {
+        let mut params = vec![("q", q)];
+        params.extend_from_slice(extra);
+        let resp = Server::client()
+            .get(format!("{}/api/search", self.url))
+            .query(&params)
+            .send()
+            .expect("search");
+        let status = resp.status().as_u16();
+        (status, resp.json().expect("json"))
+    }
+
+    pub fn total(&self, q: &str) -> u64 {
+        let (status, v) = self.search_with(q, &[("size", "0")]);
+        assert_eq!(status, 200, "search {q}: {v}");
+        v["total"].as_u64().expect("total")
+    }
+
+    /// Waits (up to 10 s) until `q` matches `n` events; returns the last count.
+    pub fn wait_total(&self, q: &str, n: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let t = self.total(q);
+            if t == n || Instant::now() > deadline {
+                return t;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("kill -9");
+            c.wait().expect("wait");
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let status = c.wait().expect("wait");
+            assert!(status.success(), "server exited with {status}");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Search semantics and aggregations through the HTTP API and the CLI.
+
+mod common;
+
+use chrono::{Duration, SecondsFormat, Utc};
+use common::Server;
+use serde_json::{json, Value};
+
+fn ago(hours: i64) -> String {
+    (Utc::now() - Duration::hours(hours) - Duration::minutes(1))
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn fixture() -> Server {
+    let s = Server::start(&[]);
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let events = json!([
+        {"utctimestamp": now, "category": "authentication", "hostname": "web-1.example.com",
+         "summary": "Failed password for invalid user admin from 10.1.2.3 port 22 ssh2",
+         "details": {"sourceipaddress": "10.1.2.3", "username": "admin", "status": 401, "bytes": 1500, "success": false}},
+        {"utctimestamp": now, "category": "authentication", "hostname": "web-2.example.com",
+         "summary": "Accepted publickey for alice from 192.168.1.10 port 5000 ssh2",
+         "details": {"sourceipaddress": "192.168.1.10", "username": "alice", "status": 200, "bytes": 300, "success": true}},
+        {"utctimestamp": now, "category": "proxy", "hostname": "Proxy-1", "tags": ["squid", "proxy"],
+         "summary": "TCP_DENIED CONNECT evil.example.com:8443",
+         "details": {"sourceipaddress": "2001:db8::5", "destinationipaddress": "203.0.113.7", "status": 403, "bytes": 0, "proxyaction": "TCP_DENIED"}},
+        {"utctimestamp": ago(3), "category": "web", "hostname": "web-1.example.com",
+         "summary": "GET /index.html 500",
+         "details": {"sourceipaddress": "172.16.5.4", "status": 500, "bytes": 99999, "url": "/index.html"}}
+    ]);
+    let (status, v) = s.post_json("/_bulk", &events);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["accepted"], 4, "{v}");
+    assert_eq!(s.wait_total("*", 4), 4);
+    s
+}
+
+#[test]
+fn query_language_semantics() {
+    let s = fixture();
+    let cases: &[(&str, u64)] = &[
+        ("", 4),
+        ("*", 4),
+        // analysed text vs exact keywords
+        ("summary:failed", 1),
+        ("FAILED", 1),
+        ("summary:\"invalid user admin\"", 1),
+        ("summary:\"admin invalid\"", 0),
+        ("hostname:web-1.example.com", 2),
+        ("hostname:web-1", 0),
+        ("hostname:proxy-1", 0),
+        ("hostname:Proxy-1", 1),
+        ("hostname:\"Proxy-1\"", 1),
+        // wildcards and regular expressions
+        ("hostname:web-*", 3),
+        ("hostname:web-?.example.com", 3),
+        ("details.username:al*", 1),
+        ("fail*", 1),
+        ("hostname:/web-[12]\\.example\\.com/", 3),
+        // ranges on numbers and times
+        ("details.status:[400 TO 499]", 2),
+        ("details.status:{200 TO 500}", 2),
+        ("details.status:[200 TO 500]", 4),
+        ("details.bytes:>=1500", 2),
+        ("details.status:<300", 1),
+        ("details.status:401", 1),
+        ("utctimestamp:[now-1h TO now+1m]", 3),
+        ("utctimestamp:<now-2h", 1),
+        // IP fields: exact and CIDR, v4 and v6
+        ("details.sourceipaddress:10.1.2.3", 1),
+        ("details.sourceipaddress:10.0.0.0/8", 1),
+        ("details.sourceipaddress:192.168.0.0/16", 1),
+        ("details.sourceipaddress:172.16.0.0/12", 1),
+        ("details.sourceipaddress:2001:db8::/32", 1),
+        ("details.destinationipaddress:203.0.113.0/24", 1),
+        ("details.sourceipaddress:[10.0.0.0 TO 10.255.255.255]", 1),
+        // boolean logic
+        ("category:authentication AND NOT details.username:admin", 1),
+        ("category:proxy OR category:web", 2),
+        ("(category:proxy OR category:web) AND details.status:500", 1),
+        ("-category:authentication", 2),
+        ("category:authentication details.username:alice", 1),
+        ("category:(proxy OR web)", 2),
+        // existence, lists, booleans, nested details
+        ("_exists_:details.destinationipaddress", 1),
+        ("_exists_:details.url", 1),
+        ("NOT _exists_:details.url", 3),
+        ("tags:squid", 1),
+        ("details.success:false", 1),
+        ("details.username:alice", 1),
+        ("details.proxyaction:TCP_DENIED", 1),
+    ];
+    let mut failures = Vec::new();
+    for (q, want) in cases {
+        let got = s.total(q);
+        if got != *want {
+            failures.push(format!("{q:?}: want {want}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn time_bounds_sort_size_and_errors() {
+    let s = fixture();
+    let (st, v) = s.search_with("*", &[("from", "now-2h")]);
+    assert_eq!(st, 200);
+    assert_eq!(v["total"], 3);
+    let (_, v) = s.search_with("*", &[("to", "now-2h")]);
+    assert_eq!(v["total"], 1);
+    let (_, v) = s.search_with("*", &[("from", &ago(5)), ("to", &ago(2))]);
+    assert_eq!(v["total"], 1);
+    let (_, v) = s.search_with("*", &[("size", "1")]);
+    assert_eq!(v["total"], 4);
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1);
+    assert_ne!(v["hits"][0]["category"], "web", "newest first by default");
+    let (_, v) = s.search_with("*", &[("sort", "utctimestamp:asc"), ("size", "1")]);
+    assert_eq!(v["hits"][0]["category"], "web", "oldest first: {v}");
+
+    // Syntax errors answer 400 with the position.
+    let (st, v) = s.search_with("category:(auth", &[]);
+    assert_eq!(st, 400, "{v}");
+    assert!(v["position"].is_u64(), "{v}");
+    let (st, v) = s.search_with("hostname:", &[]);
+    assert_eq!(st, 400, "{v}");
+    assert_eq!(v["position"], 9, "{v}");
+    let (st, v) = s.search_with("*", &[("from", "last tuesday")]);
+    assert_eq!(st, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("from"), "{v}");
+    let (st, v) = s.search_with("hostname:10.0.0.0/8", &[]);
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = s.search_with("*", &[("sort", "hostname:asc")]);
+    assert_eq!(st, 400, "{v}");
+}
+
+fn buckets(v: &Value) -> Vec<(String, u64)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap_or_default().to_string(),
+                b["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn aggregations() {
+    let s = fixture();
+    let (st, v) = s.get("/api/aggregate?q=*&terms=category");
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["total"], 4);
+    assert_eq!(
+        buckets(&v["terms"]),
+        vec![
+            ("authentication".into(), 2),
+            ("proxy".into(), 1),
+            ("web".into(), 1)
+        ]
+    );
+    let (_, v) =
+        s.get("/api/aggregate?q=category:authentication&terms=details.sourceipaddress&interval=1h");
+    let mut ips = buckets(&v["terms"]);
+    ips.sort();
+    assert_eq!(
+        ips,
+        vec![("10.1.2.3".into(), 1), ("192.168.1.10".into(), 1)]
+    );
+    let h = v["histogram"].as_array().unwrap();
+    assert_eq!(
+        h.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(),
+        2
+    );
+
+    // A date histogram over the last 6 hours with a terms sub-aggregation.
+    let (st, v) = s.get("/api/aggregate?q=*&from=now-6h&to=now&interval=1h&terms=category");
+    assert_eq!(st, 200, "{v}");
+    let h = v["histogram"].as_array().unwrap();
+    assert!(h.len() >= 6, "empty buckets are kept: {v}");
+    assert_eq!(
+        h.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(),
+        4
+    );
+    let web_bucket = h
+        .iter()
+        .find(|b| {
+            b["terms"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|x| x["key"] == "web"))
+        })
+        .unwrap();
+    assert_eq!(web_bucket["count"], 1);
+    let (_, v) = s.get("/api/aggregate?q=*");
+    assert_eq!(v["total"], 4);
+    let (st, v) = s.get("/api/aggregate?q=*&terms=summary");
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = s.get("/api/aggregate?q=*&interval=fortnight");
+    assert_eq!(st, 400, "{v}");
+}
+
+#[test]
+fn cli_search_table_and_json() {
+    let s = fixture();
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "search",
+            "--server",
+            &s.url,
+            "category:authentication",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 2);
+    let out = std::process::Command::new(common::bin())
+        .args(["search", "--server", &s.url, "hostname:web-*"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("UTCTIMESTAMP"), "{text}");
+    assert!(text.contains("GET /index.html 500"), "{text}");
+    assert!(text.contains("3 of 3 matching events"), "{text}");
+    let out = std::process::Command::new(common::bin())
+        .args(["search", "--server", &s.url, "category:(auth"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("query syntax error") && err.contains('^'),
+        "{err}"
+    );
+}

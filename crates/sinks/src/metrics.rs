@@ -1,0 +1,140 @@
+//! Counters exported at `/metrics` in the Prometheus text format.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Labels naming the source of events (`http_events`, `http_bulk`, `syslog_udp`...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    /// The source.
+    pub source: String,
+}
+
+/// Labels of a rejection: the source and the kind of problem.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabel {
+    /// The source.
+    pub source: String,
+    /// What was wrong (`invalid_json`, `bad_timestamp`, `body_too_large`...).
+    pub reason: String,
+}
+
+/// All of ferrodef's counters.
+pub struct Metrics {
+    registry: Registry,
+    /// Events received (accepted or not).
+    pub received: Family<SourceLabel, Counter>,
+    /// Events accepted (durably written to the write-ahead log).
+    pub accepted: Family<SourceLabel, Counter>,
+    /// Events rejected, by reason.
+    pub rejected: Family<RejectLabel, Counter>,
+    /// Events indexed into the store.
+    pub indexed: Family<SourceLabel, Counter>,
+    /// Events accepted but not yet committed to the store.
+    pub pending: Gauge,
+    /// Store commits.
+    pub commits: Counter,
+    /// Errors of the indexer (each is retried).
+    pub index_errors: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Creates the counters, registered under the `ferrodef_` prefix.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("ferrodef");
+        let received = Family::<SourceLabel, Counter>::default();
+        let accepted = Family::<SourceLabel, Counter>::default();
+        let rejected = Family::<RejectLabel, Counter>::default();
+        let indexed = Family::<SourceLabel, Counter>::default();
+        let pending = Gauge::default();
+        let commits = Counter::default();
+        let index_errors = Counter::default();
+        registry.register(
+            "events_received",
+            "Events received, by source",
+            received.clone(),
+        );
+        registry.register(
+            "events_accepted",
+            "Events durably accepted, by source",
+            accepted.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Events rejected, by source and reason",
+            rejected.clone(),
+        );
+        registry.register(
+            "events_indexed",
+            "Events indexed into the store, by source",
+            indexed.clone(),
+        );
+        registry.register(
+            "events_pending",
+            "Events accepted but not yet searchable",
+            pending.clone(),
+        );
+        registry.register("store_commits", "Store commits", commits.clone());
+        registry.register(
+            "indexer_errors",
+            "Indexer errors (retried)",
+            index_errors.clone(),
+        );
+        Metrics {
+            registry,
+            received,
+            accepted,
+            rejected,
+            indexed,
+            pending,
+            commits,
+            index_errors,
+        }
+    }
+
+    /// Counts `n` received events from `source`.
+    pub fn received(&self, source: &str, n: u64) {
+        self.received
+            .get_or_create(&SourceLabel {
+                source: source.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts `n` accepted events from `source`.
+    pub fn accepted(&self, source: &str, n: u64) {
+        self.accepted
+            .get_or_create(&SourceLabel {
+                source: source.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts `n` rejected events from `source` for `reason`.
+    pub fn rejected(&self, source: &str, reason: &str, n: u64) {
+        self.rejected
+            .get_or_create(&RejectLabel {
+                source: source.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// The Prometheus text exposition of every counter.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

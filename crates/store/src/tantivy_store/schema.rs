@@ -1,0 +1,113 @@
+//! The tantivy schema of a partition.
+//!
+//! MozDef's Elasticsearch mapping (`defaultMappingTemplate.json`) made `summary` analysed text and
+//! every other string an exact keyword; `details.sourceipaddress` and
+//! `details.destinationipaddress` were IP-typed. Here:
+//! - `summary`: text, lower-cased word tokens with positions (phrases);
+//! - `utctimestamp`, `receivedtimestamp`: dates (indexed, fast) for time filters, sort, histograms;
+//! - `f`: a JSON field holding every other field of the document (top-level keywords such as
+//!   `category`, `hostname`, `tags`, and all of `details.*`), indexed untokenized (exact,
+//!   case-sensitive) and fast (terms aggregations, range queries, `_exists_`); numbers and
+//!   RFC 3339 strings are also indexed as numbers and dates;
+//! - `ip_src`, `ip_dst`: the two IP-typed fields, for CIDR and IP range search;
+//! - `_source`: the document as JSON, stored, returned by searches.
+
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, IpAddrOptions, JsonObjectOptions,
+    Schema, TextFieldIndexing, TextOptions, STORED,
+};
+
+/// Name of the JSON field holding all keyword and `details.*` fields.
+pub const JSON_FIELD: &str = "f";
+/// Fields of the document that get a dedicated IP-typed tantivy field.
+pub const IP_FIELDS: [(&str, &str); 2] = [
+    ("details.sourceipaddress", "ip_src"),
+    ("details.destinationipaddress", "ip_dst"),
+];
+
+/// Handles to the fields of the schema.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub schema: Schema,
+    pub source: Field,
+    pub summary: Field,
+    pub utctimestamp: Field,
+    pub receivedtimestamp: Field,
+    pub json: Field,
+    pub ip_src: Field,
+    pub ip_dst: Field,
+}
+
+impl Fields {
+    /// Builds the schema.
+    pub fn new() -> Fields {
+        let mut b = Schema::builder();
+        let source = b.add_bytes_field("_source", STORED);
+        let summary = b.add_text_field(
+            "summary",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        );
+        let date = DateOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_precision(DateTimePrecision::Milliseconds);
+        let utctimestamp = b.add_date_field("utctimestamp", date.clone());
+        let receivedtimestamp = b.add_date_field("receivedtimestamp", date);
+        let json = b.add_json_field(
+            JSON_FIELD,
+            JsonObjectOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("raw")
+                        .set_index_option(IndexRecordOption::Basic),
+                )
+                .set_fast("raw"),
+        );
+        let ip = IpAddrOptions::default().set_indexed().set_fast();
+        let ip_src = b.add_ip_addr_field("ip_src", ip.clone());
+        let ip_dst = b.add_ip_addr_field("ip_dst", ip);
+        Fields {
+            schema: b.build(),
+            source,
+            summary,
+            utctimestamp,
+            receivedtimestamp,
+            json,
+            ip_src,
+            ip_dst,
+        }
+    }
+
+    /// Resolves a handle from an existing index's schema (same names).
+    pub fn from_schema(schema: Schema) -> Option<Fields> {
+        Some(Fields {
+            source: schema.get_field("_source").ok()?,
+            summary: schema.get_field("summary").ok()?,
+            utctimestamp: schema.get_field("utctimestamp").ok()?,
+            receivedtimestamp: schema.get_field("receivedtimestamp").ok()?,
+            json: schema.get_field(JSON_FIELD).ok()?,
+            ip_src: schema.get_field("ip_src").ok()?,
+            ip_dst: schema.get_field("ip_dst").ok()?,
+            schema,
+        })
+    }
+
+    /// The IP field for a document field name, if that field is IP-typed.
+    pub fn ip_field(&self, name: &str) -> Option<Field> {
+        match name {
+            "details.sourceipaddress" => Some(self.ip_src),
+            "details.destinationipaddress" => Some(self.ip_dst),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields::new()
+    }
+}
