@@ -260,6 +260,33 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         .events
         .checked_div(a.needles)
         .map_or(usize::MAX, |n| n.max(1));
+    // Bodies are generated before the clock starts, so that the measurement is the server's
+    // (the load tool shares the machine); very large runs generate them on the fly instead.
+    let (events, batch) = (a.events, a.batch);
+    let make_body = {
+        let run = run.clone();
+        move |b: usize| -> anyhow::Result<bytes::Bytes> {
+            let mut body = Vec::with_capacity(batch * 600);
+            for i in b * batch..((b + 1) * batch).min(events) {
+                body.extend_from_slice(b"{\"index\":{}}\n");
+                serde_json::to_writer(
+                    &mut body,
+                    &generate(i, &run, spread_ms, i % needle_every == 0, now_ms),
+                )?;
+                body.push(b'\n');
+            }
+            Ok(body.into())
+        }
+    };
+    let pregenerate = a.events <= 2_000_000;
+    let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(if pregenerate {
+        (0..batches)
+            .map(&make_body)
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        Vec::new()
+    });
+    let make_body = Arc::new(make_body);
     let next = Arc::new(AtomicUsize::new(0));
     let accepted = Arc::new(AtomicU64::new(0));
     let rejected = Arc::new(AtomicU64::new(0));
@@ -267,29 +294,22 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..a.concurrency {
         let (next, accepted, rejected) = (next.clone(), accepted.clone(), rejected.clone());
-        let (client, server, run) = (client.clone(), server.clone(), run.clone());
-        let (events, batch) = (a.events, a.batch);
+        let (client, server) = (client.clone(), server.clone());
+        let (bodies, make_body) = (bodies.clone(), make_body.clone());
         tasks.push(tokio::spawn(async move {
-            let mut body = Vec::with_capacity(batch * 600);
             loop {
                 let b = next.fetch_add(1, Ordering::Relaxed);
                 if b >= batches {
                     return Ok::<(), anyhow::Error>(());
                 }
-                body.clear();
-                for i in b * batch..((b + 1) * batch).min(events) {
-                    let needle = i % needle_every == 0;
-                    body.extend_from_slice(b"{\"index\":{}}\n");
-                    serde_json::to_writer(
-                        &mut body,
-                        &generate(i, &run, spread_ms, needle, now_ms),
-                    )?;
-                    body.push(b'\n');
-                }
+                let body = match bodies.get(b) {
+                    Some(body) => body.clone(),
+                    None => make_body(b)?,
+                };
                 let resp = client
                     .post(format!("{server}/_bulk"))
                     .header("content-type", "application/x-ndjson")
-                    .body(body.clone())
+                    .body(body)
                     .send()
                     .await?;
                 let status = resp.status();

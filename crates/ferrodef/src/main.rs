@@ -8,6 +8,10 @@ mod serve;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+// mimalloc: measurably faster than glibc malloc for the many small allocations of JSON handling.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// ferrodef: a security event platform (SIEM), the successor of MozDef.
 #[derive(Debug, Parser)]
 #[command(name = "ferrodef", version, about)]

@@ -199,7 +199,8 @@ impl Pipeline {
         }
 
         let (tx, rx) = mpsc::channel::<Submit>(256);
-        let (itx, irx) = sync_channel::<(String, Vec<StoredDoc>)>(32);
+        // A short queue: when indexing lags, acknowledging slows down instead of memory growing.
+        let (itx, irx) = sync_channel::<(String, Vec<StoredDoc>)>(2);
         let m = metrics.clone();
         let writer = std::thread::Builder::new()
             .name("ferrodef-wal".into())
@@ -300,7 +301,7 @@ fn writer_loop(
     while let Some(first) = rx.blocking_recv() {
         let mut subs = vec![first];
         let mut n = subs[0].docs.len();
-        while n < 100_000 {
+        while n < 20_000 {
             match rx.try_recv() {
                 Ok(s) => {
                     n += s.docs.len();
@@ -403,7 +404,12 @@ fn indexer_loop(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
         }
-        if (last_commit.elapsed() >= interval || !open) && last_seq > checkpoint {
+        let due = last_commit.elapsed() >= interval || !open;
+        if due && last_seq <= checkpoint {
+            // Nothing new: wait a whole interval again instead of spinning.
+            last_commit = Instant::now();
+        }
+        if due && last_seq > checkpoint {
             last_commit = Instant::now();
             match store.commit(last_seq) {
                 Ok(()) => {
