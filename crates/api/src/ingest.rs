@@ -87,6 +87,13 @@ async fn read_body(
     }
 }
 
+async fn permit(s: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    s.ingest_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ferrodef is shutting down"))
+}
+
 fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> NormalizeContext {
     NormalizeContext {
         now,
@@ -228,6 +235,7 @@ pub async fn events(
 ) -> Result<Response, ApiError> {
     let source = "http_events";
     let bytes = read_body(&s, &headers, body, source).await?;
+    let _permit = permit(&s).await?;
     let raw = http_body::parse_single(&bytes).map_err(|e| body_error(&s, source, e))?;
     let ctx = context(&s, source, Utc::now());
     let mut rejected = Vec::new();
@@ -251,6 +259,7 @@ async fn many(
     tag: Option<&str>,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&s, &headers, body, source).await?;
+    let _permit = permit(&s).await?;
     let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(&s, source, e))?;
     let ctx = context(&s, source, Utc::now());
     let mut rejected: Vec<Rejected> = parsed
@@ -324,6 +333,7 @@ pub async fn custom(
         ApiError::new(StatusCode::BAD_REQUEST, m)
     })?;
     let bytes = read_body(&s, &headers, body, source).await?;
+    let _permit = permit(&s).await?;
     // A whole-body object or array first (pretty-printed documents span lines), else lines.
     let (items, errors) = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(docs)) => (

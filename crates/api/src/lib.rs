@@ -44,6 +44,9 @@ pub struct AppState {
     pub config: ApiConfig,
     /// When the server started.
     pub started: Instant,
+    /// Bounds how many request bodies are parsed and normalized at once: more than the cores
+    /// would only hold more documents in memory, not go faster.
+    pub ingest_permits: tokio::sync::Semaphore,
 }
 
 /// An error answer: a status and a JSON body naming the problem.

@@ -75,6 +75,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             default_tz: cfg.default_timezone,
         },
         started,
+        ingest_permits: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ),
     });
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)

@@ -301,7 +301,7 @@ fn writer_loop(
     while let Some(first) = rx.blocking_recv() {
         let mut subs = vec![first];
         let mut n = subs[0].docs.len();
-        while n < 20_000 {
+        while n < 10_000 {
             match rx.try_recv() {
                 Ok(s) => {
                     n += s.docs.len();

@@ -24,6 +24,7 @@ use tantivy::aggregation::{
     AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
 };
 use tantivy::collector::{Count, TopDocs};
+use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{Term, Value as _};
 use tantivy::tokenizer::TokenizerManager;
@@ -48,6 +49,9 @@ pub struct TantivyOptions {
     pub max_open_writers: usize,
     /// A writer not used for this long is closed at the next commit.
     pub writer_idle: Duration,
+    /// Segments with more documents than this are not merged further (bounds the memory and
+    /// time of merges while ingesting).
+    pub max_docs_before_merge: usize,
 }
 
 impl Default for TantivyOptions {
@@ -57,6 +61,7 @@ impl Default for TantivyOptions {
             writer_threads: 2,
             max_open_writers: 3,
             writer_idle: Duration::from_secs(60),
+            max_docs_before_merge: 2_000_000,
         }
     }
 }
@@ -386,10 +391,13 @@ impl Store for TantivyStore {
             };
             if !writers.contains_key(&key) {
                 let part = self.partition(&key)?;
-                let writer = part.index.writer_with_num_threads(
+                let writer: IndexWriter = part.index.writer_with_num_threads(
                     self.opts.writer_threads,
                     self.opts.writer_memory_bytes,
                 )?;
+                let mut policy = LogMergePolicy::default();
+                policy.set_max_docs_before_merge(self.opts.max_docs_before_merge);
+                writer.set_merge_policy(Box::new(policy));
                 writers.insert(
                     key.clone(),
                     OpenWriter {
