@@ -1,1 +1,3 @@
-//! Sources of the ferrodef pipeline: HTTP ingest bodies, syslog, AMQP, files
+//! Sources of the ferrodef pipeline: HTTP ingest bodies, syslog, AMQP, files.
+
+pub mod http_body;

@@ -1,1 +1,3 @@
-//! Transforms of the ferrodef pipeline: normalization to the MozDef schema, parsers, enrichment
+//! Transforms of the ferrodef pipeline: normalization to the MozDef schema, parsers, enrichment.
+
+pub mod normalize;

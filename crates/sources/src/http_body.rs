@@ -1,0 +1,335 @@
+//! Bodies of the HTTP ingest endpoints: one JSON object (`/events`), or many (`/_bulk`):
+//! an Elasticsearch bulk body (action line + document line), a JSON array, or NDJSON —
+//! auto-detected. Every document keeps its line number; bad ones are reported by line and never
+//! stop the good ones.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// A document of a body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyItem {
+    /// 1-based line where the document starts.
+    pub line: usize,
+    /// The document.
+    pub doc: Value,
+}
+
+/// A bad document of a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemError {
+    /// 1-based line of the problem.
+    pub line: usize,
+    /// What is wrong, naming the line (and column for JSON errors).
+    pub message: String,
+}
+
+/// A parsed body: the good documents and the errors, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedBody {
+    /// Good documents.
+    pub items: Vec<BodyItem>,
+    /// Bad ones.
+    pub errors: Vec<ItemError>,
+}
+
+/// A body that cannot be used at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    /// What is wrong, with its position.
+    pub message: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+fn utf8(body: &[u8]) -> Result<&str, BodyError> {
+    std::str::from_utf8(body).map_err(|e| {
+        let off = e.valid_up_to();
+        let line = body[..off].iter().filter(|&&b| b == b'\n').count() + 1;
+        BodyError {
+            message: format!("body is not valid UTF-8 at byte {off} (line {line})"),
+            line: Some(line),
+        }
+    })
+}
+
+fn json_error(e: &serde_json::Error, first_line: usize) -> String {
+    let line = first_line + e.line().saturating_sub(1);
+    format!("invalid JSON at line {line}, column {}: {e}", e.column())
+        .replace(&format!(" at line {} column {}", e.line(), e.column()), "")
+}
+
+/// Parses the body of `POST /events`: exactly one JSON object.
+pub fn parse_single(body: &[u8]) -> Result<Value, BodyError> {
+    let text = utf8(body)?;
+    if text.trim().is_empty() {
+        return Err(BodyError {
+            message: "empty body: expected a JSON object".into(),
+            line: None,
+        });
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(Value::Array(_)) => Err(BodyError {
+            message: "expected one JSON object, got an array (send many events to /_bulk)".into(),
+            line: Some(1),
+        }),
+        Ok(_) => Err(BodyError {
+            message: "expected a JSON object".into(),
+            line: Some(1),
+        }),
+        Err(e) => Err(BodyError {
+            message: json_error(&e, 1),
+            line: Some(e.line()),
+        }),
+    }
+}
+
+/// The bulk action of an Elasticsearch action line, if `v` is one.
+fn bulk_action(v: &Value) -> Option<&str> {
+    let o = v.as_object()?;
+    if o.len() != 1 {
+        return None;
+    }
+    let (k, meta) = o.iter().next()?;
+    if !meta.is_object() {
+        return None;
+    }
+    matches!(k.as_str(), "index" | "create" | "delete" | "update").then_some(k.as_str())
+}
+
+/// Parses the body of `POST /_bulk` (and `/cef`, `/nxlog`): an Elasticsearch bulk body, a JSON
+/// array, NDJSON, or a single object. Blank lines are skipped.
+pub fn parse_bulk(body: &[u8]) -> Result<ParsedBody, BodyError> {
+    let text = utf8(body)?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let first_line = text.len() - trimmed.len();
+        let first_line = text[..first_line].matches('\n').count() + 1;
+        return match serde_json::from_str::<Vec<Value>>(text) {
+            Ok(docs) => Ok(array_items(text, docs, first_line)),
+            Err(e) => Err(BodyError {
+                message: json_error(&e, 1),
+                line: Some(e.line()),
+            }),
+        };
+    }
+    let mut out = ParsedBody::default();
+    // Set after an `index`/`create` action line: the next line is its document.
+    let mut expecting_doc: Option<usize> = None;
+    let mut lines = text.split('\n').enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        let n = i + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(v) => {
+                if expecting_doc.take().is_some() {
+                    push_doc(&mut out, n, v);
+                    continue;
+                }
+                match bulk_action(&v) {
+                    Some("index") | Some("create") => expecting_doc = Some(n),
+                    Some(action) => {
+                        out.errors.push(ItemError {
+                            line: n,
+                            message: format!(
+                                "unsupported bulk action '{action}' at line {n}: ferrodef only adds events (index, create)"
+                            ),
+                        });
+                        // `update` carries a document line: skip it with its action.
+                        if action == "update" {
+                            lines.next();
+                        }
+                    }
+                    None => push_doc(&mut out, n, v),
+                }
+            }
+            Err(e) => {
+                expecting_doc = None;
+                out.errors.push(ItemError {
+                    line: n,
+                    message: json_error(&e, n),
+                });
+            }
+        }
+    }
+    if let Some(n) = expecting_doc {
+        out.errors.push(ItemError {
+            line: n,
+            message: format!("bulk action at line {n} has no document line after it"),
+        });
+    }
+    Ok(out)
+}
+
+fn push_doc(out: &mut ParsedBody, line: usize, v: Value) {
+    if v.is_object() {
+        out.items.push(BodyItem { line, doc: v });
+    } else {
+        out.errors.push(ItemError {
+            line,
+            message: format!("line {line}: an event must be a JSON object"),
+        });
+    }
+}
+
+/// Items of a JSON array, with the line where each element starts (elements of a
+/// pretty-printed array span lines).
+fn array_items(text: &str, docs: Vec<Value>, first_line: usize) -> ParsedBody {
+    let starts = element_lines(text, first_line);
+    let mut out = ParsedBody::default();
+    for (i, doc) in docs.into_iter().enumerate() {
+        let line = starts.get(i).copied().unwrap_or(first_line);
+        push_doc(&mut out, line, doc);
+    }
+    out
+}
+
+/// The line at which each top-level element of a JSON array starts.
+fn element_lines(text: &str, mut line: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut want = false;
+    for b in text.bytes() {
+        if b == b'\n' {
+            line += 1;
+        }
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'[' | b'{' => {
+                if depth == 1 && want {
+                    out.push(line);
+                    want = false;
+                }
+                if depth == 0 {
+                    want = true;
+                }
+                depth += 1;
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => want = true,
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => {
+                if depth == 1 && want {
+                    out.push(line);
+                    want = false;
+                }
+                if b == b'"' {
+                    in_str = true;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn single() {
+        assert_eq!(parse_single(b" {\"a\":1} ").unwrap(), json!({"a": 1}));
+        let e = parse_single(b"{\"a\":1,\n \"b\" }").unwrap_err();
+        assert!(e.message.contains("line 2"), "{e}");
+        assert!(parse_single(b"[1]").unwrap_err().message.contains("/_bulk"));
+        assert!(parse_single(b"").is_err());
+        assert!(parse_single(b"42").is_err());
+        let e = parse_single(b"{\"a\":\"\xff\"}").unwrap_err();
+        assert!(e.message.contains("UTF-8 at byte 6"), "{e}");
+    }
+
+    #[test]
+    fn elasticsearch_bulk() {
+        let body = b"{\"index\":{\"_index\":\"events\",\"_type\":\"event\"}}\n{\"summary\":\"a\"}\n{\"create\":{}}\n{\"summary\":\"b\"}\n";
+        let p = parse_bulk(body).unwrap();
+        assert_eq!(p.items.len(), 2);
+        assert_eq!((p.items[0].line, p.items[1].line), (2, 4));
+        assert!(p.errors.is_empty());
+    }
+
+    #[test]
+    fn unsupported_actions_are_reported_by_line() {
+        let body = b"{\"delete\":{\"_id\":\"1\"}}\n{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}}\n{\"index\":{}}\n{\"summary\":\"kept\"}\n";
+        let p = parse_bulk(body).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.items[0].line, 5);
+        let lines: Vec<_> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![1, 2]);
+        assert!(p.errors[0].message.contains("'delete' at line 1"));
+    }
+
+    #[test]
+    fn ndjson_with_bad_lines() {
+        let p = parse_bulk(b"{\"a\":1}\n\n{bad\n[1]\n{\"a\":2}\r\n").unwrap();
+        assert_eq!(
+            p.items.iter().map(|i| i.line).collect::<Vec<_>>(),
+            vec![1, 5]
+        );
+        assert_eq!(
+            p.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert!(
+            p.errors[0]
+                .message
+                .starts_with("invalid JSON at line 3, column"),
+            "{}",
+            p.errors[0].message
+        );
+        let p = parse_bulk(b"{\"index\":{}}\n").unwrap();
+        assert_eq!(p.errors[0].line, 1);
+    }
+
+    #[test]
+    fn arrays_keep_element_lines() {
+        let p = parse_bulk(b"[\n  {\"a\": 1},\n  {\"a\": [2, 3],\n   \"b\": \"x,{\"},\n  7\n]")
+            .unwrap();
+        assert_eq!(
+            p.items.iter().map(|i| i.line).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![5]);
+        let e = parse_bulk(b"[{\"a\":1},\n{oops}]").unwrap_err();
+        assert!(e.message.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn never_more_results_than_lines() {
+        for body in [
+            &b"\n\n"[..],
+            b"{}",
+            b"[]",
+            b"{\"index\":{}}\n{\"index\":{}}",
+            b"\"x\"\n1\nnull",
+        ] {
+            let p = parse_bulk(body).unwrap();
+            let lines = body.split(|&b| b == b'\n').count();
+            assert!(p.items.len() + p.errors.len() <= lines);
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Normalization of incoming JSON to the MozDef event schema, following MozDef's
+//! `esworker_eventtask.keyMapping()`:
+//!
+//! - keys are matched case-insensitively, with a leading `@` removed (`@timestamp`, `MESSAGE`);
+//! - `message`/`summary` → `summary` (`payload` too when there is no summary, else
+//!   `details.payload`); `eventtime`/`timestamp`/`utctimestamp`/`date` → `utctimestamp` and
+//!   `timestamp`; `hostname`/`host`/`source_host` → `hostname` (an object's `name`/`hostname`);
+//!   `severity`/`level`/`priority`/`syslogseverity`/`severityvalue` → `severity`;
+//!   `pid`/`processid` → `processid`; `program`/`processname`/`pname`/`sourcename` →
+//!   `processname`; `type`/`eventtype`/`category` → `category`; `facility`/`source` → `source`
+//!   (`facility`/`syslogfacility` also → `details.facility`); `path`/`logger`/`file`/
+//!   `eventsource` → `eventsource`; `sourceip` → `details.eventsourceipaddress`; `tags` (a list
+//!   or one string) → `tags`; `details`/`fields` objects are merged into `details` (a
+//!   non-object becomes `details.message`); `details.x`/`fields.x` keys go to `details.x`
+//!   (`_int`/`_float` suffixes convert the value);
+//! - unlike MozDef, which dropped them, other top-level keys are kept in `details`;
+//! - defaults as MozDef's `Event.add_required_fields`: `UNKNOWN` for category, hostname,
+//!   processname, processid and summary, `unknown` for source; severity defaults to INFO; the
+//!   event time defaults to the received time; `type` is `event`.
+//! - an unparsable time or severity is an error naming the field and the value — never silently
+//!   replaced.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use ferrodef_event::{parse_timestamp, Event, Severity};
+use serde_json::{Map, Value};
+
+/// What normalization needs besides the event.
+#[derive(Debug, Clone)]
+pub struct NormalizeContext {
+    /// The receive time.
+    pub now: DateTime<Utc>,
+    /// This server's name.
+    pub mozdefhostname: String,
+    /// Time zone of times without one.
+    pub default_tz: chrono_tz::Tz,
+    /// The source (endpoint) the event came through, for messages.
+    pub source: Option<String>,
+}
+
+/// Why an event could not be normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormalizeError {
+    /// The field at fault, if any.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for NormalizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "field '{field}': {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for NormalizeError {}
+
+fn field_err(field: &str, message: impl Into<String>) -> NormalizeError {
+    NormalizeError {
+        field: Some(field.to_string()),
+        message: message.into(),
+    }
+}
+
+/// A JSON value as text (MozDef's `toUnicode`): strings as they are, others as JSON.
+fn text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn host_name(v: Value) -> String {
+    match v {
+        Value::Object(mut o) => match o.remove("name").or_else(|| o.remove("hostname")) {
+            Some(n) => text(n),
+            None => Value::Object(o).to_string(),
+        },
+        other => text(other),
+    }
+}
+
+/// Normalizes one incoming JSON object into a MozDef event.
+pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeError> {
+    let Value::Object(obj) = raw else {
+        return Err(NormalizeError {
+            field: None,
+            message: format!("an event must be a JSON object, not {}", kind(&raw)),
+        });
+    };
+    let has_summary = obj.keys().any(|k| {
+        matches!(
+            k.trim_start_matches('@').to_ascii_lowercase().as_str(),
+            "summary" | "message"
+        )
+    });
+    let mut details = Map::new();
+    let mut extra = Map::new();
+    let mut summary = None;
+    let mut time: Option<DateTime<Utc>> = None;
+    let mut hostname = None;
+    let mut severity = None;
+    let mut processid = None;
+    let mut processname = None;
+    let mut category = None;
+    let mut source = None;
+    let mut eventsource = None;
+    let mut tags: Vec<String> = Vec::new();
+    for (key, v) in obj {
+        let k = key.trim_start_matches('@').to_ascii_lowercase();
+        match k.as_str() {
+            "message" | "summary" => summary = Some(text(v)),
+            "payload" if !has_summary => summary = Some(text(v)),
+            "payload" => {
+                details.insert("payload".into(), Value::String(text(v)));
+            }
+            "eventtime" | "timestamp" | "utctimestamp" | "date" => {
+                let t = parse_timestamp(&v, ctx.now, ctx.default_tz)
+                    .map_err(|e| field_err(&key, e.to_string()))?;
+                time = Some(t);
+            }
+            "hostname" | "source_host" | "host" => hostname = Some(host_name(v)),
+            "syslogseverity" | "severity" | "severityvalue" | "level" | "priority" => {
+                let s = text(v);
+                severity = Some(Severity::parse(&s).ok_or_else(|| {
+                    field_err(
+                        &key,
+                        format!(
+                            "unknown severity '{s}' (expected DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY or 0-7)"
+                        ),
+                    )
+                })?);
+            }
+            "pid" | "processid" => processid = Some(text(v)),
+            "pname" | "processname" | "sourcename" | "program" => processname = Some(text(v)),
+            "type" | "eventtype" | "category" => category = Some(text(v)),
+            "facility" | "source" | "syslogfacility" => {
+                let s = text(v);
+                if k != "syslogfacility" {
+                    source = Some(s.clone());
+                }
+                if k != "source" {
+                    details.insert("facility".into(), Value::String(s));
+                }
+            }
+            "eventsource" | "path" | "logger" | "file" => eventsource = Some(text(v)),
+            "sourceip" => {
+                details.insert("eventsourceipaddress".into(), v);
+            }
+            "tags" => match v {
+                Value::Array(items) => tags.extend(items.into_iter().map(text)),
+                Value::Null => {}
+                other => {
+                    let s = text(other);
+                    if !s.is_empty() {
+                        tags.extend(
+                            s.split(',')
+                                .map(|t| t.trim().to_string())
+                                .filter(|t| !t.is_empty()),
+                        );
+                    }
+                }
+            },
+            "details" | "fields" => match v {
+                Value::Object(o) => details.extend(o),
+                Value::Null => {}
+                other => {
+                    details.insert("message".into(), other);
+                }
+            },
+            // ferrodef's own fields are set here, never taken from the input.
+            "receivedtimestamp" | "mozdefhostname" => {}
+            _ if k.starts_with("details.") || k.starts_with("fields.") => {
+                let name = k
+                    .trim_start_matches("fields.")
+                    .trim_start_matches("details.")
+                    .to_string();
+                let value = if name.ends_with("_int") {
+                    let s = text(v);
+                    Value::from(
+                        s.trim()
+                            .parse::<i64>()
+                            .map_err(|_| field_err(&key, format!("'{s}' is not an integer")))?,
+                    )
+                } else if name.ends_with("_float") {
+                    let s = text(v);
+                    let f = s
+                        .trim()
+                        .parse::<f64>()
+                        .map_err(|_| field_err(&key, format!("'{s}' is not a number")))?;
+                    serde_json::Number::from_f64(f)
+                        .map(Value::Number)
+                        .ok_or_else(|| field_err(&key, format!("'{s}' is not a finite number")))?
+                } else {
+                    v
+                };
+                details.insert(name, value);
+            }
+            _ => {
+                extra.insert(key, v);
+            }
+        }
+    }
+    // Unknown top-level keys are kept (in details) rather than dropped; details sent
+    // explicitly win over them.
+    for (k, v) in extra {
+        details.entry(k).or_insert(v);
+    }
+    let utc = time.unwrap_or(ctx.now);
+    Ok(Event {
+        utctimestamp: utc,
+        receivedtimestamp: ctx.now,
+        timestamp: utc,
+        mozdefhostname: ctx.mozdefhostname.clone(),
+        category: category.unwrap_or_else(|| "UNKNOWN".into()),
+        hostname: hostname.unwrap_or_else(|| "UNKNOWN".into()),
+        processname: processname.unwrap_or_else(|| "UNKNOWN".into()),
+        processid: processid.unwrap_or_else(|| "UNKNOWN".into()),
+        severity: severity.unwrap_or(Severity::Info),
+        source: source.unwrap_or_else(|| "unknown".into()),
+        summary: summary.unwrap_or_else(|| "UNKNOWN".into()),
+        tags,
+        details,
+        r#type: Some("event".into()),
+        eventsource,
+        plugins: Vec::new(),
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, TimeZone};
+    use serde_json::json;
+
+    fn ctx() -> NormalizeContext {
+        NormalizeContext {
+            now: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+            mozdefhostname: "sample".into(),
+            default_tz: chrono_tz::UTC,
+            source: None,
+        }
+    }
+
+    fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+        // "details.x" addresses details["x"]; other dotted keys are literal top-level keys.
+        match path.split_once('.') {
+            Some((a, b)) if a == "details" => v.get("details")?.get(b),
+            _ => v.get(path),
+        }
+    }
+
+    /// MozDef's own keyMapping test cases (`tests/mq/test_esworker_eventtask.py`).
+    #[test]
+    fn mozdef_keymapping_cases() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpora/mozdef/mq_parse_cases.json"
+        );
+        let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let year = ctx().now.year().to_string();
+        let mut n = 0;
+        let mut failures = Vec::new();
+        for case in data["cases"].as_array().unwrap() {
+            if !case["plugin"].as_str().unwrap().contains("keyMapping") {
+                continue;
+            }
+            n += 1;
+            let test = case["test"].as_str().unwrap();
+            let ev = normalize(case["input"].clone(), &ctx()).unwrap();
+            let out = serde_json::to_value(&ev).unwrap();
+            for (k, want) in case["expected"].as_object().unwrap() {
+                let want = match want {
+                    Value::String(s) => Value::String(s.replace("<CURRENT_YEAR>", &year)),
+                    other => other.clone(),
+                };
+                let got = get(&out, k).cloned().unwrap_or(Value::Null);
+                if got != want {
+                    failures.push(format!("{test}: {k}: want {want}, got {got}"));
+                }
+            }
+            if test.ends_with("test_details_nondict") {
+                let mut keys: Vec<_> = out["details"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect();
+                keys.sort();
+                assert_eq!(keys, vec!["message", "payload"]);
+            }
+            if let Some(rel) = case.get("expected_relations") {
+                assert_eq!(rel[0], "receivedtimestamp != utctimestamp");
+                assert_ne!(out["receivedtimestamp"], out["utctimestamp"], "{test}");
+            }
+        }
+        assert_eq!(n, 4);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn defaults_and_kept_unknown_keys() {
+        let ev = normalize(json!({"foo": 1, "details": {"foo": 2}}), &ctx()).unwrap();
+        assert_eq!(ev.category, "UNKNOWN");
+        assert_eq!(ev.severity, Severity::Info);
+        assert_eq!(ev.source, "unknown");
+        assert_eq!(ev.utctimestamp, ctx().now);
+        assert_eq!(ev.details["foo"], 2, "explicit details win");
+        let ev = normalize(json!({"bar": [1, 2]}), &ctx()).unwrap();
+        assert_eq!(ev.details["bar"], json!([1, 2]));
+        assert_eq!(ev.r#type.as_deref(), Some("event"));
+    }
+
+    #[test]
+    fn mozdef_aliases() {
+        let ev = normalize(
+            json!({"@timestamp": 1503614982, "type": "authentication", "host": {"name": "h1"}, "level": "warn",
+                   "pid": 42, "program": "sshd", "tags": "a, b", "details.count_int": "7", "fields.ratio_float": "0.5",
+                   "logger": "/var/log/auth.log", "payload": "p", "message": "m"}),
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(ev.category, "authentication");
+        assert_eq!(ev.hostname, "h1");
+        assert_eq!(ev.severity, Severity::Warning);
+        assert_eq!(ev.processid, "42");
+        assert_eq!(ev.processname, "sshd");
+        assert_eq!(ev.tags, vec!["a", "b"]);
+        assert_eq!(ev.details["count_int"], 7);
+        assert_eq!(ev.details["ratio_float"], 0.5);
+        assert_eq!(ev.details["payload"], "p");
+        assert_eq!(ev.summary, "m");
+        assert_eq!(ev.eventsource.as_deref(), Some("/var/log/auth.log"));
+        assert_eq!(ev.utctimestamp.timestamp(), 1503614982);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = normalize(json!({"utctimestamp": "notatime"}), &ctx()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("utctimestamp"));
+        assert!(e.to_string().contains("notatime"));
+        let e = normalize(json!({"severity": "extreme"}), &ctx()).unwrap_err();
+        assert!(
+            e.to_string().contains("severity") && e.to_string().contains("extreme"),
+            "{e}"
+        );
+        let e = normalize(json!({"details.n_int": "x"}), &ctx()).unwrap_err();
+        assert!(e.to_string().contains("details.n_int"), "{e}");
+        assert!(normalize(json!([1]), &ctx()).is_err());
+    }
+}
