@@ -342,8 +342,11 @@ impl<'a> Lexer<'a> {
             raw.push(c);
         }
         if text.is_empty() {
-            let c = self.peek().unwrap_or(' ');
-            return err(format!("unexpected '{c}'"), start);
+            return match self.peek() {
+                Some('/') => err("regular expressions need a field (field:/regex/)", start),
+                Some(c) => err(format!("unexpected '{c}'"), start),
+                None => err("unexpected end of query", start),
+            };
         }
         if !value_pos && raw == text {
             match text.as_str() {

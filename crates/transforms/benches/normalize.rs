@@ -1,0 +1,62 @@
+//! Normalization of a realistic mix of MozDef-style events (sshd, sudo, proxy, web).
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ferrodef_transforms::normalize::{normalize, NormalizeContext};
+use serde_json::{json, Value};
+
+fn mix() -> Vec<Value> {
+    vec![
+        json!({"utctimestamp": "2026-11-22T10:00:00.123Z", "category": "syslog", "hostname": "bastion-1.example.com",
+               "processname": "sshd", "processid": "4242", "severity": "INFO", "tags": ["syslog"],
+               "summary": "Failed password for invalid user admin from 198.51.100.23 port 52311 ssh2",
+               "details": {"program": "sshd", "sourceipaddress": "198.51.100.23", "username": "admin"}}),
+        json!({"timestamp": 1763805600, "type": "syslog", "host": "web-1", "program": "sudo", "level": "notice",
+               "message": "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx"}),
+        json!({"utctimestamp": "2026-11-22T10:00:01Z", "category": "proxy", "hostname": "proxy-1", "summary": "TCP_DENIED CONNECT",
+               "details": {"sourceipaddress": "10.1.2.3", "destination": "http://evil.example.com:8443/", "proxyaction": "TCP_DENIED",
+                           "method": "CONNECT", "status": 403, "bytes": 0, "useragent": "curl/8.5.0"}}),
+        json!({"@timestamp": "2026-11-22 10:00:02", "category": "web", "source_host": "web-2", "summary": "GET /index.html 200",
+               "fields": {"sourceipaddress": "203.0.113.9", "method": "GET", "url": "/index.html", "status": 200, "bytes": 5120}}),
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let ctx = NormalizeContext {
+        now: chrono::Utc::now(),
+        mozdefhostname: "bench".into(),
+        default_tz: chrono_tz::UTC,
+        source: None,
+    };
+    let events = mix();
+    let mut g = c.benchmark_group("normalize");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("mix4", |b| {
+        b.iter_batched(
+            || events.clone(),
+            |evs| {
+                for e in evs {
+                    black_box(normalize(e, &ctx).ok());
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("mix4_to_json", |b| {
+        b.iter_batched(
+            || events.clone(),
+            |evs| {
+                for e in evs {
+                    if let Ok(ev) = normalize(e, &ctx) {
+                        black_box(serde_json::to_vec(&ev).ok());
+                    }
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
