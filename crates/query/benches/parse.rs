@@ -11,7 +11,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("query_parse");
     for (i, q) in QUERIES.iter().enumerate() {
         g.throughput(Throughput::Bytes(q.len() as u64));
-        g.bench_function(format!("q{i}"), |b| b.iter(|| ferrodef_query::parse(black_box(q))));
+        g.bench_function(format!("q{i}"), |b| {
+            b.iter(|| ferrodef_query::parse(black_box(q)))
+        });
     }
     g.finish();
 }

@@ -17,17 +17,26 @@ fn basics_and_precedence() {
     assert_eq!(parse(" * ").unwrap(), Expr::MatchAll);
     assert_eq!(parse("*:*").unwrap(), Expr::MatchAll);
     assert_eq!(parse("failed").unwrap(), term(None, "failed"));
-    assert_eq!(parse("category:authentication").unwrap(), term(Some("category"), "authentication"));
+    assert_eq!(
+        parse("category:authentication").unwrap(),
+        term(Some("category"), "authentication")
+    );
     // NOT > AND > OR; adjacency is AND.
     assert_eq!(
         parse("a OR b c").unwrap(),
-        Expr::Or(vec![term(None, "a"), Expr::And(vec![term(None, "b"), term(None, "c")])])
+        Expr::Or(vec![
+            term(None, "a"),
+            Expr::And(vec![term(None, "b"), term(None, "c")])
+        ])
     );
     assert_eq!(
         parse("NOT a AND b").unwrap(),
         Expr::And(vec![Expr::Not(Box::new(term(None, "a"))), term(None, "b")])
     );
-    assert_eq!(parse("a && b || !c").unwrap(), parse("(a AND b) OR NOT c").unwrap());
+    assert_eq!(
+        parse("a && b || !c").unwrap(),
+        parse("(a AND b) OR NOT c").unwrap()
+    );
     assert_eq!(
         parse("+a -b").unwrap(),
         Expr::And(vec![term(None, "a"), Expr::Not(Box::new(term(None, "b")))])
@@ -37,30 +46,50 @@ fn basics_and_precedence() {
         Expr::Or(vec![term(Some("f"), "x"), term(Some("f"), "y")])
     );
     // lower-case keywords are words
-    assert_eq!(parse("a and b").unwrap(), Expr::And(vec![term(None, "a"), term(None, "and"), term(None, "b")]));
+    assert_eq!(
+        parse("a and b").unwrap(),
+        Expr::And(vec![term(None, "a"), term(None, "and"), term(None, "b")])
+    );
 }
 
 #[test]
 fn values() {
     assert_eq!(
         parse(r#"summary:"failed \"pass\" \\ x""#).unwrap(),
-        Expr::Phrase { field: Some("summary".into()), text: r#"failed "pass" \ x"#.into() }
+        Expr::Phrase {
+            field: Some("summary".into()),
+            text: r#"failed "pass" \ x"#.into()
+        }
     );
     assert_eq!(
         parse("hostname:web-*").unwrap(),
-        Expr::Wildcard { field: Some("hostname".into()), pattern: "web-*".into() }
+        Expr::Wildcard {
+            field: Some("hostname".into()),
+            pattern: "web-*".into()
+        }
     );
     assert_eq!(parse(r"f:a\*b").unwrap(), term(Some("f"), "a*b"));
     assert_eq!(
         parse(r"f:a\*b*").unwrap(),
-        Expr::Wildcard { field: Some("f".into()), pattern: r"a\*b*".into() }
+        Expr::Wildcard {
+            field: Some("f".into()),
+            pattern: r"a\*b*".into()
+        }
     );
     assert_eq!(parse(r"f:a\:b").unwrap(), term(Some("f"), "a:b"));
     assert_eq!(parse("f:*").unwrap(), Expr::Exists { field: "f".into() });
-    assert_eq!(parse("_exists_:details.x").unwrap(), Expr::Exists { field: "details.x".into() });
+    assert_eq!(
+        parse("_exists_:details.x").unwrap(),
+        Expr::Exists {
+            field: "details.x".into()
+        }
+    );
     assert_eq!(
         parse(r"host:/web-[0-9]+\/x/").unwrap(),
-        Expr::Regex { field: "host".into(), pattern: "web-[0-9]+/x".into() }
+        Expr::Regex {
+            field: "host".into(),
+            pattern: "web-[0-9]+/x".into()
+        }
     );
     assert_eq!(
         parse("details.sourceipaddress:2001:db8::1").unwrap(),
@@ -68,13 +97,23 @@ fn values() {
     );
     assert_eq!(
         parse("details.sourceipaddress:10.0.0.0/8").unwrap(),
-        Expr::Cidr { field: "details.sourceipaddress".into(), net: "10.0.0.0/8".parse().unwrap() }
+        Expr::Cidr {
+            field: "details.sourceipaddress".into(),
+            net: "10.0.0.0/8".parse().unwrap()
+        }
     );
     assert_eq!(
         parse("ip:2001:db8::/32").unwrap(),
-        Expr::Cidr { field: "ip".into(), net: "2001:db8::/32".parse().unwrap() }
+        Expr::Cidr {
+            field: "ip".into(),
+            net: "2001:db8::/32".parse().unwrap()
+        }
     );
-    assert_eq!(parse("url:/index.html").unwrap_err().offset, 4, "unterminated regex");
+    assert_eq!(
+        parse("url:/index.html").unwrap_err().offset,
+        4,
+        "unterminated regex"
+    );
     assert_eq!(parse("path:a/b").unwrap(), term(Some("path"), "a/b"));
 }
 
@@ -86,10 +125,22 @@ fn ranges() {
         upper: hi.map(String::from),
     };
     use Bound::*;
-    assert_eq!(parse("n:[1 TO 5]").unwrap(), r("n", Included("1"), Included("5")));
-    assert_eq!(parse("n:{1 TO 5}").unwrap(), r("n", Excluded("1"), Excluded("5")));
-    assert_eq!(parse("n:[1 TO 5}").unwrap(), r("n", Included("1"), Excluded("5")));
-    assert_eq!(parse("n:[* TO 5]").unwrap(), r("n", Unbounded, Included("5")));
+    assert_eq!(
+        parse("n:[1 TO 5]").unwrap(),
+        r("n", Included("1"), Included("5"))
+    );
+    assert_eq!(
+        parse("n:{1 TO 5}").unwrap(),
+        r("n", Excluded("1"), Excluded("5"))
+    );
+    assert_eq!(
+        parse("n:[1 TO 5}").unwrap(),
+        r("n", Included("1"), Excluded("5"))
+    );
+    assert_eq!(
+        parse("n:[* TO 5]").unwrap(),
+        r("n", Unbounded, Included("5"))
+    );
     assert_eq!(parse("n:>=5").unwrap(), r("n", Included("5"), Unbounded));
     assert_eq!(parse("n:>5").unwrap(), r("n", Excluded("5"), Unbounded));
     assert_eq!(parse("n:<5").unwrap(), r("n", Unbounded, Excluded("5")));
@@ -100,7 +151,11 @@ fn ranges() {
     );
     assert_eq!(
         parse("t:[2026-11-22T10:00:00Z TO 2026-11-22T11:00:00+01:00]").unwrap(),
-        r("t", Included("2026-11-22T10:00:00Z"), Included("2026-11-22T11:00:00+01:00"))
+        r(
+            "t",
+            Included("2026-11-22T10:00:00Z"),
+            Included("2026-11-22T11:00:00+01:00")
+        )
     );
 }
 
@@ -156,7 +211,10 @@ fn times() {
     assert_eq!(t("now-1y/M"), "2025-11-01T00:00:00+00:00");
     assert_eq!(t("now/w"), "2026-11-16T00:00:00+00:00");
     assert_eq!(t("2026-11-22T10:00:00Z"), "2026-11-22T10:00:00+00:00");
-    assert_eq!(t("2026-11-22T10:00:00.5+01:00"), "2026-11-22T09:00:00.500+00:00");
+    assert_eq!(
+        t("2026-11-22T10:00:00.5+01:00"),
+        "2026-11-22T09:00:00.500+00:00"
+    );
     assert_eq!(t("2026-11-22"), "2026-11-22T00:00:00+00:00");
     assert_eq!(t("1763800000"), "2025-11-22T08:26:40+00:00");
     assert_eq!(t("1763800000000"), "2025-11-22T08:26:40+00:00");
@@ -180,8 +238,10 @@ fn leaf() -> impl Strategy<Value = Expr> {
     let field = prop::option::of("[a-z][a-z0-9_.]{0,10}");
     prop_oneof![
         (field.clone(), word()).prop_map(|(field, value)| Expr::Term { field, value }),
-        (field.clone(), "[^\"\\\\]{0,12}|[a-z \"\\\\]{1,12}").prop_map(|(field, text)| Expr::Phrase { field, text }),
-        (field, "[a-z]{1,4}\\*[a-z]{0,3}").prop_map(|(field, pattern)| Expr::Wildcard { field, pattern }),
+        (field.clone(), "[^\"\\\\]{0,12}|[a-z \"\\\\]{1,12}")
+            .prop_map(|(field, text)| Expr::Phrase { field, text }),
+        (field, "[a-z]{1,4}\\*[a-z]{0,3}")
+            .prop_map(|(field, pattern)| Expr::Wildcard { field, pattern }),
         ("[a-z][a-z.]{0,8}", "[0-9]{1,4}", "[0-9]{1,4}").prop_map(|(field, a, b)| Expr::Range {
             field,
             lower: std::ops::Bound::Included(a),
@@ -190,7 +250,10 @@ fn leaf() -> impl Strategy<Value = Expr> {
         "[a-z][a-z.]{0,8}".prop_map(|field| Expr::Exists { field }),
         ("[a-z][a-z.]{0,8}", 0u8..=32).prop_map(|(field, p)| Expr::Cidr {
             field,
-            net: format!("10.0.0.0/{p}").parse::<ipnet::IpNet>().unwrap().trunc()
+            net: format!("10.0.0.0/{p}")
+                .parse::<ipnet::IpNet>()
+                .unwrap()
+                .trunc()
         }),
     ]
 }

@@ -10,7 +10,9 @@ use ferrodef_store::{AggRequest, SearchRequest, SortOrder, Store, StoredDoc, Tan
 use serde_json::{json, Value};
 
 fn doc(seq: u64, t: chrono::DateTime<Utc>, v: Value) -> StoredDoc {
-    let Value::Object(map) = v else { panic!("object") };
+    let Value::Object(map) = v else {
+        panic!("object")
+    };
     StoredDoc {
         seq,
         stream: "events".into(),
@@ -74,15 +76,29 @@ fn partitions_by_day_and_searches_across_them() {
     assert_eq!(days, vec![("20261120", 1), ("20261121", 2)]);
     let (total, hits) = search(&*store, Expr::MatchAll);
     assert_eq!(total, 3);
-    assert_eq!(hits[2]["summary"], "Failed password for root", "sorted newest first");
+    assert_eq!(
+        hits[2]["summary"], "Failed password for root",
+        "sorted newest first"
+    );
     assert_eq!(search(&*store, term("category", "authentication")).0, 2);
     assert_eq!(search(&*store, term("summary", "FAILED")).0, 1);
-    assert_eq!(search(&*store, term("hostname", "B")).0, 0, "keywords are case-sensitive");
+    assert_eq!(
+        search(&*store, term("hostname", "B")).0,
+        0,
+        "keywords are case-sensitive"
+    );
     assert_eq!(search(&*store, term("tags", "y")).0, 1);
     assert_eq!(search(&*store, term("details.port", "2222")).0, 1);
-    assert_eq!(search(&*store, term("details.status", "500")).0, 1, "string \"500\"");
+    assert_eq!(
+        search(&*store, term("details.status", "500")).0,
+        1,
+        "string \"500\""
+    );
     assert_eq!(search(&*store, term("details.ok", "false")).0, 1);
-    assert_eq!(search(&*store, term("details.sourceipaddress", "not-an-ip")).0, 1);
+    assert_eq!(
+        search(&*store, term("details.sourceipaddress", "not-an-ip")).0,
+        1
+    );
     let cidr = Expr::Cidr {
         field: "details.sourceipaddress".into(),
         net: "10.0.0.0/8".parse().unwrap(),
@@ -113,9 +129,20 @@ fn partitions_by_day_and_searches_across_them() {
         pattern: pattern.into(),
     };
     assert_eq!(search(&*store, re("hostname", "[ab]")).0, 3);
-    assert_eq!(search(&*store, re("hostname", "b")).0, 2, "anchored on the whole value");
-    assert_eq!(search(&*store, re("details.sourceipaddress", "10\\..*")).0, 1);
-    assert_eq!(search(&*store, re("summary", "pass.*")).0, 1, "over summary words");
+    assert_eq!(
+        search(&*store, re("hostname", "b")).0,
+        2,
+        "anchored on the whole value"
+    );
+    assert_eq!(
+        search(&*store, re("details.sourceipaddress", "10\\..*")).0,
+        1
+    );
+    assert_eq!(
+        search(&*store, re("summary", "pass.*")).0,
+        1,
+        "over summary words"
+    );
     let bad = Expr::Cidr {
         field: "hostname".into(),
         net: "10.0.0.0/8".parse().unwrap(),
@@ -174,7 +201,12 @@ fn aggregations_merge_partitions() {
         })
         .unwrap();
     assert_eq!(r.total, 3);
-    let terms: Vec<(Value, u64)> = r.terms.unwrap().into_iter().map(|b| (b.key, b.count)).collect();
+    let terms: Vec<(Value, u64)> = r
+        .terms
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.key, b.count))
+        .collect();
     assert_eq!(terms, vec![(json!("b"), 2), (json!("a"), 1)]);
     let h = r.histogram.unwrap();
     let counts: Vec<(String, u64)> = h.iter().map(|b| (b.key.clone(), b.count)).collect();
@@ -201,7 +233,11 @@ fn retention_drops_old_days_only() {
     assert_eq!(search(&*store, Expr::MatchAll).0, 2);
     // Writing to a dropped day recreates it.
     store
-        .index(vec![doc(10, now - Duration::days(2), json!({"summary": "late"}))])
+        .index(vec![doc(
+            10,
+            now - Duration::days(2),
+            json!({"summary": "late"}),
+        )])
         .unwrap();
     store.commit(10).unwrap();
     assert_eq!(search(&*store, Expr::MatchAll).0, 3);
