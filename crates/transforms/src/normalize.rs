@@ -261,7 +261,7 @@ mod tests {
     fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         // "details.x" addresses details["x"]; other dotted keys are literal top-level keys.
         match path.split_once('.') {
-            Some((a, b)) if a == "details" => v.get("details")?.get(b),
+            Some(("details", b)) => v.get("details")?.get(b),
             _ => v.get(path),
         }
     }
