@@ -52,6 +52,9 @@ pub struct TantivyOptions {
     /// Segments with more documents than this are not merged further (bounds the memory and
     /// time of merges while ingesting).
     pub max_docs_before_merge: usize,
+    /// How many segments of a size class are merged at once (higher: fewer rewrites of each
+    /// document while ingesting, a few more segments to search).
+    pub merge_min_segments: usize,
 }
 
 impl Default for TantivyOptions {
@@ -62,6 +65,7 @@ impl Default for TantivyOptions {
             max_open_writers: 3,
             writer_idle: Duration::from_secs(60),
             max_docs_before_merge: 2_000_000,
+            merge_min_segments: 16,
         }
     }
 }
@@ -397,6 +401,7 @@ impl Store for TantivyStore {
                 )?;
                 let mut policy = LogMergePolicy::default();
                 policy.set_max_docs_before_merge(self.opts.max_docs_before_merge);
+                policy.set_min_num_segments(self.opts.merge_min_segments);
                 writer.set_merge_policy(Box::new(policy));
                 writers.insert(
                     key.clone(),
