@@ -46,8 +46,8 @@ pub enum Expr {
         /// The unescaped text.
         text: String,
     },
-    /// A value with `*`/`?` wildcards; escaped wildcard characters are kept with their
-    /// backslash (`\*`), see [`wildcard_to_regex`].
+    /// A value with `*`/`?` wildcards; escaped characters are kept with their backslash
+    /// (`\*` is a literal star), see [`wildcard_to_regex`].
     Wildcard {
         /// The field, if one was named.
         field: Option<String>,
@@ -290,10 +290,9 @@ impl<'a> Lexer<'a> {
                 self.bump();
                 match self.bump() {
                     Some(e) => {
+                        // `raw` keeps every escape, so a wildcard prints back as it was read.
                         text.push(e);
-                        if e == '*' || e == '?' || e == '\\' {
-                            raw.push('\\');
-                        }
+                        raw.push('\\');
                         raw.push(e);
                     }
                     None => return err("nothing to escape after '\\'", self.pos - 1),
@@ -679,7 +678,7 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     Ok(e)
 }
 
-/// Turns a wildcard pattern (`*` any characters, `?` one character, `\*`/`\?`/`\\` literal)
+/// Turns a wildcard pattern (`*` any characters, `?` one character, `\x` a literal `x`)
 /// into a regular expression body matching the whole value (for an anchored matcher).
 pub fn wildcard_to_regex(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() * 2);
@@ -722,30 +721,52 @@ fn quote_value(v: &str) -> String {
     }
 }
 
-impl fmt::Display for Expr {
-    /// A canonical query that parses back to the same expression (phrases stay phrases; a
-    /// term whose value needs quoting is printed as a phrase).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Where an expression is printed, for parentheses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Top,
+    InOr,
+    InAnd,
+    InNot,
+}
+
+impl Expr {
+    fn fmt_in(&self, f: &mut fmt::Formatter<'_>, ctx: Ctx) -> fmt::Result {
         let pre =
             |field: &Option<String>| field.as_ref().map(|x| format!("{x}:")).unwrap_or_default();
         match self {
             Expr::MatchAll => write!(f, "*"),
             Expr::And(v) | Expr::Or(v) => {
-                let sep = if matches!(self, Expr::And(_)) {
-                    " AND "
+                let is_and = matches!(self, Expr::And(_));
+                // Parentheses only where precedence needs them (the parser's input had them too).
+                let parens = if is_and {
+                    ctx == Ctx::InNot
                 } else {
-                    " OR "
+                    matches!(ctx, Ctx::InAnd | Ctx::InNot)
                 };
-                write!(f, "(")?;
+                let (sep, inner) = if is_and {
+                    (" AND ", Ctx::InAnd)
+                } else {
+                    (" OR ", Ctx::InOr)
+                };
+                if parens {
+                    write!(f, "(")?;
+                }
                 for (i, e) in v.iter().enumerate() {
                     if i > 0 {
                         write!(f, "{sep}")?;
                     }
-                    write!(f, "{e}")?;
+                    e.fmt_in(f, inner)?;
                 }
-                write!(f, ")")
+                if parens {
+                    write!(f, ")")?;
+                }
+                Ok(())
             }
-            Expr::Not(e) => write!(f, "NOT {e}"),
+            Expr::Not(e) => {
+                write!(f, "NOT ")?;
+                e.fmt_in(f, Ctx::InNot)
+            }
             Expr::Term { field, value } => write!(f, "{}{}", pre(field), quote_value(value)),
             Expr::Phrase { field, text } => {
                 let mut s = String::new();
@@ -781,6 +802,14 @@ impl fmt::Display for Expr {
             Expr::Exists { field } => write!(f, "_exists_:{field}"),
             Expr::Cidr { field, net } => write!(f, "{field}:{net}"),
         }
+    }
+}
+
+impl fmt::Display for Expr {
+    /// A canonical query that parses back to the same expression (a term whose value needs
+    /// quoting prints as a phrase).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_in(f, Ctx::Top)
     }
 }
 
