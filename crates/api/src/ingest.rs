@@ -108,16 +108,12 @@ fn normalized(raw: Value, ctx: &NormalizeContext) -> Result<Pending, String> {
     let ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
     let utc = ev.utctimestamp;
     let received = ev.receivedtimestamp;
-    match serde_json::to_value(&ev) {
-        Ok(Value::Object(map)) => Ok(Pending::new(
-            ferrodef_store::EVENTS_STREAM,
-            utc,
-            received,
-            map,
-        )),
-        Ok(_) => Err("normalized event is not an object".to_string()),
-        Err(e) => Err(format!("serializing the normalized event: {e}")),
-    }
+    Ok(Pending::new(
+        ferrodef_store::EVENTS_STREAM,
+        utc,
+        received,
+        ev.into_map(),
+    ))
 }
 
 /// One bad document of a body.

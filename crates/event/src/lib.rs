@@ -49,6 +49,55 @@ pub struct Event {
     pub plugins: Vec<String>,
 }
 
+impl Event {
+    /// The event as a JSON object, exactly as it serializes, without serializing: strings and
+    /// details are moved, not copied.
+    pub fn into_map(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(
+            "utctimestamp".into(),
+            Value::String(format_timestamp(&self.utctimestamp)),
+        );
+        m.insert(
+            "receivedtimestamp".into(),
+            Value::String(format_timestamp(&self.receivedtimestamp)),
+        );
+        m.insert(
+            "timestamp".into(),
+            Value::String(format_timestamp(&self.timestamp)),
+        );
+        m.insert("mozdefhostname".into(), Value::String(self.mozdefhostname));
+        m.insert("category".into(), Value::String(self.category));
+        m.insert("hostname".into(), Value::String(self.hostname));
+        m.insert("processname".into(), Value::String(self.processname));
+        m.insert("processid".into(), Value::String(self.processid));
+        m.insert(
+            "severity".into(),
+            Value::String(self.severity.as_str().into()),
+        );
+        m.insert("source".into(), Value::String(self.source));
+        m.insert("summary".into(), Value::String(self.summary));
+        m.insert(
+            "tags".into(),
+            Value::Array(self.tags.into_iter().map(Value::String).collect()),
+        );
+        m.insert("details".into(), Value::Object(self.details));
+        if let Some(t) = self.r#type {
+            m.insert("type".into(), Value::String(t));
+        }
+        if let Some(e) = self.eventsource {
+            m.insert("eventsource".into(), Value::String(e));
+        }
+        if !self.plugins.is_empty() {
+            m.insert(
+                "plugins".into(),
+                Value::Array(self.plugins.into_iter().map(Value::String).collect()),
+            );
+        }
+        m
+    }
+}
+
 /// MozDef's severities, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -426,6 +475,38 @@ mod tests {
         }
         let e = parse_timestamp(&Value::from("yesterday-ish"), now(), chrono_tz::UTC).unwrap_err();
         assert!(e.to_string().contains("yesterday-ish"));
+    }
+
+    #[test]
+    fn into_map_equals_serialization() {
+        let mut details = Map::new();
+        details.insert("n".into(), Value::from(1));
+        let t = now();
+        for (ty, es, plugins) in [
+            (Some("event"), Some("/var/log/x"), vec!["sshd".to_string()]),
+            (None, None, vec![]),
+        ] {
+            let ev = Event {
+                utctimestamp: t,
+                receivedtimestamp: t + chrono::Duration::milliseconds(5),
+                timestamp: t,
+                mozdefhostname: "m".into(),
+                category: "c".into(),
+                hostname: "h".into(),
+                processname: "p".into(),
+                processid: "1".into(),
+                severity: Severity::Notice,
+                source: "s".into(),
+                summary: "x".into(),
+                tags: vec!["a".into()],
+                details: details.clone(),
+                r#type: ty.map(Into::into),
+                eventsource: es.map(Into::into),
+                plugins,
+            };
+            let via_serde = serde_json::to_value(&ev).unwrap();
+            assert_eq!(Value::Object(ev.into_map()), via_serde);
+        }
     }
 
     #[test]
