@@ -1,0 +1,379 @@
+//! GeoIP enrichment from MaxMind-format (`.mmdb`) databases.
+//!
+//! Reads the GeoIP2/GeoLite2 City, Country and ASN schemas, and the one-field
+//! `{"country_code": "US"}` schema of ip-location-db's free databases. For
+//! `details.sourceipaddress` and `details.destinationipaddress` it adds, as MozDef's `geoip`
+//! plugin did, `details.<source|destination>ipgeolocation` (`country_code`, `country_name`,
+//! `city`, `continent_code`, `latitude`, `longitude`, `time_zone`, `asn`, `as_organization`)
+//! and `details.<source|destination>ipgeopoint` (`"lat,lon"`). Private, loopback and other
+//! non-public addresses are not looked up. Lookups are cached.
+
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use lru::LruCache;
+use maxminddb::Reader;
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+
+/// Where the databases are. Any may be missing.
+#[derive(Debug, Clone, Default)]
+pub struct GeoConfig {
+    /// A City database (GeoIP2/GeoLite2 City), or a Country one.
+    pub city_db: Option<PathBuf>,
+    /// A Country database (MaxMind schema or `{country_code}`), used when there is no City one.
+    pub country_db: Option<PathBuf>,
+    /// An ASN database (GeoLite2 ASN schema).
+    pub asn_db: Option<PathBuf>,
+    /// How many addresses the cache keeps.
+    pub cache_size: usize,
+}
+
+/// What is known of an address.
+pub type GeoRecord = Map<String, Value>;
+
+/// The GeoIP enricher.
+pub struct GeoIp {
+    location: Option<Reader<Vec<u8>>>,
+    asn: Option<Reader<Vec<u8>>>,
+    cache: Mutex<LruCache<IpAddr, Option<GeoRecord>>>,
+}
+
+fn open(path: &Path, what: &str, warnings: &mut Vec<String>) -> Option<Reader<Vec<u8>>> {
+    match Reader::open_readfile(path) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            warnings.push(format!(
+                "GeoIP {what} database {} not usable ({e}); {what} enrichment is off",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
+/// Whether an address is worth looking up (public unicast).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 shared
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+impl GeoIp {
+    /// Opens the configured databases. A missing or broken database is not an error: it comes
+    /// back as a warning (for the startup log) and that enrichment is off.
+    pub fn open(cfg: &GeoConfig) -> (GeoIp, Vec<String>) {
+        let mut warnings = Vec::new();
+        let location = cfg
+            .city_db
+            .as_deref()
+            .and_then(|p| open(p, "city", &mut warnings))
+            .or_else(|| {
+                cfg.country_db
+                    .as_deref()
+                    .and_then(|p| open(p, "country", &mut warnings))
+            });
+        let asn = cfg
+            .asn_db
+            .as_deref()
+            .and_then(|p| open(p, "ASN", &mut warnings));
+        let size = NonZeroUsize::new(cfg.cache_size.max(1)).unwrap_or(NonZeroUsize::MIN);
+        (
+            GeoIp {
+                location,
+                asn,
+                cache: Mutex::new(LruCache::new(size)),
+            },
+            warnings,
+        )
+    }
+
+    /// Whether any database is loaded.
+    pub fn is_enabled(&self) -> bool {
+        self.location.is_some() || self.asn.is_some()
+    }
+
+    fn raw(reader: &Reader<Vec<u8>>, ip: IpAddr) -> Option<Value> {
+        reader.lookup(ip).ok()?.decode::<Value>().ok().flatten()
+    }
+
+    /// Looks an address up (cached). `None` when nothing is known or it is not public.
+    pub fn lookup(&self, ip: IpAddr) -> Option<GeoRecord> {
+        if !self.is_enabled() || !is_public(ip) {
+            return None;
+        }
+        if let Some(hit) = self.cache.lock().get(&ip) {
+            return hit.clone();
+        }
+        let rec = self.lookup_uncached(ip);
+        self.cache.lock().put(ip, rec.clone());
+        rec
+    }
+
+    fn lookup_uncached(&self, ip: IpAddr) -> Option<GeoRecord> {
+        let mut out = Map::new();
+        if let Some(v) = self.location.as_ref().and_then(|r| Self::raw(r, ip)) {
+            let country_code = get(&v, &["country", "iso_code"])
+                .or_else(|| get(&v, &["registered_country", "iso_code"]))
+                .or_else(|| v.get("country_code"));
+            let fields = [
+                ("country_code", country_code),
+                ("country_name", get(&v, &["country", "names", "en"])),
+                ("city", get(&v, &["city", "names", "en"])),
+                ("continent_code", get(&v, &["continent", "code"])),
+                ("latitude", get(&v, &["location", "latitude"])),
+                ("longitude", get(&v, &["location", "longitude"])),
+                ("time_zone", get(&v, &["location", "time_zone"])),
+                ("postal_code", get(&v, &["postal", "code"])),
+            ];
+            for (k, val) in fields {
+                if let Some(val) = val {
+                    out.insert(k.into(), val.clone());
+                }
+            }
+        }
+        if let Some(v) = self.asn.as_ref().and_then(|r| Self::raw(r, ip)) {
+            if let Some(n) = v.get("autonomous_system_number") {
+                out.insert("asn".into(), n.clone());
+            }
+            if let Some(o) = v.get("autonomous_system_organization") {
+                out.insert("as_organization".into(), o.clone());
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Adds geolocation for the source and destination addresses of `details`. Returns whether
+    /// anything was added.
+    pub fn enrich(&self, details: &mut Map<String, Value>) -> bool {
+        let mut changed = false;
+        for side in ["source", "destination"] {
+            let ip = details
+                .get(&format!("{side}ipaddress"))
+                .and_then(Value::as_str)
+                .and_then(|s| s.trim().parse::<IpAddr>().ok());
+            let Some(rec) = ip.and_then(|ip| self.lookup(ip)) else {
+                continue;
+            };
+            if let (Some(lat), Some(lon)) = (
+                rec.get("latitude").and_then(Value::as_f64),
+                rec.get("longitude").and_then(Value::as_f64),
+            ) {
+                details.insert(
+                    format!("{side}ipgeopoint"),
+                    Value::String(format!("{lat},{lon}")),
+                );
+            }
+            details.insert(format!("{side}ipgeolocation"), Value::Object(rec));
+            changed = true;
+        }
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/geoip");
+
+    fn geo(city: Option<&str>, country: Option<&str>, asn: Option<&str>) -> (GeoIp, Vec<String>) {
+        GeoIp::open(&GeoConfig {
+            city_db: city.map(|f| PathBuf::from(DIR).join(f)),
+            country_db: country.map(|f| PathBuf::from(DIR).join(f)),
+            asn_db: asn.map(|f| PathBuf::from(DIR).join(f)),
+            cache_size: 1000,
+        })
+    }
+
+    fn cases(db: &str) -> Value {
+        let all: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{DIR}/maxmind_test_data/lookup_cases.json")).unwrap(),
+        )
+        .unwrap();
+        all[db].clone()
+    }
+
+    /// MaxMind's City test database: every recorded lookup gives the recorded country, city and
+    /// location (documentation ranges such as 2001:db8::/32 are skipped as non-public).
+    #[test]
+    fn city_lookup_cases() {
+        let (g, w) = geo(
+            Some("maxmind_test_data/GeoLite2-City-Test.mmdb"),
+            None,
+            None,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        let c = cases("GeoLite2-City-Test");
+        let mut checked = 0;
+        let mut failures = Vec::new();
+        for case in c["cases"].as_array().unwrap() {
+            let ip: IpAddr = case["ip"].as_str().unwrap().parse().unwrap();
+            if !is_public(ip) {
+                continue;
+            }
+            let exp = &case["expected"];
+            let got = g.lookup(ip).unwrap_or_default();
+            let want = [
+                (
+                    "country_code",
+                    get(exp, &["country", "iso_code"])
+                        .or_else(|| get(exp, &["registered_country", "iso_code"])),
+                ),
+                ("city", get(exp, &["city", "names", "en"])),
+                ("latitude", get(exp, &["location", "latitude"])),
+                ("longitude", get(exp, &["location", "longitude"])),
+            ];
+            for (k, v) in want {
+                let same = match (got.get(k), v) {
+                    (Some(Value::Number(a)), Some(Value::Number(b))) => a.as_f64() == b.as_f64(),
+                    (a, b) => a == b,
+                };
+                if !same {
+                    failures.push(format!("{ip} {k}: want {v:?}, got {:?}", got.get(k)));
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked > 300, "{checked}");
+        assert!(
+            failures.is_empty(),
+            "{}",
+            failures[..failures.len().min(10)].join("\n")
+        );
+        for ip in c["not_found"].as_array().unwrap() {
+            assert!(g.lookup(ip.as_str().unwrap().parse().unwrap()).is_none());
+        }
+    }
+
+    #[test]
+    fn asn_lookup_cases() {
+        let (g, _) = geo(None, None, Some("maxmind_test_data/GeoLite2-ASN-Test.mmdb"));
+        let c = cases("GeoLite2-ASN-Test");
+        let mut checked = 0;
+        for case in c["cases"].as_array().unwrap() {
+            let ip: IpAddr = case["ip"].as_str().unwrap().parse().unwrap();
+            if !is_public(ip) {
+                continue;
+            }
+            let got = g.lookup(ip).unwrap_or_default();
+            assert_eq!(
+                got.get("asn"),
+                case["expected"].get("autonomous_system_number"),
+                "{ip}"
+            );
+            assert_eq!(
+                got.get("as_organization"),
+                case["expected"].get("autonomous_system_organization"),
+                "{ip}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn real_country_database() {
+        let (g, _) = geo(None, Some("country_mmdb/iptoasn-country.mmdb"), None);
+        let mut d = Map::new();
+        d.insert("sourceipaddress".into(), Value::from("8.8.8.8"));
+        d.insert("destinationipaddress".into(), Value::from("10.0.0.1"));
+        assert!(g.enrich(&mut d));
+        assert_eq!(d["sourceipgeolocation"]["country_code"], "US");
+        assert!(
+            !d.contains_key("destinationipgeolocation"),
+            "private addresses are not looked up"
+        );
+        assert_eq!(
+            g.lookup("81.2.69.142".parse().unwrap()).unwrap()["country_code"],
+            "GB"
+        );
+        assert_eq!(
+            g.lookup("2001:4860:4860::8888".parse().unwrap()).unwrap()["country_code"],
+            "US"
+        );
+    }
+
+    #[test]
+    fn enrich_adds_geopoint_like_mozdef() {
+        let (g, _) = geo(
+            Some("maxmind_test_data/GeoLite2-City-Test.mmdb"),
+            None,
+            Some("maxmind_test_data/GeoLite2-ASN-Test.mmdb"),
+        );
+        let mut d = Map::new();
+        d.insert("sourceipaddress".into(), Value::from("81.2.69.142"));
+        assert!(g.enrich(&mut d));
+        let loc = &d["sourceipgeolocation"];
+        assert_eq!(loc["country_code"], "GB");
+        assert_eq!(loc["city"], "London");
+        assert!(d["sourceipgeopoint"].as_str().unwrap().contains(','));
+    }
+
+    #[test]
+    fn missing_database_is_a_warning() {
+        let (g, w) = geo(Some("nope/missing.mmdb"), None, None);
+        assert!(!g.is_enabled());
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("missing.mmdb"), "{w:?}");
+        let mut d = Map::new();
+        d.insert("sourceipaddress".into(), Value::from("8.8.8.8"));
+        assert!(!g.enrich(&mut d));
+    }
+
+    #[test]
+    fn public_address_classification() {
+        for ip in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "127.0.0.1",
+            "172.16.0.1",
+            "100.64.1.1",
+            "169.254.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "8.8.8.8",
+            "81.2.69.142",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}
