@@ -103,17 +103,27 @@ fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> NormalizeContext {
     }
 }
 
-/// Normalizes one raw event into a document of the `events` stream.
-fn normalized(raw: Value, ctx: &NormalizeContext) -> Result<Pending, String> {
-    let ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
+/// Normalizes one raw event and runs the transforms: a document for the `events` stream (or
+/// the stream a transform routed it to), or `None` when a transform dropped it (counted).
+fn normalized(s: &AppState, raw: Value, ctx: &NormalizeContext) -> Result<Option<Pending>, String> {
+    let mut ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
+    let verdict = s.transforms.run(&mut ev);
+    if let Some((transform, _reason)) = verdict.dropped {
+        s.metrics
+            .dropped
+            .get_or_create(&ferrodef_sinks::metrics::RejectLabel {
+                source: ctx.source.clone().unwrap_or_default(),
+                reason: transform,
+            })
+            .inc();
+        return Ok(None);
+    }
     let utc = ev.utctimestamp;
     let received = ev.receivedtimestamp;
-    Ok(Pending::new(
-        ferrodef_store::EVENTS_STREAM,
-        utc,
-        received,
-        ev.into_map(),
-    ))
+    let stream = verdict
+        .stream
+        .unwrap_or_else(|| ferrodef_store::EVENTS_STREAM.to_string());
+    Ok(Some(Pending::new(stream, utc, received, ev.into_map())))
 }
 
 /// One bad document of a body.
@@ -128,15 +138,16 @@ async fn submit(
     source: &str,
     docs: Vec<Pending>,
     rejected: Vec<Rejected>,
+    dropped: usize,
     single: bool,
 ) -> Result<Response, ApiError> {
     let accepted = docs.len();
     s.metrics
-        .received(source, (accepted + rejected.len()) as u64);
+        .received(source, (accepted + dropped + rejected.len()) as u64);
     for r in &rejected {
         s.metrics.rejected(source, r.reason, 1);
     }
-    if accepted == 0 {
+    if accepted == 0 && dropped == 0 {
         if let Some(first) = rejected.first() {
             let mut e = ApiError::new(StatusCode::BAD_REQUEST, first.message.clone());
             if !single {
@@ -176,6 +187,7 @@ async fn submit(
         Json(json!({
             "result": if rejected.is_empty() { "ok" } else { "partial" },
             "accepted": accepted,
+            "dropped": dropped,
             "rejected": rejected.len(),
             "errors": errors_json(&rejected),
         })),
@@ -198,21 +210,25 @@ fn body_error(s: &AppState, source: &str, e: http_body::BodyError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
 }
 
-/// Normalizes parsed documents, keeping every failure with its line.
+/// Normalizes parsed documents, keeping every failure with its line; returns the documents
+/// and how many a transform dropped.
 fn normalize_items(
+    s: &AppState,
     items: Vec<BodyItem>,
     ctx: &NormalizeContext,
     tag: Option<&str>,
     rejected: &mut Vec<Rejected>,
-) -> Vec<Pending> {
+) -> (Vec<Pending>, usize) {
     let mut docs = Vec::with_capacity(items.len());
+    let mut dropped = 0;
     for item in items {
         let mut raw = item.doc;
         if let (Some(endpoint), Value::Object(obj)) = (tag, &mut raw) {
             obj.insert("endpoint".into(), Value::String(endpoint.into()));
         }
-        match normalized(raw, ctx) {
-            Ok(p) => docs.push(p),
+        match normalized(s, raw, ctx) {
+            Ok(Some(p)) => docs.push(p),
+            Ok(None) => dropped += 1,
             Err(message) => rejected.push(Rejected {
                 line: item.line,
                 reason: "invalid_event",
@@ -220,7 +236,7 @@ fn normalize_items(
             }),
         }
     }
-    docs
+    (docs, dropped)
 }
 
 /// `POST /events`: one JSON event.
@@ -235,7 +251,8 @@ pub async fn events(
     let raw = http_body::parse_single(&bytes).map_err(|e| body_error(&s, source, e))?;
     let ctx = context(&s, source, Utc::now());
     let mut rejected = Vec::new();
-    let docs = normalize_items(
+    let (docs, dropped) = normalize_items(
+        &s,
         vec![BodyItem { line: 1, doc: raw }],
         &ctx,
         None,
@@ -244,7 +261,7 @@ pub async fn events(
     if let Some(r) = rejected.first_mut() {
         r.message = r.message.trim_start_matches("line 1: ").to_string();
     }
-    submit(&s, source, docs, rejected, true).await
+    submit(&s, source, docs, rejected, dropped, true).await
 }
 
 async fn many(
@@ -267,9 +284,9 @@ async fn many(
             message: e.message,
         })
         .collect();
-    let docs = normalize_items(parsed.items, &ctx, tag, &mut rejected);
+    let (docs, dropped) = normalize_items(&s, parsed.items, &ctx, tag, &mut rejected);
     rejected.sort_by_key(|r| r.line);
-    submit(&s, source, docs, rejected, false).await
+    submit(&s, source, docs, rejected, dropped, false).await
 }
 
 /// `POST /_bulk`: Elasticsearch bulk body, JSON array or NDJSON.
@@ -369,7 +386,7 @@ pub async fn custom(
             }),
         }
     }
-    submit(&s, source, docs, rejected, false).await
+    submit(&s, source, docs, rejected, 0, false).await
 }
 
 fn custom_doc(stream: &str, map: Map<String, Value>, now: DateTime<Utc>) -> Pending {

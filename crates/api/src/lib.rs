@@ -40,6 +40,8 @@ pub struct AppState {
     pub ingest: IngestHandle,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Transforms run on every normalized event.
+    pub transforms: Arc<ferrodef_transforms::pipeline::Pipeline>,
     /// Settings.
     pub config: ApiConfig,
     /// When the server started.

@@ -55,6 +55,8 @@ pub struct FileConfig {
     pub default_timezone: Option<String>,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub transforms: Option<ferrodef_transforms::pipeline::TransformsConfig>,
 }
 
 /// `[storage]` of the config file.
@@ -78,6 +80,38 @@ pub struct Config {
     pub writer_threads: usize,
     pub mozdefhostname: String,
     pub default_timezone: chrono_tz::Tz,
+    /// `[transforms]`: order and settings of the transforms.
+    pub transforms: ferrodef_transforms::pipeline::TransformsConfig,
+}
+
+/// GeoIP databases looked for in `<data_dir>/geoip/` when none is configured.
+const DEFAULT_GEO: [(&str, &str); 5] = [
+    ("city", "GeoLite2-City.mmdb"),
+    ("country", "GeoLite2-Country.mmdb"),
+    ("country", "iptoasn-country.mmdb"),
+    ("country", "geo-whois-asn-country.mmdb"),
+    ("asn", "GeoLite2-ASN.mmdb"),
+];
+
+fn default_geoip(t: &mut ferrodef_transforms::pipeline::TransformsConfig, data_dir: &Path) {
+    let g = &mut t.geoip;
+    if g.city_db.is_some() || g.country_db.is_some() || g.asn_db.is_some() {
+        return;
+    }
+    for (kind, name) in DEFAULT_GEO {
+        let p = data_dir.join("geoip").join(name);
+        if !p.is_file() {
+            continue;
+        }
+        let slot = match kind {
+            "city" => &mut g.city_db,
+            "country" => &mut g.country_db,
+            _ => &mut g.asn_db,
+        };
+        if slot.is_none() {
+            *slot = Some(p);
+        }
+    }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -110,16 +144,19 @@ impl Config {
         let default_timezone: chrono_tz::Tz = tz_name
             .parse()
             .map_err(|_| anyhow::anyhow!("default_timezone: unknown time zone '{tz_name}'"))?;
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let mut transforms = file.transforms.unwrap_or_default();
+        default_geoip(&mut transforms, &data_dir);
         let cfg = Config {
             listen: args
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("data")),
+            data_dir,
             retention_days: args.retention_days.or(file.retention_days).unwrap_or(90),
             max_body_bytes: args
                 .max_body_bytes
@@ -143,6 +180,7 @@ impl Config {
                 .or(file.mozdefhostname)
                 .unwrap_or_else(host_name),
             default_timezone,
+            transforms,
         };
         if cfg.retention_days == 0 {
             bail!("retention_days must be at least 1");
@@ -188,6 +226,24 @@ mod tests {
         assert_eq!(c.commit_interval_ms, 250);
         assert_eq!(c.max_body_bytes, 16 << 20);
         assert_eq!(c.default_timezone, chrono_tz::UTC);
+        assert_eq!(c.transforms.order, vec!["ipfixup", "geoip", "watchlist"]);
+    }
+
+    #[test]
+    fn geoip_database_found_in_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("geoip")).unwrap();
+        std::fs::write(dir.path().join("geoip/iptoasn-country.mmdb"), b"x").unwrap();
+        let c = Config::resolve(&ServeArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            c.transforms.geoip.country_db,
+            Some(dir.path().join("geoip/iptoasn-country.mmdb"))
+        );
+        assert!(c.transforms.geoip.city_db.is_none());
     }
 
     #[test]

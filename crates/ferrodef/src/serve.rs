@@ -64,11 +64,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         );
     }
     spawn_retention(store.clone(), cfg.retention_days);
+    let (transforms, warnings) =
+        ferrodef_transforms::pipeline::Pipeline::from_config(&cfg.transforms)
+            .map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(transforms = ?transforms.names(), "transform pipeline");
 
     let state = Arc::new(AppState {
         store,
         ingest: pipeline.handle(),
         metrics,
+        transforms: Arc::new(transforms),
         config: ApiConfig {
             mozdefhostname: cfg.mozdefhostname.clone(),
             max_body_bytes: cfg.max_body_bytes,

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub rejected: Family<RejectLabel, Counter>,
     /// Events indexed into the store.
     pub indexed: Family<SourceLabel, Counter>,
+    /// Events dropped on purpose by a transform (`reason` is the transform).
+    pub dropped: Family<RejectLabel, Counter>,
     /// Events accepted but not yet committed to the store.
     pub pending: Gauge,
     /// Store commits.
@@ -55,6 +57,7 @@ impl Metrics {
         let accepted = Family::<SourceLabel, Counter>::default();
         let rejected = Family::<RejectLabel, Counter>::default();
         let indexed = Family::<SourceLabel, Counter>::default();
+        let dropped = Family::<RejectLabel, Counter>::default();
         let pending = Gauge::default();
         let commits = Counter::default();
         let index_errors = Counter::default();
@@ -79,6 +82,11 @@ impl Metrics {
             indexed.clone(),
         );
         registry.register(
+            "events_dropped",
+            "Events dropped by a transform, by source and transform",
+            dropped.clone(),
+        );
+        registry.register(
             "events_pending",
             "Events accepted but not yet searchable",
             pending.clone(),
@@ -95,6 +103,7 @@ impl Metrics {
             accepted,
             rejected,
             indexed,
+            dropped,
             pending,
             commits,
             index_errors,

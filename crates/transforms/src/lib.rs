@@ -1,4 +1,6 @@
-//! Transforms of the ferrodef pipeline: normalization to the MozDef schema, parsers, enrichment.
+//! Transforms of the ferrodef pipeline: normalization to the MozDef schema, the configurable
+//! transform pipeline (ip fix-up, GeoIP, watchlists, drop rules; parsers next), enrichment.
 
 pub mod geoip;
 pub mod normalize;
+pub mod pipeline;
