@@ -226,7 +226,10 @@ mod tests {
         assert_eq!(c.commit_interval_ms, 250);
         assert_eq!(c.max_body_bytes, 16 << 20);
         assert_eq!(c.default_timezone, chrono_tz::UTC);
-        assert_eq!(c.transforms.order, vec!["ipfixup", "geoip", "watchlist"]);
+        assert_eq!(
+            c.transforms.order,
+            vec!["parsers", "ipfixup", "geoip", "watchlist"]
+        );
     }
 
     #[test]

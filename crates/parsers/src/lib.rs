@@ -1,1 +1,409 @@
-//! Event parsers (transforms): sshd, sudo, su, PAM, auditd, web/proxy access logs
+//! Event parsers: they turn raw log messages into fields an analyst can search and a rule can
+//! count. Each takes the message (MozDef's `summary`) and returns the fields for `details`.
+//!
+//! | parser | category | fields (in `details`) |
+//! |---|---|---|
+//! | sshd | `authentication` | `username`, `sourceipaddress`, `sourceport`, `authmethod`, `authstatus` (`Accepted`/`Failed`/`Invalid`), `success`, `rsakeyfingerprint`, `sessiontype`, `device`, `invaliduser` |
+//! | sudo | `authorization` | `username`, `tty`, `pwd`, `targetuser`, `command`, `success`, `failure` |
+//! | su | `authorization` | `username`, `originuser`, `uid`, `status` (`opened`/`closed`), `fromuser`, `touser`, `success` |
+//! | pam session | `authentication` | `username`, `uid`, `originuser`, `status`, `service` |
+//! | access log | `web` / `proxy` | `sourceipaddress`, `user`, `method`, `url`/`destination`, `host`, `status`, `bytes`, `referrer`, `useragent`, `proxyaction`, `elapsed` |
+//!
+//! MozDef's own `parse_sshd`/`parse_su` cases pass (with MozDef's quirk of putting the reason
+//! code of `Received disconnect from IP: N:` into `sourceport`).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// What a parser found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The parser (`sshd`, `sudo`...).
+    pub parser: &'static str,
+    /// The category the event gets, if the parser sets one.
+    pub category: Option<&'static str>,
+    /// Fields for `details`.
+    pub fields: Map<String, Value>,
+    /// Tags to add.
+    pub tags: Vec<&'static str>,
+}
+
+impl Parsed {
+    fn new(parser: &'static str, category: Option<&'static str>) -> Parsed {
+        Parsed {
+            parser,
+            category,
+            fields: Map::new(),
+            tags: Vec::new(),
+        }
+    }
+    fn s(mut self, k: &str, v: &str) -> Parsed {
+        self.fields.insert(k.into(), Value::String(v.into()));
+        self
+    }
+    fn b(mut self, k: &str, v: bool) -> Parsed {
+        self.fields.insert(k.into(), Value::Bool(v));
+        self
+    }
+    fn opt(mut self, k: &str, v: Option<&str>) -> Parsed {
+        if let Some(v) = v {
+            self.fields.insert(k.into(), Value::String(v.into()));
+        }
+        self
+    }
+}
+
+macro_rules! re {
+    ($name:ident, $re:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($re).expect("valid regex"));
+    };
+}
+
+re!(
+    SSH_AUTH,
+    r"^(Accepted|Failed|Postponed) (\S+) for (invalid user )?(\S+) from (\S+) port (\d+)(?: ssh\d?)?(?:: (?:RSA|ECDSA|ED25519|DSA|RSA-CERT|ECDSA-CERT|ED25519-CERT) (\S+))?"
+);
+re!(
+    SSH_SESSION,
+    r"^Starting session: (\S+)(?: on (\S+))? for (\S+) from (\S+) port (\d+)"
+);
+re!(
+    SSH_INVALID,
+    r"^Invalid user (.*?) from (\S+)(?: port (\d+))?"
+);
+re!(
+    SSH_INVALID_PREAUTH,
+    r"^input_userauth_request: invalid user (\S+)"
+);
+re!(
+    SSH_RECV_DISC,
+    r"^Received disconnect from (\S+?)(?::| port (\d+):)\s*(\d+):"
+);
+re!(
+    SSH_DISCONNECTED,
+    r"^Disconnected from (?:(invalid|authenticating) )?(?:user (\S+) )?(\S+) port (\d+)"
+);
+re!(
+    SSH_MAXAUTH,
+    r"^(?:error: )?maximum authentication attempts exceeded for (invalid user )?(\S+) from (\S+) port (\d+)"
+);
+re!(
+    PAM_SESSION,
+    r"^pam_unix\(([^:()]+):session\): session (opened|closed) for user ([^\s(]+)(?:\(uid=(\d+)\))?(?: by ([^\s(]*)\(uid=(\d+)\))?"
+);
+re!(
+    PAM_AUTHFAIL,
+    r"^pam_unix\(([^:()]+):auth\): authentication failure;.*?(?:rhost=(\S*))?\s+user=(\S+)"
+);
+re!(
+    PAM_MORE,
+    r"^PAM (\d+) more authentication failures?;.*?rhost=(\S*)\s+user=(\S+)"
+);
+re!(
+    REVERSE_MAP,
+    r"^(?:reverse mapping checking getaddrinfo for (\S+) \[(\S+)\] failed|Address (\S+) maps to (\S+), but this does not map back)"
+);
+re!(
+    SUDO_CMD,
+    r"^\s*(\S+) : (?:(.*?) ; )?TTY=(\S+) ; PWD=(.*?) ; USER=(\S+) ;(?: (?:ENV|TSID)=\S* ;)* COMMAND=(.*)$"
+);
+re!(SU_FAILED, r"^FAILED SU \(to (\S+)\) (\S+) on (\S+)");
+re!(SU_OK, r"^Successful su for (\S+) by (\S+)");
+re!(SU_SHORT, r"^([+-]) (\S+) (\S+):(\S+)$");
+re!(
+    ACCESS,
+    r#"^(\S+) (\S+) (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: (\S+))?" (\d{3}) (\d+|-)(?: "([^"]*)" "([^"]*)")?"#
+);
+re!(
+    SQUID,
+    r"^(\d+\.\d+)\s+(\d+) (\S+) ([A-Z_]+)/(\d{3}) (\d+) (\S+) (\S+) (\S+) (\S+)/(\S+) (\S+)"
+);
+
+/// sshd messages (MozDef's `parse_sshd` and more).
+pub fn parse_sshd(msg: &str) -> Option<Parsed> {
+    let msg = msg.trim();
+    let p = || Parsed::new("sshd", Some("authentication"));
+    if let Some(c) = SSH_AUTH.captures(msg) {
+        let status = c.get(1).map_or("", |m| m.as_str());
+        let mut r = p()
+            .s("authmethod", c.get(2).map_or("", |m| m.as_str()))
+            .s("username", c.get(4).map_or("", |m| m.as_str()));
+        if status == "Postponed" {
+            return Some(r);
+        }
+        r = r
+            .s("authstatus", status)
+            .b("success", status == "Accepted")
+            .s("sourceipaddress", c.get(5).map_or("", |m| m.as_str()))
+            .s("sourceport", c.get(6).map_or("", |m| m.as_str()))
+            .opt("rsakeyfingerprint", c.get(7).map(|m| m.as_str()));
+        if c.get(3).is_some() {
+            r = r.b("invaliduser", true);
+        }
+        return Some(r);
+    }
+    if let Some(c) = SSH_SESSION.captures(msg) {
+        return Some(
+            p().s("sessiontype", &c[1])
+                .opt("device", c.get(2).map(|m| m.as_str()))
+                .s("username", &c[3])
+                .s("sourceipaddress", &c[4])
+                .s("sourceport", &c[5]),
+        );
+    }
+    if let Some(c) = SSH_INVALID.captures(msg) {
+        return Some(
+            p().s("username", &c[1])
+                .s("sourceipaddress", &c[2])
+                .opt("sourceport", c.get(3).map(|m| m.as_str()))
+                .s("authstatus", "Invalid")
+                .b("success", false)
+                .b("invaliduser", true),
+        );
+    }
+    if let Some(c) = SSH_INVALID_PREAUTH.captures(msg) {
+        return Some(p().s("username", &c[1]).b("invaliduser", true));
+    }
+    if let Some(c) = SSH_RECV_DISC.captures(msg) {
+        // MozDef's quirk: the reason code of the old "from IP: N:" form went to sourceport.
+        let port = c.get(2).or(c.get(3)).map_or("", |m| m.as_str());
+        return Some(
+            p().s("sourceipaddress", &c[1])
+                .s("sourceport", port)
+                .s("disconnect", "received"),
+        );
+    }
+    if let Some(c) = SSH_DISCONNECTED.captures(msg) {
+        return Some(
+            p().opt("username", c.get(2).map(|m| m.as_str()))
+                .s("sourceipaddress", &c[3])
+                .s("sourceport", &c[4])
+                .s(
+                    "disconnect",
+                    c.get(1).map_or("disconnected", |m| m.as_str()),
+                ),
+        );
+    }
+    if let Some(c) = SSH_MAXAUTH.captures(msg) {
+        let mut r = p()
+            .s("username", &c[2])
+            .s("sourceipaddress", &c[3])
+            .s("sourceport", &c[4])
+            .s("authstatus", "Failed")
+            .b("success", false)
+            .s("failure", "maximum authentication attempts exceeded");
+        if c.get(1).is_some() {
+            r = r.b("invaliduser", true);
+        }
+        return Some(r);
+    }
+    if let Some(c) = PAM_AUTHFAIL.captures(msg) {
+        return Some(
+            p().s("username", &c[3])
+                .opt(
+                    "sourceipaddress",
+                    c.get(2).map(|m| m.as_str()).filter(|s| !s.is_empty()),
+                )
+                .s("authstatus", "Failed")
+                .b("success", false)
+                .s("failure", "authentication failure"),
+        );
+    }
+    if let Some(c) = PAM_MORE.captures(msg) {
+        return Some(
+            p().s("username", &c[3])
+                .opt("sourceipaddress", Some(&c[2]).filter(|s| !s.is_empty()))
+                .s("authstatus", "Failed")
+                .b("success", false)
+                .s("failure", "more authentication failures"),
+        );
+    }
+    if let Some(c) = REVERSE_MAP.captures(msg) {
+        let (host, ip) = match (c.get(1), c.get(2)) {
+            (Some(h), Some(i)) => (h.as_str(), i.as_str()),
+            _ => (
+                c.get(4).map_or("", |m| m.as_str()),
+                c.get(3).map_or("", |m| m.as_str()),
+            ),
+        };
+        let mut r = p().s("sourceipaddress", ip).s("sourcehostname", host);
+        r.tags.push("reverse_mapping_failed");
+        return Some(r);
+    }
+    if let Some(mut r) = parse_pam_session("sshd", msg) {
+        r.parser = "sshd";
+        return Some(r);
+    }
+    None
+}
+
+/// `pam_unix(<service>:session): session opened|closed for user X[(uid=N)] [by Y(uid=M)]`.
+pub fn parse_pam_session(program: &str, msg: &str) -> Option<Parsed> {
+    let c = PAM_SESSION.captures(msg.trim())?;
+    let _ = program;
+    let by = c.get(5).map(|m| m.as_str()).filter(|s| !s.is_empty());
+    Some(
+        Parsed::new("pam", Some("authentication"))
+            .s("service", &c[1])
+            .s("status", &c[2])
+            .s("username", &c[3])
+            .opt("uid", c.get(6).or(c.get(4)).map(|m| m.as_str()))
+            .opt("originuser", by),
+    )
+}
+
+/// sudo: commands run and failures.
+pub fn parse_sudo(msg: &str) -> Option<Parsed> {
+    let p = || Parsed::new("sudo", Some("authorization"));
+    if let Some(c) = SUDO_CMD.captures(msg) {
+        let mut r = p()
+            .s("username", &c[1])
+            .s("tty", &c[3])
+            .s("pwd", &c[4])
+            .s("targetuser", &c[5])
+            .s("command", c[6].trim());
+        match c.get(2).map(|m| m.as_str()) {
+            None => r = r.b("success", true),
+            Some(reason) => {
+                r = r.b("success", false).s("failure", reason.trim());
+            }
+        }
+        return Some(r);
+    }
+    if let Some(c) = PAM_AUTHFAIL.captures(msg.trim()) {
+        return Some(
+            p().s("username", &c[3])
+                .b("success", false)
+                .s("failure", "authentication failure"),
+        );
+    }
+    parse_pam_session("sudo", msg).map(|mut r| {
+        r.parser = "sudo";
+        r
+    })
+}
+
+/// su: MozDef's `parse_su` sessions, and the failure/success lines of su itself.
+pub fn parse_su(msg: &str) -> Option<Parsed> {
+    let msg = msg.trim();
+    let p = || Parsed::new("su", Some("authorization"));
+    if let Some(c) = PAM_SESSION.captures(msg) {
+        let by = c.get(5).map(|m| m.as_str()).filter(|s| !s.is_empty());
+        let mut r = p()
+            .s("username", &c[3])
+            .s("status", &c[2])
+            .opt("uid", c.get(6).map(|m| m.as_str()))
+            .opt("originuser", by)
+            .s("touser", &c[3])
+            .opt("fromuser", by);
+        if &c[2] == "opened" {
+            r = r.b("success", true);
+        }
+        return Some(r);
+    }
+    if let Some(c) = SU_FAILED.captures(msg) {
+        return Some(
+            p().s("touser", &c[1])
+                .s("fromuser", &c[2])
+                .s("tty", &c[3])
+                .b("success", false),
+        );
+    }
+    if let Some(c) = SU_OK.captures(msg) {
+        return Some(
+            p().s("touser", &c[1])
+                .s("fromuser", &c[2])
+                .b("success", true),
+        );
+    }
+    if let Some(c) = SU_SHORT.captures(msg) {
+        return Some(
+            p().s("tty", &c[2])
+                .s("fromuser", &c[3])
+                .s("touser", &c[4])
+                .b("success", &c[1] == "+"),
+        );
+    }
+    None
+}
+
+fn num(s: &str) -> Value {
+    s.parse::<i64>().map(Value::from).unwrap_or(Value::Null)
+}
+
+/// Web server access logs (common and combined log format) and squid's native access.log.
+pub fn parse_access_log(line: &str) -> Option<Parsed> {
+    let line = line.trim();
+    if let Some(c) = SQUID.captures(line) {
+        let mut r = Parsed::new("squid", Some("proxy"))
+            .s("sourceipaddress", &c[3])
+            .s("proxyaction", &c[4])
+            .s("method", &c[7])
+            .s("destination", &c[8])
+            .s("user", &c[9])
+            .s("hierarchy", &c[10])
+            .s("mimetype", &c[12]);
+        r.fields.insert("status".into(), num(&c[5]));
+        r.fields.insert("bytes".into(), num(&c[6]));
+        r.fields.insert("elapsed".into(), num(&c[2]));
+        let dest = &c[8];
+        let host = dest
+            .split("://")
+            .nth(1)
+            .unwrap_or(dest)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("");
+        if !host.is_empty() {
+            r = r.s("host", host);
+        }
+        if let Some((_, port)) = dest
+            .rsplit_once(':')
+            .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
+        {
+            r = r.s("destinationport", port);
+        }
+        return Some(r);
+    }
+    let c = ACCESS.captures(line)?;
+    let mut r = Parsed::new("accesslog", Some("web"))
+        .s("sourceipaddress", &c[1])
+        .s("method", &c[5])
+        .s("url", &c[6])
+        .s("timestamp", &c[4])
+        .opt("protocol", c.get(7).map(|m| m.as_str()))
+        .opt("user", Some(&c[3]).filter(|u| *u != "-"))
+        .opt(
+            "referrer",
+            c.get(10).map(|m| m.as_str()).filter(|u| *u != "-"),
+        )
+        .opt("useragent", c.get(11).map(|m| m.as_str()));
+    r.fields.insert("status".into(), num(&c[8]));
+    r.fields.insert(
+        "bytes".into(),
+        if &c[9] == "-" {
+            Value::from(0)
+        } else {
+            num(&c[9])
+        },
+    );
+    Some(r)
+}
+
+/// Picks the parser by program name (MozDef's plugins also keyed on the program).
+pub fn parse_by_program(program: &str, msg: &str) -> Option<Parsed> {
+    let prog = program.rsplit('/').next().unwrap_or(program);
+    match prog {
+        "sshd" | "sshd-session" => parse_sshd(msg),
+        "sudo" => parse_sudo(msg),
+        "su" => parse_su(msg),
+        "nginx" | "httpd" | "apache" | "apache2" | "squid" => parse_access_log(msg),
+        _ if msg.trim_start().starts_with("pam_unix(") => parse_pam_session(prog, msg),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -50,7 +50,7 @@ pub struct Verdict {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransformsConfig {
-    /// Enabled transforms, in order. Known: `ipfixup`, `geoip`, `watchlist`, `drop`.
+    /// Enabled transforms, in order. Known: `parsers`, `ipfixup`, `geoip`, `watchlist`, `drop`.
     #[serde(default = "default_order")]
     pub order: Vec<String>,
     /// GeoIP databases.
@@ -65,7 +65,12 @@ pub struct TransformsConfig {
 }
 
 fn default_order() -> Vec<String> {
-    vec!["ipfixup".into(), "geoip".into(), "watchlist".into()]
+    vec![
+        "parsers".into(),
+        "ipfixup".into(),
+        "geoip".into(),
+        "watchlist".into(),
+    ]
 }
 
 impl Default for TransformsConfig {
@@ -112,6 +117,7 @@ impl Pipeline {
         let mut warnings = Vec::new();
         for name in &cfg.order {
             match name.as_str() {
+                "parsers" => transforms.push(Arc::new(Parsers)),
                 "ipfixup" => transforms.push(Arc::new(IpFixup)),
                 "geoip" => {
                     let (g, w) = GeoIp::open(&GeoConfig {
@@ -143,7 +149,7 @@ impl Pipeline {
                 "drop" => transforms.push(Arc::new(DropRules::parse(&cfg.drop)?)),
                 other => {
                     return Err(format!(
-                        "[transforms] order: unknown transform '{other}' (known: ipfixup, geoip, watchlist, drop)"
+                        "[transforms] order: unknown transform '{other}' (known: parsers, ipfixup, geoip, watchlist, drop)"
                     ))
                 }
             }
@@ -260,6 +266,36 @@ impl Transform for IpFixup {
         } else {
             Outcome::Unchanged
         }
+    }
+}
+
+/// Runs the parser of the event's program (`processname`, else `details.program`) on its
+/// summary: fields go into `details`, the parser's category and tags are applied.
+pub struct Parsers;
+
+impl Transform for Parsers {
+    fn name(&self) -> &'static str {
+        "parsers"
+    }
+
+    fn apply(&self, ev: &mut Event) -> Outcome {
+        let program = match ev.details.get("program").and_then(Value::as_str) {
+            Some(p) if ev.processname == "UNKNOWN" || ev.processname.is_empty() => p.to_string(),
+            _ => ev.processname.clone(),
+        };
+        let Some(parsed) = ferrodef_parsers::parse_by_program(&program, &ev.summary) else {
+            return Outcome::Unchanged;
+        };
+        ev.details.extend(parsed.fields);
+        if let Some(c) = parsed.category {
+            ev.category = c.to_string();
+        }
+        for t in parsed.tags {
+            if !ev.tags.iter().any(|x| x == t) {
+                ev.tags.push(t.to_string());
+            }
+        }
+        Outcome::Changed
     }
 }
 
@@ -585,6 +621,28 @@ mod tests {
         p.run(&mut e);
         assert_eq!(e.tags, vec!["blocklisted"]);
         assert!(w.error().unwrap().contains("w.txt:1"), "{:?}", w.error());
+    }
+
+    #[test]
+    fn parsers_transform_sets_fields_and_category() {
+        let p = Pipeline::new(vec![Arc::new(Parsers), Arc::new(IpFixup)]);
+        let mut e = ev(json!({"processname": "sshd", "category": "syslog",
+            "summary": "Failed password for invalid user admin from 198.51.100.23 port 52311 ssh2"}));
+        p.run(&mut e);
+        assert_eq!(e.category, "authentication");
+        assert_eq!(e.details["username"], "admin");
+        assert_eq!(e.details["success"], false);
+        assert_eq!(e.details["sourceipv4address"], "198.51.100.23");
+        assert_eq!(e.plugins, vec!["parsers", "ipfixup"]);
+        let mut e = ev(json!({"details": {"program": "sudo"},
+            "summary": "averez : TTY=ttys004 ; PWD=/Users/averez ; USER=root ; COMMAND=/usr/bin/su"}));
+        p.run(&mut e);
+        assert_eq!(e.details["username"], "averez");
+        let mut e = ev(
+            json!({"processname": "cron", "summary": "(root) CMD (run-parts /etc/cron.hourly)"}),
+        );
+        p.run(&mut e);
+        assert!(e.plugins.is_empty());
     }
 
     #[test]

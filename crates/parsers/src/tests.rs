@@ -1,0 +1,281 @@
+use super::*;
+use serde_json::json;
+
+fn f(p: &Parsed, k: &str) -> Value {
+    p.fields.get(k).cloned().unwrap_or(Value::Null)
+}
+
+/// MozDef's own parse_sshd / parse_su cases: every expected `details.*` field (null = absent).
+#[test]
+fn mozdef_cases() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpora/mozdef/mq_parse_cases.json"
+    );
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for case in data["cases"].as_array().unwrap() {
+        let plugin = case["plugin"].as_str().unwrap();
+        let summary = case["input"]["summary"].as_str().unwrap_or("");
+        let parsed = if plugin.ends_with("parse_sshd.py") {
+            parse_by_program(case["input"]["processname"].as_str().unwrap(), summary)
+        } else if plugin.ends_with("parse_su.py") {
+            parse_by_program(
+                case["input"]["details"]["program"].as_str().unwrap(),
+                summary,
+            )
+        } else {
+            continue;
+        };
+        n += 1;
+        let Some(p) = parsed else {
+            failures.push(format!("{summary}: not parsed"));
+            continue;
+        };
+        for (k, want) in case["expected"].as_object().unwrap() {
+            let key = k.strip_prefix("details.").unwrap();
+            // MozDef keeps the event's own fields when the plugin sets none: compare only what
+            // the plugin itself output.
+            let base = &case["input"]["details"][key];
+            let got = p.fields.get(key).cloned().unwrap_or_else(|| base.clone());
+            if &got != want {
+                failures.push(format!("{summary}: {key}: want {want}, got {got}"));
+            }
+        }
+    }
+    assert_eq!(n, 21);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn sshd_failures_and_more() {
+    let p =
+        parse_sshd("Failed password for invalid user admin from 1.2.3.4 port 2222 ssh2").unwrap();
+    assert_eq!(p.category, Some("authentication"));
+    assert_eq!(
+        (
+            f(&p, "username"),
+            f(&p, "sourceipaddress"),
+            f(&p, "sourceport"),
+            f(&p, "authmethod"),
+            f(&p, "success"),
+            f(&p, "invaliduser")
+        ),
+        (
+            json!("admin"),
+            json!("1.2.3.4"),
+            json!("2222"),
+            json!("password"),
+            json!(false),
+            json!(true)
+        )
+    );
+    let p = parse_sshd(
+        "Failed publickey for root from 2001:db8::7 port 50000 ssh2: ED25519 SHA256:abc",
+    )
+    .unwrap();
+    assert_eq!(
+        (f(&p, "sourceipaddress"), f(&p, "rsakeyfingerprint")),
+        (json!("2001:db8::7"), json!("SHA256:abc"))
+    );
+    let p = parse_sshd("Invalid user oracle from 203.0.113.9 port 4711").unwrap();
+    assert_eq!(
+        (f(&p, "username"), f(&p, "sourceport"), f(&p, "success")),
+        (json!("oracle"), json!("4711"), json!(false))
+    );
+    let p = parse_sshd("Received disconnect from 198.51.100.4 port 50522:11: Bye Bye [preauth]")
+        .unwrap();
+    assert_eq!(
+        (f(&p, "sourceipaddress"), f(&p, "sourceport")),
+        (json!("198.51.100.4"), json!("50522"))
+    );
+    let p = parse_sshd("Disconnected from invalid user test 198.51.100.4 port 50522 [preauth]")
+        .unwrap();
+    assert_eq!(
+        (f(&p, "username"), f(&p, "disconnect")),
+        (json!("test"), json!("invalid"))
+    );
+    let p = parse_sshd("error: maximum authentication attempts exceeded for root from 192.0.2.8 port 1234 ssh2 [preauth]").unwrap();
+    assert_eq!(
+        (f(&p, "username"), f(&p, "success")),
+        (json!("root"), json!(false))
+    );
+    let p = parse_sshd("PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.8  user=root").unwrap();
+    assert_eq!(
+        (f(&p, "username"), f(&p, "sourceipaddress")),
+        (json!("root"), json!("192.0.2.8"))
+    );
+    let p = parse_sshd("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.9  user=bob").unwrap();
+    assert_eq!(
+        (f(&p, "username"), f(&p, "sourceipaddress")),
+        (json!("bob"), json!("192.0.2.9"))
+    );
+    let p = parse_sshd("reverse mapping checking getaddrinfo for host.example.net [192.0.2.10] failed - POSSIBLE BREAK-IN ATTEMPT!").unwrap();
+    assert_eq!(
+        (f(&p, "sourceipaddress"), f(&p, "sourcehostname")),
+        (json!("192.0.2.10"), json!("host.example.net"))
+    );
+    assert!(p.tags.contains(&"reverse_mapping_failed"));
+    let p = parse_sshd("Address 192.0.2.11 maps to x.example.org, but this does not map back to the address - POSSIBLE BREAK-IN ATTEMPT!").unwrap();
+    assert_eq!(f(&p, "sourceipaddress"), json!("192.0.2.11"));
+    assert!(parse_sshd("Server listening on 0.0.0.0 port 22.").is_none());
+}
+
+#[test]
+fn sudo_lines() {
+    // The seed's own example.
+    let p = parse_by_program(
+        "sudo",
+        "  averez : TTY=ttys004 ; PWD=/Users/averez ; USER=root ; COMMAND=/usr/bin/su",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            f(&p, "username"),
+            f(&p, "tty"),
+            f(&p, "pwd"),
+            f(&p, "targetuser"),
+            f(&p, "command"),
+            f(&p, "success")
+        ),
+        (
+            json!("averez"),
+            json!("ttys004"),
+            json!("/Users/averez"),
+            json!("root"),
+            json!("/usr/bin/su"),
+            json!(true)
+        )
+    );
+    let p = parse_sudo("bob : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/bash").unwrap();
+    assert_eq!(
+        (f(&p, "success"), f(&p, "failure")),
+        (json!(false), json!("3 incorrect password attempts"))
+    );
+    let p = parse_sudo(
+        "eve : user NOT in sudoers ; TTY=pts/2 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/id",
+    )
+    .unwrap();
+    assert_eq!(f(&p, "failure"), json!("user NOT in sudoers"));
+    let p = parse_sudo("alice : TTY=pts/0 ; PWD=/srv ; USER=postgres ; ENV=A=b ; COMMAND=/usr/bin/psql -c select 1").unwrap();
+    assert_eq!(f(&p, "command"), json!("/usr/bin/psql -c select 1"));
+    let p = parse_sudo("pam_unix(sudo:auth): authentication failure; logname=bob uid=1000 euid=0 tty=/dev/pts/1 ruser=bob rhost=  user=bob").unwrap();
+    assert_eq!(f(&p, "success"), json!(false));
+    assert!(parse_sudo("something else").is_none());
+}
+
+#[test]
+fn su_lines() {
+    let p = parse_su("FAILED SU (to root) bob on pts/3").unwrap();
+    assert_eq!(
+        (f(&p, "fromuser"), f(&p, "touser"), f(&p, "success")),
+        (json!("bob"), json!("root"), json!(false))
+    );
+    let p = parse_su("Successful su for root by alice").unwrap();
+    assert_eq!(
+        (f(&p, "fromuser"), f(&p, "success")),
+        (json!("alice"), json!(true))
+    );
+    let p = parse_su("+ pts/0 alice:root").unwrap();
+    assert_eq!(
+        (f(&p, "fromuser"), f(&p, "touser"), f(&p, "success")),
+        (json!("alice"), json!("root"), json!(true))
+    );
+}
+
+#[test]
+fn pam_sessions() {
+    let p = parse_by_program(
+        "CRON",
+        "pam_unix(cron:session): session opened for user root(uid=0) by root(uid=0)",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            f(&p, "service"),
+            f(&p, "status"),
+            f(&p, "username"),
+            f(&p, "uid"),
+            f(&p, "originuser")
+        ),
+        (
+            json!("cron"),
+            json!("opened"),
+            json!("root"),
+            json!("0"),
+            json!("root")
+        )
+    );
+    let p = parse_pam_session(
+        "systemd",
+        "pam_unix(systemd-user:session): session closed for user alice",
+    )
+    .unwrap();
+    assert_eq!(
+        (f(&p, "status"), f(&p, "uid")),
+        (json!("closed"), Value::Null)
+    );
+}
+
+#[test]
+fn access_logs() {
+    let p = parse_access_log(r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#).unwrap();
+    assert_eq!(p.category, Some("web"));
+    assert_eq!(
+        (
+            f(&p, "sourceipaddress"),
+            f(&p, "user"),
+            f(&p, "method"),
+            f(&p, "url"),
+            f(&p, "status"),
+            f(&p, "bytes"),
+            f(&p, "referrer"),
+            f(&p, "useragent")
+        ),
+        (
+            json!("127.0.0.1"),
+            json!("frank"),
+            json!("GET"),
+            json!("/apache_pb.gif"),
+            json!(200),
+            json!(2326),
+            json!("http://www.example.com/start.html"),
+            json!("Mozilla/4.08 [en] (Win98; I ;Nav)")
+        )
+    );
+    let p = parse_access_log(
+        r#"2001:db8::1 - - [22/Nov/2026:10:00:00 +0000] "POST /login HTTP/1.1" 401 -"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (f(&p, "status"), f(&p, "bytes"), f(&p, "user")),
+        (json!(401), json!(0), Value::Null)
+    );
+    let p = parse_access_log("1286536308.779    180 192.168.0.224 TCP_DENIED/403 411 CONNECT evil.example.com:8443 - HIER_NONE/- text/html").unwrap();
+    assert_eq!(p.category, Some("proxy"));
+    assert_eq!(
+        (
+            f(&p, "sourceipaddress"),
+            f(&p, "proxyaction"),
+            f(&p, "status"),
+            f(&p, "method"),
+            f(&p, "host"),
+            f(&p, "destinationport")
+        ),
+        (
+            json!("192.168.0.224"),
+            json!("TCP_DENIED"),
+            json!(403),
+            json!("CONNECT"),
+            json!("evil.example.com"),
+            json!("8443")
+        )
+    );
+    let p = parse_access_log("1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://example.com/index.html - DIRECT/93.184.216.34 text/html").unwrap();
+    assert_eq!(
+        (f(&p, "host"), f(&p, "destination")),
+        (json!("example.com"), json!("http://example.com/index.html"))
+    );
+    assert!(parse_access_log("not an access log").is_none());
+}
