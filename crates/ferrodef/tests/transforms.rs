@@ -66,3 +66,60 @@ fn transforms_enrich_tag_and_drop() {
         "{text}"
     );
 }
+
+/// A real-looking sshd log goes in; failed logins per source IP come out of the aggregation API.
+#[test]
+fn failed_sshd_logins_per_source_ip() {
+    let s = Server::start(&[]);
+    let log = "\
+Nov 22 10:00:01 bastion sshd[101]: Failed password for invalid user admin from 198.51.100.23 port 52311 ssh2
+Nov 22 10:00:03 bastion sshd[101]: Failed password for invalid user admin from 198.51.100.23 port 52312 ssh2
+Nov 22 10:00:05 bastion sshd[102]: Failed password for root from 198.51.100.23 port 52313 ssh2
+Nov 22 10:00:07 bastion sshd[103]: Invalid user oracle from 203.0.113.50 port 40000
+Nov 22 10:00:08 bastion sshd[103]: Failed password for invalid user oracle from 203.0.113.50 port 40000 ssh2
+Nov 22 10:00:09 bastion sshd[104]: Accepted publickey for alice from 192.0.2.10 port 51000 ssh2: ED25519 SHA256:q1w2e3
+Nov 22 10:00:10 bastion sshd[104]: pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)
+Nov 22 10:00:11 bastion sshd[105]: Received disconnect from 203.0.113.50 port 40000:11: Bye Bye [preauth]
+";
+    // Until `ferrodef ingest` reads syslog files, lines go in as MozDef-style events.
+    let mut body = String::new();
+    for line in log.lines() {
+        let (head, msg) = line.split_once("]: ").unwrap();
+        let date = &head[..15];
+        body.push_str(
+            &serde_json::to_string(&json!({"timestamp": date, "hostname": "bastion",
+            "processname": "sshd", "category": "syslog", "summary": msg}))
+            .unwrap(),
+        );
+        body.push('\n');
+    }
+    let (st, v) = s.post("/_bulk", "application/x-ndjson", body);
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["accepted"], 8);
+    assert_eq!(s.wait_total("*", 8), 8);
+    let (st, v) = s.get("/api/aggregate?q=category:authentication%20AND%20details.authstatus:Failed&terms=details.sourceipaddress");
+    assert_eq!(st, 200, "{v}");
+    let buckets: Vec<(String, u64)> = v["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        buckets,
+        vec![
+            ("198.51.100.23".to_string(), 3),
+            ("203.0.113.50".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        s.total("details.username:alice AND details.success:true"),
+        1
+    );
+    assert_eq!(s.total("details.invaliduser:true"), 4);
+}
