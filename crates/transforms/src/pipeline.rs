@@ -134,7 +134,7 @@ impl Pipeline {
                         );
                     }
                     if g.is_enabled() {
-                        transforms.push(Arc::new(GeoTransform(g)));
+                        transforms.push(geo_transform(g));
                     }
                 }
                 "watchlist" => {
@@ -300,6 +300,11 @@ impl Transform for Parsers {
 }
 
 struct GeoTransform(GeoIp);
+
+/// The GeoIP enricher as a transform.
+pub fn geo_transform(g: GeoIp) -> Arc<dyn Transform> {
+    Arc::new(GeoTransform(g))
+}
 
 impl Transform for GeoTransform {
     fn name(&self) -> &'static str {
