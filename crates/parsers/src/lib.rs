@@ -105,20 +105,12 @@ re!(
     REVERSE_MAP,
     r"^(?:reverse mapping checking getaddrinfo for (\S+) \[(\S+)\] failed|Address (\S+) maps to (\S+), but this does not map back)"
 );
-re!(
-    SUDO_CMD,
-    r"^\s*(\S+) : (?:(.*?) ; )?TTY=(\S+) ; PWD=(.*?) ; USER=(\S+) ;(?: (?:ENV|TSID)=\S* ;)* COMMAND=(.*)$"
-);
 re!(SU_FAILED, r"^FAILED SU \(to (\S+)\) (\S+) on (\S+)");
 re!(SU_OK, r"^Successful su for (\S+) by (\S+)");
 re!(SU_SHORT, r"^([+-]) (\S+) (\S+):(\S+)$");
 re!(
     ACCESS,
     r#"^(\S+) (\S+) (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: (\S+))?" (\d{3}) (\d+|-)(?: "([^"]*)" "([^"]*)")?"#
-);
-re!(
-    SQUID,
-    r"^(\d+\.\d+)\s+(\d+) (\S+) ([A-Z_]+)/(\d{3}) (\d+) (\S+) (\S+) (\S+) (\S+)/(\S+) (\S+)"
 );
 
 /// sshd messages (MozDef's `parse_sshd` and more).
@@ -254,22 +246,49 @@ pub fn parse_pam_session(program: &str, msg: &str) -> Option<Parsed> {
     )
 }
 
+/// The `user : [reason ; ]TTY=.. ; PWD=.. ; USER=.. ; [ENV=.. ; ]COMMAND=..` line of sudo, split
+/// by hand (faster than a regex with lazy groups).
+fn sudo_command(msg: &str) -> Option<Parsed> {
+    let (user, rest) = msg.trim_start().split_once(" : ")?;
+    if user.is_empty() || user.contains(char::is_whitespace) {
+        return None;
+    }
+    let (head, command) = rest.split_once("COMMAND=")?;
+    let mut reason = None;
+    let (mut tty, mut pwd, mut target) = (None, None, None);
+    for part in head.split(" ; ").map(str::trim).filter(|p| !p.is_empty()) {
+        let part = part.trim_end_matches(';').trim();
+        if let Some(v) = part.strip_prefix("TTY=") {
+            tty = Some(v);
+        } else if let Some(v) = part.strip_prefix("PWD=") {
+            pwd = Some(v);
+        } else if let Some(v) = part.strip_prefix("USER=") {
+            target = Some(v);
+        } else if part.starts_with("ENV=")
+            || part.starts_with("TSID=")
+            || part.starts_with("GROUP=")
+        {
+        } else if tty.is_none() && reason.is_none() {
+            reason = Some(part);
+        }
+    }
+    let mut r = Parsed::new("sudo", Some("authorization"))
+        .s("username", user)
+        .s("tty", tty?)
+        .s("pwd", pwd?)
+        .s("targetuser", target?)
+        .s("command", command.trim());
+    r = match reason {
+        None => r.b("success", true),
+        Some(reason) => r.b("success", false).s("failure", reason),
+    };
+    Some(r)
+}
+
 /// sudo: commands run and failures.
 pub fn parse_sudo(msg: &str) -> Option<Parsed> {
     let p = || Parsed::new("sudo", Some("authorization"));
-    if let Some(c) = SUDO_CMD.captures(msg) {
-        let mut r = p()
-            .s("username", &c[1])
-            .s("tty", &c[3])
-            .s("pwd", &c[4])
-            .s("targetuser", &c[5])
-            .s("command", c[6].trim());
-        match c.get(2).map(|m| m.as_str()) {
-            None => r = r.b("success", true),
-            Some(reason) => {
-                r = r.b("success", false).s("failure", reason.trim());
-            }
-        }
+    if let Some(r) = sudo_command(msg) {
         return Some(r);
     }
     if let Some(c) = PAM_AUTHFAIL.captures(msg.trim()) {
@@ -333,22 +352,56 @@ fn num(s: &str) -> Value {
     s.parse::<i64>().map(Value::from).unwrap_or(Value::Null)
 }
 
+/// Squid's native access.log line split into its fields: time, elapsed, client,
+/// action, status, bytes, method, URL, user, hierarchy, peer, type.
+fn squid_fields(line: &str) -> Option<[&str; 11]> {
+    let mut it = line.split_ascii_whitespace();
+    let time = it.next()?;
+    let (secs, ms) = time.split_once('.')?;
+    if secs.is_empty()
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || !ms.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let elapsed = it
+        .next()
+        .filter(|e| e.bytes().all(|b| b.is_ascii_digit()))?;
+    let client = it.next()?;
+    let (action, status) = it.next()?.split_once('/')?;
+    if action.is_empty()
+        || !action.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+        || status.len() != 3
+    {
+        return None;
+    }
+    let bytes = it.next()?;
+    let method = it.next()?;
+    let url = it.next()?;
+    let user = it.next()?;
+    let (hier, _peer) = it.next()?.split_once('/')?;
+    let mime = it.next()?;
+    Some([
+        time, elapsed, client, action, status, bytes, method, url, user, hier, mime,
+    ])
+}
+
 /// Web server access logs (common and combined log format) and squid's native access.log.
 pub fn parse_access_log(line: &str) -> Option<Parsed> {
     let line = line.trim();
-    if let Some(c) = SQUID.captures(line) {
+    if let Some(f) = squid_fields(line) {
         let mut r = Parsed::new("squid", Some("proxy"))
-            .s("sourceipaddress", &c[3])
-            .s("proxyaction", &c[4])
-            .s("method", &c[7])
-            .s("destination", &c[8])
-            .s("user", &c[9])
-            .s("hierarchy", &c[10])
-            .s("mimetype", &c[12]);
-        r.fields.insert("status".into(), num(&c[5]));
-        r.fields.insert("bytes".into(), num(&c[6]));
-        r.fields.insert("elapsed".into(), num(&c[2]));
-        let dest = &c[8];
+            .s("sourceipaddress", f[2])
+            .s("proxyaction", f[3])
+            .s("method", f[6])
+            .s("destination", f[7])
+            .s("user", f[8])
+            .s("hierarchy", f[9])
+            .s("mimetype", f[10]);
+        r.fields.insert("status".into(), num(f[4]));
+        r.fields.insert("bytes".into(), num(f[5]));
+        r.fields.insert("elapsed".into(), num(f[1]));
+        let dest = f[7];
         let host = dest
             .split("://")
             .nth(1)

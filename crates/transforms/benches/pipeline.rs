@@ -9,6 +9,10 @@ use ferrodef_transforms::normalize::{normalize, NormalizeContext};
 use ferrodef_transforms::pipeline::{IpFixup, Parsers, Pipeline, Transform, Watchlist};
 use serde_json::json;
 
+// As in the `ferrodef` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let ctx = NormalizeContext {
         now: chrono::Utc::now(),
