@@ -204,6 +204,18 @@ fn errors_json(rejected: &[Rejected]) -> Value {
     )
 }
 
+/// The documents of a body that were not valid JSON, as rejections.
+fn json_errors(errors: Vec<http_body::ItemError>) -> Vec<Rejected> {
+    errors
+        .into_iter()
+        .map(|e| Rejected {
+            line: e.line,
+            reason: "invalid_json",
+            message: e.message,
+        })
+        .collect()
+}
+
 fn body_error(s: &AppState, source: &str, e: http_body::BodyError) -> ApiError {
     s.metrics.rejected(source, "invalid_body", 1);
     s.metrics.received(source, 1);
@@ -275,15 +287,7 @@ async fn many(
     let _permit = permit(&s).await?;
     let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(&s, source, e))?;
     let ctx = context(&s, source, Utc::now());
-    let mut rejected: Vec<Rejected> = parsed
-        .errors
-        .into_iter()
-        .map(|e| Rejected {
-            line: e.line,
-            reason: "invalid_json",
-            message: e.message,
-        })
-        .collect();
+    let mut rejected = json_errors(parsed.errors);
     let (docs, dropped) = normalize_items(&s, parsed.items, &ctx, tag, &mut rejected);
     rejected.sort_by_key(|r| r.line);
     submit(&s, source, docs, rejected, dropped, false).await
@@ -362,14 +366,7 @@ pub async fn custom(
             (parsed.items, parsed.errors)
         }
     };
-    let mut rejected: Vec<Rejected> = errors
-        .into_iter()
-        .map(|e| Rejected {
-            line: e.line,
-            reason: "invalid_json",
-            message: e.message,
-        })
-        .collect();
+    let mut rejected = json_errors(errors);
     let now = Utc::now();
     let mut docs = Vec::with_capacity(items.len());
     for item in items {
@@ -381,7 +378,7 @@ pub async fn custom(
                 message: format!(
                     "line {}: a document must be a JSON object, not {}",
                     item.line,
-                    kind(&other)
+                    ferrodef_transforms::normalize::json_kind(&other)
                 ),
             }),
         }
@@ -391,17 +388,6 @@ pub async fn custom(
 
 fn custom_doc(stream: &str, map: Map<String, Value>, now: DateTime<Utc>) -> Pending {
     Pending::new(stream, now, now, map)
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
     let Value::Object(obj) = raw else {
         return Err(NormalizeError {
             field: None,
-            message: format!("an event must be a JSON object, not {}", kind(&raw)),
+            message: format!("an event must be a JSON object, not {}", json_kind(&raw)),
         });
     };
     let has_summary = obj.keys().any(|k| {
@@ -232,7 +232,8 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
     })
 }
 
-fn kind(v: &Value) -> &'static str {
+/// "a string", "an object"...: what a JSON value is, for error messages.
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
