@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use ferrodef_event::Event;
 use ferrodef_sinks::{Pending, SubmitError};
 use ferrodef_sources::http_body::{self, BodyItem};
 use ferrodef_transforms::normalize::{normalize, NormalizeContext};
@@ -27,7 +28,7 @@ const ACCEPTED_TYPES: [&str; 7] = [
     "application/octet-stream",
 ];
 
-async fn read_body(
+pub(crate) async fn read_body(
     s: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -87,14 +88,14 @@ async fn read_body(
     }
 }
 
-async fn permit(s: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+pub(crate) async fn permit(s: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
     s.ingest_permits
         .acquire()
         .await
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ferrodef is shutting down"))
 }
 
-fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> NormalizeContext {
+pub(crate) fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> NormalizeContext {
     NormalizeContext {
         now,
         mozdefhostname: s.config.mozdefhostname.clone(),
@@ -106,34 +107,44 @@ fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> NormalizeContext {
 /// Normalizes one raw event and runs the transforms: a document for the `events` stream (or
 /// the stream a transform routed it to), or `None` when a transform dropped it (counted).
 fn normalized(s: &AppState, raw: Value, ctx: &NormalizeContext) -> Result<Option<Pending>, String> {
-    let mut ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
+    let ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
+    Ok(transformed(
+        s,
+        ev,
+        ctx.source.as_deref().unwrap_or_default(),
+    ))
+}
+
+/// Runs the transforms on a normalized event: its document, or `None` when a transform
+/// dropped it (counted under `source`).
+pub(crate) fn transformed(s: &AppState, mut ev: Event, source: &str) -> Option<Pending> {
     let verdict = s.transforms.run(&mut ev);
     if let Some((transform, _reason)) = verdict.dropped {
         s.metrics
             .dropped
             .get_or_create(&ferrodef_sinks::metrics::RejectLabel {
-                source: ctx.source.clone().unwrap_or_default(),
+                source: source.to_string(),
                 reason: transform,
             })
             .inc();
-        return Ok(None);
+        return None;
     }
     let utc = ev.utctimestamp;
     let received = ev.receivedtimestamp;
     let stream = verdict
         .stream
         .unwrap_or_else(|| ferrodef_store::EVENTS_STREAM.to_string());
-    Ok(Some(Pending::new(stream, utc, received, ev.into_map())))
+    Some(Pending::new(stream, utc, received, ev.into_map()))
 }
 
 /// One bad document of a body.
-struct Rejected {
-    line: usize,
-    reason: &'static str,
-    message: String,
+pub(crate) struct Rejected {
+    pub(crate) line: usize,
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
 }
 
-async fn submit(
+pub(crate) async fn submit(
     s: &AppState,
     source: &str,
     docs: Vec<Pending>,
@@ -285,6 +296,15 @@ async fn many(
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&s, &headers, body, source).await?;
     let _permit = permit(&s).await?;
+    many_bytes(&s, bytes, source, tag).await
+}
+
+async fn many_bytes(
+    s: &AppState,
+    bytes: Bytes,
+    source: &str,
+    tag: Option<&str>,
+) -> Result<Response, ApiError> {
     let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(&s, source, e))?;
     let ctx = context(&s, source, Utc::now());
     let mut rejected = json_errors(parsed.errors);
@@ -302,13 +322,21 @@ pub async fn bulk(
     many(s, headers, body, "http_bulk", None).await
 }
 
-/// `POST /cef`: JSON events from CEF forwarders (MozDef tags them `endpoint: cef`).
+/// `POST /cef`: JSON events from CEF forwarders (MozDef tags them `endpoint: cef`), or raw
+/// CEF lines (one per line, with or without a syslog header), which are parsed as CEF.
 pub async fn cef(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    many(s, headers, body, "http_cef", Some("cef")).await
+    let source = "http_cef";
+    let bytes = read_body(&s, &headers, body, source).await?;
+    let first = bytes.iter().find(|c| !c.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{' | b'[')) {
+        let _permit = permit(&s).await?;
+        return many_bytes(&s, bytes, source, Some("cef")).await;
+    }
+    crate::raw::lines(s, bytes, source).await
 }
 
 /// `POST /nxlog`: JSON events from nxlog (MozDef tags them `endpoint: nxlog`).

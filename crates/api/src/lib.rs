@@ -8,6 +8,7 @@
 //! position of the problem where there is one.
 
 mod ingest;
+pub mod raw;
 mod search;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Time zone assumed for event timestamps without one.
     pub default_tz: chrono_tz::Tz,
+    /// Longest raw message (syslog/CEF line); longer ones are truncated and tagged.
+    pub max_message_bytes: usize,
 }
 
 /// What the handlers share.
@@ -90,6 +93,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_bulk", post(ingest::bulk).put(ingest::bulk))
         .route("/cef", post(ingest::cef).put(ingest::cef))
         .route("/nxlog", post(ingest::nxlog).put(ingest::nxlog))
+        .route("/syslog", post(raw::syslog).put(raw::syslog))
         .route("/custom/{app}", post(ingest::custom).put(ingest::custom))
         .route("/api/search", get(search::search))
         .route("/api/aggregate", get(search::aggregate))

@@ -41,6 +41,87 @@ pub struct ServeArgs {
     /// Time zone of event timestamps that carry none, e.g. UTC or Europe/Paris [default: UTC]
     #[arg(long, env = "FERRODEF_DEFAULT_TIMEZONE")]
     pub default_timezone: Option<String>,
+    /// Syslog UDP listener address, or `off` [default: 127.0.0.1:5514]
+    #[arg(long, env = "FERRODEF_SYSLOG_UDP")]
+    pub syslog_udp: Option<Listen>,
+    /// Syslog TCP listener address (newline or octet-counted framing), or `off` [default: 127.0.0.1:5514]
+    #[arg(long, env = "FERRODEF_SYSLOG_TCP")]
+    pub syslog_tcp: Option<Listen>,
+    /// Syslog TLS listener address, or `off`; needs --tls-cert and --tls-key [default: 127.0.0.1:6514 when a certificate is set]
+    #[arg(long, env = "FERRODEF_SYSLOG_TLS")]
+    pub syslog_tls: Option<Listen>,
+    /// PEM certificate chain for the syslog TLS listener
+    #[arg(long, env = "FERRODEF_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for the syslog TLS listener
+    #[arg(long, env = "FERRODEF_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: syslog TLS clients must present a certificate signed by it
+    #[arg(long, env = "FERRODEF_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Longest syslog/CEF message in bytes; longer ones are truncated and tagged `truncated` [default: 65536]
+    #[arg(long, env = "FERRODEF_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+}
+
+/// A listener address or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// Listen here.
+    On(SocketAddr),
+    /// Do not listen.
+    Off,
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("false") || s.is_empty() {
+            return Ok(Listen::Off);
+        }
+        s.parse()
+            .map(Listen::On)
+            .map_err(|_| format!("'{s}' is neither an address (HOST:PORT) nor 'off'"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Listen {
+    fn addr(self) -> Option<SocketAddr> {
+        match self {
+            Listen::On(a) => Some(a),
+            Listen::Off => None,
+        }
+    }
+}
+
+/// `[syslog]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogFileConfig {
+    pub udp: Option<Listen>,
+    pub tcp: Option<Listen>,
+    pub tls: Option<Listen>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
+    pub max_message_bytes: Option<usize>,
+}
+
+/// Effective syslog settings.
+#[derive(Debug, Clone)]
+pub struct SyslogConfig {
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+    /// Address and TLS files.
+    pub tls: Option<(SocketAddr, ferrodef_sources::syslog::TlsSettings)>,
+    pub max_message_bytes: usize,
 }
 
 /// The config file. Every key is optional.
@@ -57,6 +138,8 @@ pub struct FileConfig {
     pub storage: StorageConfig,
     #[serde(default)]
     pub transforms: Option<ferrodef_transforms::pipeline::TransformsConfig>,
+    #[serde(default)]
+    pub syslog: SyslogFileConfig,
 }
 
 /// `[storage]` of the config file.
@@ -82,6 +165,48 @@ pub struct Config {
     pub default_timezone: chrono_tz::Tz,
     /// `[transforms]`: order and settings of the transforms.
     pub transforms: ferrodef_transforms::pipeline::TransformsConfig,
+    /// `[syslog]`: listeners.
+    pub syslog: SyslogConfig,
+}
+
+fn syslog_config(args: &ServeArgs, file: &SyslogFileConfig) -> anyhow::Result<SyslogConfig> {
+    let local = |port| Listen::On(SocketAddr::from(([127, 0, 0, 1], port)));
+    let udp = args.syslog_udp.or(file.udp).unwrap_or(local(5514)).addr();
+    let tcp = args.syslog_tcp.or(file.tcp).unwrap_or(local(5514)).addr();
+    let cert = args.tls_cert.clone().or(file.tls_cert.clone());
+    let key = args.tls_key.clone().or(file.tls_key.clone());
+    let client_ca = args.tls_client_ca.clone().or(file.tls_client_ca.clone());
+    let tls_listen = args.syslog_tls.or(file.tls);
+    let tls = match (tls_listen, cert, key) {
+        (Some(Listen::Off), _, _) | (None, None, None) => None,
+        (listen, Some(cert), Some(key)) => {
+            let addr = listen.unwrap_or(local(6514)).addr();
+            addr.map(|a| {
+                (
+                    a,
+                    ferrodef_sources::syslog::TlsSettings {
+                        cert,
+                        key,
+                        client_ca,
+                    },
+                )
+            })
+        }
+        _ => bail!("the syslog TLS listener needs both tls_cert and tls_key"),
+    };
+    let max_message_bytes = args
+        .max_message_bytes
+        .or(file.max_message_bytes)
+        .unwrap_or(ferrodef_sources::syslog::DEFAULT_MAX_MESSAGE_BYTES);
+    if !(256..=(16 << 20)).contains(&max_message_bytes) {
+        bail!("max_message_bytes must be between 256 and 16777216");
+    }
+    Ok(SyslogConfig {
+        udp,
+        tcp,
+        tls,
+        max_message_bytes,
+    })
 }
 
 /// GeoIP databases looked for in `<data_dir>/geoip/` when none is configured.
@@ -149,6 +274,7 @@ impl Config {
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("data"));
+        let syslog = syslog_config(args, &file.syslog)?;
         let mut transforms = file.transforms.unwrap_or_default();
         default_geoip(&mut transforms, &data_dir);
         let cfg = Config {
@@ -181,6 +307,7 @@ impl Config {
                 .unwrap_or_else(host_name),
             default_timezone,
             transforms,
+            syslog,
         };
         if cfg.retention_days == 0 {
             bail!("retention_days must be at least 1");

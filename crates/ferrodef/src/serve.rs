@@ -81,12 +81,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             mozdefhostname: cfg.mozdefhostname.clone(),
             max_body_bytes: cfg.max_body_bytes,
             default_tz: cfg.default_timezone,
+            max_message_bytes: cfg.syslog.max_message_bytes,
         },
         started,
         ingest_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         ),
     });
+    let listeners = start_syslog(&cfg, state.clone()).await?;
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -98,9 +100,50 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
+    for l in listeners {
+        l.abort();
+    }
     tracing::info!("shutting down: committing accepted events");
     tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
     Ok(())
+}
+
+/// Binds the syslog listeners (printing where, for scripts and tests) and runs them.
+async fn start_syslog(
+    cfg: &Config,
+    state: Arc<AppState>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    use ferrodef_sources::syslog::{RawSink, TcpListener, TlsListener, UdpListener};
+    let sink: Arc<dyn RawSink> = ferrodef_api::raw::SyslogSink::new(state);
+    let max = cfg.syslog.max_message_bytes;
+    let mut tasks = Vec::new();
+    if let Some(addr) = cfg.syslog.udp {
+        let l = UdpListener::bind(addr, max)
+            .await
+            .with_context(|| format!("syslog udp: binding {addr}"))?;
+        announce("udp", l.local_addr()?);
+        tasks.push(tokio::spawn(l.run(sink.clone())));
+    }
+    if let Some(addr) = cfg.syslog.tcp {
+        let l = TcpListener::bind(addr, max)
+            .await
+            .with_context(|| format!("syslog tcp: binding {addr}"))?;
+        announce("tcp", l.local_addr()?);
+        tasks.push(tokio::spawn(l.run(sink.clone())));
+    }
+    if let Some((addr, tls)) = &cfg.syslog.tls {
+        let l = TlsListener::bind(*addr, tls, max)
+            .await
+            .with_context(|| format!("syslog tls on {addr}"))?;
+        announce("tls", l.local_addr()?);
+        tasks.push(tokio::spawn(l.run(sink.clone())));
+    }
+    Ok(tasks)
+}
+
+fn announce(proto: &str, addr: std::net::SocketAddr) {
+    tracing::info!("syslog {proto} listening on {addr}");
+    println!("ferrodef syslog {proto} on {addr}");
 }
 
 fn spawn_retention(store: Arc<dyn Store>, days: u32) {

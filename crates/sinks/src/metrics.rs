@@ -35,6 +35,12 @@ pub struct Metrics {
     pub indexed: Family<SourceLabel, Counter>,
     /// Events dropped on purpose by a transform (`reason` is the transform).
     pub dropped: Family<RejectLabel, Counter>,
+    /// Events accepted with a problem flagged by a tag (`truncated`, `invalid_utf8`,
+    /// `unparsed`), by source and problem.
+    pub flagged: Family<RejectLabel, Counter>,
+    /// Connection-level problems that are not events (`tls_handshake`, `read_error`,
+    /// `too_many_connections`), by source and problem.
+    pub connection_problems: Family<RejectLabel, Counter>,
     /// Events accepted but not yet committed to the store.
     pub pending: Gauge,
     /// Store commits.
@@ -59,6 +65,18 @@ impl Metrics {
         let indexed = Family::<SourceLabel, Counter>::default();
         let dropped = Family::<RejectLabel, Counter>::default();
         let pending = Gauge::default();
+        let flagged = Family::<RejectLabel, Counter>::default();
+        let connection_problems = Family::<RejectLabel, Counter>::default();
+        registry.register(
+            "events_flagged",
+            "Events accepted with a problem tagged (truncated, invalid_utf8, unparsed), by source and reason",
+            flagged.clone(),
+        );
+        registry.register(
+            "connection_problems",
+            "Connection problems (TLS handshake failures, read errors, refused connections), by source and reason",
+            connection_problems.clone(),
+        );
         let commits = Counter::default();
         let index_errors = Counter::default();
         registry.register(
@@ -104,6 +122,8 @@ impl Metrics {
             rejected,
             indexed,
             dropped,
+            flagged,
+            connection_problems,
             pending,
             commits,
             index_errors,
@@ -126,6 +146,26 @@ impl Metrics {
                 source: source.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Counts `n` events from `source` accepted with problem `reason` flagged.
+    pub fn flagged(&self, source: &str, reason: &str, n: u64) {
+        self.flagged
+            .get_or_create(&RejectLabel {
+                source: source.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts a connection problem of `source`.
+    pub fn connection_problem(&self, source: &str, reason: &str) {
+        self.connection_problems
+            .get_or_create(&RejectLabel {
+                source: source.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// Counts `n` rejected events from `source` for `reason`.

@@ -4,3 +4,4 @@
 pub mod geoip;
 pub mod normalize;
 pub mod pipeline;
+pub mod syslog;

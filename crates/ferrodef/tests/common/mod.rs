@@ -10,6 +10,8 @@ use serde_json::Value;
 
 pub struct Server {
     pub url: String,
+    /// Syslog listeners: ("udp" | "tcp" | "tls", address).
+    pub syslog: Vec<(String, std::net::SocketAddr)>,
     pub child: Option<Child>,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -31,9 +33,17 @@ impl Server {
 
     /// A server on an existing data directory (restarts).
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
+        // Syslog on free ports unless the test chose.
+        let mut defaults = Vec::new();
+        for flag in ["--syslog-udp", "--syslog-tcp"] {
+            if !extra.contains(&flag) {
+                defaults.extend([flag, "127.0.0.1:0"]);
+            }
+        }
         let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(&defaults)
             .args(extra)
             .env("FERRODEF_LOG", "warn")
             .stdout(Stdio::piped())
@@ -43,8 +53,17 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let mut url = None;
+        let mut syslog = Vec::new();
         for line in lines.by_ref() {
             let line = line.expect("read stdout");
+            if let Some(rest) = line.strip_prefix("ferrodef syslog ") {
+                if let Some((proto, addr)) = rest.split_once(" on ") {
+                    syslog.push((
+                        proto.to_string(),
+                        addr.trim().parse().expect("syslog address"),
+                    ));
+                }
+            }
             if let Some(u) = line.strip_prefix("ferrodef listening on ") {
                 url = Some(u.trim().to_string());
                 break;
@@ -54,10 +73,20 @@ impl Server {
         let url = url.expect("server did not start (see stderr)");
         Server {
             url,
+            syslog,
             child: Some(child),
             data_dir: dir.to_path_buf(),
             _tmp: None,
         }
+    }
+
+    /// The address of the syslog listener `proto` ("udp", "tcp", "tls").
+    pub fn syslog_addr(&self, proto: &str) -> std::net::SocketAddr {
+        self.syslog
+            .iter()
+            .find(|(p, _)| p == proto)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("no syslog {proto} listener"))
     }
 
     pub fn client() -> reqwest::blocking::Client {

@@ -1,0 +1,442 @@
+//! Syslog listeners end to end: real clients (util-linux `logger`, syslog-ng, a rustls client)
+//! send to the real server; every event is then found through the search API.
+
+mod common;
+
+use std::io::Write;
+use std::net::{TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::Arc;
+
+use common::Server;
+use serde_json::Value;
+
+/// A token unique to this test run, to find exactly the events a test sent.
+fn token(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{name}{nanos}")
+}
+
+fn hit(s: &Server, q: &str) -> Value {
+    assert_eq!(s.wait_total(q, 1), 1, "one event for {q}");
+    let (_, r) = s.search_with(q, &[]);
+    r["hits"][0].clone()
+}
+
+fn logger(s: &Server, args: &[&str], msg: &str) {
+    let proto = if args.contains(&"--udp") {
+        "udp"
+    } else {
+        "tcp"
+    };
+    let addr = s.syslog_addr(proto);
+    let status = Command::new("logger")
+        .args(["--server", "127.0.0.1", "--port", &addr.port().to_string()])
+        .args(args)
+        .arg(msg)
+        .status()
+        .expect("run logger (util-linux)");
+    assert!(status.success(), "logger {args:?} failed");
+}
+
+#[test]
+fn logger_rfc3164_udp() {
+    let s = Server::start(&[]);
+    let t = token("bsdudp");
+    logger(
+        &s,
+        &[
+            "--udp",
+            "--rfc3164",
+            "-t",
+            "myapp",
+            "--id=4242",
+            "-p",
+            "auth.warning",
+        ],
+        &format!("Failed password for root from 203.0.113.7 port 22 ssh2 {t}"),
+    );
+    let h = hit(&s, &format!("summary:{t}"));
+    assert_eq!(h["processname"], "myapp", "{h}");
+    assert_eq!(h["processid"], "4242");
+    assert_eq!(h["severity"], "WARNING");
+    assert_eq!(h["source"], "syslog");
+    assert_eq!(h["details"]["facility"], "auth");
+    assert_eq!(h["details"]["syslogprotocol"], "rfc3164");
+    assert_eq!(h["details"]["peer"], "127.0.0.1");
+    assert!(h["hostname"].as_str().is_some_and(|x| !x.is_empty()), "{h}");
+    assert!(h["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("syslog")));
+}
+
+#[test]
+fn logger_rfc5424_udp_and_tcp_octet_counted() {
+    let s = Server::start(&[]);
+    let t1 = token("r5424udp");
+    logger(
+        &s,
+        &[
+            "--udp",
+            "--rfc5424",
+            "-t",
+            "payments",
+            "--msgid",
+            "ID47",
+            "-p",
+            "local4.err",
+            "--sd-id",
+            "order@32473",
+            "--sd-param",
+            "amount=\"12\"",
+        ],
+        &format!("payment refused {t1}"),
+    );
+    let h = hit(&s, &format!("summary:{t1}"));
+    assert_eq!(h["processname"], "payments", "{h}");
+    assert_eq!(h["severity"], "ERROR");
+    assert_eq!(h["details"]["facility"], "local4");
+    assert_eq!(h["details"]["msgid"], "ID47");
+    assert_eq!(h["details"]["syslogprotocol"], "rfc5424");
+    assert_eq!(h["details"]["sd"]["order@32473"]["amount"], "12", "{h}");
+    // logger adds timeQuality itself.
+    assert!(h["details"]["sd"]["timeQuality"].is_object(), "{h}");
+
+    let t2 = token("octet");
+    logger(
+        &s,
+        &[
+            "--tcp",
+            "--rfc5424",
+            "--octet-count",
+            "-t",
+            "tcpapp",
+            "-p",
+            "daemon.info",
+        ],
+        &format!("octet counted {t2}"),
+    );
+    let h = hit(&s, &format!("summary:{t2}"));
+    assert_eq!(h["processname"], "tcpapp");
+    assert_eq!(h["severity"], "INFO");
+    let t3 = token("newline");
+    logger(
+        &s,
+        &["--tcp", "--rfc3164", "-t", "nlapp", "-p", "user.notice"],
+        &format!("newline framed {t3}"),
+    );
+    let h = hit(&s, &format!("summary:{t3}"));
+    assert_eq!(h["processname"], "nlapp");
+    assert_eq!(h["severity"], "NOTICE");
+}
+
+#[test]
+fn sshd_lines_over_syslog_are_parsed() {
+    let s = Server::start(&[]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let line = "<38>Nov 22 10:15:01 bastion1 sshd[24187]: Failed password for invalid user admin from 203.0.113.7 port 52144 ssh2";
+    sock.send_to(line.as_bytes(), s.syslog_addr("udp")).unwrap();
+    let h = hit(&s, "hostname:bastion1");
+    assert_eq!(h["category"], "authentication", "{h}");
+    assert_eq!(h["details"]["sourceipaddress"], "203.0.113.7");
+    assert_eq!(h["details"]["username"], "admin");
+    assert_eq!(h["details"]["success"], false);
+    assert_eq!(h["processid"], "24187");
+}
+
+fn metric(s: &Server, needle: &str) -> u64 {
+    let (_, text) = s.get_text("/metrics");
+    text.lines()
+        .find(|l| l.starts_with(needle))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+#[test]
+fn bad_input_is_kept_tagged_and_does_not_disturb_other_connections() {
+    let s = Server::start(&["--max-message-bytes", "1024"]);
+    let addr = s.syslog_addr("tcp");
+    let t = token("good");
+    // A client sending garbage, an oversized line and invalid UTF-8...
+    let mut bad = TcpStream::connect(addr).unwrap();
+    bad.write_all(b"\x00\x01\x02garbage-without-structure\n")
+        .unwrap();
+    let mut long = format!("<13>Nov 22 10:00:00 h app: big{t} ").into_bytes();
+    long.extend(std::iter::repeat_n(b'x', 5000));
+    long.push(b'\n');
+    bad.write_all(&long).unwrap();
+    bad.write_all(format!("<13>Nov 22 10:00:00 h app: caf\u{e9}{t}").as_bytes())
+        .unwrap();
+    bad.write_all(b"\xe9 latin1\n").unwrap();
+    // ...while a well-behaved client on another connection goes on.
+    let mut good = TcpStream::connect(addr).unwrap();
+    for i in 0..50 {
+        writeln!(good, "<14>Nov 22 10:00:00 web1 app[1]: request {i} {t}").unwrap();
+    }
+    drop(good);
+    drop(bad);
+    assert_eq!(
+        s.wait_total(&format!("summary:{t} AND hostname:web1"), 50),
+        50
+    );
+
+    let h = hit(&s, &format!("summary:big{t}"));
+    let tags = h["tags"].as_array().unwrap();
+    assert!(tags.contains(&Value::from("truncated")), "{h}");
+    assert!(h["summary"].as_str().unwrap().len() < 1024);
+
+    let h = hit(&s, "tags:unparsed");
+    assert!(
+        h["summary"]
+            .as_str()
+            .unwrap()
+            .contains("garbage-without-structure"),
+        "{h}"
+    );
+
+    let h = hit(&s, "tags:invalid_utf8");
+    assert!(h["summary"].as_str().unwrap().contains('\u{fffd}'), "{h}");
+
+    assert_eq!(
+        metric(
+            &s,
+            "ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"truncated\"}"
+        ),
+        1
+    );
+    assert_eq!(
+        metric(
+            &s,
+            "ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"unparsed\"}"
+        ),
+        1
+    );
+    assert_eq!(
+        metric(
+            &s,
+            "ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"invalid_utf8\"}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn http_syslog_and_raw_cef_lines() {
+    let s = Server::start(&[]);
+    let t = token("httpsys");
+    let body = format!(
+        "<13>Nov 22 10:00:00 hostA appA[7]: first {t}\n\n<13>1 2026-11-22T10:00:00Z hostB appB - - - second {t}\nno header at all {t}\n"
+    );
+    let (status, v) = s.post("/syslog", "text/plain", body);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["accepted"], 3, "{v}");
+    assert_eq!(s.wait_total(&format!("summary:{t}"), 3), 3);
+    assert_eq!(
+        hit(&s, &format!("summary:{t} AND processname:appA"))["hostname"],
+        "hostA"
+    );
+    assert_eq!(
+        hit(&s, &format!("summary:{t} AND tags:unparsed"))["summary"],
+        format!("no header at all {t}")
+    );
+}
+
+// ---- TLS ----
+
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "ferrodef test CA");
+        let ca = p.self_signed(&ca_key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        Pki { dir, ca, ca_key }
+    }
+
+    fn issue(&self, name: &str, client: bool) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p.extended_key_usages = vec![if client {
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let cert = p.signed_by(&key, &self.ca, &self.ca_key).unwrap();
+        let (c, k) = (
+            self.dir.path().join(format!("{name}.pem")),
+            self.dir.path().join(format!("{name}.key")),
+        );
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c.display().to_string(), k.display().to_string())
+    }
+
+    fn path(&self, f: &str) -> String {
+        self.dir.path().join(f).display().to_string()
+    }
+}
+
+fn tls_client(pki: &Pki, client_cert: Option<(&str, &str)>) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(pki.path("ca.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    Arc::new(match client_cert {
+        None => b.with_no_client_auth(),
+        Some((c, k)) => b
+            .with_client_auth_cert(
+                CertificateDer::pem_file_iter(c)
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect(),
+                PrivateKeyDer::from_pem_file(k).unwrap(),
+            )
+            .unwrap(),
+    })
+}
+
+/// Sends lines over TLS; Err when the handshake or the write fails.
+fn send_tls(
+    addr: std::net::SocketAddr,
+    cfg: Arc<rustls::ClientConfig>,
+    lines: &[String],
+) -> std::io::Result<()> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(cfg, name).map_err(std::io::Error::other)?;
+    let tcp = TcpStream::connect(addr)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    for l in lines {
+        tls.write_all(l.as_bytes())?;
+        tls.write_all(b"\n")?;
+    }
+    tls.flush()?;
+    // Read until the server closes or a TLS alert arrives: surfaces a refused certificate.
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    let mut buf = [0u8; 64];
+    match std::io::Read::read(&mut tls, &mut buf) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[test]
+fn tls_listener_with_and_without_client_certificates() {
+    let pki = Pki::new();
+    let (cert, key) = pki.issue("server", false);
+    let s = Server::start(&[
+        "--syslog-tls",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+    ]);
+    let addr = s.syslog_addr("tls");
+
+    // A plaintext client on the TLS port fails its handshake alone...
+    let mut plain = TcpStream::connect(addr).unwrap();
+    plain
+        .write_all(b"<13>Nov 22 10:00:00 h app: not encrypted\n")
+        .unwrap();
+    drop(plain);
+    // ...a TLS client is served.
+    let t = token("tls");
+    let lines: Vec<String> = (0..20)
+        .map(|i| format!("<14>1 2026-11-22T10:00:00Z tlshost app 1 - - event {i} {t}"))
+        .collect();
+    send_tls(addr, tls_client(&pki, None), &lines).expect("TLS send");
+    assert_eq!(s.wait_total(&format!("summary:{t}"), 20), 20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while metric(
+        &s,
+        "ferrodef_connection_problems_total{source=\"syslog_tls\",reason=\"tls_handshake\"}",
+    ) != 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "handshake failure not counted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(s);
+
+    // Client certificates required.
+    let s = Server::start(&[
+        "--syslog-tls",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-client-ca",
+        &pki.path("ca.pem"),
+    ]);
+    let addr = s.syslog_addr("tls");
+    let t = token("mtls");
+    let refused = send_tls(
+        addr,
+        tls_client(&pki, None),
+        &[format!("<14>1 - h a - - - anon {t}")],
+    );
+    assert!(
+        refused.is_err(),
+        "a client without certificate must be refused"
+    );
+    let (cc, ck) = pki.issue("client", true);
+    send_tls(
+        addr,
+        tls_client(&pki, Some((&cc, &ck))),
+        &[format!("<14>1 - h a - - - mutual {t}")],
+    )
+    .expect("client with certificate");
+    assert_eq!(s.wait_total(&format!("summary:{t}"), 1), 1);
+    assert_eq!(
+        hit(&s, &format!("summary:{t}"))["summary"],
+        format!("mutual {t}")
+    );
+}
+
+#[test]
+fn tls_needs_both_cert_and_key() {
+    let out = Command::new(common::bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--syslog-udp",
+            "off",
+            "--syslog-tcp",
+            "off",
+            "--tls-cert",
+            "/nonexistent.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tls_cert and tls_key"), "{err}");
+}

@@ -1,0 +1,108 @@
+//! Syslog over TCP (and the stream half shared with TLS).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use ferrodef_syslog::framing::Framer;
+use futures_util::FutureExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::Semaphore;
+
+use super::{RawBatch, RawSink, BATCH_BYTES, BATCH_MESSAGES};
+
+/// Most simultaneous connections per listener; more are refused (and counted).
+pub(crate) const MAX_CONNECTIONS: usize = 4096;
+
+/// A bound TCP syslog listener.
+pub struct TcpListener {
+    listener: tokio::net::TcpListener,
+    max_message_bytes: usize,
+}
+
+impl TcpListener {
+    /// Binds `addr`.
+    pub async fn bind(addr: SocketAddr, max_message_bytes: usize) -> std::io::Result<Self> {
+        Ok(TcpListener {
+            listener: tokio::net::TcpListener::bind(addr).await?,
+            max_message_bytes,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections until the task is dropped.
+    pub async fn run(self, sink: Arc<dyn RawSink>) {
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            let (stream, peer) = match self.listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "syslog tcp: accept failed");
+                    sink.connection_problem("syslog_tcp", "accept_error");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                sink.connection_problem("syslog_tcp", "too_many_connections");
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let sink = sink.clone();
+            let max = self.max_message_bytes;
+            tokio::spawn(async move {
+                read_stream(stream, peer.ip(), "syslog_tcp", max, sink).await;
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// Reads one connection to its end: frames messages and hands them over in batches.
+pub(crate) async fn read_stream<S: AsyncRead + Unpin>(
+    mut stream: S,
+    peer: IpAddr,
+    source: &'static str,
+    max_message_bytes: usize,
+    sink: Arc<dyn RawSink>,
+) {
+    let mut framer = Framer::new(max_message_bytes);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut batch = RawBatch::default();
+    loop {
+        // Wait for data only when nothing is pending; otherwise take what is ready and
+        // hand the batch over as soon as the socket has nothing more.
+        let read = if batch.is_empty() {
+            Some(stream.read(&mut buf).await)
+        } else {
+            stream.read(&mut buf).now_or_never()
+        };
+        match read {
+            None => {
+                sink.submit(source, std::mem::take(&mut batch)).await;
+            }
+            Some(Ok(0)) => break,
+            Some(Ok(n)) => {
+                framer.push(buf.get(..n).unwrap_or(&[]), |m, truncated| {
+                    batch.push(m, peer, truncated)
+                });
+                if batch.len() >= BATCH_MESSAGES || batch.buf.len() >= BATCH_BYTES {
+                    sink.submit(source, std::mem::take(&mut batch)).await;
+                }
+            }
+            Some(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "{source}: read failed");
+                sink.connection_problem(source, "read_error");
+                break;
+            }
+        }
+    }
+    // The last message may lack its newline: it is still a message.
+    framer.finish(|m, truncated| batch.push(m, peer, truncated));
+    if !batch.is_empty() {
+        sink.submit(source, batch).await;
+    }
+}
