@@ -305,12 +305,12 @@ async fn many_bytes(
     source: &str,
     tag: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(&s, source, e))?;
-    let ctx = context(&s, source, Utc::now());
+    let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(s, source, e))?;
+    let ctx = context(s, source, Utc::now());
     let mut rejected = json_errors(parsed.errors);
-    let (docs, dropped) = normalize_items(&s, parsed.items, &ctx, tag, &mut rejected);
+    let (docs, dropped) = normalize_items(s, parsed.items, &ctx, tag, &mut rejected);
     rejected.sort_by_key(|r| r.line);
-    submit(&s, source, docs, rejected, dropped, false).await
+    submit(s, source, docs, rejected, dropped, false).await
 }
 
 /// `POST /_bulk`: Elasticsearch bulk body, JSON array or NDJSON.

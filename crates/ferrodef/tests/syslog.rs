@@ -440,3 +440,51 @@ fn tls_needs_both_cert_and_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tls_cert and tls_key"), "{err}");
 }
+
+#[test]
+fn cef_over_http_and_udp_is_parsed() {
+    let s = Server::start(&[]);
+    let t = token("cef");
+    // Raw CEF lines on /cef (one with a syslog header), as the logging recommendations send.
+    let ev = cef::Event::new("AuthFail", format!("Authentication failure {t}"), 8)
+        .user("tarek")
+        .source_ip("203.0.113.9")
+        .request("POST", "/login");
+    let config = cef::CefConfig::default();
+    let body = format!(
+        "{}\n{}\n",
+        ev.format_cef_only(&config),
+        ev.format(&config, "Nov 22 10:15:07", "auth-1").line
+    );
+    let (status, v) = s.post("/cef", "text/plain", body);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["accepted"], 2);
+    assert_eq!(s.wait_total(&format!("summary:{t} AND category:cef"), 2), 2);
+    let h = hit(&s, &format!("summary:{t} AND hostname:auth-1"));
+    assert_eq!(h["severity"], "ERROR", "{h}");
+    assert_eq!(h["details"]["sourceipaddress"], "203.0.113.9");
+    assert_eq!(h["details"]["username"], "tarek");
+    assert_eq!(h["details"]["requestMethod"], "POST");
+    // CIDR search works on the mapped address.
+    assert_eq!(
+        s.total(&format!(
+            "summary:{t} AND details.sourceipaddress:203.0.113.0/24"
+        )),
+        2
+    );
+
+    // The library's own sender, over UDP to the syslog listener.
+    let sender = cef::SyslogSender::new(
+        cef::Transport::Udp(s.syslog_addr("udp").to_string()),
+        config,
+        "accounts",
+    );
+    let t2 = token("cefudp");
+    sender
+        .send(&cef::Event::new("AccountLockout", format!("Account locked {t2}"), 9).user("bob"))
+        .unwrap();
+    let h = hit(&s, &format!("summary:{t2}"));
+    assert_eq!(h["severity"], "CRITICAL", "{h}");
+    assert_eq!(h["details"]["facility"], "local4");
+    assert_eq!(h["details"]["cef"]["signature"], "AccountLockout");
+}

@@ -275,24 +275,6 @@ pub fn parse_strict<'a>(input: &'a [u8], opts: &ParseOptions) -> Result<Message<
     })
 }
 
-/// Byte offset in `msg` where a CEF payload (`CEF:<version>|`) starts: at the start of the
-/// message or after a non-alphanumeric character (e.g. `host CEF:0|...`).
-pub fn is_cef(msg: &str) -> Option<usize> {
-    let b = msg.as_bytes();
-    let mut from = 0;
-    while let Some(off) = b.get(from..).and_then(|r| memchr::memmem::find(r, b"CEF:")) {
-        let at = from + off;
-        let before_ok = at == 0
-            || b.get(at - 1)
-                .is_some_and(|c| !c.is_ascii_alphanumeric() && *c != b'_');
-        if before_ok && payload_version_follows(b, at + 4) {
-            return Some(at);
-        }
-        from = at + 4;
-    }
-    None
-}
-
 /// `digits[.digits]|` at `i`.
 fn payload_version_follows(b: &[u8], i: usize) -> bool {
     let mut j = i;
@@ -344,17 +326,6 @@ mod tests {
         assert_eq!(trim_message(b"  <13>x\r\n\0"), b"<13>x");
         assert_eq!(trim_message(b"\n\n"), b"");
         assert_eq!(trim_message(b""), b"");
-    }
-
-    #[test]
-    fn cef_offsets() {
-        assert_eq!(is_cef("CEF:0|a|b|1|2|n|3|"), Some(0));
-        assert_eq!(is_cef("host CEF:0|a|b|1|2|n|3|"), Some(5));
-        assert_eq!(is_cef("app: CEF:1|x"), Some(5));
-        assert_eq!(is_cef("XCEF:0|x"), None);
-        assert_eq!(is_cef("CEF:x|"), None);
-        assert_eq!(is_cef("CEF: no CEF:0|y"), Some(8));
-        assert_eq!(is_cef("plain text"), None);
     }
 
     #[test]

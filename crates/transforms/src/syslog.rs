@@ -119,7 +119,7 @@ pub fn message_event(m: &Message<'_>, meta: RawMeta, ctx: &NormalizeContext) -> 
         (None, Some(p)) => p.to_string(),
         (None, None) => String::new(),
     };
-    let ev = Event {
+    let mut ev = Event {
         utctimestamp: utc,
         receivedtimestamp: received,
         timestamp: utc,
@@ -137,5 +137,8 @@ pub fn message_event(m: &Message<'_>, meta: RawMeta, ctx: &NormalizeContext) -> 
         eventsource: None,
         plugins: Vec::new(),
     };
+    if let Some(at) = cef::find_cef(&m.msg) {
+        crate::cef::apply(&mut ev, m.msg.get(at..).unwrap_or(""));
+    }
     ev
 }
