@@ -4,12 +4,11 @@
 //! server's peak RSS; `bench query` times a needle search and a histogram aggregation.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use chrono::{SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -21,6 +20,8 @@ pub enum BenchCmd {
     Ingest(IngestArgs),
     /// Times a needle query and a date histogram with a terms sub-aggregation.
     Query(QueryArgs),
+    /// Sends generated syslog lines over TCP and measures until all are searchable.
+    Syslog(crate::bench_syslog::SyslogBenchArgs),
 }
 
 /// Options of `bench ingest`.
@@ -74,6 +75,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Ingest(a) => ingest(a).await,
         BenchCmd::Query(a) => query(a).await,
+        BenchCmd::Syslog(a) => crate::bench_syslog::run(a).await,
     }
 }
 
@@ -195,51 +197,6 @@ pub fn generate(i: usize, run: &str, spread_ms: i64, needle: bool, now_ms: i64) 
     }
 }
 
-struct Spawned {
-    child: Child,
-    _tmp: Option<tempfile::TempDir>,
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_server(data_dir: Option<PathBuf>) -> anyhow::Result<(String, Spawned)> {
-    use std::io::BufRead;
-    let (dir, tmp) = match data_dir {
-        Some(d) => (d, None),
-        None => {
-            let t = tempfile::tempdir()?;
-            (t.path().to_path_buf(), Some(t))
-        }
-    };
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting ferrodef serve")?;
-    let stdout = child.stdout.take().context("server stdout")?;
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let spawned = Spawned { child, _tmp: tmp };
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(url) = line.strip_prefix("ferrodef listening on ") {
-            std::thread::spawn(move || for _ in lines {});
-            return Ok((url.trim().to_string(), spawned));
-        }
-    }
-    bail!("the server exited before listening")
-}
-
 async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     if a.batch == 0 || a.concurrency == 0 {
         bail!("--batch and --concurrency must be at least 1");
@@ -247,8 +204,8 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let (server, spawned) = match &a.server {
         Some(s) => (s.trim_end_matches('/').to_string(), None),
         None => {
-            let (url, s) = spawn_server(a.data_dir.clone())?;
-            (url, Some(s))
+            let s = crate::local::spawn_server(a.data_dir.clone(), &[])?;
+            (s.url.clone(), Some(s))
         }
     };
     let client = reqwest::Client::new();
@@ -401,7 +358,7 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     }
     if a.keep {
         if let Some(s) = spawned {
-            println!("server kept running at {server} (pid {})", s.child.id());
+            println!("server kept running at {server} (pid {})", s.pid());
             std::mem::forget(s);
         }
     }

@@ -1,7 +1,10 @@
 //! `ferrodef`: one binary for the whole platform.
 
 mod bench;
+mod bench_syslog;
 mod config;
+mod ingest_cmd;
+mod local;
 mod search_cmd;
 mod serve;
 
@@ -24,6 +27,8 @@ struct Cli {
 enum Cmd {
     /// Runs the platform: HTTP ingest and search API, embedded store under the data directory.
     Serve(config::ServeArgs),
+    /// Imports log files (syslog, CEF, JSON; plain or gzip) into a server or a data directory.
+    Ingest(ingest_cmd::IngestArgs),
     /// Searches events with the query language.
     Search(search_cmd::SearchArgs),
     /// Load and query benchmarks against a server.
@@ -55,6 +60,7 @@ fn main() -> std::process::ExitCode {
                 let cfg = config::Config::resolve(&args)?;
                 serve::run(cfg).await
             }
+            Cmd::Ingest(args) => ingest_cmd::run(args).await,
             Cmd::Search(args) => search_cmd::run(args).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
         }

@@ -81,21 +81,25 @@ Nov 22 10:00:09 bastion sshd[104]: Accepted publickey for alice from 192.0.2.10 
 Nov 22 10:00:10 bastion sshd[104]: pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)
 Nov 22 10:00:11 bastion sshd[105]: Received disconnect from 203.0.113.50 port 40000:11: Bye Bye [preauth]
 ";
-    // Until `ferrodef ingest` reads syslog files, lines go in as MozDef-style events.
-    let mut body = String::new();
-    for line in log.lines() {
-        let (head, msg) = line.split_once("]: ").unwrap();
-        let date = &head[..15];
-        body.push_str(
-            &serde_json::to_string(&json!({"timestamp": date, "hostname": "bastion",
-            "processname": "sshd", "category": "syslog", "summary": msg}))
-            .unwrap(),
-        );
-        body.push('\n');
-    }
-    let (st, v) = s.post("/_bulk", "application/x-ndjson", body);
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(v["accepted"], 8);
+    // Imported as a file, the way an analyst would: `ferrodef ingest auth.log`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("auth.log");
+    std::fs::write(&file, log).unwrap();
+    let out = std::process::Command::new(common::bin())
+        .args(["ingest", "--quiet", "--server", &s.url])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("read 8 events") && stdout.contains("accepted 8"),
+        "{stdout}"
+    );
     assert_eq!(s.wait_total("*", 8), 8);
     let (st, v) = s.get("/api/aggregate?q=category:authentication%20AND%20details.authstatus:Failed&terms=details.sourceipaddress");
     assert_eq!(st, 200, "{v}");

@@ -1,0 +1,141 @@
+//! `ferrodef ingest`: log files (syslog, CEF, JSON; plain, gzip, stdin) into a running server
+//! or straight into a data directory.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::Server;
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn ingest(args: &[&str], stdin: Option<&[u8]>) -> (bool, String) {
+    let mut child = Command::new(common::bin())
+        .arg("ingest")
+        .arg("--quiet")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut si = child.stdin.take().unwrap();
+        if let Some(data) = stdin {
+            si.write_all(data).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn rotated_gzip_json_and_stdin_into_a_server() {
+    let s = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    std::fs::write(
+        p("system.log"),
+        "Nov 22 10:00:00 web1 sshd[1]: Failed password for root from 198.51.100.7 port 22 ssh2\n\
+         <134>Nov 22 10:00:01 web1 app: CEF:0|acme|portal|1|login|Login ok|2|suser=ann src=192.0.2.1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("system.log.0.gz"),
+        gzip(b"Nov 21 09:00:00 web1 cron[5]: rotated line one\nNov 21 09:00:01 web1 cron[5]: rotated line two\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        p("events.json"),
+        "{\"summary\": \"json one\", \"category\": \"importtest\"}\n{not json}\n{\"summary\": \"json two\", \"category\": \"importtest\", \"utctimestamp\": \"yesterday-ish\"}\n{\"summary\": \"json three\", \"category\": \"importtest\"}\n",
+    )
+    .unwrap();
+    let (ok, out) = ingest(
+        &[
+            "--server",
+            &s.url,
+            &p("system.log"),
+            &p("system.log.0.gz"),
+            &p("events.json"),
+            "-",
+        ],
+        Some(b"Nov 22 11:00:00 stdinhost stdinapp: from standard input\n"),
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("read 9 events from 4 file(s)"), "{out}");
+    assert!(out.contains("accepted 7"), "{out}");
+    assert!(out.contains("rejected 2"), "{out}");
+    // Rejections name the file and line.
+    assert!(out.contains("events.json line 2"), "{out}");
+    assert!(out.contains("events.json line 3"), "{out}");
+
+    assert_eq!(s.wait_total("*", 7), 7);
+    assert_eq!(s.total("processname:cron"), 2, "gzip rotated file");
+    assert_eq!(s.total("category:importtest"), 2);
+    assert_eq!(s.total("hostname:stdinhost"), 1);
+    assert_eq!(
+        s.total("details.sourceipaddress:198.51.100.7 AND category:authentication"),
+        1
+    );
+    assert_eq!(s.total("category:cef AND details.username:ann"), 1);
+}
+
+#[test]
+fn straight_into_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("big.log.gz");
+    let mut text = String::new();
+    for i in 0..2500 {
+        text.push_str(&format!(
+            "<13>Nov 22 10:00:00 host{} app[{i}]: line {i}\n",
+            i % 5
+        ));
+    }
+    std::fs::write(&log, gzip(text.as_bytes())).unwrap();
+    let (ok, out) = ingest(
+        &[
+            "--data-dir",
+            &data.display().to_string(),
+            "--batch",
+            "1000",
+            &log.display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("read 2500 events") && out.contains("accepted 2500"),
+        "{out}"
+    );
+    // A server started on that directory finds them all.
+    let s = Server::start_in(&data, &[]);
+    assert_eq!(s.wait_total("*", 2500), 2500);
+    assert_eq!(s.total("hostname:host3"), 500);
+}
+
+#[test]
+fn missing_file_and_unreachable_server_are_clear_errors() {
+    let (ok, out) = ingest(&["/nonexistent/file.log"], None);
+    assert!(!ok);
+    assert!(out.contains("/nonexistent/file.log: no such file"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.log");
+    std::fs::write(&f, "x\n").unwrap();
+    let (ok, out) = ingest(
+        &["--server", "http://127.0.0.1:9", &f.display().to_string()],
+        None,
+    );
+    assert!(!ok);
+    assert!(out.contains("127.0.0.1:9"), "{out}");
+}
