@@ -45,7 +45,7 @@ fn line(run: &str, i: usize) -> String {
         2 => format!("<4>Nov 22 10:15:03 {host} kernel: [123456.789012] IN=eth0 OUT= SRC={ip} DST=192.0.2.10 LEN=60 PROTO=TCP SPT=51234 DPT=22 {run}"),
         3 => format!("<190>Nov 22 10:15:04 {host} nginx: {ip} - - [22/Nov/2026:10:15:04 +0000] \"GET /index.html?i={i} HTTP/1.1\" 200 612 \"-\" \"curl/8.5.0\" {run}"),
         4 => format!("<165>1 2026-11-22T10:15:05.003Z {host} payments 4411 ID47 [order@32473 id=\"{i}\"] payment accepted {run}"),
-        _ => format!("<164>Nov 22 10:15:07 {host} CEF:0|mozilla|accounts|3|AuthFail|Authentication failure|5|src={ip} suser=u{} msg={run}", i % 1000),
+        _ => format!("<164>Nov 22 10:15:07 {host} CEF:0|mozilla|accounts|3|AuthFail|Authentication failure {run}|5|src={ip} suser=u{}", i % 1000),
     }
 }
 

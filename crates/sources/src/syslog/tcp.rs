@@ -10,6 +10,9 @@ use tokio::sync::Semaphore;
 
 use super::{RawBatch, RawSink, BATCH_BYTES, BATCH_MESSAGES};
 
+/// Batches of one connection being accepted at once.
+const MAX_INFLIGHT: usize = 2;
+
 /// Most simultaneous connections per listener; more are refused (and counted).
 pub(crate) const MAX_CONNECTIONS: usize = 4096;
 
@@ -72,7 +75,17 @@ pub(crate) async fn read_stream<S: AsyncRead + Unpin>(
     let mut framer = Framer::new(max_message_bytes);
     let mut buf = vec![0u8; 64 * 1024];
     let mut batch = RawBatch::default();
+    // Batches being accepted: reading and parsing the next one overlaps the write-ahead log's
+    // fsync of the previous one. At most MAX_INFLIGHT per connection (back-pressure).
+    let mut inflight: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+    let hand_over = |batch: RawBatch, inflight: &mut tokio::task::JoinSet<()>| {
+        let sink = sink.clone();
+        inflight.spawn(async move { sink.submit(source, batch).await });
+    };
     loop {
+        while inflight.len() >= MAX_INFLIGHT {
+            let _ = inflight.join_next().await;
+        }
         // Wait for data only when nothing is pending; otherwise take what is ready and
         // hand the batch over as soon as the socket has nothing more.
         let read = if batch.is_empty() {
@@ -81,16 +94,14 @@ pub(crate) async fn read_stream<S: AsyncRead + Unpin>(
             stream.read(&mut buf).now_or_never()
         };
         match read {
-            None => {
-                sink.submit(source, std::mem::take(&mut batch)).await;
-            }
+            None => hand_over(std::mem::take(&mut batch), &mut inflight),
             Some(Ok(0)) => break,
             Some(Ok(n)) => {
                 framer.push(buf.get(..n).unwrap_or(&[]), |m, truncated| {
                     batch.push(m, peer, truncated)
                 });
                 if batch.len() >= BATCH_MESSAGES || batch.buf.len() >= BATCH_BYTES {
-                    sink.submit(source, std::mem::take(&mut batch)).await;
+                    hand_over(std::mem::take(&mut batch), &mut inflight);
                 }
             }
             Some(Err(e)) => {
@@ -103,6 +114,7 @@ pub(crate) async fn read_stream<S: AsyncRead + Unpin>(
     // The last message may lack its newline: it is still a message.
     framer.finish(|m, truncated| batch.push(m, peer, truncated));
     if !batch.is_empty() {
-        sink.submit(source, batch).await;
+        hand_over(batch, &mut inflight);
     }
+    while inflight.join_next().await.is_some() {}
 }
