@@ -488,3 +488,84 @@ fn cef_over_http_and_udp_is_parsed() {
     assert_eq!(h["details"]["facility"], "local4");
     assert_eq!(h["details"]["cef"]["signature"], "AccountLockout");
 }
+
+/// A relay as deployed in fleets: hosts log to a local syslog-ng, which forwards to ferrodef
+/// both as RFC 5424 with octet counting (`syslog()` driver) and as BSD lines (`network()`).
+#[test]
+fn syslog_ng_forwards_to_ferrodef() {
+    let s = Server::start(&[]);
+    let tcp = s.syslog_addr("tcp");
+    let dir = tempfile::tempdir().unwrap();
+    let in_port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let conf = format!(
+        r#"@version: 3.38
+options {{ keep_hostname(yes); chain_hostnames(no); stats_freq(0); }};
+source s_in {{ network(transport("udp") ip("127.0.0.1") port({in_port})); }};
+destination d_5424 {{ syslog("127.0.0.1" transport("tcp") port({p}) persist-name("d5424")); }};
+destination d_bsd {{ network("127.0.0.1" transport("tcp") port({p}) persist-name("dbsd")); }};
+log {{ source(s_in); filter {{ program("relay5424"); }}; destination(d_5424); }};
+log {{ source(s_in); filter {{ program("relaybsd"); }}; destination(d_bsd); }};
+"#,
+        p = tcp.port()
+    );
+    let conf_path = dir.path().join("syslog-ng.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let d = |f: &str| dir.path().join(f).display().to_string();
+    let mut sng = Command::new("syslog-ng")
+        .args(["-F", "--no-caps", "-f"])
+        .arg(&conf_path)
+        .arg(format!("--persist-file={}", d("persist")))
+        .arg(format!("--pidfile={}", d("pid")))
+        .arg(format!("--control={}", d("ctl")))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("syslog-ng must be installed (scripts/test installs syslog-ng-core)");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !dir.path().join("pid").exists() {
+        assert!(std::time::Instant::now() < deadline, "syslog-ng did not start");
+        if let Ok(Some(status)) = sng.try_wait() {
+            panic!("syslog-ng exited: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _guard = Kill(sng);
+    let t = token("relay");
+    let out = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Resend until seen: syslog-ng may still be opening its destinations.
+    let mut seen = (0, 0);
+    for _ in 0..50 {
+        for (app, pid) in [("relay5424", 11), ("relaybsd", 22)] {
+            let line = format!("<85>Nov 22 10:00:00 origin-host {app}[{pid}]: forwarded {t}");
+            out.send_to(line.as_bytes(), ("127.0.0.1", in_port)).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        seen = (
+            s.total(&format!("summary:{t} AND processname:relay5424")),
+            s.total(&format!("summary:{t} AND processname:relaybsd")),
+        );
+        if seen.0 > 0 && seen.1 > 0 {
+            break;
+        }
+    }
+    assert!(seen.0 > 0 && seen.1 > 0, "relayed events found: {seen:?}");
+    let (_, r) = s.search_with(
+        &format!("summary:{t} AND processname:relay5424 AND details.syslogprotocol:rfc5424"),
+        &[],
+    );
+    let h = &r["hits"][0];
+    assert_eq!(h["hostname"], "origin-host", "{h}");
+    assert_eq!(h["processid"], "11");
+    assert_eq!(h["details"]["facility"], "authpriv");
+    assert_eq!(h["severity"], "NOTICE");
+    let (_, r) = s.search_with(&format!("summary:{t} AND processname:relaybsd"), &[]);
+    let h = &r["hits"][0];
+    assert_eq!(h["hostname"], "origin-host", "{h}");
+    assert_eq!(h["details"]["syslogprotocol"], "rfc3164");
+}

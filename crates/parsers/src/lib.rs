@@ -8,9 +8,14 @@
 //! | su | `authorization` | `username`, `originuser`, `uid`, `status` (`opened`/`closed`), `fromuser`, `touser`, `success` |
 //! | pam session | `authentication` | `username`, `uid`, `originuser`, `status`, `service` |
 //! | access log | `web` / `proxy` | `sourceipaddress`, `user`, `method`, `url`/`destination`, `host`, `status`, `bytes`, `referrer`, `useragent`, `proxyaction`, `elapsed` |
+//! | auditd | `execution` / `authentication` / `account` / `audit` | table in `src/auditd.rs`: `audittype`, `syscall`, `success`, `command`, `args`, `paths`, `uid`/`auid`, `username`, `sourceipaddress`... |
 //!
 //! MozDef's own `parse_sshd`/`parse_su` cases pass (with MozDef's quirk of putting the reason
 //! code of `Received disconnect from IP: N:` into `sourceport`).
+
+mod auditd;
+
+pub use auditd::{auditd_event, parse_auditd, parse_auditd_record, AuditAssembler, AuditRecord};
 
 use std::sync::LazyLock;
 
@@ -453,6 +458,8 @@ pub fn parse_by_program(program: &str, msg: &str) -> Option<Parsed> {
         "sudo" => parse_sudo(msg),
         "su" => parse_su(msg),
         "nginx" | "httpd" | "apache" | "apache2" | "squid" => parse_access_log(msg),
+        "audispd" | "auditd" | "audit" | "audisp-syslog" | "audisp-remote" => parse_auditd(msg),
+        "kernel" if msg.contains("audit(") => parse_auditd(msg),
         _ if msg.trim_start().starts_with("pam_unix(") => parse_pam_session(prog, msg),
         _ => None,
     }
