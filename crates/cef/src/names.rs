@@ -1,9 +1,29 @@
 //! The ArcSight CEF key dictionary: short extension keys and their full names.
 
-/// (short key, full name), from the ArcSight CEF implementation standard.
+/// (key as written in CEF, full name), from the ArcSight CEF implementation standard's
+/// extension dictionary. Keys whose full name is the key itself are listed too, so
+/// [`full_name`] also tells whether a key is standard. Sorted by key (byte order).
 const KEYS: &[(&str, &str)] = &[
     ("act", "deviceAction"),
+    ("agentDnsDomain", "agentDnsDomain"),
+    ("agentNtDomain", "agentNtDomain"),
+    ("agentTranslatedAddress", "agentTranslatedAddress"),
+    (
+        "agentTranslatedZoneExternalID",
+        "agentTranslatedZoneExternalID",
+    ),
+    ("agentTranslatedZoneURI", "agentTranslatedZoneURI"),
+    ("agentZoneExternalID", "agentZoneExternalID"),
+    ("agentZoneURI", "agentZoneURI"),
+    ("agt", "agentAddress"),
+    ("ahost", "agentHostName"),
+    ("aid", "agentId"),
+    ("amac", "agentMacAddress"),
     ("app", "applicationProtocol"),
+    ("art", "agentReceiptTime"),
+    ("at", "agentType"),
+    ("atz", "agentTimeZone"),
+    ("av", "agentVersion"),
     ("c6a1", "deviceCustomIPv6Address1"),
     ("c6a1Label", "deviceCustomIPv6Address1Label"),
     ("c6a2", "deviceCustomIPv6Address2"),
@@ -40,6 +60,8 @@ const KEYS: &[(&str, &str)] = &[
     ("cs5Label", "deviceCustomString5Label"),
     ("cs6", "deviceCustomString6"),
     ("cs6Label", "deviceCustomString6Label"),
+    ("customerExternalID", "customerExternalID"),
+    ("customerURI", "customerURI"),
     ("destinationDnsDomain", "destinationDnsDomain"),
     ("destinationServiceName", "destinationServiceName"),
     (
@@ -47,6 +69,20 @@ const KEYS: &[(&str, &str)] = &[
         "destinationTranslatedAddress",
     ),
     ("destinationTranslatedPort", "destinationTranslatedPort"),
+    (
+        "destinationTranslatedZoneExternalID",
+        "destinationTranslatedZoneExternalID",
+    ),
+    (
+        "destinationTranslatedZoneURI",
+        "destinationTranslatedZoneURI",
+    ),
+    ("destinationZoneExternalID", "destinationZoneExternalID"),
+    ("destinationZoneURI", "destinationZoneURI"),
+    ("deviceCustomDate1", "deviceCustomDate1"),
+    ("deviceCustomDate1Label", "deviceCustomDate1Label"),
+    ("deviceCustomDate2", "deviceCustomDate2"),
+    ("deviceCustomDate2Label", "deviceCustomDate2Label"),
     ("deviceDirection", "deviceDirection"),
     ("deviceDnsDomain", "deviceDnsDomain"),
     ("deviceExternalId", "deviceExternalId"),
@@ -57,7 +93,16 @@ const KEYS: &[(&str, &str)] = &[
     ("devicePayloadId", "devicePayloadId"),
     ("deviceProcessName", "deviceProcessName"),
     ("deviceTranslatedAddress", "deviceTranslatedAddress"),
+    (
+        "deviceTranslatedZoneExternalID",
+        "deviceTranslatedZoneExternalID",
+    ),
+    ("deviceTranslatedZoneURI", "deviceTranslatedZoneURI"),
+    ("deviceZoneExternalID", "deviceZoneExternalID"),
+    ("deviceZoneURI", "deviceZoneURI"),
     ("dhost", "destinationHostName"),
+    ("dlat", "destinationGeoLatitude"),
+    ("dlong", "destinationGeoLongitude"),
     ("dmac", "destinationMacAddress"),
     ("dntdom", "destinationNtDomain"),
     ("dpid", "destinationProcessId"),
@@ -73,6 +118,7 @@ const KEYS: &[(&str, &str)] = &[
     ("dvcmac", "deviceMacAddress"),
     ("dvcpid", "deviceProcessId"),
     ("end", "endTime"),
+    ("eventId", "eventId"),
     ("externalId", "externalId"),
     ("fileCreateTime", "fileCreateTime"),
     ("fileHash", "fileHash"),
@@ -83,10 +129,10 @@ const KEYS: &[(&str, &str)] = &[
     ("fileType", "fileType"),
     ("flexDate1", "flexDate1"),
     ("flexDate1Label", "flexDate1Label"),
-    ("flexNumber1", "flexNumber1"),
-    ("flexNumber1Label", "flexNumber1Label"),
-    ("flexNumber2", "flexNumber2"),
-    ("flexNumber2Label", "flexNumber2Label"),
+    ("flexNumber1", "deviceFlexNumber1"),
+    ("flexNumber1Label", "deviceFlexNumber1Label"),
+    ("flexNumber2", "deviceFlexNumber2"),
+    ("flexNumber2Label", "deviceFlexNumber2Label"),
     ("flexString1", "flexString1"),
     ("flexString1Label", "flexString1Label"),
     ("flexString2", "flexString2"),
@@ -107,6 +153,7 @@ const KEYS: &[(&str, &str)] = &[
     ("out", "bytesOut"),
     ("outcome", "eventOutcome"),
     ("proto", "transportProtocol"),
+    ("rawEvent", "rawEvent"),
     ("reason", "reason"),
     ("request", "requestUrl"),
     ("requestClientApplication", "requestClientApplication"),
@@ -115,12 +162,21 @@ const KEYS: &[(&str, &str)] = &[
     ("requestMethod", "requestMethod"),
     ("rt", "deviceReceiptTime"),
     ("shost", "sourceHostName"),
+    ("slat", "sourceGeoLatitude"),
+    ("slong", "sourceGeoLongitude"),
     ("smac", "sourceMacAddress"),
     ("sntdom", "sourceNtDomain"),
     ("sourceDnsDomain", "sourceDnsDomain"),
     ("sourceServiceName", "sourceServiceName"),
     ("sourceTranslatedAddress", "sourceTranslatedAddress"),
     ("sourceTranslatedPort", "sourceTranslatedPort"),
+    (
+        "sourceTranslatedZoneExternalID",
+        "sourceTranslatedZoneExternalID",
+    ),
+    ("sourceTranslatedZoneURI", "sourceTranslatedZoneURI"),
+    ("sourceZoneExternalID", "sourceZoneExternalID"),
+    ("sourceZoneURI", "sourceZoneURI"),
     ("spid", "sourceProcessId"),
     ("spriv", "sourceUserPrivileges"),
     ("sproc", "sourceProcessName"),
@@ -132,8 +188,15 @@ const KEYS: &[(&str, &str)] = &[
     ("type", "type"),
 ];
 
-/// The full name of a standard short key (`src` → `sourceAddress`); `None` for keys that are
-/// not in the dictionary.
+/// The full name of a standard CEF extension key (`src` → `sourceAddress`, `cs1` →
+/// `deviceCustomString1`, `fileHash` → `fileHash`); `None` for keys outside the ArcSight
+/// dictionary (vendor-specific and custom keys).
+///
+/// ```
+/// assert_eq!(cef::full_name("dpt"), Some("destinationPort"));
+/// assert_eq!(cef::full_name("act"), Some("deviceAction"));
+/// assert_eq!(cef::full_name("myVendorKey"), None);
+/// ```
 pub fn full_name(key: &str) -> Option<&'static str> {
     KEYS.binary_search_by(|(k, _)| (*k).cmp(key))
         .ok()
@@ -141,7 +204,17 @@ pub fn full_name(key: &str) -> Option<&'static str> {
         .map(|(_, full)| *full)
 }
 
-/// Keys that carry a `<key>Label` naming them.
+/// The short key of a full name (`sourceAddress` → `src`); `None` when the name is not in the
+/// dictionary or has no shorter key.
+pub fn short_key(full: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .find(|(k, f)| *f == full && *k != full)
+        .map(|(k, _)| *k)
+}
+
+/// Keys that carry a `<key>Label` naming them: csN, cnN, cfpN, c6aN, flexStringN, flexNumberN,
+/// flexDateN, deviceCustomDateN, and the full names of the first four
+/// (deviceCustomStringN ...).
 pub(crate) fn is_labeled_key(key: &str) -> bool {
     [
         "cs",
@@ -150,8 +223,13 @@ pub(crate) fn is_labeled_key(key: &str) -> bool {
         "c6a",
         "flexString",
         "flexNumber",
+        "deviceFlexNumber",
         "flexDate",
         "deviceCustomDate",
+        "deviceCustomString",
+        "deviceCustomNumber",
+        "deviceCustomFloatingPoint",
+        "deviceCustomIPv6Address",
     ]
     .iter()
     .any(|p| {
@@ -170,9 +248,36 @@ mod tests {
             KEYS.windows(2).all(|w| w[0].0 < w[1].0),
             "KEYS must stay sorted"
         );
-        assert_eq!(full_name("src"), Some("sourceAddress"));
-        assert_eq!(full_name("cs4"), Some("deviceCustomString4"));
+        for (short, full) in [
+            ("src", "sourceAddress"),
+            ("dst", "destinationAddress"),
+            ("spt", "sourcePort"),
+            ("dpt", "destinationPort"),
+            ("suser", "sourceUserName"),
+            ("duser", "destinationUserName"),
+            ("act", "deviceAction"),
+            ("request", "requestUrl"),
+            ("requestMethod", "requestMethod"),
+            ("rt", "deviceReceiptTime"),
+            ("msg", "message"),
+            ("dhost", "destinationHostName"),
+            ("shost", "sourceHostName"),
+            ("cs6", "deviceCustomString6"),
+            ("cn3", "deviceCustomNumber3"),
+            ("proto", "transportProtocol"),
+            ("outcome", "eventOutcome"),
+            ("app", "applicationProtocol"),
+            ("cat", "deviceEventCategory"),
+            ("fname", "fileName"),
+            ("in", "bytesIn"),
+            ("out", "bytesOut"),
+        ] {
+            assert_eq!(full_name(short), Some(full), "{short}");
+        }
         assert_eq!(full_name("nope"), None);
+        assert_eq!(short_key("sourceAddress"), Some("src"));
+        assert_eq!(short_key("fileHash"), None);
         assert!(is_labeled_key("cs1") && is_labeled_key("c6a3") && !is_labeled_key("src"));
+        assert!(is_labeled_key("deviceCustomString2") && !is_labeled_key("cs"));
     }
 }

@@ -496,7 +496,11 @@ fn syslog_ng_forwards_to_ferrodef() {
     let s = Server::start(&[]);
     let tcp = s.syslog_addr("tcp");
     let dir = tempfile::tempdir().unwrap();
-    let in_port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let in_port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let conf = format!(
         r#"@version: 3.38
 options {{ keep_hostname(yes); chain_hostnames(no); stats_freq(0); }};
@@ -529,7 +533,10 @@ log {{ source(s_in); filter {{ program("relaybsd"); }}; destination(d_bsd); }};
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !dir.path().join("pid").exists() {
-        assert!(std::time::Instant::now() < deadline, "syslog-ng did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "syslog-ng did not start"
+        );
         if let Ok(Some(status)) = sng.try_wait() {
             panic!("syslog-ng exited: {status}");
         }
@@ -543,7 +550,8 @@ log {{ source(s_in); filter {{ program("relaybsd"); }}; destination(d_bsd); }};
     for _ in 0..50 {
         for (app, pid) in [("relay5424", 11), ("relaybsd", 22)] {
             let line = format!("<85>Nov 22 10:00:00 origin-host {app}[{pid}]: forwarded {t}");
-            out.send_to(line.as_bytes(), ("127.0.0.1", in_port)).unwrap();
+            out.send_to(line.as_bytes(), ("127.0.0.1", in_port))
+                .unwrap();
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
         seen = (
