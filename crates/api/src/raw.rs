@@ -8,10 +8,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
+use ferrodef_event::Event;
+use ferrodef_parsers::{auditd_event, parse_auditd_record, AuditRecord};
 use ferrodef_sinks::Pending;
 use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink};
 use ferrodef_syslog::ParseOptions;
 use ferrodef_transforms::syslog::{syslog_event, RawMeta};
+use serde_json::Value;
 
 use crate::ingest::{context, permit, read_body, submit, transformed};
 use crate::{ApiError, AppState};
@@ -25,8 +28,62 @@ fn options(s: &AppState) -> ParseOptions {
     }
 }
 
+/// Programs whose messages are Linux audit records.
+const AUDIT_PROGRAMS: [&str; 5] = [
+    "audispd",
+    "auditd",
+    "audit",
+    "audisp-syslog",
+    "audisp-remote",
+];
+
+/// The records of one multi-record audit event (SYSCALL, EXECVE, CWD, PATH..., PROCTITLE),
+/// joined into the event of its first record.
+struct AuditGroup {
+    key: (Option<String>, chrono::DateTime<Utc>, u64),
+    base: Event,
+    records: Vec<AuditRecord>,
+    raw: Vec<Value>,
+}
+
+impl AuditGroup {
+    /// The joined event: the first record's syslog event with the fields of all records, and
+    /// every raw record kept in `details.auditrecords`.
+    fn finish(self) -> Event {
+        let mut ev = self.base;
+        if let Some(parsed) = auditd_event(&self.records) {
+            ev.details.extend(parsed.fields);
+            if let Some(c) = parsed.category {
+                ev.category = c.to_string();
+            }
+            for t in parsed.tags {
+                if !ev.tags.iter().any(|x| x == t) {
+                    ev.tags.push(t.to_string());
+                }
+            }
+        }
+        ev.details
+            .insert("auditrecords".into(), Value::Array(self.raw));
+        ev.plugins.push("auditd".into());
+        ev
+    }
+}
+
+/// An audit record that belongs to a multi-record event, when `ev` carries one.
+fn multi_record(ev: &Event) -> Option<AuditRecord> {
+    let s = ev.summary.trim_start();
+    let audit_text = AUDIT_PROGRAMS.contains(&ev.processname.as_str())
+        || s.starts_with("type=")
+        || s.starts_with("node=");
+    if !audit_text {
+        return None;
+    }
+    parse_auditd_record(s).filter(|r| !r.is_standalone())
+}
+
 /// Maps raw messages to documents; counts flagged ones. Returns the documents and how many a
-/// transform dropped.
+/// transform dropped. Records of one audit event that arrive in the same batch (auditd's
+/// dispatcher sends them back to back) are joined into one event.
 pub(crate) fn documents<'a>(
     s: &AppState,
     source: &str,
@@ -37,6 +94,13 @@ pub(crate) fn documents<'a>(
     let mut docs = Vec::new();
     let mut dropped = 0;
     let (mut truncated, mut invalid, mut unparsed) = (0u64, 0u64, 0u64);
+    let mut audit: Vec<AuditGroup> = Vec::new();
+    let out = |ev: Event, docs: &mut Vec<Pending>, dropped: &mut usize| match transformed(
+        s, ev, source,
+    ) {
+        Some(p) => docs.push(p),
+        None => *dropped += 1,
+    };
     for (raw, meta) in messages {
         let ev = syslog_event(raw, meta, &ctx, &opts);
         for t in &ev.tags {
@@ -47,10 +111,48 @@ pub(crate) fn documents<'a>(
                 _ => {}
             }
         }
-        match transformed(s, ev, source) {
-            Some(p) => docs.push(p),
-            None => dropped += 1,
+        if let Some(rec) = multi_record(&ev) {
+            let key = (rec.node.clone(), rec.timestamp, rec.serial);
+            let pos = audit.iter().position(|g| g.key == key);
+            // EOE ends an event; one cut by the end of a batch is stored with what came.
+            let end = rec.record_type == "EOE";
+            match pos {
+                Some(i) => {
+                    if let Some(g) = audit.get_mut(i) {
+                        g.raw.push(Value::String(ev.summary.clone()));
+                        if rec.record_type != "EOE" {
+                            g.records.push(rec);
+                        }
+                    }
+                    if end {
+                        let g = audit.remove(i);
+                        out(g.finish(), &mut docs, &mut dropped);
+                    }
+                }
+                // A lone EOE carries nothing to join: it is kept as it came.
+                None if rec.record_type == "EOE" => out(ev, &mut docs, &mut dropped),
+                None => {
+                    let raw = vec![Value::String(ev.summary.clone())];
+                    let g = AuditGroup {
+                        key,
+                        base: ev,
+                        records: vec![rec],
+                        raw,
+                    };
+                    if end {
+                        out(g.finish(), &mut docs, &mut dropped);
+                    } else {
+                        audit.push(g);
+                    }
+                }
+            }
+            continue;
         }
+        out(ev, &mut docs, &mut dropped);
+    }
+    // Events whose last records did not come in this batch: stored with what arrived.
+    for g in audit {
+        out(g.finish(), &mut docs, &mut dropped);
     }
     for (reason, n) in [
         ("truncated", truncated),

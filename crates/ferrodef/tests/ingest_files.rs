@@ -139,3 +139,49 @@ fn missing_file_and_unreachable_server_are_clear_errors() {
     assert!(!ok);
     assert!(out.contains("127.0.0.1:9"), "{out}");
 }
+
+/// A raw audit.log: the records of each event are joined into one event; nothing is lost
+/// (every raw record is kept in `details.auditrecords`).
+#[test]
+fn audit_log_records_are_joined_per_event() {
+    let s = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    std::fs::write(
+        &log,
+        concat!(
+            "type=SYSCALL msg=audit(1763805600.123:4242): arch=c000003e syscall=59 success=yes exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=900 pid=901 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"ls\" exe=\"/usr/bin/ls\" key=\"exec\"\n",
+            "type=EXECVE msg=audit(1763805600.123:4242): argc=2 a0=\"ls\" a1=2D6C61\n",
+            "type=CWD msg=audit(1763805600.123:4242): cwd=\"/root\"\n",
+            "type=PATH msg=audit(1763805600.123:4242): item=0 name=\"/usr/bin/ls\" inode=1 dev=08:01 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL\n",
+            "type=PROCTITLE msg=audit(1763805600.123:4242): proctitle=6C73002D6C61\n",
+            "type=EOE msg=audit(1763805600.123:4242):\n",
+            "type=USER_AUTH msg=audit(1763805601.000:4243): pid=950 uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:authentication grantors=? acct=\"mallory\" exe=\"/usr/sbin/sshd\" hostname=203.0.113.66 addr=203.0.113.66 terminal=ssh res=failed'\n",
+        ),
+    )
+    .unwrap();
+    let (ok, out) = ingest(&["--server", &s.url, &log.display().to_string()], None);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("read 7 events") && out.contains("accepted 2"),
+        "{out}"
+    );
+    assert_eq!(s.wait_total("tags:auditd", 2), 2);
+    let (_, r) = s.search_with("details.serial:4242", &[]);
+    assert_eq!(r["total"], 1, "{r}");
+    let h = &r["hits"][0];
+    assert_eq!(h["category"], "execution", "{h}");
+    assert_eq!(h["details"]["command"], "ls -la");
+    assert_eq!(h["details"]["cwd"], "/root");
+    // SYSCALL, EXECVE, CWD, PATH, PROCTITLE, EOE.
+    assert_eq!(
+        h["details"]["auditrecords"].as_array().unwrap().len(),
+        6,
+        "{h}"
+    );
+    let (_, r) = s.search_with("details.username:mallory", &[]);
+    let h = &r["hits"][0];
+    assert_eq!(h["category"], "authentication", "{h}");
+    assert_eq!(h["details"]["success"], false);
+    assert_eq!(h["details"]["sourceipaddress"], "203.0.113.66");
+}

@@ -450,7 +450,14 @@ pub fn parse_access_log(line: &str) -> Option<Parsed> {
     Some(r)
 }
 
+/// A raw `audit.log` line: `type=... msg=audit(` or `node=... type=...`.
+fn is_raw_audit(msg: &str) -> bool {
+    let m = msg.trim_start();
+    (m.starts_with("type=") || m.starts_with("node=")) && m.contains("msg=audit(")
+}
+
 /// Picks the parser by program name (MozDef's plugins also keyed on the program).
+
 pub fn parse_by_program(program: &str, msg: &str) -> Option<Parsed> {
     let prog = program.rsplit('/').next().unwrap_or(program);
     match prog {
@@ -461,6 +468,8 @@ pub fn parse_by_program(program: &str, msg: &str) -> Option<Parsed> {
         "audispd" | "auditd" | "audit" | "audisp-syslog" | "audisp-remote" => parse_auditd(msg),
         "kernel" if msg.contains("audit(") => parse_auditd(msg),
         _ if msg.trim_start().starts_with("pam_unix(") => parse_pam_session(prog, msg),
+        // Raw audit.log lines (no syslog header, so no program name).
+        _ if is_raw_audit(msg) => parse_auditd(msg),
         _ => None,
     }
 }

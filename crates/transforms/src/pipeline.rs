@@ -279,6 +279,10 @@ impl Transform for Parsers {
     }
 
     fn apply(&self, ev: &mut Event) -> Outcome {
+        // Joined multi-record audit events were parsed whole at the source.
+        if ev.details.contains_key("auditrecords") {
+            return Outcome::Unchanged;
+        }
         let program = match ev.details.get("program").and_then(Value::as_str) {
             Some(p) if ev.processname == "UNKNOWN" || ev.processname.is_empty() => p.to_string(),
             _ => ev.processname.clone(),
