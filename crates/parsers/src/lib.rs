@@ -457,7 +457,6 @@ fn is_raw_audit(msg: &str) -> bool {
 }
 
 /// Picks the parser by program name (MozDef's plugins also keyed on the program).
-
 pub fn parse_by_program(program: &str, msg: &str) -> Option<Parsed> {
     let prog = program.rsplit('/').next().unwrap_or(program);
     match prog {
