@@ -52,15 +52,7 @@ impl AuditGroup {
     fn finish(self) -> Event {
         let mut ev = self.base;
         if let Some(parsed) = auditd_event(&self.records) {
-            ev.details.extend(parsed.fields);
-            if let Some(c) = parsed.category {
-                ev.category = c.to_string();
-            }
-            for t in parsed.tags {
-                if !ev.tags.iter().any(|x| x == t) {
-                    ev.tags.push(t.to_string());
-                }
-            }
+            ferrodef_transforms::pipeline::apply_parsed(&mut ev, parsed);
         }
         ev.details
             .insert("auditrecords".into(), Value::Array(self.raw));

@@ -290,16 +290,21 @@ impl Transform for Parsers {
         let Some(parsed) = ferrodef_parsers::parse_by_program(&program, &ev.summary) else {
             return Outcome::Unchanged;
         };
-        ev.details.extend(parsed.fields);
-        if let Some(c) = parsed.category {
-            ev.category = c.to_string();
-        }
-        for t in parsed.tags {
-            if !ev.tags.iter().any(|x| x == t) {
-                ev.tags.push(t.to_string());
-            }
-        }
+        apply_parsed(ev, parsed);
         Outcome::Changed
+    }
+}
+
+/// Puts a parser's result into an event: fields into `details`, its category, its tags.
+pub fn apply_parsed(ev: &mut Event, parsed: ferrodef_parsers::Parsed) {
+    ev.details.extend(parsed.fields);
+    if let Some(c) = parsed.category {
+        ev.category = c.to_string();
+    }
+    for t in parsed.tags {
+        if !ev.tags.iter().any(|x| x == t) {
+            ev.tags.push(t.to_string());
+        }
     }
 }
 

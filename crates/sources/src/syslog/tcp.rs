@@ -38,29 +38,49 @@ impl TcpListener {
 
     /// Accepts connections until the task is dropped.
     pub async fn run(self, sink: Arc<dyn RawSink>) {
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        loop {
-            let (stream, peer) = match self.listener.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "syslog tcp: accept failed");
-                    sink.connection_problem("syslog_tcp", "accept_error");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                sink.connection_problem("syslog_tcp", "too_many_connections");
+        let max = self.max_message_bytes;
+        accept_loop(
+            &self.listener,
+            "syslog_tcp",
+            sink,
+            move |stream, peer, sink| read_stream(stream, peer.ip(), "syslog_tcp", max, sink),
+        )
+        .await
+    }
+}
+
+/// Accepts connections until the task is dropped, each served by its own task (`serve`); at
+/// most [`MAX_CONNECTIONS`] at once, more are refused and counted.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: &tokio::net::TcpListener,
+    source: &'static str,
+    sink: Arc<dyn RawSink>,
+    serve: F,
+) where
+    F: Fn(tokio::net::TcpStream, SocketAddr, Arc<dyn RawSink>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "{source}: accept failed");
+                sink.connection_problem(source, "accept_error");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let sink = sink.clone();
-            let max = self.max_message_bytes;
-            tokio::spawn(async move {
-                read_stream(stream, peer.ip(), "syslog_tcp", max, sink).await;
-                drop(permit);
-            });
-        }
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            sink.connection_problem(source, "too_many_connections");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let task = serve(stream, peer, sink.clone());
+        tokio::spawn(async move {
+            task.await;
+            drop(permit);
+        });
     }
 }
 

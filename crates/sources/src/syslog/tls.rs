@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use super::tcp::{read_stream, MAX_CONNECTIONS};
+use super::tcp::{accept_loop, read_stream};
 use super::RawSink;
 
 /// How long a client may take to complete the handshake.
@@ -136,39 +135,29 @@ impl TlsListener {
     /// Accepts connections until the task is dropped. A failed handshake closes only that
     /// connection (counted as `tls_handshake`).
     pub async fn run(self, sink: Arc<dyn RawSink>) {
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        loop {
-            let (stream, peer) = match self.listener.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "syslog tls: accept failed");
-                    sink.connection_problem("syslog_tls", "accept_error");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                sink.connection_problem("syslog_tls", "too_many_connections");
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let acceptor = self.acceptor.clone();
-            let sink = sink.clone();
-            let max = self.max_message_bytes;
-            tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => read_stream(tls, peer.ip(), "syslog_tls", max, sink).await,
-                    Ok(Err(e)) => {
-                        tracing::info!(%peer, error = %e, "syslog tls: handshake failed");
-                        sink.connection_problem("syslog_tls", "tls_handshake");
-                    }
-                    Err(_) => {
-                        tracing::info!(%peer, "syslog tls: handshake timed out");
-                        sink.connection_problem("syslog_tls", "tls_handshake_timeout");
+        let max = self.max_message_bytes;
+        let acceptor = self.acceptor.clone();
+        accept_loop(
+            &self.listener,
+            "syslog_tls",
+            sink,
+            move |stream, peer, sink| {
+                let acceptor = acceptor.clone();
+                async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => read_stream(tls, peer.ip(), "syslog_tls", max, sink).await,
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, error = %e, "syslog tls: handshake failed");
+                            sink.connection_problem("syslog_tls", "tls_handshake");
+                        }
+                        Err(_) => {
+                            tracing::info!(%peer, "syslog tls: handshake timed out");
+                            sink.connection_problem("syslog_tls", "tls_handshake_timeout");
+                        }
                     }
                 }
-                drop(permit);
-            });
-        }
+            },
+        )
+        .await
     }
 }
