@@ -216,8 +216,9 @@ fn illegal_key_warning(k: &str) -> String {
     format!("The \"{k}\" key contains illegal characters")
 }
 
-/// Keys of the fixed part of the line, never appended again.
-pub(crate) const FIXED_EXTENSIONS: [&str; 7] = [
+/// Keys of the fixed part of the line (Mozilla's format), never appended again as extra
+/// extensions.
+pub const FIXED_EXTENSIONS: [&str; 7] = [
     "cs1Label",
     "cs1",
     "requestMethod",

@@ -110,6 +110,7 @@ use std::borrow::Cow;
 pub use chrono;
 pub use emit::{
     format_log_call, level_to_syslog_severity, CefConfig, Environ, Formatted, LogCall, PyValue,
+    FIXED_EXTENSIONS,
 };
 pub use escape::{escape_header, escape_value};
 pub use names::{full_name, short_key};

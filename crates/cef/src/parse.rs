@@ -145,9 +145,8 @@ pub fn find_cef(s: &str) -> Option<usize> {
     })
 }
 
-/// Removes header escapes: a backslash before `|`, `\`, CR or LF (Mozilla's library escapes
-/// CR/LF that way) stands for that character; any other backslash is kept.
-fn unescape_header(s: &str) -> Cow<'_, str> {
+/// Replaces `\x` by `map(x)` where it gives a character; any other backslash is kept.
+fn unescape_with(s: &str, map: fn(char) -> Option<char>) -> Cow<'_, str> {
     if !s.contains('\\') {
         return Cow::Borrowed(s);
     }
@@ -155,8 +154,8 @@ fn unescape_header(s: &str) -> Cow<'_, str> {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            if let Some(&n @ ('|' | '\\' | '\r' | '\n')) = chars.peek() {
-                out.push(n);
+            if let Some(r) = chars.peek().copied().and_then(map) {
+                out.push(r);
                 chars.next();
                 continue;
             }
@@ -166,33 +165,21 @@ fn unescape_header(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Removes header escapes: a backslash before `|`, `\`, CR or LF (Mozilla's library escapes
+/// CR/LF that way) stands for that character; any other backslash is kept.
+fn unescape_header(s: &str) -> Cow<'_, str> {
+    unescape_with(s, |n| matches!(n, '|' | '\\' | '\r' | '\n').then_some(n))
+}
+
 /// Removes extension escapes: `\=`, `\\`, `\n` (LF), `\r` (CR) and `\|` (tolerated); any other
 /// backslash is kept.
 pub fn unescape_value(s: &str) -> Cow<'_, str> {
-    if !s.contains('\\') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            let rep = match chars.peek() {
-                Some('=') => Some('='),
-                Some('\\') => Some('\\'),
-                Some('n') => Some('\n'),
-                Some('r') => Some('\r'),
-                Some('|') => Some('|'),
-                _ => None,
-            };
-            if let Some(r) = rep {
-                out.push(r);
-                chars.next();
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    Cow::Owned(out)
+    unescape_with(s, |n| match n {
+        '=' | '\\' | '|' => Some(n),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        _ => None,
+    })
 }
 
 /// Parses a CEF line, with or without a syslog prefix, accepting empty header fields.

@@ -213,17 +213,7 @@ fn expected_parse(c: &Call) -> (Vec<String>, BTreeMap<String, String>) {
         ext.insert(k.to_string(), v);
     }
     for (k, v) in &kw {
-        if ![
-            "cs1Label",
-            "cs1",
-            "requestMethod",
-            "request",
-            "src",
-            "dhost",
-            "suser",
-        ]
-        .contains(k)
-        {
+        if !cef::FIXED_EXTENSIONS.contains(k) {
             ext.insert(k.to_string(), v.clone());
         }
     }

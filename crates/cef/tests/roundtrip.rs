@@ -235,15 +235,7 @@ fn cef_ish_line() -> impl Strategy<Value = String> {
     ]
 }
 
-const FIXED: [&str; 7] = [
-    "cs1Label",
-    "cs1",
-    "requestMethod",
-    "request",
-    "src",
-    "dhost",
-    "suser",
-];
+const FIXED: [&str; 7] = cef::FIXED_EXTENSIONS;
 
 fn trimmed(s: &str) -> &str {
     s.trim_end_matches(|c: char| c.is_ascii_whitespace())

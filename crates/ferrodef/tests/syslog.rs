@@ -577,3 +577,24 @@ log {{ source(s_in); filter {{ program("relaybsd"); }}; destination(d_bsd); }};
     assert_eq!(h["hostname"], "origin-host", "{h}");
     assert_eq!(h["details"]["syslogprotocol"], "rfc3164");
 }
+
+/// RFC 3164 dates carry no zone: they are read in `default_timezone`.
+#[test]
+fn bsd_dates_use_the_configured_time_zone() {
+    let s = Server::start(&[
+        "--default-timezone",
+        "Europe/Paris",
+        "--retention-days",
+        "3650",
+    ]);
+    let t = token("tz");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let line = format!("<13>Jan 15 12:00:00 parishost app: winter time {t}");
+    sock.send_to(line.as_bytes(), s.syslog_addr("udp")).unwrap();
+    let h = hit(&s, &format!("summary:{t}"));
+    let utc = h["utctimestamp"].as_str().unwrap();
+    assert!(
+        utc.contains("-01-15T11:00:00"),
+        "12:00 CET is 11:00 UTC: {h}"
+    );
+}
