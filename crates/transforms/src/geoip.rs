@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lru::LruCache;
 use maxminddb::Reader;
@@ -37,7 +38,15 @@ pub type GeoRecord = Map<String, Value>;
 pub struct GeoIp {
     location: Option<Reader<Vec<u8>>>,
     asn: Option<Reader<Vec<u8>>>,
-    cache: Mutex<LruCache<IpAddr, Option<GeoRecord>>>,
+    cache: Mutex<LruCache<IpAddr, Option<Arc<GeoHit>>>>,
+}
+
+/// A cached lookup, ready to be copied into events.
+struct GeoHit {
+    /// The `…ipgeolocation` object.
+    location: Value,
+    /// The `…ipgeopoint` text (`"lat,lon"`), when the location has coordinates.
+    geopoint: Option<String>,
 }
 
 fn open(path: &Path, what: &str, warnings: &mut Vec<String>) -> Option<Reader<Vec<u8>>> {
@@ -128,15 +137,34 @@ impl GeoIp {
 
     /// Looks an address up (cached). `None` when nothing is known or it is not public.
     pub fn lookup(&self, ip: IpAddr) -> Option<GeoRecord> {
+        match &self.cached(ip)?.location {
+            Value::Object(m) => Some(m.clone()),
+            _ => None,
+        }
+    }
+
+    fn cached(&self, ip: IpAddr) -> Option<Arc<GeoHit>> {
         if !self.is_enabled() || !is_public(ip) {
             return None;
         }
         if let Some(hit) = self.cache.lock().get(&ip) {
             return hit.clone();
         }
-        let rec = self.lookup_uncached(ip);
-        self.cache.lock().put(ip, rec.clone());
-        rec
+        let hit = self.lookup_uncached(ip).map(|rec| {
+            let geopoint = match (
+                rec.get("latitude").and_then(Value::as_f64),
+                rec.get("longitude").and_then(Value::as_f64),
+            ) {
+                (Some(lat), Some(lon)) => Some(format!("{lat},{lon}")),
+                _ => None,
+            };
+            Arc::new(GeoHit {
+                location: Value::Object(rec),
+                geopoint,
+            })
+        });
+        self.cache.lock().put(ip, hit.clone());
+        hit
     }
 
     fn lookup_uncached(&self, ip: IpAddr) -> Option<GeoRecord> {
@@ -176,24 +204,25 @@ impl GeoIp {
     /// anything was added.
     pub fn enrich(&self, details: &mut Map<String, Value>) -> bool {
         let mut changed = false;
-        for side in ["source", "destination"] {
+        for (address, location, geopoint) in [
+            ("sourceipaddress", "sourceipgeolocation", "sourceipgeopoint"),
+            (
+                "destinationipaddress",
+                "destinationipgeolocation",
+                "destinationipgeopoint",
+            ),
+        ] {
             let ip = details
-                .get(&format!("{side}ipaddress"))
+                .get(address)
                 .and_then(Value::as_str)
                 .and_then(|s| s.trim().parse::<IpAddr>().ok());
-            let Some(rec) = ip.and_then(|ip| self.lookup(ip)) else {
+            let Some(hit) = ip.and_then(|ip| self.cached(ip)) else {
                 continue;
             };
-            if let (Some(lat), Some(lon)) = (
-                rec.get("latitude").and_then(Value::as_f64),
-                rec.get("longitude").and_then(Value::as_f64),
-            ) {
-                details.insert(
-                    format!("{side}ipgeopoint"),
-                    Value::String(format!("{lat},{lon}")),
-                );
+            if let Some(point) = &hit.geopoint {
+                details.insert(geopoint.into(), Value::String(point.clone()));
             }
-            details.insert(format!("{side}ipgeolocation"), Value::Object(rec));
+            details.insert(location.into(), hit.location.clone());
             changed = true;
         }
         changed

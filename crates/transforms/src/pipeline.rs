@@ -219,37 +219,31 @@ impl Transform for IpFixup {
 
     fn apply(&self, ev: &mut Event) -> Outcome {
         let mut changed = false;
-        for side in ["source", "destination"] {
-            let key = format!("{side}ipaddress");
-            let Some(raw) = ev
-                .details
-                .get(&key)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
+        for keys in IP_KEYS {
+            let Some(Value::String(raw)) = ev.details.get(keys.address) else {
                 continue;
             };
-            match parse_ip_loose(&raw) {
+            match parse_ip_loose(raw) {
                 Some(ip) => {
                     let ip = match ip {
                         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
                         v4 => v4,
                     };
-                    let canonical = ip.to_string();
-                    if canonical != raw {
-                        ev.details
-                            .insert(key.clone(), Value::String(canonical.clone()));
-                    }
-                    let fam = if ip.is_ipv4() {
-                        "ipv4address"
+                    // A dotted quad that parses as such is already canonical (the parser
+                    // rejects leading zeros): no need to print it again.
+                    let canonical = if ip.is_ipv4() && raw.parse::<std::net::Ipv4Addr>().is_ok() {
+                        raw.clone()
                     } else {
-                        "ipv6address"
+                        ip.to_string()
                     };
-                    ev.details
-                        .insert(format!("{side}{fam}"), Value::String(canonical));
-                    if !is_public(ip) {
+                    if canonical != *raw {
                         ev.details
-                            .insert(format!("{side}ipprivate"), Value::Bool(true));
+                            .insert(keys.address.into(), Value::String(canonical.clone()));
+                    }
+                    let fam = if ip.is_ipv4() { keys.v4 } else { keys.v6 };
+                    ev.details.insert(fam.into(), Value::String(canonical));
+                    if !is_public(ip) {
+                        ev.details.insert(keys.private.into(), Value::Bool(true));
                     }
                     changed = true;
                 }
@@ -268,6 +262,29 @@ impl Transform for IpFixup {
         }
     }
 }
+
+/// The `details` keys IpFixup reads and writes for one side of a connection.
+struct IpKeys {
+    address: &'static str,
+    v4: &'static str,
+    v6: &'static str,
+    private: &'static str,
+}
+
+const IP_KEYS: [IpKeys; 2] = [
+    IpKeys {
+        address: "sourceipaddress",
+        v4: "sourceipv4address",
+        v6: "sourceipv6address",
+        private: "sourceipprivate",
+    },
+    IpKeys {
+        address: "destinationipaddress",
+        v4: "destinationipv4address",
+        v6: "destinationipv6address",
+        private: "destinationipprivate",
+    },
+];
 
 /// Runs the parser of the event's program (`processname`, else `details.program`) on its
 /// summary: fields go into `details`, the parser's category and tags are applied.
@@ -510,31 +527,34 @@ impl Transform for Watchlist {
         self.refresh(false);
         let s = self.state.read();
         let mut hit = [false, false]; // [watch, block]
-        for key in ["sourceipaddress", "destinationipaddress"] {
-            if let Some(ip) = ev
-                .details
-                .get(key)
-                .and_then(Value::as_str)
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-            {
-                for (block, net) in &s.lists.nets {
-                    if net.contains(&ip) {
-                        hit[usize::from(*block)] = true;
+        if !s.lists.nets.is_empty() {
+            for key in ["sourceipaddress", "destinationipaddress"] {
+                if let Some(ip) = ev
+                    .details
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.trim().parse::<IpAddr>().ok())
+                {
+                    for (block, net) in &s.lists.nets {
+                        if net.contains(&ip) {
+                            hit[usize::from(*block)] = true;
+                        }
                     }
                 }
             }
         }
-        let host = ev.hostname.to_ascii_lowercase();
         for (block, h) in &s.lists.hosts {
-            if *h == host {
+            if h.eq_ignore_ascii_case(&ev.hostname) {
                 hit[usize::from(*block)] = true;
             }
         }
-        for key in ["username", "sourceusername", "destinationusername", "user"] {
-            if let Some(u) = ev.details.get(key).and_then(Value::as_str) {
-                for (block, name) in &s.lists.users {
-                    if name == u {
-                        hit[usize::from(*block)] = true;
+        if !s.lists.users.is_empty() {
+            for key in ["username", "sourceusername", "destinationusername", "user"] {
+                if let Some(u) = ev.details.get(key).and_then(Value::as_str) {
+                    for (block, name) in &s.lists.users {
+                        if name == u {
+                            hit[usize::from(*block)] = true;
+                        }
                     }
                 }
             }
