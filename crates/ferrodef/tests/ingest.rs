@@ -151,6 +151,18 @@ fn status_health_metrics() {
         "{text}"
     );
     assert_eq!(metric("ferrodef_events_indexed_total"), 2.0, "{text}");
+    // Every commit that made events searchable is timed, and so is the wait of its oldest
+    // event between acknowledgement and search (an idle server commits within the interval).
+    let commits = metric("ferrodef_store_commits_total");
+    assert!(commits >= 1.0, "{text}");
+    assert_eq!(metric("ferrodef_store_commit_seconds_count"), commits, "{text}");
+    assert_eq!(
+        metric("ferrodef_searchable_lag_seconds_count"),
+        commits,
+        "{text}"
+    );
+    let lag = metric("ferrodef_searchable_lag_seconds_sum");
+    assert!(lag > 0.0, "{text}");
 }
 
 #[test]

@@ -4,6 +4,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Labels naming the source of events (`http_events`, `http_bulk`, `syslog_udp`...).
@@ -47,6 +48,11 @@ pub struct Metrics {
     pub commits: Counter,
     /// Errors of the indexer (each is retried).
     pub index_errors: Counter,
+    /// Duration of store commits.
+    pub commit_seconds: Histogram,
+    /// For each commit, how long its oldest document waited between its acknowledgement and
+    /// being searchable.
+    pub searchable_lag_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -115,8 +121,23 @@ impl Metrics {
             "Indexer errors (retried)",
             index_errors.clone(),
         );
+        let buckets = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0];
+        let commit_seconds = Histogram::new(buckets);
+        let searchable_lag_seconds = Histogram::new(buckets);
+        registry.register(
+            "store_commit_seconds",
+            "Duration of store commits",
+            commit_seconds.clone(),
+        );
+        registry.register(
+            "searchable_lag_seconds",
+            "Per commit: time from the acknowledgement of its oldest event to the event being searchable",
+            searchable_lag_seconds.clone(),
+        );
         Metrics {
             registry,
+            commit_seconds,
+            searchable_lag_seconds,
             received,
             accepted,
             rejected,

@@ -200,7 +200,7 @@ impl Pipeline {
 
         let (tx, rx) = mpsc::channel::<Submit>(256);
         // A short queue: when indexing lags, acknowledging slows down instead of memory growing.
-        let (itx, irx) = sync_channel::<(String, Vec<StoredDoc>)>(2);
+        let (itx, irx) = sync_channel::<Accepted>(2);
         let m = metrics.clone();
         let writer = std::thread::Builder::new()
             .name("ferrodef-wal".into())
@@ -290,10 +290,19 @@ impl IngestHandle {
     }
 }
 
+/// Documents the write-ahead log has made durable (and the clients have been answered), on
+/// their way to the indexer.
+struct Accepted {
+    source: String,
+    docs: Vec<StoredDoc>,
+    /// When they were acknowledged: their searchable lag is measured from here.
+    acked: Instant,
+}
+
 fn writer_loop(
     mut wal: Wal,
     mut rx: mpsc::Receiver<Submit>,
-    itx: SyncSender<(String, Vec<StoredDoc>)>,
+    itx: SyncSender<Accepted>,
     metrics: Arc<Metrics>,
 ) {
     let mut buf: Vec<u8> = Vec::new();
@@ -324,6 +333,7 @@ fn writer_loop(
             Ok(first_seq) => {
                 let mut seq = first_seq;
                 let mut forward = Vec::with_capacity(subs.len());
+                let acked = Instant::now();
                 for s in subs {
                     let docs: Vec<StoredDoc> = s
                         .docs
@@ -343,7 +353,11 @@ fn writer_loop(
                         .collect();
                     metrics.pending.inc_by(docs.len() as i64);
                     let _ = s.ack.send(Ok(()));
-                    forward.push((s.source, docs));
+                    forward.push(Accepted {
+                        source: s.source,
+                        docs,
+                        acked,
+                    });
                 }
                 for f in forward {
                     if itx.send(f).is_err() {
@@ -367,7 +381,7 @@ fn writer_loop(
 
 fn indexer_loop(
     store: Arc<dyn Store>,
-    rx: Receiver<(String, Vec<StoredDoc>)>,
+    rx: Receiver<Accepted>,
     metrics: Arc<Metrics>,
     wal_dir: PathBuf,
     interval: Duration,
@@ -378,17 +392,29 @@ fn indexer_loop(
     // write-ahead log and are replayed at the next start.
     let mut failed_from: Option<u64> = None;
     let mut uncommitted: HashMap<String, u64> = HashMap::new();
-    let mut last_commit = Instant::now();
+    // The clock of a commit starts when the first document after the previous commit arrives:
+    // every document is committed at most `interval` (plus the commit itself) after it reached
+    // the indexer, and under load commits are not more frequent than that (each commit has a
+    // fixed cost: new segments, term dictionaries, later merges).
+    let mut first_pending: Option<Instant> = None;
+    // The acknowledgement time of the oldest uncommitted document.
+    let mut oldest_ack: Option<Instant> = None;
     let mut open = true;
     while open {
-        let wait = interval.saturating_sub(last_commit.elapsed());
+        let wait = first_pending.map_or(interval, |t| interval.saturating_sub(t.elapsed()));
         match rx.recv_timeout(wait) {
-            Ok((source, docs)) => {
+            Ok(Accepted {
+                source,
+                docs,
+                acked,
+            }) => {
                 let n = docs.len() as u64;
                 let (lo, hi) = match (docs.first(), docs.last()) {
                     (Some(a), Some(b)) => (a.seq, b.seq),
                     _ => continue,
                 };
+                first_pending.get_or_insert_with(Instant::now);
+                oldest_ack.get_or_insert(acked);
                 match store.index(docs) {
                     Ok(_) => {
                         *uncommitted.entry(source).or_default() += n;
@@ -404,16 +430,24 @@ fn indexer_loop(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
         }
-        let due = last_commit.elapsed() >= interval || !open;
+        let due = first_pending.is_some_and(|t| t.elapsed() >= interval) || !open;
         if due && last_seq <= checkpoint {
-            // Nothing new: wait a whole interval again instead of spinning.
-            last_commit = Instant::now();
+            first_pending = None;
         }
         if due && last_seq > checkpoint {
-            last_commit = Instant::now();
+            first_pending = None;
+            let started = Instant::now();
             match store.commit(last_seq) {
                 Ok(()) => {
                     metrics.commits.inc();
+                    metrics
+                        .commit_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    if let Some(t) = oldest_ack.take() {
+                        metrics
+                            .searchable_lag_seconds
+                            .observe(t.elapsed().as_secs_f64());
+                    }
                     for (source, n) in uncommitted.drain() {
                         metrics
                             .indexed
@@ -435,6 +469,7 @@ fn indexer_loop(
                 Err(e) => {
                     metrics.index_errors.inc();
                     tracing::error!("store commit failed (will retry): {e}");
+                    first_pending = Some(Instant::now());
                 }
             }
         } else if !open {
