@@ -155,7 +155,11 @@ fn status_health_metrics() {
     // event between acknowledgement and search (an idle server commits within the interval).
     let commits = metric("ferrodef_store_commits_total");
     assert!(commits >= 1.0, "{text}");
-    assert_eq!(metric("ferrodef_store_commit_seconds_count"), commits, "{text}");
+    assert_eq!(
+        metric("ferrodef_store_commit_seconds_count"),
+        commits,
+        "{text}"
+    );
     assert_eq!(
         metric("ferrodef_searchable_lag_seconds_count"),
         commits,
