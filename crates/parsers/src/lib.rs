@@ -28,10 +28,6 @@ use serde_json::Value;
 pub struct Fields(Vec<(String, Value)>);
 
 impl Fields {
-    /// No fields.
-    pub fn new() -> Fields {
-        Fields(Vec::new())
-    }
     /// Sets `key`; returns the value it replaced.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
@@ -49,18 +45,6 @@ impl Fields {
     /// Whether `key` is set.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
-    }
-    /// How many fields there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// The fields, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -175,8 +159,8 @@ impl<'a> Cur<'a> {
         self.0 = self.0.strip_prefix(p)?;
         Some(())
     }
-    fn word(&mut self) -> Option<&'a str> {
-        let end = self.0.find(char::is_whitespace).unwrap_or(self.0.len());
+    /// Takes the first `end` bytes, when there are any.
+    fn take(&mut self, end: usize) -> Option<&'a str> {
         if end == 0 {
             return None;
         }
@@ -184,18 +168,12 @@ impl<'a> Cur<'a> {
         self.0 = rest;
         Some(w)
     }
+    fn word(&mut self) -> Option<&'a str> {
+        self.take(self.0.find(char::is_whitespace).unwrap_or(self.0.len()))
+    }
     fn digits(&mut self) -> Option<&'a str> {
-        let end = self
-            .0
-            .bytes()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(self.0.len());
-        if end == 0 {
-            return None;
-        }
-        let (w, rest) = self.0.split_at(end);
-        self.0 = rest;
-        Some(w)
+        let end = self.0.bytes().position(|b| !b.is_ascii_digit());
+        self.take(end.unwrap_or(self.0.len()))
     }
 }
 
@@ -610,17 +588,14 @@ fn access_fields(line: &str) -> Option<AccessFields<'_>> {
     }
     let end = end?;
     let request = &rest[..end];
+    // Two or three `\S+` words separated by single spaces.
+    let is_word = |p: &&str| !p.is_empty() && !p.contains(char::is_whitespace);
     let mut parts = request.split(' ');
-    let method = parts
-        .next()
-        .filter(|p| !p.is_empty() && !p.contains(char::is_whitespace))?;
-    let url = parts
-        .next()
-        .filter(|p| !p.is_empty() && !p.contains(char::is_whitespace))?;
+    let method = parts.next().filter(is_word)?;
+    let url = parts.next().filter(is_word)?;
     let protocol = match parts.next() {
         None => None,
-        Some(p) if !p.is_empty() && !p.contains(char::is_whitespace) => Some(p),
-        Some(_) => return None,
+        Some(p) => Some(p).filter(is_word).map(Some)?,
     };
     if parts.next().is_some() {
         return None;
