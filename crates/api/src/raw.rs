@@ -54,8 +54,7 @@ impl AuditGroup {
         if let Some(parsed) = auditd_event(&self.records) {
             ferrodef_transforms::pipeline::apply_parsed(&mut ev, parsed);
         }
-        ev.details
-            .insert("auditrecords".into(), Value::Array(self.raw));
+        ev.details.insert("auditrecords", Value::Array(self.raw));
         ev.plugins.push("auditd".into());
         ev
     }

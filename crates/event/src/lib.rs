@@ -2,9 +2,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+pub mod details;
+pub use details::{Details, Key};
 
 /// A normalized event, serialized in MozDef's JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +40,7 @@ pub struct Event {
     /// Tags.
     pub tags: Vec<String>,
     /// Free-form fields.
-    pub details: Map<String, Value>,
+    pub details: Details,
     /// MozDef's legacy document type (`event`).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
@@ -53,7 +56,7 @@ impl Event {
     /// The event as a JSON object, exactly as it serializes, without serializing: strings and
     /// details are moved, not copied.
     pub fn into_map(self) -> Map<String, Value> {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(17);
         m.insert(
             "utctimestamp".into(),
             Value::String(format_timestamp(&self.utctimestamp)),
@@ -81,7 +84,7 @@ impl Event {
             "tags".into(),
             Value::Array(self.tags.into_iter().map(Value::String).collect()),
         );
-        m.insert("details".into(), Value::Object(self.details));
+        m.insert("details".into(), Value::Object(self.details.into_map()));
         if let Some(t) = self.r#type {
             m.insert("type".into(), Value::String(t));
         }
@@ -178,8 +181,49 @@ impl<'de> Deserialize<'de> for Severity {
 }
 
 /// Formats a time as MozDef did (`2017-08-24T22:49:42.123456+00:00`; no fraction when zero).
+///
+/// Every stored event formats three times, so the digits are written directly rather than
+/// through `chrono`'s formatter (same output; checked against it in the tests).
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+    let naive = t.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let (year, nanos) = (date.year(), time.nanosecond());
+    // Years beyond four digits and leap seconds: chrono's own rules.
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+    }
+    let (frac, digits_n) = if nanos == 0 {
+        (0, 0)
+    } else if nanos % 1_000_000 == 0 {
+        (nanos / 1_000_000, 3)
+    } else if nanos % 1_000 == 0 {
+        (nanos / 1_000, 6)
+    } else {
+        (nanos, 9)
+    };
+    fn digits(out: &mut String, v: u32, width: u32) {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (v / 10u32.pow(i) % 10) as u8));
+        }
+    }
+    let mut out = String::with_capacity(35);
+    digits(&mut out, year as u32, 4);
+    out.push('-');
+    digits(&mut out, date.month(), 2);
+    out.push('-');
+    digits(&mut out, date.day(), 2);
+    out.push('T');
+    digits(&mut out, time.hour(), 2);
+    out.push(':');
+    digits(&mut out, time.minute(), 2);
+    out.push(':');
+    digits(&mut out, time.second(), 2);
+    if digits_n > 0 {
+        out.push('.');
+        digits(&mut out, frac, digits_n);
+    }
+    out.push_str("+00:00");
+    out
 }
 
 mod ts {
@@ -372,6 +416,48 @@ fn syslog_date(s: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<DateTim
 mod tests {
     use super::*;
 
+    #[test]
+    fn format_timestamp_matches_chrono() {
+        let chrono_fmt =
+            |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut checked = 0;
+        for i in 0..20_000 {
+            // Seconds from year 0 to 9999 and around the epoch; each kind of fraction.
+            let secs = match i % 3 {
+                0 => (next() % 315_537_897_600) as i64 - 62_167_219_200,
+                1 => (next() % 4_000_000_000) as i64,
+                _ => 1_795_000_000 + (next() % 1_000_000) as i64,
+            };
+            let r = next();
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (r % 1000) as u32 * 1_000_000,
+                2 => (r % 1_000_000) as u32 * 1_000,
+                _ => (r % 1_000_000_000) as u32,
+            };
+            let t = DateTime::from_timestamp(secs, nanos).expect("in range");
+            assert_eq!(format_timestamp(&t), chrono_fmt(&t), "{secs} {nanos}");
+            checked += 1;
+        }
+        assert_eq!(checked, 20_000);
+        for t in [
+            DateTime::from_timestamp(-62_167_219_201, 5).expect("year -1"),
+            DateTime::from_timestamp(253_402_300_800, 0).expect("year 10000"),
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).expect("leap second"),
+        ] {
+            assert_eq!(format_timestamp(&t), chrono_fmt(&t));
+        }
+        let t = DateTime::from_timestamp(1_503_614_982, 123_456_000).expect("valid");
+        assert_eq!(format_timestamp(&t), "2017-08-24T22:49:42.123456+00:00");
+    }
+
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
     }
@@ -499,7 +585,7 @@ mod tests {
                 source: "s".into(),
                 summary: "x".into(),
                 tags: vec!["a".into()],
-                details: details.clone(),
+                details: details.clone().into(),
                 r#type: ty.map(Into::into),
                 eventsource: es.map(Into::into),
                 plugins,

@@ -22,6 +22,9 @@ pub enum BenchCmd {
     Query(QueryArgs),
     /// Sends generated syslog lines over TCP and measures until all are searchable.
     Syslog(crate::bench_syslog::SyslogBenchArgs),
+    /// Indexes generated events straight into a fresh embedded store (no HTTP) and measures
+    /// the store alone.
+    Store(crate::bench_store::StoreBenchArgs),
 }
 
 /// Options of `bench ingest`.
@@ -76,6 +79,9 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Ingest(a) => ingest(a).await,
         BenchCmd::Query(a) => query(a).await,
         BenchCmd::Syslog(a) => crate::bench_syslog::run(a).await,
+        BenchCmd::Store(a) => {
+            tokio::task::spawn_blocking(move || crate::bench_store::run(a)).await?
+        }
     }
 }
 

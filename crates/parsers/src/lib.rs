@@ -22,39 +22,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-/// The fields a parser found, in the order found. A parser finds few, so they are kept in a
-/// vector (no hashing); a key set twice keeps its first position and its last value.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Fields(Vec<(String, Value)>);
-
-impl Fields {
-    /// Sets `key`; returns the value it replaced.
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => Some(std::mem::replace(v, value)),
-            None => {
-                self.0.push((key, value));
-                None
-            }
-        }
-    }
-    /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-    /// Whether `key` is set.
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-}
-
-impl IntoIterator for Fields {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
+/// Fields a parser found, for `details` (in the order found; keys are literals).
+pub type Fields = ferrodef_event::Details;
 
 /// What a parser found.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,24 +43,23 @@ impl Parsed {
         Parsed {
             parser,
             category,
-            fields: Fields(Vec::with_capacity(12)),
+            fields: Fields::with_capacity(12),
             tags: Vec::new(),
         }
     }
     /// Adds a field the parser has not set yet (the builders below set each key once).
-    fn push(&mut self, k: &str, v: Value) {
-        debug_assert!(!self.fields.contains_key(k), "{k} set twice");
-        self.fields.0.push((k.into(), v));
+    fn push(&mut self, k: &'static str, v: Value) {
+        self.fields.push_new(k, v);
     }
-    fn s(mut self, k: &str, v: &str) -> Parsed {
+    fn s(mut self, k: &'static str, v: &str) -> Parsed {
         self.push(k, Value::String(v.into()));
         self
     }
-    fn b(mut self, k: &str, v: bool) -> Parsed {
+    fn b(mut self, k: &'static str, v: bool) -> Parsed {
         self.push(k, Value::Bool(v));
         self
     }
-    fn opt(mut self, k: &str, v: Option<&str>) -> Parsed {
+    fn opt(mut self, k: &'static str, v: Option<&str>) -> Parsed {
         if let Some(v) = v {
             self.push(k, Value::String(v.into()));
         }

@@ -55,8 +55,7 @@ pub fn apply(ev: &mut Event, payload: &str) {
         Ok(p) => p,
         Err(e) => {
             ev.tags.push("cef_parse_error".into());
-            ev.details
-                .insert("cef_error".into(), Value::String(e.to_string()));
+            ev.details.insert("cef_error", Value::String(e.to_string()));
             return;
         }
     };
@@ -71,7 +70,7 @@ pub fn apply(ev: &mut Event, payload: &str) {
     ] {
         header.insert(k.into(), Value::String(v.to_string()));
     }
-    ev.details.insert("cef".into(), Value::Object(header));
+    ev.details.insert("cef", Value::Object(header));
     let labeled: Vec<(String, String)> = parsed
         .labeled_fields()
         .into_iter()
@@ -81,13 +80,12 @@ pub fn apply(ev: &mut Event, payload: &str) {
         let name = cef::full_name(k).map_or_else(|| field_name(k), str::to_string);
         ev.details.insert(name, Value::String(v.to_string()));
         if let Some((_, moz)) = MOZDEF_NAMES.iter().find(|(short, _)| short == k) {
-            ev.details
-                .insert((*moz).into(), Value::String(v.to_string()));
+            ev.details.insert(*moz, Value::String(v.to_string()));
         }
     }
     for (label, v) in labeled {
         if !label.is_empty() {
-            ev.details.entry(label).or_insert(Value::String(v));
+            ev.details.insert_if_absent(label, Value::String(v));
         }
     }
     if !parsed.name.is_empty() {

@@ -202,7 +202,7 @@ impl GeoIp {
 
     /// Adds geolocation for the source and destination addresses of `details`. Returns whether
     /// anything was added.
-    pub fn enrich(&self, details: &mut Map<String, Value>) -> bool {
+    pub fn enrich(&self, details: &mut ferrodef_event::Details) -> bool {
         let mut changed = false;
         for (address, location, geopoint) in [
             ("sourceipaddress", "sourceipgeolocation", "sourceipgeopoint"),
@@ -220,9 +220,9 @@ impl GeoIp {
                 continue;
             };
             if let Some(point) = &hit.geopoint {
-                details.insert(geopoint.into(), Value::String(point.clone()));
+                details.insert(geopoint, Value::String(point.clone()));
             }
-            details.insert(location.into(), hit.location.clone());
+            details.insert(location, hit.location.clone());
             changed = true;
         }
         changed
@@ -333,9 +333,9 @@ mod tests {
     #[test]
     fn real_country_database() {
         let (g, _) = geo(None, Some("country_mmdb/iptoasn-country.mmdb"), None);
-        let mut d = Map::new();
-        d.insert("sourceipaddress".into(), Value::from("8.8.8.8"));
-        d.insert("destinationipaddress".into(), Value::from("10.0.0.1"));
+        let mut d = ferrodef_event::Details::new();
+        d.insert("sourceipaddress", Value::from("8.8.8.8"));
+        d.insert("destinationipaddress", Value::from("10.0.0.1"));
         assert!(g.enrich(&mut d));
         assert_eq!(d["sourceipgeolocation"]["country_code"], "US");
         assert!(
@@ -359,8 +359,8 @@ mod tests {
             None,
             Some("maxmind_test_data/GeoLite2-ASN-Test.mmdb"),
         );
-        let mut d = Map::new();
-        d.insert("sourceipaddress".into(), Value::from("81.2.69.142"));
+        let mut d = ferrodef_event::Details::new();
+        d.insert("sourceipaddress", Value::from("81.2.69.142"));
         assert!(g.enrich(&mut d));
         let loc = &d["sourceipgeolocation"];
         assert_eq!(loc["country_code"], "GB");
@@ -374,8 +374,8 @@ mod tests {
         assert!(!g.is_enabled());
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("missing.mmdb"), "{w:?}");
-        let mut d = Map::new();
-        d.insert("sourceipaddress".into(), Value::from("8.8.8.8"));
+        let mut d = ferrodef_event::Details::new();
+        d.insert("sourceipaddress", Value::from("8.8.8.8"));
         assert!(!g.enrich(&mut d));
     }
 

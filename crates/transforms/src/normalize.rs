@@ -23,7 +23,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::{parse_timestamp, Event, Severity};
+use ferrodef_event::{parse_timestamp, Details, Event, Severity};
 use serde_json::{Map, Value};
 
 /// What normalization needs besides the event.
@@ -99,7 +99,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
             "summary" | "message"
         )
     });
-    let mut details = Map::new();
+    let mut details = Details::with_capacity(ferrodef_event::details::TYPICAL_FIELDS);
     let mut extra = Map::new();
     let mut summary = None;
     let mut time: Option<DateTime<Utc>> = None;
@@ -117,7 +117,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
             "message" | "summary" => summary = Some(text(v)),
             "payload" if !has_summary => summary = Some(text(v)),
             "payload" => {
-                details.insert("payload".into(), Value::String(text(v)));
+                details.insert("payload", Value::String(text(v)));
             }
             "eventtime" | "timestamp" | "utctimestamp" | "date" => {
                 let t = parse_timestamp(&v, ctx.now, ctx.default_tz)
@@ -145,12 +145,12 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
                     source = Some(s.clone());
                 }
                 if k != "source" {
-                    details.insert("facility".into(), Value::String(s));
+                    details.insert("facility", Value::String(s));
                 }
             }
             "eventsource" | "path" | "logger" | "file" => eventsource = Some(text(v)),
             "sourceip" => {
-                details.insert("eventsourceipaddress".into(), v);
+                details.insert("eventsourceipaddress", v);
             }
             "tags" => match v {
                 Value::Array(items) => tags.extend(items.into_iter().map(text)),
@@ -170,7 +170,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
                 Value::Object(o) => details.extend(o),
                 Value::Null => {}
                 other => {
-                    details.insert("message".into(), other);
+                    details.insert("message", other);
                 }
             },
             // ferrodef's own fields are set here, never taken from the input.
@@ -209,7 +209,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
     // Unknown top-level keys are kept (in details) rather than dropped; details sent
     // explicitly win over them.
     for (k, v) in extra {
-        details.entry(k).or_insert(v);
+        details.insert_if_absent(k, v);
     }
     let utc = time.unwrap_or(ctx.now);
     Ok(Event {

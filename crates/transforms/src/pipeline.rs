@@ -238,12 +238,12 @@ impl Transform for IpFixup {
                     };
                     if canonical != *raw {
                         ev.details
-                            .insert(keys.address.into(), Value::String(canonical.clone()));
+                            .insert(keys.address, Value::String(canonical.clone()));
                     }
                     let fam = if ip.is_ipv4() { keys.v4 } else { keys.v6 };
-                    ev.details.insert(fam.into(), Value::String(canonical));
+                    ev.details.insert(fam, Value::String(canonical));
                     if !is_public(ip) {
-                        ev.details.insert(keys.private.into(), Value::Bool(true));
+                        ev.details.insert(keys.private, Value::Bool(true));
                     }
                     changed = true;
                 }

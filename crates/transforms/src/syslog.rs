@@ -21,7 +21,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::{Event, Severity};
+use ferrodef_event::{Details, Event, Severity};
 use ferrodef_syslog::{parse, Message, ParseOptions, Protocol, SyslogSeverity};
 use serde_json::{Map, Value};
 
@@ -73,15 +73,15 @@ pub fn message_event(m: &Message<'_>, meta: RawMeta, ctx: &NormalizeContext) -> 
         .timestamp
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(received);
-    let mut details = Map::new();
+    let mut details = Details::with_capacity(ferrodef_event::details::TYPICAL_FIELDS);
     if let Some(f) = m.facility {
-        details.insert("facility".into(), Value::String(f.name().into()));
+        details.insert("facility", Value::String(f.name().into()));
     }
     if let Some(s) = m.severity {
-        details.insert("syslogseverity".into(), Value::String(s.name().into()));
+        details.insert("syslogseverity", Value::String(s.name().into()));
     }
     if let Some(id) = m.msgid {
-        details.insert("msgid".into(), Value::String(id.into()));
+        details.insert("msgid", Value::String(id.into()));
     }
     if !m.structured_data.is_empty() {
         let mut sd = Map::new();
@@ -95,14 +95,11 @@ pub fn message_event(m: &Message<'_>, meta: RawMeta, ctx: &NormalizeContext) -> 
                 }
             }
         }
-        details.insert("sd".into(), Value::Object(sd));
+        details.insert("sd", Value::Object(sd));
     }
-    details.insert(
-        "syslogprotocol".into(),
-        Value::String(m.protocol.to_string()),
-    );
+    details.insert("syslogprotocol", Value::String(m.protocol.to_string()));
     if let Some(peer) = meta.peer {
-        details.insert("peer".into(), Value::String(peer.to_string()));
+        details.insert("peer", Value::String(peer.to_string()));
     }
     let mut tags = vec!["syslog".to_string()];
     if m.protocol == Protocol::Unknown {

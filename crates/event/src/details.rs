@@ -1,0 +1,271 @@
+//! [`Details`]: the free-form fields of an event.
+//!
+//! An event has a handful of details (typically 5–20), set by normalization and by parsers
+//! whose key names are string literals. A vector searched linearly is cheaper here than a hash
+//! map (no hashing of the key on every lookup and insert), keeps the order fields were set in
+//! (as MozDef's documents do), and keys that are literals are borrowed, not allocated.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Index;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// A key of [`Details`]: a literal, or an owned name (from incoming JSON).
+pub type Key = Cow<'static, str>;
+
+/// The free-form fields of an event: an ordered map with unique keys.
+#[derive(Default)]
+pub struct Details(Vec<(Key, Value)>);
+
+/// Room an event's details are created with: what normalization, a parser and the enrichment
+/// transforms typically set, so that they are not reallocated on the way.
+pub const TYPICAL_FIELDS: usize = 16;
+
+/// A copy has the same room as the original (so that copies of an event grow as it would).
+impl Clone for Details {
+    fn clone(&self) -> Details {
+        let mut v = Vec::with_capacity(self.0.capacity());
+        v.extend(self.0.iter().cloned());
+        Details(v)
+    }
+}
+
+static NULL: Value = Value::Null;
+
+impl Details {
+    /// No fields.
+    pub fn new() -> Details {
+        Details(Vec::new())
+    }
+
+    /// No fields, with room for `n`.
+    pub fn with_capacity(n: usize) -> Details {
+        Details(Vec::with_capacity(n))
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k == key)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The value of `key`, to change it.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key` (in place when it is already set, else last); returns the replaced value.
+    pub fn insert(&mut self, key: impl Into<Key>, value: Value) -> Option<Value> {
+        let key = key.into();
+        match self.position(&key) {
+            Some(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Adds `key`, which the caller knows is not set yet (checked in debug builds only).
+    pub fn push_new(&mut self, key: impl Into<Key>, value: Value) {
+        let key = key.into();
+        debug_assert!(!self.contains_key(&key), "{key} set twice");
+        self.0.push((key, value));
+    }
+
+    /// Sets `key` only when it is not set yet; returns whether it was set.
+    pub fn insert_if_absent(&mut self, key: impl Into<Key>, value: Value) -> bool {
+        let key = key.into();
+        if self.contains_key(&key) {
+            return false;
+        }
+        self.0.push((key, value));
+        true
+    }
+
+    /// Removes `key`, keeping the order of the others; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.position(key).map(|i| self.0.remove(i).1)
+    }
+
+    /// The fields in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// As a JSON object, in the same order.
+    pub fn into_map(self) -> Map<String, Value> {
+        let mut m = Map::with_capacity(self.0.len());
+        for (k, v) in self.0 {
+            m.insert(k.into_owned(), v);
+        }
+        m
+    }
+}
+
+impl From<Map<String, Value>> for Details {
+    fn from(m: Map<String, Value>) -> Details {
+        // A JSON object's keys are unique already.
+        Details(m.into_iter().map(|(k, v)| (Key::Owned(k), v)).collect())
+    }
+}
+
+impl From<Details> for Map<String, Value> {
+    fn from(d: Details) -> Map<String, Value> {
+        d.into_map()
+    }
+}
+
+impl<K: Into<Key>> Extend<(K, Value)> for Details {
+    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
+        let iter = iter.into_iter();
+        self.0.reserve(iter.size_hint().0);
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: Into<Key>> FromIterator<(K, Value)> for Details {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Details {
+        let mut d = Details::new();
+        d.extend(iter);
+        d
+    }
+}
+
+impl IntoIterator for Details {
+    type Item = (Key, Value);
+    type IntoIter = std::vec::IntoIter<(Key, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// `details["key"]`: the value, or `null` when it is not set (as `serde_json::Map`).
+impl Index<&str> for Details {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+/// Equal when both hold the same fields, in any order (as `serde_json::Map`).
+impl PartialEq for Details {
+    fn eq(&self, other: &Details) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl fmt::Debug for Details {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Details {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Details {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Details, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Details;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Details, A::Error> {
+                let mut d = Details::with_capacity(a.size_hint().unwrap_or(0));
+                // A repeated key keeps its first place and its last value, as serde_json.
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    d.insert(k, v);
+                }
+                Ok(d)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn insert_replaces_in_place_and_remove_keeps_order() {
+        let mut d = Details::new();
+        assert_eq!(d.insert("a", json!(1)), None);
+        assert_eq!(d.insert("b", json!(2)), None);
+        assert_eq!(d.insert(String::from("c"), json!(3)), None);
+        assert_eq!(d.insert("a", json!(10)), Some(json!(1)));
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(!d.insert_if_absent("b", json!(20)));
+        assert!(d.insert_if_absent("d", json!(4)));
+        assert_eq!(d["b"], 2);
+        assert_eq!(d["missing"], Value::Null);
+        assert_eq!(d.remove("b"), Some(json!(2)));
+        assert_eq!(d.remove("b"), None);
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["a", "c", "d"]);
+        *d.get_mut("c").expect("set") = json!("x");
+        assert_eq!(
+            serde_json::to_string(&d).expect("serializes"),
+            r#"{"a":10,"c":"x","d":4}"#
+        );
+    }
+
+    #[test]
+    fn json_round_trip_keeps_order_and_last_duplicate() {
+        let d: Details = serde_json::from_str(r#"{"z":1,"a":{"n":[1,2]},"z":3}"#).expect("parses");
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["z", "a"]);
+        assert_eq!(d["z"], 3);
+        let m = d.clone().into_map();
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["z", "a"]);
+        assert_eq!(Details::from(m), d);
+        assert!(serde_json::from_str::<Details>("[1]").is_err());
+    }
+
+    #[test]
+    fn equality_ignores_order() {
+        let a: Details = [("x", json!(1)), ("y", json!(2))].into_iter().collect();
+        let b: Details = [("y", json!(2)), ("x", json!(1))].into_iter().collect();
+        let c: Details = [("y", json!(2)), ("x", json!(5))].into_iter().collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, Details::new());
+    }
+}
