@@ -98,6 +98,13 @@ fn query_language_semantics() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Exact times and the existence of the time fields (fast fields, not indexed).
+    let (_, v) = s.search_with("category:web", &[]);
+    let t = v["hits"][0]["utctimestamp"].as_str().unwrap().to_string();
+    assert_eq!(s.total(&format!("utctimestamp:\"{t}\"")), 1, "{t}");
+    assert_eq!(s.total("_exists_:utctimestamp"), 4);
+    assert_eq!(s.total("_exists_:receivedtimestamp"), 4);
+    assert_eq!(s.total("receivedtimestamp:[now-1h TO now+1m]"), 4);
 }
 
 #[test]

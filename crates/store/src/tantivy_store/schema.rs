@@ -4,7 +4,8 @@
 //! every other string an exact keyword; `details.sourceipaddress` and
 //! `details.destinationipaddress` were IP-typed. Here:
 //! - `summary`: text, lower-cased word tokens with positions (phrases);
-//! - `utctimestamp`, `receivedtimestamp`: dates (indexed, fast) for time filters, sort, histograms;
+//! - `utctimestamp`, `receivedtimestamp`: dates (fast fields, not indexed) for time filters,
+//!   sort, histograms;
 //! - `f`: a JSON field holding every other field of the document (top-level keywords such as
 //!   `category`, `hostname`, `tags`, and all of `details.*`), indexed untokenized (exact,
 //!   case-sensitive) and fast (terms aggregations, range queries, `_exists_`); numbers and
@@ -51,8 +52,10 @@ impl Fields {
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
             ),
         );
+        // Fast only: time filters, exact times, `_exists_`, sorting and histograms all run on
+        // the fast field (tantivy's range queries use it when there is one); an inverted index
+        // of the times would be written and merged but never read.
         let date = DateOptions::default()
-            .set_indexed()
             .set_fast()
             .set_precision(DateTimePrecision::Milliseconds);
         let utctimestamp = b.add_date_field("utctimestamp", date.clone());
