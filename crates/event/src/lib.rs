@@ -54,8 +54,9 @@ pub struct Event {
 
 impl Event {
     /// The event as a JSON object, exactly as it serializes, without serializing: strings and
-    /// details are moved, not copied.
+    /// detail values are moved, not copied.
     pub fn into_map(self) -> Map<String, Value> {
+        // Room for every top-level field, so that the map is never rehashed while filled.
         let mut m = Map::with_capacity(17);
         m.insert(
             "utctimestamp".into(),
