@@ -137,12 +137,6 @@ impl From<Map<String, Value>> for Details {
     }
 }
 
-impl From<Details> for Map<String, Value> {
-    fn from(d: Details) -> Map<String, Value> {
-        d.into_map()
-    }
-}
-
 impl<K: Into<Key>> Extend<(K, Value)> for Details {
     fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
         let iter = iter.into_iter();

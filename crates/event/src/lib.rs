@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 pub mod details;
-pub use details::{Details, Key};
+pub use details::Details;
 
 /// A normalized event, serialized in MozDef's JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -118,11 +118,11 @@ pub fn run(a: StoreBenchArgs) -> anyhow::Result<()> {
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     let mut docs = docs.into_iter();
-    let mut last_seq = 0;
     loop {
         let batch: Vec<StoredDoc> = docs.by_ref().take(a.batch.max(1)).collect();
-        let Some(last) = batch.last() else { break };
-        last_seq = last.seq;
+        let Some(last_seq) = batch.last().map(|d| d.seq) else {
+            break;
+        };
         store.index(batch)?;
         store.commit(last_seq)?;
     }
@@ -136,7 +136,7 @@ pub fn run(a: StoreBenchArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({"events": n, "seconds": elapsed, "events_per_s": rate,
-                "cpu_us_per_event": cpu_us, "last_seq": last_seq})
+                "cpu_us_per_event": cpu_us})
         );
     } else {
         println!(
