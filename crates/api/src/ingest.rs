@@ -134,7 +134,7 @@ pub(crate) fn transformed(s: &AppState, mut ev: Event, source: &str) -> Option<P
     let stream = verdict
         .stream
         .unwrap_or_else(|| ferrodef_store::EVENTS_STREAM.to_string());
-    Some(Pending::new(stream, utc, received, ev.into_map()))
+    Some(Pending::new(stream, utc, received, ev))
 }
 
 /// One bad document of a body.

@@ -111,8 +111,8 @@ impl Details {
     }
 
     /// The fields in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.0.iter())
     }
 
     /// The keys in order.
@@ -127,6 +127,23 @@ impl Details {
             m.insert(k.into_owned(), v);
         }
         m
+    }
+}
+
+/// Iterator over the fields of [`Details`] in order (a named type, so that other crates can
+/// hold it, e.g. in a storage backend's view of an event).
+#[derive(Debug, Clone)]
+pub struct Iter<'a>(std::slice::Iter<'a, (Key, Value)>);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
     }
 }
 

@@ -83,7 +83,7 @@ pub fn run(a: StoreBenchArgs) -> anyhow::Result<()> {
             ferrodef_store::EVENTS_STREAM,
             ev.utctimestamp,
             ev.receivedtimestamp,
-            ev.into_map(),
+            ev,
         );
         docs.push(StoredDoc {
             seq: i as u64 + 1,

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use ferrodef_store::{Store, StoredDoc};
+use ferrodef_store::{DocBody, Store, StoredDoc};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,7 +27,7 @@ pub struct Pending {
     /// When ferrodef received it.
     pub receivedtimestamp: DateTime<Utc>,
     /// The document.
-    pub doc: Map<String, Value>,
+    pub doc: DocBody,
     /// The document serialized as JSON.
     pub source: Vec<u8>,
 }
@@ -38,9 +38,10 @@ impl Pending {
         stream: impl Into<String>,
         utctimestamp: DateTime<Utc>,
         receivedtimestamp: DateTime<Utc>,
-        doc: Map<String, Value>,
+        doc: impl Into<DocBody>,
     ) -> Pending {
-        let source = serde_json::to_vec(&doc).unwrap_or_default();
+        let doc = doc.into();
+        let source = doc.to_json();
         Pending {
             stream: stream.into(),
             utctimestamp,
@@ -92,7 +93,7 @@ fn decode(seq: u64, b: &[u8]) -> Result<StoredDoc, String> {
         stream: stream.to_string(),
         utctimestamp: utc,
         receivedtimestamp: received,
-        doc,
+        doc: DocBody::Map(doc),
         source: source.to_vec(),
     })
 }
@@ -494,7 +495,7 @@ mod tests {
         assert_eq!(d.seq, 7);
         assert_eq!(d.stream, "custom-app");
         assert_eq!(d.utctimestamp, t);
-        assert_eq!(d.doc, doc);
+        assert_eq!(d.doc, DocBody::Map(doc));
         assert!(decode(1, &buf[..5]).is_err());
         assert!(decode(1, &[]).is_err());
     }

@@ -27,10 +27,57 @@ pub struct StoredDoc {
     pub utctimestamp: DateTime<Utc>,
     /// The time ferrodef received the document.
     pub receivedtimestamp: DateTime<Utc>,
-    /// The document itself (a JSON object); returned as is by searches.
-    pub doc: serde_json::Map<String, serde_json::Value>,
+    /// The document itself; returned as is by searches.
+    pub doc: DocBody,
     /// `doc` serialized (kept to avoid serializing it twice).
     pub source: Vec<u8>,
+}
+
+/// The body of a document: a normalized event as the pipeline made it, or a JSON object (a
+/// `/custom/<app>` document, or any document read back from the write-ahead log).
+///
+/// Both index the same: an event indexes exactly as the JSON object it serializes to (tested),
+/// so a document replayed from the log after a crash is indexed as it would have been. Keeping
+/// the event as is spares building and dropping a JSON object per event on the ingest path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocBody {
+    /// A normalized event.
+    Event(Box<ferrodef_event::Event>),
+    /// A JSON object.
+    Map(serde_json::Map<String, serde_json::Value>),
+}
+
+impl DocBody {
+    /// The document as a JSON object.
+    pub fn into_map(self) -> serde_json::Map<String, serde_json::Value> {
+        match self {
+            DocBody::Event(e) => e.into_map(),
+            DocBody::Map(m) => m,
+        }
+    }
+
+    /// The document serialized as JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let out = match self {
+            DocBody::Event(e) => serde_json::to_vec(e),
+            DocBody::Map(m) => serde_json::to_vec(m),
+        };
+        // Serializing a map with string keys, or an event (strings, numbers, times), cannot
+        // fail; an empty source would only make the hit unreadable, never lose the event.
+        out.unwrap_or_default()
+    }
+}
+
+impl From<ferrodef_event::Event> for DocBody {
+    fn from(e: ferrodef_event::Event) -> DocBody {
+        DocBody::Event(Box::new(e))
+    }
+}
+
+impl From<serde_json::Map<String, serde_json::Value>> for DocBody {
+    fn from(m: serde_json::Map<String, serde_json::Value>) -> DocBody {
+        DocBody::Map(m)
+    }
 }
 
 /// Sort order of search hits.

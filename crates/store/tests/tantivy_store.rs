@@ -19,7 +19,7 @@ fn doc(seq: u64, t: chrono::DateTime<Utc>, v: Value) -> StoredDoc {
         utctimestamp: t,
         receivedtimestamp: t,
         source: serde_json::to_vec(&map).unwrap(),
-        doc: map,
+        doc: map.into(),
     }
 }
 

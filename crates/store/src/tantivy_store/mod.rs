@@ -5,11 +5,11 @@
 //! replaying the log after a crash skips what a partition already holds, so no event is indexed
 //! twice and none is lost.
 
+mod doc;
 mod query;
 pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,6 +30,7 @@ use tantivy::schema::{Term, Value as _};
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
 
+use self::doc::IndexDoc;
 use self::query::Translator;
 pub use self::query::{to_tantivy_date, to_v6};
 use self::schema::{Fields, JSON_FIELD};
@@ -93,7 +94,7 @@ struct Partition {
 }
 
 struct OpenWriter {
-    writer: IndexWriter,
+    writer: IndexWriter<IndexDoc>,
     part: Arc<Partition>,
     dirty: bool,
     last_used: Instant,
@@ -222,38 +223,6 @@ impl TantivyStore {
         let p = self.open_partition(key.clone(), true)?;
         parts.insert(key.clone(), p.clone());
         Ok(p)
-    }
-
-    fn to_document(&self, doc: StoredDoc) -> TantivyDocument {
-        let f = &self.fields;
-        let mut out = TantivyDocument::new();
-        out.add_bytes(f.source, &doc.source);
-        out.add_date(f.utctimestamp, to_tantivy_date(doc.utctimestamp));
-        out.add_date(f.receivedtimestamp, to_tantivy_date(doc.receivedtimestamp));
-        let mut map = doc.doc;
-        if let Some(Value::String(s)) = map.get("summary") {
-            out.add_text(f.summary, s);
-        }
-        map.remove("summary");
-        map.remove("utctimestamp");
-        map.remove("receivedtimestamp");
-        if let Some(Value::Object(details)) = map.get("details") {
-            for (name, field) in [
-                ("sourceipaddress", f.ip_src),
-                ("destinationipaddress", f.ip_dst),
-            ] {
-                if let Some(ip) = details
-                    .get(name)
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.trim().parse::<IpAddr>().ok())
-                {
-                    out.add_ip_addr(field, to_v6(ip));
-                }
-            }
-        }
-        let obj = Value::Object(map);
-        out.add_field_value(f.json, &obj);
-        out
     }
 
     /// Partitions of `stream` that may hold documents between `from` and `to`, oldest first.
@@ -395,7 +364,7 @@ impl Store for TantivyStore {
             };
             if !writers.contains_key(&key) {
                 let part = self.partition(&key)?;
-                let writer: IndexWriter = part.index.writer_with_num_threads(
+                let writer: IndexWriter<IndexDoc> = part.index.writer_with_num_threads(
                     self.opts.writer_threads,
                     self.opts.writer_memory_bytes,
                 )?;
@@ -419,8 +388,7 @@ impl Store for TantivyStore {
             if doc.seq <= w.part.committed_seq.load(Ordering::Acquire) {
                 continue;
             }
-            let tdoc = self.to_document(doc);
-            w.writer.add_document(tdoc)?;
+            w.writer.add_document(IndexDoc::new(&self.fields, doc))?;
             w.dirty = true;
             w.last_used = Instant::now();
             added += 1;

@@ -400,6 +400,12 @@ pub fn to_v6(ip: IpAddr) -> Ipv6Addr {
 pub fn to_tantivy_date(t: DateTime<Utc>) -> tantivy::DateTime {
     match t.timestamp_nanos_opt() {
         Some(n) => tantivy::DateTime::from_timestamp_nanos(n),
-        None => tantivy::DateTime::from_timestamp_micros(t.timestamp_micros()),
+        // Beyond i64 nanoseconds (years before 1677 or after 2262): the nearest time tantivy
+        // holds, as tantivy itself does for such times.
+        None => tantivy::DateTime::from_timestamp_nanos(if t.timestamp() < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        }),
     }
 }
