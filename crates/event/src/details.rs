@@ -154,12 +154,64 @@ impl From<Map<String, Value>> for Details {
     }
 }
 
+/// Sets many fields: each replaces the value of a key already set (in place) or is added last,
+/// as [`Details::insert`].
 impl<K: Into<Key>> Extend<(K, Value)> for Details {
     fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
         let iter = iter.into_iter();
         self.0.reserve(iter.size_hint().0);
+        let mut bulk = Bulk::default();
         for (k, v) in iter {
-            self.insert(k, v);
+            bulk.insert(self, k.into(), v, true);
+        }
+    }
+}
+
+impl Details {
+    /// Adds the fields whose keys are not set yet (as [`Details::insert_if_absent`] on each).
+    pub fn extend_if_absent<K: Into<Key>>(&mut self, iter: impl IntoIterator<Item = (K, Value)>) {
+        let mut bulk = Bulk::default();
+        for (k, v) in iter {
+            bulk.insert(self, k.into(), v, false);
+        }
+    }
+}
+
+/// Up to this many fields, a key is looked up by scanning them; past it, bulk insertion indexes
+/// the keys, so that an object with very many keys (untrusted input) costs linear time, not
+/// quadratic.
+const SCAN_MAX: usize = 32;
+
+/// Inserts many fields into one [`Details`], indexing its keys once there are many.
+#[derive(Default)]
+struct Bulk {
+    index: Option<std::collections::HashMap<Key, usize>>,
+}
+
+impl Bulk {
+    /// Sets `k` (replacing its value when `replace`, else keeping the existing one).
+    fn insert(&mut self, d: &mut Details, k: Key, v: Value, replace: bool) {
+        if self.index.is_none() && d.0.len() >= SCAN_MAX {
+            self.index = Some(
+                d.0.iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.clone(), i))
+                    .collect(),
+            );
+        }
+        let at = match &self.index {
+            Some(index) => index.get(&k).copied(),
+            None => d.position(&k),
+        };
+        match at {
+            Some(i) if replace => d.0[i].1 = v,
+            Some(_) => {}
+            None => {
+                if let Some(index) = &mut self.index {
+                    index.insert(k.clone(), d.0.len());
+                }
+                d.0.push((k, v));
+            }
         }
     }
 }
@@ -220,10 +272,11 @@ impl<'de> Deserialize<'de> for Details {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Details, A::Error> {
-                let mut d = Details::with_capacity(a.size_hint().unwrap_or(0));
+                let mut d = Details::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+                let mut bulk = Bulk::default();
                 // A repeated key keeps its first place and its last value, as serde_json.
                 while let Some((k, v)) = a.next_entry::<String, Value>()? {
-                    d.insert(k, v);
+                    bulk.insert(&mut d, Key::Owned(k), v, true);
                 }
                 Ok(d)
             }
@@ -236,6 +289,52 @@ impl<'de> Deserialize<'de> for Details {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn many_keys_merge_as_few_do() {
+        // Past SCAN_MAX keys the keys are indexed: same results as one insert at a time.
+        for n in [3, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 500] {
+            let incoming: Vec<(String, Value)> = (0..n)
+                .map(|i| (format!("k{}", i % (n / 2 + 1)), json!(i)))
+                .collect();
+            let mut one_by_one = Details::new();
+            one_by_one.insert("k1", json!("before"));
+            let mut kept = one_by_one.clone();
+            let mut bulk = one_by_one.clone();
+            let mut bulk_kept = one_by_one.clone();
+            for (k, v) in incoming.clone() {
+                one_by_one.insert(k.clone(), v.clone());
+                kept.insert_if_absent(k, v);
+            }
+            bulk.extend(incoming.clone());
+            bulk_kept.extend_if_absent(incoming);
+            let order = |d: &Details| {
+                d.iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(order(&bulk), order(&one_by_one), "{n} keys");
+            assert_eq!(order(&bulk_kept), order(&kept), "{n} keys, if absent");
+            assert_eq!(bulk_kept["k1"], "before");
+        }
+        let text = format!(
+            "{{{}}}",
+            (0..300)
+                .map(|i| format!("\"k{}\": {i}", i % 200))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let d: Details = serde_json::from_str(&text).expect("parses");
+        let m: Map<String, Value> = serde_json::from_str(&text).expect("parses");
+        assert_eq!(d.len(), 200);
+        assert_eq!(
+            d.iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<Vec<_>>(),
+            m.into_iter().collect::<Vec<_>>(),
+            "first place, last value, as serde_json"
+        );
+    }
 
     #[test]
     fn insert_replaces_in_place_and_remove_keeps_order() {

@@ -56,6 +56,27 @@ fn bench(c: &mut Criterion) {
         )
     });
     g.finish();
+
+    // One event with 10,000 details and 10,000 unknown top-level keys (kept in details): the
+    // cost must grow linearly with the keys (an untrusted body may hold hundreds of thousands).
+    let mut wide = serde_json::Map::new();
+    let mut details = serde_json::Map::new();
+    for i in 0..10_000 {
+        details.insert(format!("d{i}"), json!(i));
+        wide.insert(format!("x{i}"), json!(i));
+    }
+    wide.insert("details".into(), Value::Object(details));
+    let wide = Value::Object(wide);
+    let mut g = c.benchmark_group("normalize_wide");
+    g.throughput(Throughput::Elements(20_000));
+    g.bench_function("keys20k", |b| {
+        b.iter_batched(
+            || wide.clone(),
+            |e| black_box(normalize(e, &ctx).ok()),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -11,6 +11,7 @@
 //! not valid CEF keeps its syslog mapping and is tagged `cef_parse_error`, with the reason in
 //! `details.cef_error`.
 
+use ferrodef_event::details::Key;
 use ferrodef_event::{Event, Severity};
 use serde_json::{Map, Value};
 
@@ -76,18 +77,22 @@ pub fn apply(ev: &mut Event, payload: &str) {
         .into_iter()
         .map(|(l, v)| (field_name(l), v.to_string()))
         .collect();
+    // Set in bulk: a line may carry very many extensions (linear time, not quadratic).
+    let mut fields: Vec<(Key, Value)> = Vec::with_capacity(parsed.extensions.len() + 4);
     for (k, v) in &parsed.extensions {
         let name = cef::full_name(k).map_or_else(|| field_name(k), str::to_string);
-        ev.details.insert(name, Value::String(v.to_string()));
+        fields.push((name.into(), Value::String(v.to_string())));
         if let Some((_, moz)) = MOZDEF_NAMES.iter().find(|(short, _)| short == k) {
-            ev.details.insert(*moz, Value::String(v.to_string()));
+            fields.push(((*moz).into(), Value::String(v.to_string())));
         }
     }
-    for (label, v) in labeled {
-        if !label.is_empty() {
-            ev.details.insert_if_absent(label, Value::String(v));
-        }
-    }
+    ev.details.extend(fields);
+    ev.details.extend_if_absent(
+        labeled
+            .into_iter()
+            .filter(|(label, _)| !label.is_empty())
+            .map(|(label, v)| (label, Value::String(v))),
+    );
     if !parsed.name.is_empty() {
         ev.summary = parsed.name.to_string();
     }

@@ -208,9 +208,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
     }
     // Unknown top-level keys are kept (in details) rather than dropped; details sent
     // explicitly win over them.
-    for (k, v) in extra {
-        details.insert_if_absent(k, v);
-    }
+    details.extend_if_absent(extra);
     let utc = time.unwrap_or(ctx.now);
     Ok(Event {
         utctimestamp: utc,

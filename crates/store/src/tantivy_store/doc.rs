@@ -112,7 +112,10 @@ impl IndexDoc {
 /// Tantivy's reading of a JSON string: a time when it parses as RFC 3339, else text (as
 /// tantivy does for a `serde_json::Value`).
 fn json_str(text: &str) -> ReferenceValueLeaf<'_> {
-    if text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+    // The shortest RFC 3339 time is `YYYY-MM-DDTHH:MM:SSZ`: anything shorter, or without the
+    // date's first dash, cannot parse (IPs, numbers as text...), and is not tried.
+    let b = text.as_bytes();
+    if b.len() >= 20 && b[0].is_ascii_digit() && b[4] == b'-' {
         if let Some(dt) = OffsetDateTime::parse(text, &Rfc3339).ok().and_then(|dt| {
             tantivy::DateTime::try_from_utc(dt.to_offset(tantivy::time::UtcOffset::UTC))
         }) {
