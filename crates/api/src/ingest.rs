@@ -8,10 +8,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use ferrodef_event::Event;
+use ferrodef_event::{Event, Incoming};
 use ferrodef_sinks::{Pending, SubmitError};
 use ferrodef_sources::http_body::{self, BodyItem};
-use ferrodef_transforms::normalize::{normalize, NormalizeContext};
+use ferrodef_transforms::normalize::{normalize_incoming, NormalizeContext};
 use serde_json::{json, Map, Value};
 
 use crate::{ApiError, AppState};
@@ -106,8 +106,12 @@ pub(crate) fn context(s: &AppState, source: &str, now: DateTime<Utc>) -> Normali
 
 /// Normalizes one raw event and runs the transforms: a document for the `events` stream (or
 /// the stream a transform routed it to), or `None` when a transform dropped it (counted).
-fn normalized(s: &AppState, raw: Value, ctx: &NormalizeContext) -> Result<Option<Pending>, String> {
-    let ev = normalize(raw, ctx).map_err(|e| e.to_string())?;
+fn normalized(
+    s: &AppState,
+    raw: Incoming,
+    ctx: &NormalizeContext,
+) -> Result<Option<Pending>, String> {
+    let ev = normalize_incoming(raw, ctx).map_err(|e| e.to_string())?;
     Ok(transformed(
         s,
         ev,
@@ -237,7 +241,7 @@ fn body_error(s: &AppState, source: &str, e: http_body::BodyError) -> ApiError {
 /// and how many a transform dropped.
 fn normalize_items(
     s: &AppState,
-    items: Vec<BodyItem>,
+    items: Vec<BodyItem<Incoming>>,
     ctx: &NormalizeContext,
     tag: Option<&str>,
     rejected: &mut Vec<Rejected>,
@@ -246,8 +250,8 @@ fn normalize_items(
     let mut dropped = 0;
     for item in items {
         let mut raw = item.doc;
-        if let (Some(endpoint), Value::Object(obj)) = (tag, &mut raw) {
-            obj.insert("endpoint".into(), Value::String(endpoint.into()));
+        if let Some(endpoint) = tag {
+            raw.insert("endpoint", Value::String(endpoint.into()));
         }
         match normalized(s, raw, ctx) {
             Ok(Some(p)) => docs.push(p),
@@ -276,7 +280,10 @@ pub async fn events(
     let mut rejected = Vec::new();
     let (docs, dropped) = normalize_items(
         &s,
-        vec![BodyItem { line: 1, doc: raw }],
+        vec![BodyItem {
+            line: 1,
+            doc: Incoming::from(raw),
+        }],
         &ctx,
         None,
         &mut rejected,
@@ -305,7 +312,8 @@ async fn many_bytes(
     source: &str,
     tag: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let parsed = http_body::parse_bulk(&bytes).map_err(|e| body_error(s, source, e))?;
+    let parsed =
+        http_body::parse_bulk_as::<Incoming>(&bytes).map_err(|e| body_error(s, source, e))?;
     let ctx = context(s, source, Utc::now());
     let mut rejected = json_errors(parsed.errors);
     let (docs, dropped) = normalize_items(s, parsed.items, &ctx, tag, &mut rejected);

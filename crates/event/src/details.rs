@@ -184,13 +184,13 @@ const SCAN_MAX: usize = 32;
 
 /// Inserts many fields into one [`Details`], indexing its keys once there are many.
 #[derive(Default)]
-struct Bulk {
+pub(crate) struct Bulk {
     index: Option<std::collections::HashMap<Key, usize>>,
 }
 
 impl Bulk {
     /// Sets `k` (replacing its value when `replace`, else keeping the existing one).
-    fn insert(&mut self, d: &mut Details, k: Key, v: Value, replace: bool) {
+    pub(crate) fn insert(&mut self, d: &mut Details, k: Key, v: Value, replace: bool) {
         if self.index.is_none() && d.0.len() >= SCAN_MAX {
             self.index = Some(
                 d.0.iter()

@@ -7,7 +7,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 pub mod details;
+pub mod incoming;
 pub use details::Details;
+pub use incoming::Incoming;
 
 /// A normalized event, serialized in MozDef's JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

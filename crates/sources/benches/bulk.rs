@@ -20,6 +20,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("es_bulk_4mib", |b| {
         b.iter(|| ferrodef_sources::http_body::parse_bulk(black_box(body.as_bytes())))
     });
+    // As `/_bulk` parses documents to normalize.
+    g.bench_function("es_bulk_4mib_incoming", |b| {
+        b.iter(|| {
+            ferrodef_sources::http_body::parse_bulk_as::<ferrodef_event::Incoming>(black_box(
+                body.as_bytes(),
+            ))
+        })
+    });
     g.finish();
 }
 

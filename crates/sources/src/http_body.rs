@@ -5,15 +5,54 @@
 
 use std::fmt;
 
+use ferrodef_event::Incoming;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// What a body's documents are parsed into: a `serde_json::Value` (documents stored as sent),
+/// or an [`Incoming`] (documents to normalize, read without a hash map per object).
+pub trait BodyDoc: DeserializeOwned {
+    /// Whether it is a JSON object.
+    fn is_object(&self) -> bool;
+    /// The action of an Elasticsearch bulk action line (`{"index": {...}}`), if it is one.
+    fn bulk_action(&self) -> Option<&str>;
+}
+
+impl BodyDoc for Value {
+    fn is_object(&self) -> bool {
+        Value::is_object(self)
+    }
+
+    fn bulk_action(&self) -> Option<&str> {
+        let o = self.as_object()?;
+        if o.len() != 1 {
+            return None;
+        }
+        let (k, meta) = o.iter().next()?;
+        if !meta.is_object() {
+            return None;
+        }
+        matches!(k.as_str(), "index" | "create" | "delete" | "update").then_some(k.as_str())
+    }
+}
+
+impl BodyDoc for Incoming {
+    fn is_object(&self) -> bool {
+        Incoming::is_object(self)
+    }
+
+    fn bulk_action(&self) -> Option<&str> {
+        Incoming::bulk_action(self)
+    }
+}
 
 /// A document of a body.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BodyItem {
+pub struct BodyItem<D = Value> {
     /// 1-based line where the document starts.
     pub line: usize,
     /// The document.
-    pub doc: Value,
+    pub doc: D,
 }
 
 /// A bad document of a body.
@@ -26,12 +65,21 @@ pub struct ItemError {
 }
 
 /// A parsed body: the good documents and the errors, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ParsedBody {
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedBody<D = Value> {
     /// Good documents.
-    pub items: Vec<BodyItem>,
+    pub items: Vec<BodyItem<D>>,
     /// Bad ones.
     pub errors: Vec<ItemError>,
+}
+
+impl<D> Default for ParsedBody<D> {
+    fn default() -> Self {
+        ParsedBody {
+            items: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
 }
 
 /// A body that cannot be used at all.
@@ -94,28 +142,20 @@ pub fn parse_single(body: &[u8]) -> Result<Value, BodyError> {
     }
 }
 
-/// The bulk action of an Elasticsearch action line, if `v` is one.
-fn bulk_action(v: &Value) -> Option<&str> {
-    let o = v.as_object()?;
-    if o.len() != 1 {
-        return None;
-    }
-    let (k, meta) = o.iter().next()?;
-    if !meta.is_object() {
-        return None;
-    }
-    matches!(k.as_str(), "index" | "create" | "delete" | "update").then_some(k.as_str())
-}
-
 /// Parses the body of `POST /_bulk` (and `/cef`, `/nxlog`): an Elasticsearch bulk body, a JSON
 /// array, NDJSON, or a single object. Blank lines are skipped.
 pub fn parse_bulk(body: &[u8]) -> Result<ParsedBody, BodyError> {
+    parse_bulk_as::<Value>(body)
+}
+
+/// [`parse_bulk`], with the documents parsed as `D`.
+pub fn parse_bulk_as<D: BodyDoc>(body: &[u8]) -> Result<ParsedBody<D>, BodyError> {
     let text = utf8(body)?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         let first_line = text.len() - trimmed.len();
         let first_line = text[..first_line].matches('\n').count() + 1;
-        return match serde_json::from_str::<Vec<Value>>(text) {
+        return match serde_json::from_str::<Vec<D>>(text) {
             Ok(docs) => Ok(array_items(text, docs, first_line)),
             Err(e) => Err(BodyError {
                 message: json_error(&e, 1),
@@ -133,13 +173,13 @@ pub fn parse_bulk(body: &[u8]) -> Result<ParsedBody, BodyError> {
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(line) {
+        match serde_json::from_str::<D>(line) {
             Ok(v) => {
                 if expecting_doc.take().is_some() {
                     push_doc(&mut out, n, v);
                     continue;
                 }
-                match bulk_action(&v) {
+                match v.bulk_action() {
                     Some("index") | Some("create") => expecting_doc = Some(n),
                     Some(action) => {
                         out.errors.push(ItemError {
@@ -174,7 +214,7 @@ pub fn parse_bulk(body: &[u8]) -> Result<ParsedBody, BodyError> {
     Ok(out)
 }
 
-fn push_doc(out: &mut ParsedBody, line: usize, v: Value) {
+fn push_doc<D: BodyDoc>(out: &mut ParsedBody<D>, line: usize, v: D) {
     if v.is_object() {
         out.items.push(BodyItem { line, doc: v });
     } else {
@@ -187,7 +227,7 @@ fn push_doc(out: &mut ParsedBody, line: usize, v: Value) {
 
 /// Items of a JSON array, with the line where each element starts (elements of a
 /// pretty-printed array span lines).
-fn array_items(text: &str, docs: Vec<Value>, first_line: usize) -> ParsedBody {
+fn array_items<D: BodyDoc>(text: &str, docs: Vec<D>, first_line: usize) -> ParsedBody<D> {
     let starts = element_lines(text, first_line);
     let mut out = ParsedBody::default();
     for (i, doc) in docs.into_iter().enumerate() {
@@ -316,6 +356,39 @@ mod tests {
         assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![5]);
         let e = parse_bulk(b"[{\"a\":1},\n{oops}]").unwrap_err();
         assert!(e.message.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn incoming_documents_parse_as_values() {
+        for body in [
+            &b"{\"index\":{}}\n{\"summary\":\"a\",\"details\":{\"x\":1,\"x\":2}}\n{\"delete\":{}}\n"[..],
+            b"{\"a\":1}\n\n{bad\n[1]\n{\"a\":2,\"a\":3}\r\n\"x\"\n",
+            b"[\n  {\"a\": 1},\n  {\"details\": [2, 3],\n   \"b\": \"x,{\"},\n  7\n]",
+            b"{\"update\":{}}\n{\"doc\":{}}\n{\"index\":{}}",
+            b"[{\"a\":1},\n{oops}]",
+        ] {
+            let by_value = parse_bulk(body);
+            let by_incoming = parse_bulk_as::<Incoming>(body);
+            let (v, i) = match (by_value, by_incoming) {
+                (Ok(v), Ok(i)) => (v, i),
+                (Err(a), Err(b)) => {
+                    assert_eq!(a, b);
+                    continue;
+                }
+                (a, b) => panic!("{a:?} vs {b:?}"),
+            };
+            assert_eq!(v.errors, i.errors);
+            assert_eq!(v.items.len(), i.items.len());
+            for (a, b) in v.items.into_iter().zip(i.items) {
+                assert_eq!(a.line, b.line);
+                let Incoming::Object(fields) = b.doc else {
+                    panic!("objects only")
+                };
+                let b: serde_json::Map<String, Value> =
+                    fields.into_iter().map(|(k, f)| (k, f.into_value())).collect();
+                assert_eq!(a.doc, Value::Object(b));
+            }
+        }
     }
 
     #[test]

@@ -23,8 +23,9 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::{parse_timestamp, Details, Event, Severity};
-use serde_json::{Map, Value};
+use ferrodef_event::incoming::Field;
+use ferrodef_event::{parse_timestamp, Details, Event, Incoming, Severity};
+use serde_json::Value;
 
 /// What normalization needs besides the event.
 #[derive(Debug, Clone)]
@@ -87,20 +88,29 @@ fn host_name(v: Value) -> String {
 
 /// Normalizes one incoming JSON object into a MozDef event.
 pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeError> {
-    let Value::Object(obj) = raw else {
-        return Err(NormalizeError {
-            field: None,
-            message: format!("an event must be a JSON object, not {}", json_kind(&raw)),
-        });
+    normalize_incoming(Incoming::from(raw), ctx)
+}
+
+/// Normalizes one incoming document, parsed as [`Incoming`] (the same result as [`normalize`]
+/// on the same JSON, without a hash map per object).
+pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event, NormalizeError> {
+    let obj = match raw {
+        Incoming::Object(fields) => fields,
+        Incoming::Other(v) => {
+            return Err(NormalizeError {
+                field: None,
+                message: format!("an event must be a JSON object, not {}", json_kind(&v)),
+            })
+        }
     };
-    let has_summary = obj.keys().any(|k| {
+    let has_summary = obj.iter().map(|(k, _)| k).any(|k| {
         matches!(
             k.trim_start_matches('@').to_ascii_lowercase().as_str(),
             "summary" | "message"
         )
     });
     let mut details = Details::with_capacity(ferrodef_event::details::TYPICAL_FIELDS);
-    let mut extra = Map::new();
+    let mut extra: Vec<(String, Value)> = Vec::new();
     let mut summary = None;
     let mut time: Option<DateTime<Utc>> = None;
     let mut hostname = None;
@@ -111,8 +121,16 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
     let mut source = None;
     let mut eventsource = None;
     let mut tags: Vec<String> = Vec::new();
-    for (key, v) in obj {
+    for (key, field) in obj {
         let k = key.trim_start_matches('@').to_ascii_lowercase();
+        let v = match field {
+            Field::Details(d) => {
+                // Only `details`/`fields` are read as details: merge them.
+                details.extend(d);
+                continue;
+            }
+            Field::Json(v) => v,
+        };
         match k.as_str() {
             "message" | "summary" => summary = Some(text(v)),
             "payload" if !has_summary => summary = Some(text(v)),
@@ -201,9 +219,7 @@ pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeE
                 };
                 details.insert(name, value);
             }
-            _ => {
-                extra.insert(key, v);
-            }
+            _ => extra.push((key, v)),
         }
     }
     // Unknown top-level keys are kept (in details) rather than dropped; details sent
@@ -311,6 +327,49 @@ mod tests {
         }
         assert_eq!(n, 4);
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Parsing the body as [`Incoming`] (the HTTP path) gives the event parsing it as a
+    /// `serde_json::Value` gives, for MozDef's cases and documents with repeated, odd and many
+    /// keys.
+    #[test]
+    fn incoming_documents_normalize_as_json_values() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpora/mozdef/mq_parse_cases.json"
+        );
+        let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut texts: Vec<String> = data["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["input"].to_string())
+            .collect();
+        assert!(texts.len() >= 4);
+        let wide: Vec<String> = (0..200).map(|i| format!("\"k{}\": {i}", i % 150)).collect();
+        texts.extend([
+            r#"{"summary": "a", "details": {"x": 1, "x": 2}, "Details": {"y": 3}, "@fields": {"x": 4}}"#.to_string(),
+            r#"{"foo": 1, "details": {"foo": 2}, "foo": 3, "details.bar_int": "5", "tags": "a, b"}"#.to_string(),
+            r#"{"details": "text", "fields": null, "message": "m", "payload": "p"}"#.to_string(),
+            r#"{"details": [1, 2], "@timestamp": 1503614982, "host": {"name": "h"}}"#.to_string(),
+            format!("{{{}, \"details\": {{{}}}}}", wide.join(","), wide.join(",")),
+        ]);
+        for text in &texts {
+            let by_value = normalize(serde_json::from_str(text).unwrap(), &ctx());
+            let by_incoming = normalize_incoming(serde_json::from_str(text).unwrap(), &ctx());
+            match (by_value, by_incoming) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{text}");
+                    assert_eq!(
+                        serde_json::to_string(&a).unwrap(),
+                        serde_json::to_string(&b).unwrap(),
+                        "same JSON, same order: {text}"
+                    );
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{text}"),
+                (a, b) => panic!("{text}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]
