@@ -86,6 +86,24 @@ fn host_name(v: Value) -> String {
     }
 }
 
+/// Keys up to this long are lower-cased on the stack.
+const KEY_BUF: usize = 32;
+
+/// `key` without a leading `@`, in lower case (MozDef matches keys so); short keys (all of
+/// MozDef's) without allocating.
+fn lower_key<'a>(key: &'a str, buf: &'a mut [u8; KEY_BUF]) -> std::borrow::Cow<'a, str> {
+    let key = key.trim_start_matches('@');
+    if let Some(b) = buf.get_mut(..key.len()) {
+        b.copy_from_slice(key.as_bytes());
+        b.make_ascii_lowercase();
+        // Lower-casing ASCII letters keeps UTF-8 valid.
+        if let Ok(s) = std::str::from_utf8(b) {
+            return std::borrow::Cow::Borrowed(s);
+        }
+    }
+    std::borrow::Cow::Owned(key.to_ascii_lowercase())
+}
+
 /// Normalizes one incoming JSON object into a MozDef event.
 pub fn normalize(raw: Value, ctx: &NormalizeContext) -> Result<Event, NormalizeError> {
     normalize_incoming(Incoming::from(raw), ctx)
@@ -103,11 +121,9 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
             })
         }
     };
-    let has_summary = obj.iter().map(|(k, _)| k).any(|k| {
-        matches!(
-            k.trim_start_matches('@').to_ascii_lowercase().as_str(),
-            "summary" | "message"
-        )
+    let has_summary = obj.iter().any(|(k, _)| {
+        let k = k.trim_start_matches('@');
+        k.eq_ignore_ascii_case("summary") || k.eq_ignore_ascii_case("message")
     });
     let mut details = Details::with_capacity(ferrodef_event::details::TYPICAL_FIELDS);
     let mut extra: Vec<(String, Value)> = Vec::new();
@@ -121,8 +137,9 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
     let mut source = None;
     let mut eventsource = None;
     let mut tags: Vec<String> = Vec::new();
+    let mut key_buf = [0u8; KEY_BUF];
     for (key, field) in obj {
-        let k = key.trim_start_matches('@').to_ascii_lowercase();
+        let k = lower_key(&key, &mut key_buf);
         let v = match field {
             Field::Details(d) => {
                 // Only `details`/`fields` are read as details: merge them.
@@ -131,7 +148,7 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
             }
             Field::Json(v) => v,
         };
-        match k.as_str() {
+        match &*k {
             "message" | "summary" => summary = Some(text(v)),
             "payload" if !has_summary => summary = Some(text(v)),
             "payload" => {
@@ -370,6 +387,19 @@ mod tests {
                 (a, b) => panic!("{text}: {a:?} vs {b:?}"),
             }
         }
+    }
+
+    #[test]
+    fn keys_lower_case_without_the_at() {
+        let mut buf = [0u8; KEY_BUF];
+        assert_eq!(lower_key("@TimeStamp", &mut buf), "timestamp");
+        assert_eq!(lower_key("ÄBC", &mut buf), "Äbc");
+        let long = "@Details.".to_string() + &"X".repeat(40);
+        assert_eq!(
+            lower_key(&long, &mut buf),
+            "details.".to_string() + &"x".repeat(40)
+        );
+        assert_eq!(lower_key("", &mut buf), "");
     }
 
     #[test]
