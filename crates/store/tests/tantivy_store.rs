@@ -242,3 +242,27 @@ fn retention_drops_old_days_only() {
     store.commit(10).unwrap();
     assert_eq!(search(&*store, Expr::MatchAll).0, 3);
 }
+
+#[test]
+fn a_store_of_another_format_is_refused_by_name() {
+    use ferrodef_store::tantivy_store::{FORMAT, FORMAT_FILE};
+    // New store: the format is written; reopening works.
+    let d = tempfile::tempdir().unwrap();
+    drop(open(d.path()));
+    let written = std::fs::read_to_string(d.path().join(FORMAT_FILE)).unwrap();
+    assert_eq!(written.trim(), FORMAT);
+    sample(&*open(d.path()));
+    assert_eq!(search(&*open(d.path()), Expr::MatchAll).0, 3);
+    // Another format named in the file.
+    std::fs::write(d.path().join(FORMAT_FILE), "ferrodef-tantivy 1\n").unwrap();
+    let e = TantivyStore::open(d.path(), TantivyOptions::default())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("'ferrodef-tantivy 1'"), "{e}");
+    // Partitions without the file: written by a version before the file existed.
+    std::fs::remove_file(d.path().join(FORMAT_FILE)).unwrap();
+    let e = TantivyStore::open(d.path(), TantivyOptions::default())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("older ferrodef"), "{e}");
+}

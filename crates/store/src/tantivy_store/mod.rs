@@ -137,11 +137,49 @@ fn valid_stream(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// The file at the store's root naming its on-disk format.
+pub const FORMAT_FILE: &str = "FORMAT";
+
+/// The on-disk format this build reads and writes. 2: tantivy with SSTable term dictionaries
+/// (format 1, FST term dictionaries, was written before 2026-11-27 and cannot be read).
+pub const FORMAT: &str = "ferrodef-tantivy 2";
+
+/// Checks the format of the store at `root`, writing it for a new store.
+fn check_format(root: &Path) -> Result<(), StoreError> {
+    let file = root.join(FORMAT_FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(found) if found.trim() == FORMAT => Ok(()),
+        Ok(found) => Err(StoreError::Engine(format!(
+            "{} says the store's format is '{}'; this ferrodef reads '{FORMAT}' only: \
+             move the directory aside and ingest again",
+            file.display(),
+            found.trim()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let has_partitions = std::fs::read_dir(root)
+                .map_err(io_err(format!("reading {}", root.display())))?
+                .flatten()
+                .any(|d| d.path().is_dir());
+            if has_partitions {
+                return Err(StoreError::Engine(format!(
+                    "{} holds indexes of an older ferrodef (no {FORMAT_FILE} file), which this \
+                     version cannot read: move the directory aside and ingest again",
+                    root.display()
+                )));
+            }
+            std::fs::write(&file, format!("{FORMAT}\n"))
+                .map_err(io_err(format!("writing {}", file.display())))
+        }
+        Err(e) => Err(io_err(format!("reading {}", file.display()))(e)),
+    }
+}
+
 impl TantivyStore {
     /// Opens (or creates) the store under `root`, opening every existing partition.
     pub fn open(root: impl AsRef<Path>, opts: TantivyOptions) -> Result<TantivyStore, StoreError> {
         let root = root.as_ref().to_path_buf();
         std::fs::create_dir_all(&root).map_err(io_err(format!("creating {}", root.display())))?;
+        check_format(&root)?;
         let store = TantivyStore {
             root: root.clone(),
             fields: Fields::new(),
