@@ -25,15 +25,15 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// The purge delay in effect, in milliseconds (-1: never).
+pub fn purge_delay() -> i64 {
+    // SAFETY: reading a mimalloc option by a valid index.
+    i64::from(unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The purge delay in effect, in milliseconds (-1: never).
-    fn purge_delay() -> std::ffi::c_long {
-        // SAFETY: reading a mimalloc option by a valid index.
-        unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) }
-    }
 
     #[test]
     fn purge_delay_is_the_option_set() {
