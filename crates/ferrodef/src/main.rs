@@ -1,6 +1,5 @@
 //! `ferrodef`: one binary for the whole platform.
 
-mod alloc;
 mod bench;
 mod bench_store;
 mod bench_syslog;
@@ -12,6 +11,10 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+
+// mimalloc: measurably faster than glibc malloc for the many small allocations of JSON handling.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// ferrodef: a security event platform (SIEM), the successor of MozDef.
 #[derive(Debug, Parser)]
@@ -35,7 +38,6 @@ enum Cmd {
 }
 
 fn main() -> std::process::ExitCode {
-    alloc::keep_freed_memory();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
