@@ -139,6 +139,37 @@ fn dedup(fields: &mut Vec<(String, Field)>) {
     fields.extend(slots.into_iter().flatten());
 }
 
+/// The visits of a JSON value that is not an object, as `serde_json::Value` reads it, wrapped
+/// by `$wrap` (the same for [`Incoming`] and [`Field`]).
+macro_rules! non_object_visits {
+    ($out:ty, $wrap:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<$out, A::Error> {
+            json_array(a).map($wrap)
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<$out, E> {
+            Ok($wrap(Value::Bool(b)))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<$out, E> {
+            Ok($wrap(Value::from(n)))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<$out, E> {
+            Ok($wrap(Value::from(n)))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<$out, E> {
+            Ok($wrap(Value::from(n)))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<$out, E> {
+            Ok($wrap(Value::String(s.to_string())))
+        }
+        fn visit_string<E>(self, s: String) -> Result<$out, E> {
+            Ok($wrap(Value::String(s)))
+        }
+        fn visit_unit<E>(self) -> Result<$out, E> {
+            Ok($wrap(Value::Null))
+        }
+    };
+}
+
 impl<'de> Deserialize<'de> for Incoming {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Incoming, D::Error> {
         struct V;
@@ -160,30 +191,7 @@ impl<'de> Deserialize<'de> for Incoming {
                 dedup(&mut fields);
                 Ok(Incoming::Object(fields))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Incoming, A::Error> {
-                JsonVisitor.visit_seq(a).map(Incoming::Other)
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::Bool(b)))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::from(n)))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::from(n)))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::from(n)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::String(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::String(s)))
-            }
-            fn visit_unit<E>(self) -> Result<Incoming, E> {
-                Ok(Incoming::Other(Value::Null))
-            }
+            non_object_visits!(Incoming, Incoming::Other);
         }
         d.deserialize_any(V)
     }
@@ -212,43 +220,16 @@ impl<'de> Visitor<'de> for DetailsOrJson {
         }
         Ok(Field::Details(d))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Field, A::Error> {
-        JsonVisitor.visit_seq(a).map(Field::Json)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<Field, E> {
-        Ok(Field::Json(Value::Bool(b)))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<Field, E> {
-        Ok(Field::Json(Value::from(n)))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<Field, E> {
-        Ok(Field::Json(Value::from(n)))
-    }
-    fn visit_f64<E>(self, n: f64) -> Result<Field, E> {
-        Ok(Field::Json(Value::from(n)))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Field, E> {
-        Ok(Field::Json(Value::String(s.to_string())))
-    }
-    fn visit_string<E>(self, s: String) -> Result<Field, E> {
-        Ok(Field::Json(Value::String(s)))
-    }
-    fn visit_unit<E>(self) -> Result<Field, E> {
-        Ok(Field::Json(Value::Null))
-    }
+    non_object_visits!(Field, Field::Json);
 }
 
 /// Reads a JSON array as `serde_json` does.
-struct JsonVisitor;
-
-impl JsonVisitor {
-    fn visit_seq<'de, A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
-        while let Some(v) = a.next_element::<Value>()? {
-            items.push(v);
-        }
-        Ok(Value::Array(items))
+fn json_array<'de, A: SeqAccess<'de>>(mut a: A) -> Result<Value, A::Error> {
+    let mut items = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+    while let Some(v) = a.next_element::<Value>()? {
+        items.push(v);
     }
+    Ok(Value::Array(items))
 }
 
 #[cfg(test)]
