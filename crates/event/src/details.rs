@@ -263,6 +263,17 @@ impl Serialize for Details {
     }
 }
 
+/// Reads a JSON object's entries into [`Details`]: a repeated key keeps its first place and its
+/// last value, as serde_json (linear time however many keys).
+pub(crate) fn read_map<'de, A: MapAccess<'de>>(mut a: A) -> Result<Details, A::Error> {
+    let mut d = Details::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+    let mut bulk = Bulk::default();
+    while let Some((k, v)) = a.next_entry::<String, Value>()? {
+        bulk.insert(&mut d, Key::Owned(k), v, true);
+    }
+    Ok(d)
+}
+
 impl<'de> Deserialize<'de> for Details {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Details, D::Error> {
         struct V;
@@ -271,14 +282,8 @@ impl<'de> Deserialize<'de> for Details {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Details, A::Error> {
-                let mut d = Details::with_capacity(a.size_hint().unwrap_or(0).min(4096));
-                let mut bulk = Bulk::default();
-                // A repeated key keeps its first place and its last value, as serde_json.
-                while let Some((k, v)) = a.next_entry::<String, Value>()? {
-                    bulk.insert(&mut d, Key::Owned(k), v, true);
-                }
-                Ok(d)
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Details, A::Error> {
+                read_map(a)
             }
         }
         d.deserialize_map(V)

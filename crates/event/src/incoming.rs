@@ -15,7 +15,6 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::details::{Bulk, Key};
 use crate::Details;
 
 /// A JSON document as received.
@@ -212,13 +211,8 @@ impl<'de> Visitor<'de> for DetailsOrJson {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Field, A::Error> {
-        let mut d = Details::with_capacity(a.size_hint().unwrap_or(0).min(4096));
-        let mut bulk = Bulk::default();
-        while let Some((k, v)) = a.next_entry::<String, Value>()? {
-            bulk.insert(&mut d, Key::Owned(k), v, true);
-        }
-        Ok(Field::Details(d))
+    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Field, A::Error> {
+        crate::details::read_map(a).map(Field::Details)
     }
     non_object_visits!(Field, Field::Json);
 }
