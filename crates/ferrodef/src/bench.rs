@@ -223,8 +223,9 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         .events
         .checked_div(a.needles)
         .map_or(usize::MAX, |n| n.max(1));
-    // Bodies are generated before the clock starts, so that the measurement is the server's
-    // (the load tool shares the machine); very large runs generate them on the fly instead.
+    // Bodies are generated before the clock starts (on every core), so that the measurement is
+    // the server's: the load tool shares the machine. Only when they would not fit in half the
+    // available memory are they generated during the run, which the result says.
     let (events, batch) = (a.events, a.batch);
     let make_body = {
         let run = run.clone();
@@ -241,11 +242,10 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             Ok(body.into())
         }
     };
-    let pregenerate = a.events <= 2_000_000;
+    let pregenerate = (a.events as u64).saturating_mul(BODY_BYTES_PER_EVENT)
+        <= mem_available_bytes().unwrap_or(0) / 2;
     let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(if pregenerate {
-        (0..batches)
-            .map(&make_body)
-            .collect::<anyhow::Result<_>>()?
+        generate_all(batches, &make_body)?
     } else {
         Vec::new()
     });
@@ -333,6 +333,7 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         "searchable_lag_after_last_ack_ms": lag_ms,
         "end_to_end_per_second": total_accepted as f64 / searchable_secs,
         "server_peak_rss_mib": peak as f64 / 1048576.0,
+        "bodies_pregenerated": pregenerate,
         "server": server,
     });
     if a.json {
@@ -361,6 +362,9 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             "server peak RSS:         {:.0} MiB",
             peak as f64 / 1048576.0
         );
+        if !pregenerate {
+            println!("(bodies were generated during the run: not enough memory to hold them)");
+        }
     }
     if a.keep {
         if let Some(s) = spawned {
@@ -369,6 +373,46 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Upper bound of a generated event's size in a bulk body (action line included), in bytes.
+const BODY_BYTES_PER_EVENT: u64 = 700;
+
+/// `MemAvailable` of /proc/meminfo, in bytes.
+fn mem_available_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Generates every bulk body, on as many threads as there are cores.
+fn generate_all(
+    batches: usize,
+    make_body: &(dyn Fn(usize) -> anyhow::Result<bytes::Bytes> + Sync),
+) -> anyhow::Result<Vec<bytes::Bytes>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = batches.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..batches)
+            .step_by(per)
+            .map(|first| {
+                s.spawn(move || {
+                    (first..(first + per).min(batches))
+                        .map(make_body)
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(batches);
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("a body generator thread panicked"))??;
+            all.extend(part);
+        }
+        Ok(all)
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

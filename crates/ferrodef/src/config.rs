@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// Indexing threads [default: 2]
     #[arg(long, env = "FERRODEF_WRITER_THREADS")]
     pub writer_threads: Option<usize>,
+    /// Largest segment a merge makes, in events; bounds the memory and CPU of merges while
+    /// ingesting [default: 1000000]
+    #[arg(long, env = "FERRODEF_MAX_SEGMENT_DOCS")]
+    pub max_segment_docs: Option<u32>,
     /// Name of this server in events (`mozdefhostname`) [default: the host name]
     #[arg(long, env = "FERRODEF_MOZDEFHOSTNAME")]
     pub mozdefhostname: Option<String>,
@@ -149,6 +153,7 @@ pub struct StorageConfig {
     pub commit_interval_ms: Option<u64>,
     pub writer_memory_mb: Option<usize>,
     pub writer_threads: Option<usize>,
+    pub max_segment_docs: Option<u32>,
 }
 
 /// The effective configuration.
@@ -161,6 +166,7 @@ pub struct Config {
     pub commit_interval_ms: u64,
     pub writer_memory_mb: usize,
     pub writer_threads: usize,
+    pub max_segment_docs: u32,
     pub mozdefhostname: String,
     pub default_timezone: chrono_tz::Tz,
     /// `[transforms]`: order and settings of the transforms.
@@ -300,6 +306,10 @@ impl Config {
                 .writer_threads
                 .or(file.storage.writer_threads)
                 .unwrap_or(2),
+            max_segment_docs: args
+                .max_segment_docs
+                .or(file.storage.max_segment_docs)
+                .unwrap_or(1_000_000),
             mozdefhostname: args
                 .mozdefhostname
                 .clone()
@@ -322,6 +332,12 @@ impl Config {
                 cfg.writer_threads
             );
         }
+        if cfg.max_segment_docs < 10_000 {
+            bail!(
+                "max_segment_docs must be at least 10000 (was {})",
+                cfg.max_segment_docs
+            );
+        }
         if cfg.commit_interval_ms == 0 {
             bail!("commit_interval_ms must be at least 1");
         }
@@ -339,7 +355,8 @@ mod tests {
         let path = dir.path().join("f.toml");
         std::fs::write(
             &path,
-            "listen = \"127.0.0.1:9000\"\nretention_days = 30\n[storage]\ncommit_interval_ms = 250\n",
+            "listen = \"127.0.0.1:9000\"\nretention_days = 30\n[storage]\ncommit_interval_ms = 250\n\
+             max_segment_docs = 500000\n",
         )
         .unwrap();
         let args = ServeArgs {
@@ -351,6 +368,7 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.retention_days, 7);
         assert_eq!(c.commit_interval_ms, 250);
+        assert_eq!(c.max_segment_docs, 500_000);
         assert_eq!(c.max_body_bytes, 16 << 20);
         assert_eq!(c.default_timezone, chrono_tz::UTC);
         assert_eq!(
@@ -393,5 +411,11 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("Mars/Base"));
+        let err = Config::resolve(&ServeArgs {
+            max_segment_docs: Some(5),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("max_segment_docs"), "{err}");
     }
 }

@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Runs the platform: HTTP ingest and search API, embedded store under the data directory.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Imports log files (syslog, CEF, JSON; plain or gzip) into a server or a data directory.
     Ingest(ingest_cmd::IngestArgs),
     /// Searches events with the query language.

@@ -36,6 +36,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let opts = TantivyOptions {
         writer_memory_bytes: cfg.writer_memory_mb << 20,
         writer_threads: cfg.writer_threads,
+        max_merged_docs: cfg.max_segment_docs,
         ..TantivyOptions::default()
     };
     let index_dir = cfg.data_dir.join("index");

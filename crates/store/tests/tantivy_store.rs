@@ -266,3 +266,50 @@ fn a_store_of_another_format_is_refused_by_name() {
         .expect("refused");
     assert!(e.to_string().contains("older ferrodef"), "{e}");
 }
+
+#[test]
+fn a_partition_with_fast_ip_fields_still_reads_and_writes() {
+    // Partitions written before the IP fields became indexed-only have fast IP columns; CIDR,
+    // exact and range queries follow each partition's own schema.
+    use ferrodef_store::tantivy_store::schema::Fields;
+    use ferrodef_store::tantivy_store::{FORMAT, FORMAT_FILE};
+    use tantivy::schema::{FieldEntry, FieldType, IpAddrOptions, Schema};
+    let d = tempfile::tempdir().unwrap();
+    let mut b = Schema::builder();
+    for (_, entry) in Fields::new().schema.fields() {
+        match entry.field_type() {
+            FieldType::IpAddr(_) => b.add_field(FieldEntry::new_ip_addr(
+                entry.name().to_string(),
+                IpAddrOptions::default().set_indexed().set_fast(),
+            )),
+            _ => b.add_field(entry.clone()),
+        };
+    }
+    let old = b.build();
+    let ip = old.get_field("ip_src").unwrap();
+    assert!(old.get_field_entry(ip).is_fast());
+    let part = d.path().join("events").join("20261120");
+    std::fs::create_dir_all(&part).unwrap();
+    drop(tantivy::Index::create_in_dir(&part, old).unwrap());
+    std::fs::write(d.path().join(FORMAT_FILE), format!("{FORMAT}\n")).unwrap();
+
+    let store = open(d.path());
+    sample(&*store);
+    let cidr = |net: &str| Expr::Cidr {
+        field: "details.sourceipaddress".into(),
+        net: net.parse().unwrap(),
+    };
+    assert_eq!(search(&*store, cidr("10.0.0.0/8")).0, 1);
+    assert_eq!(search(&*store, cidr("0.0.0.0/0")).0, 2);
+    assert_eq!(
+        search(&*store, term("details.sourceipaddress", "192.0.2.1")).0,
+        1
+    );
+    // The old partition kept its fast column; the new day got the current schema.
+    let reopened = tantivy::Index::open_in_dir(&part).unwrap().schema();
+    assert!(reopened.get_field_entry(ip).is_fast());
+    let new_day = tantivy::Index::open_in_dir(d.path().join("events").join("20261121"))
+        .unwrap()
+        .schema();
+    assert!(!new_day.get_field_entry(ip).is_fast());
+}

@@ -6,6 +6,7 @@
 //! twice and none is lost.
 
 mod doc;
+mod merge;
 mod query;
 pub mod schema;
 
@@ -24,13 +25,13 @@ use tantivy::aggregation::{
     AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
 };
 use tantivy::collector::{Count, TopDocs};
-use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{Term, Value as _};
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
 
 use self::doc::IndexDoc;
+use self::merge::BoundedMergePolicy;
 use self::query::Translator;
 pub use self::query::{to_tantivy_date, to_v6};
 use self::schema::{Fields, JSON_FIELD};
@@ -50,9 +51,9 @@ pub struct TantivyOptions {
     pub max_open_writers: usize,
     /// A writer not used for this long is closed at the next commit.
     pub writer_idle: Duration,
-    /// Segments with more documents than this are not merged further (bounds the memory and
-    /// time of merges while ingesting).
-    pub max_docs_before_merge: usize,
+    /// No merge makes a segment of more documents than this (bounds the memory and time of
+    /// merges while ingesting; see `merge`).
+    pub max_merged_docs: u32,
     /// How many segments of a size class are merged at once (higher: fewer rewrites of each
     /// document while ingesting, a few more segments to search).
     pub merge_min_segments: usize,
@@ -65,7 +66,7 @@ impl Default for TantivyOptions {
             writer_threads: 2,
             max_open_writers: 3,
             writer_idle: Duration::from_secs(60),
-            max_docs_before_merge: 2_000_000,
+            max_merged_docs: 1_000_000,
             merge_min_segments: 16,
         }
     }
@@ -406,10 +407,10 @@ impl Store for TantivyStore {
                     self.opts.writer_threads,
                     self.opts.writer_memory_bytes,
                 )?;
-                let mut policy = LogMergePolicy::default();
-                policy.set_max_docs_before_merge(self.opts.max_docs_before_merge);
-                policy.set_min_num_segments(self.opts.merge_min_segments);
-                writer.set_merge_policy(Box::new(policy));
+                writer.set_merge_policy(Box::new(BoundedMergePolicy {
+                    min_segments: self.opts.merge_min_segments,
+                    max_merged_docs: self.opts.max_merged_docs,
+                }));
                 writers.insert(
                     key.clone(),
                     OpenWriter {
