@@ -37,6 +37,9 @@ pub struct StoreBenchArgs {
     /// Segments of a size class merged at once
     #[arg(long)]
     pub merge_min_segments: Option<usize>,
+    /// Largest segment a merge makes (as `serve --max-segment-docs`)
+    #[arg(long)]
+    pub max_segment_docs: Option<u32>,
     /// Only prepare the documents; do not index (to subtract preparation in profiles)
     #[arg(long)]
     pub prepare_only: bool,
@@ -112,6 +115,9 @@ pub fn run(a: StoreBenchArgs) -> anyhow::Result<()> {
     }
     if let Some(m) = a.merge_min_segments {
         opts.merge_min_segments = m;
+    }
+    if let Some(m) = a.max_segment_docs {
+        opts.max_merged_docs = m;
     }
     let store = TantivyStore::open(&dir, opts).context("opening the store")?;
     let n = docs.len();

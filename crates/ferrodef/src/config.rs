@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use ferrodef_store::tantivy_store::TantivyOptions;
 use serde::Deserialize;
 
 /// Options of `ferrodef serve`; each also reads a `FERRODEF_*` environment variable.
@@ -36,7 +37,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FERRODEF_WRITER_THREADS")]
     pub writer_threads: Option<usize>,
     /// Largest segment a merge makes, in events; bounds the memory and CPU of merges while
-    /// ingesting [default: 1000000]
+    /// ingesting [default: 200000]
     #[arg(long, env = "FERRODEF_MAX_SEGMENT_DOCS")]
     pub max_segment_docs: Option<u32>,
     /// Name of this server in events (`mozdefhostname`) [default: the host name]
@@ -309,7 +310,7 @@ impl Config {
             max_segment_docs: args
                 .max_segment_docs
                 .or(file.storage.max_segment_docs)
-                .unwrap_or(1_000_000),
+                .unwrap_or(TantivyOptions::default().max_merged_docs),
             mozdefhostname: args
                 .mozdefhostname
                 .clone()

@@ -2,11 +2,15 @@
 //! segment of more than a set number of documents.
 //!
 //! tantivy's `LogMergePolicy` merges a whole size class at once, so at ten million events a day
-//! it merges sixteen segments of a quarter million documents into one of four million. Such a
-//! merge held ~1 GiB of memory (the merged columns and term dictionaries, plus every page of the
-//! source segments it maps) and took minutes of CPU while ingest went on. Bounding the size of
-//! a merged segment bounds both; a day of ten million events ends as about ten segments of a
-//! million, which searches as fast as one (a term lookup per segment).
+//! it merged sixteen segments of a quarter million documents into one of four million. Such a
+//! merge held ~1 GiB of memory (merged columns and dictionaries, plus every page of the source
+//! segments it maps) and rewrote every event a second time while ingest went on. Here merged
+//! segments stay small (200K events by default) and segments of more than half that are final:
+//! while ingesting fast (each commit's segments of ~10K events), sixteen of them merge once into
+//! a final segment, so each event is written twice in all instead of three or four times, and a
+//! merge holds tens of MB. A day of ten million events ends as 50–100 segments; a needle search
+//! does one term lookup per segment (a few ms in all), and aggregations cost per event, not per
+//! segment (measured in BENCHMARKS.md).
 
 use tantivy::index::SegmentMeta;
 use tantivy::indexer::{MergeCandidate, MergePolicy};

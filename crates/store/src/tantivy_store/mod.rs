@@ -66,7 +66,7 @@ impl Default for TantivyOptions {
             writer_threads: 2,
             max_open_writers: 3,
             writer_idle: Duration::from_secs(60),
-            max_merged_docs: 1_000_000,
+            max_merged_docs: 200_000,
             merge_min_segments: 16,
         }
     }
