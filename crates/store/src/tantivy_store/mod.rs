@@ -54,8 +54,8 @@ pub struct TantivyOptions {
     /// No merge makes a segment of more documents than this (bounds the memory and time of
     /// merges while ingesting; see `merge`).
     pub max_merged_docs: u32,
-    /// How many segments of a size class are merged at once (higher: fewer rewrites of each
-    /// document while ingesting, a few more segments to search).
+    /// How many segments of a size class make a merge when they do not fill `max_merged_docs`
+    /// first (higher: larger merges of small segments, a few more segments to search).
     pub merge_min_segments: usize,
 }
 
