@@ -305,6 +305,17 @@ impl TantivyStore {
     }
 
     /// Closes writers that are idle or beyond the allowed number (after committing them).
+    /// Closes every open writer after the merges it runs or has planned finish (uncommitted
+    /// documents are discarded, as when the store is dropped). Dropping the store instead
+    /// cancels running merges.
+    pub fn finish_merges(&self) -> Result<(), StoreError> {
+        let writers: Vec<OpenWriter> = self.writers.lock().drain().map(|(_, w)| w).collect();
+        for w in writers {
+            w.writer.wait_merging_threads()?;
+        }
+        Ok(())
+    }
+
     fn close_writers(&self, writers: &mut HashMap<PartKey, OpenWriter>) {
         let now = Instant::now();
         let mut keys: Vec<(Instant, PartKey)> = writers
