@@ -105,6 +105,12 @@ fn query_language_semantics() {
     assert_eq!(s.total("_exists_:utctimestamp"), 4);
     assert_eq!(s.total("_exists_:receivedtimestamp"), 4);
     assert_eq!(s.total("receivedtimestamp:[now-1h TO now+1m]"), 4);
+    // `timestamp` (a date field of its own) answers as the other times do.
+    let ts = v["hits"][0]["timestamp"].as_str().unwrap().to_string();
+    assert_eq!(s.total(&format!("timestamp:\"{ts}\"")), 1, "{ts}");
+    assert_eq!(s.total("_exists_:timestamp"), 4);
+    assert_eq!(s.total("timestamp:[now-1h TO now+1m]"), 3);
+    assert_eq!(s.total("timestamp:<now-2h"), 1);
 }
 
 #[test]

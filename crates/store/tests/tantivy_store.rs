@@ -313,3 +313,124 @@ fn a_partition_with_fast_ip_fields_still_reads_and_writes() {
         .schema();
     assert!(!new_day.get_field_entry(ip).is_fast());
 }
+
+#[test]
+fn timestamp_is_found_in_its_own_field_and_in_older_partitions() {
+    // New partitions keep a date `timestamp` in a fast date field of its own; partitions
+    // created before that field existed keep it in the JSON field. Queries and aggregations on
+    // `timestamp` find it in both, and also values that are not dates (kept as strings).
+    use ferrodef_store::tantivy_store::schema::Fields;
+    use ferrodef_store::tantivy_store::{FORMAT, FORMAT_FILE};
+    use tantivy::schema::Schema;
+    let d = tempfile::tempdir().unwrap();
+    let mut b = Schema::builder();
+    for (_, entry) in Fields::new().schema.fields() {
+        if entry.name() != "timestamp" {
+            b.add_field(entry.clone());
+        }
+    }
+    let old = b.build();
+    let part = d.path().join("events").join("20261120");
+    std::fs::create_dir_all(&part).unwrap();
+    drop(tantivy::Index::create_in_dir(&part, old).unwrap());
+    std::fs::write(d.path().join(FORMAT_FILE), format!("{FORMAT}\n")).unwrap();
+
+    let store = open(d.path());
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+    let t1 = Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap();
+    store
+        .index(vec![
+            doc(
+                1,
+                t0,
+                json!({"timestamp": "2026-11-20T09:59:00.123Z", "n": 1}),
+            ),
+            doc(
+                2,
+                t1,
+                json!({"timestamp": "2026-11-21T09:59:00.456Z", "n": 2}),
+            ),
+            doc(3, t1, json!({"timestamp": "yesterday at noon", "n": 3})),
+            doc(4, t1, json!({"n": 4})),
+        ])
+        .unwrap();
+    store.commit(4).unwrap();
+    let ns = |q: Expr| -> Vec<i64> {
+        let mut v: Vec<i64> = search(&*store, q)
+            .1
+            .iter()
+            .map(|h| h["n"].as_i64().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let range = |lo: &str, hi: &str| Expr::Range {
+        field: "timestamp".into(),
+        lower: Bound::Included(lo.into()),
+        upper: Bound::Included(hi.into()),
+    };
+    assert_eq!(ns(term("timestamp", "2026-11-20T09:59:00.123Z")), vec![1]);
+    assert_eq!(ns(term("timestamp", "2026-11-21T09:59:00.456Z")), vec![2]);
+    assert_eq!(
+        ns(term("timestamp", "2026-11-21T10:59:00.456+01:00")),
+        vec![2]
+    );
+    assert_eq!(
+        ns(term("timestamp", "2026-11-21T09:59:00.457Z")),
+        Vec::<i64>::new()
+    );
+    assert_eq!(ns(term("timestamp", "yesterday at noon")), vec![3]);
+    assert_eq!(
+        ns(range("2026-11-20T00:00:00Z", "2026-11-22T00:00:00Z")),
+        vec![1, 2]
+    );
+    assert_eq!(
+        ns(range("2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z")),
+        vec![2]
+    );
+    assert_eq!(
+        ns(Expr::Range {
+            field: "timestamp".into(),
+            lower: Bound::Excluded("2026-11-20T09:59:00.123Z".into()),
+            upper: Bound::Unbounded,
+        }),
+        vec![2]
+    );
+    assert_eq!(
+        ns(Expr::Exists {
+            field: "timestamp".into()
+        }),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        ns(Expr::Wildcard {
+            field: Some("timestamp".into()),
+            pattern: "yester*".into()
+        }),
+        vec![3]
+    );
+    let r = store
+        .aggregate(&AggRequest {
+            stream: "events".into(),
+            query: Expr::MatchAll,
+            from: None,
+            to: None,
+            terms: Some("timestamp".into()),
+            size: 10,
+            interval: None,
+            now: Utc::now(),
+        })
+        .unwrap();
+    let counts: u64 = r.terms.unwrap().iter().map(|b| b.count).sum();
+    assert_eq!(counts, 2, "the two dates, from both partitions");
+    // The old partition kept its schema; the new day has the field.
+    let has_field = |day: &str| {
+        tantivy::Index::open_in_dir(d.path().join("events").join(day))
+            .unwrap()
+            .schema()
+            .get_field("timestamp")
+            .is_ok()
+    };
+    assert!(!has_field("20261120"));
+    assert!(has_field("20261121"));
+}

@@ -3,8 +3,9 @@
 //! it built field by field into a `TantivyDocument` (which cost 12% of the server's CPU).
 //!
 //! What it presents is exactly what a `TantivyDocument` built from the document's JSON object
-//! would hold: `_source`, the two time fields, `summary` as text, the IP-typed fields, and the
-//! JSON field `f` with every other top-level field. Strings in `f` follow tantivy's rule for
+//! would hold: `_source`, the time fields, `summary` as text, the IP-typed fields, and the
+//! JSON field `f` with every other top-level field (`timestamp` has a date field of its own
+//! when it is a date and the partition's schema has the field; see `schema.rs`). Strings in `f` follow tantivy's rule for
 //! JSON strings (one that parses as an RFC 3339 time is indexed as a date). A test checks that
 //! an event and the JSON object it serializes to give the same document.
 
@@ -41,6 +42,7 @@ pub(crate) struct Parts {
     json_field: Field,
     ip_src_field: Field,
     ip_dst_field: Field,
+    timestamp_field: Option<Field>,
     source: Vec<u8>,
     utc: tantivy::DateTime,
     received: tantivy::DateTime,
@@ -49,6 +51,8 @@ pub(crate) struct Parts {
     /// An event's `timestamp` as its JSON string, only when it is not a date tantivy can hold
     /// (see [`event_time`]); otherwise it is presented as a date without formatting it.
     timestamp_text: Option<String>,
+    /// `timestamp` as a date for the schema's `timestamp` field (then left out of `f`).
+    timestamp_date: Option<tantivy::DateTime>,
     body: DocBody,
 }
 
@@ -80,21 +84,34 @@ impl std::ops::Deref for IndexDoc {
 
 impl IndexDoc {
     pub(crate) fn new(f: &Fields, doc: StoredDoc) -> IndexDoc {
-        let (ip_src, ip_dst, timestamp_text) = match &doc.doc {
-            DocBody::Event(e) => (
-                ip_of(e.details.get("sourceipaddress")),
-                ip_of(e.details.get("destinationipaddress")),
-                match event_time(&e.timestamp) {
-                    Some(_) => None,
-                    None => Some(ferrodef_event::format_timestamp(&e.timestamp)),
-                },
-            ),
+        let own_timestamp = f.timestamp.is_some();
+        let (ip_src, ip_dst, timestamp_text, timestamp_date) = match &doc.doc {
+            DocBody::Event(e) => {
+                let date = event_time(&e.timestamp);
+                (
+                    ip_of(e.details.get("sourceipaddress")),
+                    ip_of(e.details.get("destinationipaddress")),
+                    match date {
+                        Some(_) => None,
+                        None => Some(ferrodef_event::format_timestamp(&e.timestamp)),
+                    },
+                    date.filter(|_| own_timestamp),
+                )
+            }
             DocBody::Map(m) => {
                 let details = m.get("details").and_then(Value::as_object);
+                let date = match m.get("timestamp") {
+                    Some(Value::String(t)) if own_timestamp => match json_str(t) {
+                        ReferenceValueLeaf::Date(d) => Some(d),
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 (
                     ip_of(details.and_then(|d| d.get("sourceipaddress"))),
                     ip_of(details.and_then(|d| d.get("destinationipaddress"))),
                     None,
+                    date,
                 )
             }
         };
@@ -106,12 +123,14 @@ impl IndexDoc {
             json_field: f.json,
             ip_src_field: f.ip_src,
             ip_dst_field: f.ip_dst,
+            timestamp_field: f.timestamp,
             source: doc.source,
             utc: to_tantivy_date(doc.utctimestamp),
             received: to_tantivy_date(doc.receivedtimestamp),
             ip_src,
             ip_dst,
             timestamp_text,
+            timestamp_date,
             body: doc.doc,
         }))
     }
@@ -159,7 +178,7 @@ pub(crate) enum Val<'a> {
     /// The JSON field of an event.
     EventRoot(&'a Parts, &'a Event),
     /// The JSON field of a JSON object document.
-    MapRoot(&'a Map<String, Value>),
+    MapRoot(&'a Parts, &'a Map<String, Value>),
     /// An event's details.
     Details(&'a Details),
 }
@@ -189,11 +208,11 @@ impl<'a> tantivy::schema::Value<'a> for Val<'a> {
                 }),
                 Value::String(s) => ReferenceValue::Leaf(json_str(s)),
                 Value::Array(a) => ReferenceValue::Array(ArrayIter::Json(a.iter())),
-                Value::Object(m) => ReferenceValue::Object(ObjectIter::Map(m.iter(), false)),
+                Value::Object(m) => ReferenceValue::Object(ObjectIter::Map(m.iter(), None)),
             },
             Val::Strings(s) => ReferenceValue::Array(ArrayIter::Strings(s.iter())),
             Val::EventRoot(d, e) => ReferenceValue::Object(ObjectIter::Event(d, e, 0)),
-            Val::MapRoot(m) => ReferenceValue::Object(ObjectIter::Map(m.iter(), true)),
+            Val::MapRoot(d, m) => ReferenceValue::Object(ObjectIter::Map(m.iter(), Some(d))),
             Val::Details(d) => ReferenceValue::Object(ObjectIter::Details(d.iter())),
         }
     }
@@ -220,8 +239,9 @@ impl<'a> Iterator for ArrayIter<'a> {
 /// The fields of an object of an [`IndexDoc`].
 #[derive(Debug, Clone)]
 pub(crate) enum ObjectIter<'a> {
-    /// A JSON object; `true` for a document's top level, which leaves out [`OWN_FIELDS`].
-    Map(serde_json::map::Iter<'a>, bool),
+    /// A JSON object; for a document's top level, its document, whose own fields
+    /// ([`OWN_FIELDS`], and `timestamp` when it has a field of its own) are left out.
+    Map(serde_json::map::Iter<'a>, Option<&'a Parts>),
     Details(details::Iter<'a>),
     /// An event's top-level fields (those not in [`OWN_FIELDS`]) in the order of its JSON.
     Event(&'a Parts, &'a Event, u8),
@@ -234,7 +254,11 @@ impl<'a> Iterator for ObjectIter<'a> {
         match self {
             ObjectIter::Map(i, top) => loop {
                 let (k, v) = i.next()?;
-                if !*top || !OWN_FIELDS.contains(&k.as_str()) {
+                let own = top.is_some_and(|d| {
+                    OWN_FIELDS.contains(&k.as_str())
+                        || (k == "timestamp" && d.timestamp_date.is_some())
+                });
+                if !own {
                     return Some((k.as_str(), Val::Json(v)));
                 }
             },
@@ -243,6 +267,7 @@ impl<'a> Iterator for ObjectIter<'a> {
                 let field = *i;
                 *i = i.saturating_add(1);
                 let item = match field {
+                    0 if d.timestamp_date.is_some() => None,
                     0 => Some((
                         "timestamp",
                         match (&d.timestamp_text, event_time(&e.timestamp)) {
@@ -280,7 +305,7 @@ impl<'a> Iterator for ObjectIter<'a> {
 
 /// Fields and values of an [`IndexDoc`], in schema order.
 pub(crate) type FieldsIter<'a> =
-    std::iter::Flatten<std::array::IntoIter<Option<(Field, Val<'a>)>, 7>>;
+    std::iter::Flatten<std::array::IntoIter<Option<(Field, Val<'a>)>, 8>>;
 
 impl Document for IndexDoc {
     type Value<'a> = Val<'a>;
@@ -289,12 +314,15 @@ impl Document for IndexDoc {
     fn iter_fields_and_values(&self) -> FieldsIter<'_> {
         let json = match &self.body {
             DocBody::Event(e) => Val::EventRoot(&self.0, e),
-            DocBody::Map(m) => Val::MapRoot(m),
+            DocBody::Map(m) => Val::MapRoot(&self.0, m),
         };
         [
             Some((self.source_field, Val::Bytes(&self.source))),
             Some((self.utc_field, Val::Date(self.utc))),
             Some((self.received_field, Val::Date(self.received))),
+            self.timestamp_field
+                .zip(self.timestamp_date)
+                .map(|(f, t)| (f, Val::Date(t))),
             self.summary().map(|s| (self.summary_field, Val::Str(s))),
             self.ip_src.map(|ip| (self.ip_src_field, Val::Ip(ip))),
             self.ip_dst.map(|ip| (self.ip_dst_field, Val::Ip(ip))),
@@ -336,6 +364,15 @@ mod tests {
         }
         for k in OWN_FIELDS {
             map.shift_remove(k);
+        }
+        // `timestamp` has a field of its own where tantivy reads it as a date.
+        if let (Some(field), Some(t)) = (f.timestamp, map.get("timestamp")) {
+            if let ReferenceValue::Leaf(ReferenceValueLeaf::Date(d)) =
+                tantivy::schema::Value::as_value(&t)
+            {
+                out.add_date(field, d);
+                map.shift_remove("timestamp");
+            }
         }
         if let Some(Value::Object(details)) = map.get("details") {
             for (name, field) in [
@@ -417,9 +454,24 @@ mod tests {
         }
     }
 
+    /// The current schema, and how partitions without a `timestamp` field index.
+    fn schemas() -> [Fields; 2] {
+        let f = Fields::new();
+        let legacy = Fields {
+            timestamp: None,
+            ..f.clone()
+        };
+        [f, legacy]
+    }
+
     #[test]
     fn an_event_indexes_as_its_json_object() {
-        let f = Fields::new();
+        for f in schemas() {
+            event_as_json_object(&f);
+        }
+    }
+
+    fn event_as_json_object(f: &Fields) {
         let details = json!({
             "sourceipaddress": " 203.0.113.7 ",
             "destinationipaddress": "2001:db8::1",
@@ -457,17 +509,13 @@ mod tests {
                     let by_event = stored(DocBody::from(ev), t);
                     let by_map = stored(DocBody::Map(map.clone()), t);
                     assert_eq!(by_event.source, by_map.source, "same JSON at {t}");
-                    let want = canonical(&reference(&f, &by_map, map), &f);
+                    let want = canonical(&reference(f, &by_map, map), f);
                     assert_eq!(
-                        canonical(&IndexDoc::new(&f, by_event), &f),
+                        canonical(&IndexDoc::new(f, by_event), f),
                         want,
                         "event at {t}"
                     );
-                    assert_eq!(
-                        canonical(&IndexDoc::new(&f, by_map), &f),
-                        want,
-                        "map at {t}"
-                    );
+                    assert_eq!(canonical(&IndexDoc::new(f, by_map), f), want, "map at {t}");
                     checked += 1;
                 }
             }
@@ -477,10 +525,18 @@ mod tests {
 
     #[test]
     fn a_json_document_indexes_as_before() {
-        let f = Fields::new();
+        for f in schemas() {
+            json_document_as_before(&f);
+        }
+    }
+
+    fn json_document_as_before(f: &Fields) {
         let t = Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap();
         for v in [
             json!({"summary": 42, "utctimestamp": "x", "app": "vulns", "details": {"sourceipaddress": "not an ip"}}),
+            json!({"timestamp": "2026-11-27T08:00:00.5+01:00", "n": 1}),
+            json!({"timestamp": "Nov 27 08:00:00", "details": {"timestamp": "2026-11-27T08:00:00Z"}}),
+            json!({"timestamp": 1_795_000_000, "summary": "epoch seconds"}),
             json!({"summary": "only a summary"}),
             json!({}),
             json!({"details": "not an object", "receivedtimestamp": 1, "n": [null, true]}),
@@ -489,8 +545,8 @@ mod tests {
                 panic!("object")
             };
             let doc = stored(DocBody::Map(map.clone()), t);
-            let want = canonical(&reference(&f, &doc, map), &f);
-            assert_eq!(canonical(&IndexDoc::new(&f, doc), &f), want);
+            let want = canonical(&reference(f, &doc, map), f);
+            assert_eq!(canonical(&IndexDoc::new(f, doc), f), want);
         }
     }
 

@@ -89,6 +89,8 @@ struct Partition {
     key: PartKey,
     dir: PathBuf,
     index: Index,
+    /// The fields of this partition's own schema (older partitions may lack newer fields).
+    fields: Fields,
     reader: IndexReader,
     /// Every document with a smaller or equal sequence number is committed here.
     committed_seq: AtomicU64,
@@ -227,12 +229,12 @@ impl TantivyStore {
                 dir.display()
             )));
         };
-        if Fields::from_schema(index.schema()).is_none() {
+        let Some(fields) = Fields::from_schema(index.schema()) else {
             return Err(StoreError::Engine(format!(
                 "{} has an index with an unexpected schema",
                 dir.display()
             )));
-        }
+        };
         let committed_seq = index
             .load_metas()?
             .payload
@@ -246,6 +248,7 @@ impl TantivyStore {
             key,
             dir,
             index,
+            fields,
             reader,
             committed_seq: AtomicU64::new(committed_seq),
         }))
@@ -281,18 +284,85 @@ impl TantivyStore {
             .collect()
     }
 
-    fn filtered_query(
+    /// tantivy aggregations for a request (empty when it asks only for a count), with field
+    /// names of a partition with `fields`.
+    fn aggregations(
         &self,
+        req: &AggRequest,
+        size: usize,
+        fields: &Fields,
+    ) -> Result<Aggregations, StoreError> {
+        let terms = match &req.terms {
+            Some(t) => {
+                Some(serde_json::json!({"terms": {"field": agg_field(t, fields)?, "size": size}}))
+            }
+            None => None,
+        };
+        let mut aggs = serde_json::Map::new();
+        if let Some(t) = &terms {
+            aggs.insert("terms".into(), t.clone());
+        }
+        if let Some(interval) = &req.interval {
+            let ms = parse_interval(interval)?;
+            let mut h = serde_json::json!({
+                "date_histogram": {"field": "utctimestamp", "fixed_interval": format!("{ms}ms"), "min_doc_count": 0}
+            });
+            if let (Some(from), Some(to)) = (req.from, req.to) {
+                let lo = from.timestamp_millis().div_euclid(ms) * ms;
+                let buckets = (to.timestamp_millis() - lo) / ms;
+                if buckets > 100_000 {
+                    return Err(StoreError::BadRequest(format!(
+                        "interval {interval} makes {buckets} buckets between from and to; use a larger interval"
+                    )));
+                }
+                h["date_histogram"]["extended_bounds"] = serde_json::json!({"min": from.timestamp_millis(), "max": to.timestamp_millis()});
+            }
+            if let Some(t) = &terms {
+                h["aggs"] = serde_json::json!({"terms": t});
+            }
+            aggs.insert("histogram".into(), h);
+        }
+        serde_json::from_value(Value::Object(aggs))
+            .map_err(|e| StoreError::Engine(format!("building aggregation: {e}")))
+    }
+
+    /// The query for each partition, following its schema (one translation for all partitions
+    /// of the current schema). Translates once even without partitions, so that a bad query
+    /// is an error whether or not there is data.
+    fn part_queries(
+        &self,
+        parts: &[Arc<Partition>],
+        expr: &ferrodef_query::Expr,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Box<dyn Query>>, StoreError> {
+        let current = Self::filtered_query(&self.fields, expr, from, to, now)?;
+        parts
+            .iter()
+            .map(|p| {
+                if p.fields.schema == self.fields.schema {
+                    Ok(current.box_clone())
+                } else {
+                    Self::filtered_query(&p.fields, expr, from, to, now)
+                }
+            })
+            .collect()
+    }
+
+    /// The query for one partition's schema (`fields`), limited to times from `from` to `to`.
+    fn filtered_query(
+        fields: &Fields,
         expr: &ferrodef_query::Expr,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Box<dyn Query>, StoreError> {
-        let q = Translator::new(&self.fields, now).translate(expr)?;
+        let q = Translator::new(fields, now).translate(expr)?;
         if from.is_none() && to.is_none() {
             return Ok(q);
         }
-        let f = self.fields.utctimestamp;
+        let f = fields.utctimestamp;
         let bound = |t: Option<DateTime<Utc>>| match t {
             Some(t) => std::ops::Bound::Included(Term::from_field_date(f, to_tantivy_date(t))),
             None => std::ops::Bound::Unbounded,
@@ -347,9 +417,12 @@ fn hit_source(searcher: &tantivy::Searcher, addr: DocAddress, f: &Fields) -> Opt
     serde_json::from_slice(bytes).ok()
 }
 
-fn agg_field(field: &str) -> Result<String, StoreError> {
+/// The fast field (or path of the JSON field) aggregated for a field name, in a partition with
+/// these fields.
+fn agg_field(field: &str, fields: &Fields) -> Result<String, StoreError> {
     match field {
         "utctimestamp" | "receivedtimestamp" => Ok(field.to_string()),
+        "timestamp" if fields.timestamp.is_some() => Ok(field.to_string()),
         "summary" => Err(StoreError::BadRequest(
             "'summary' is analysed text and cannot be aggregated; aggregate a keyword field"
                 .to_string(),
@@ -438,7 +511,7 @@ impl Store for TantivyStore {
             if doc.seq <= w.part.committed_seq.load(Ordering::Acquire) {
                 continue;
             }
-            w.writer.add_document(IndexDoc::new(&self.fields, doc))?;
+            w.writer.add_document(IndexDoc::new(&w.part.fields, doc))?;
             w.dirty = true;
             w.last_used = Instant::now();
             added += 1;
@@ -474,25 +547,25 @@ impl Store for TantivyStore {
                 req.sort_field
             )));
         }
-        let query = self.filtered_query(&req.query, req.from, req.to, req.now)?;
         let mut parts = self.parts_in_range(&req.stream, req.from, req.to);
         // Partitions are whole days, so visiting them in sort order lets us stop collecting
         // hits once enough were found (only counting in the rest).
         if req.order == SortOrder::Desc && req.sort_field == "utctimestamp" {
             parts.reverse();
         }
+        let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
         let by_utc = req.sort_field == "utctimestamp";
         let mut total = 0u64;
         let mut hits: Vec<(Option<tantivy::DateTime>, usize, DocAddress)> = Vec::new();
         let searchers: Vec<tantivy::Searcher> = parts.iter().map(|p| p.reader.searcher()).collect();
-        for (i, searcher) in searchers.iter().enumerate() {
+        for (i, (searcher, query)) in searchers.iter().zip(&queries).enumerate() {
             if by_utc && hits.len() >= req.size {
-                total += searcher.search(&query, &Count)? as u64;
+                total += searcher.search(query, &Count)? as u64;
                 continue;
             }
             let top = TopDocs::with_limit(req.size.max(1))
                 .order_by_fast_field::<tantivy::DateTime>(req.sort_field.clone(), order);
-            let (count, top) = searcher.search(&query, &(Count, top))?;
+            let (count, top) = searcher.search(query, &(Count, top))?;
             total += count as u64;
             hits.extend(top.into_iter().map(|(k, a)| (k, i, a)));
         }
@@ -503,44 +576,16 @@ impl Store for TantivyStore {
         hits.truncate(req.size);
         let hits = hits
             .into_iter()
-            .filter_map(|(_, i, addr)| hit_source(&searchers[i], addr, &self.fields))
+            .filter_map(|(_, i, addr)| hit_source(&searchers[i], addr, &parts[i].fields))
             .collect();
         Ok(SearchResponse { total, hits })
     }
 
     fn aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError> {
-        let query = self.filtered_query(&req.query, req.from, req.to, req.now)?;
+        let parts = self.parts_in_range(&req.stream, req.from, req.to);
+        let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
         let size = req.size.clamp(1, 10_000);
-        let terms = match &req.terms {
-            Some(t) => Some(serde_json::json!({"terms": {"field": agg_field(t)?, "size": size}})),
-            None => None,
-        };
-        let mut aggs = serde_json::Map::new();
-        if let Some(t) = &terms {
-            aggs.insert("terms".into(), t.clone());
-        }
-        if let Some(interval) = &req.interval {
-            let ms = parse_interval(interval)?;
-            let mut h = serde_json::json!({
-                "date_histogram": {"field": "utctimestamp", "fixed_interval": format!("{ms}ms"), "min_doc_count": 0}
-            });
-            if let (Some(from), Some(to)) = (req.from, req.to) {
-                let lo = from.timestamp_millis().div_euclid(ms) * ms;
-                let buckets = (to.timestamp_millis() - lo) / ms;
-                if buckets > 100_000 {
-                    return Err(StoreError::BadRequest(format!(
-                        "interval {interval} makes {buckets} buckets between from and to; use a larger interval"
-                    )));
-                }
-                h["date_histogram"]["extended_bounds"] = serde_json::json!({"min": from.timestamp_millis(), "max": to.timestamp_millis()});
-            }
-            if let Some(t) = &terms {
-                h["aggs"] = serde_json::json!({"terms": t});
-            }
-            aggs.insert("histogram".into(), h);
-        }
-        let aggs: Aggregations = serde_json::from_value(Value::Object(aggs))
-            .map_err(|e| StoreError::Engine(format!("building aggregation: {e}")))?;
+        let aggs = self.aggregations(req, size, &self.fields)?;
         let ctx = || {
             AggContextParams::new(
                 AggregationLimitsGuard::default(),
@@ -549,14 +594,20 @@ impl Store for TantivyStore {
         };
         let mut total = 0u64;
         let mut merged: Option<IntermediateAggregationResults> = None;
-        for part in self.parts_in_range(&req.stream, req.from, req.to) {
+        for (part, query) in parts.iter().zip(&queries) {
             let searcher = part.reader.searcher();
             if aggs.is_empty() {
-                total += searcher.search(&query, &Count)? as u64;
+                total += searcher.search(query, &Count)? as u64;
                 continue;
             }
-            let collector = DistributedAggregationCollector::from_aggs(aggs.clone(), ctx());
-            let (count, inter) = searcher.search(&query, &(Count, collector))?;
+            // Field names follow the partition's schema (`timestamp` moved out of `f`).
+            let part_aggs = if part.fields.schema == self.fields.schema {
+                aggs.clone()
+            } else {
+                self.aggregations(req, size, &part.fields)?
+            };
+            let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx());
+            let (count, inter) = searcher.search(query, &(Count, collector))?;
             total += count as u64;
             match &mut merged {
                 Some(m) => m.merge_fruits(inter)?,

@@ -1,7 +1,9 @@
 //! Translation of the ferrodef query language into tantivy queries.
 //!
 //! Field resolution (see `schema.rs`): no field or `summary` → the analysed `summary` text;
-//! `utctimestamp`/`receivedtimestamp` → date fields; `details.sourceipaddress` and
+//! `utctimestamp`/`receivedtimestamp` → date fields; `timestamp` → its date field and, for
+//! values that are not dates (and partitions without the field), its path in `f`;
+//! `details.sourceipaddress` and
 //! `details.destinationipaddress` → IP fields (with the raw string kept in the JSON field for
 //! wildcards); everything else → a path in the JSON field `f` (exact keyword semantics, and
 //! numbers/dates/booleans when the value reads as one).
@@ -26,6 +28,8 @@ use crate::StoreError;
 enum Target<'a> {
     Summary,
     Date(Field, &'a str),
+    /// A date field whose values that are not dates are in the JSON field under the same name.
+    DateOrJson(Field, &'a str),
     Ip(Field, &'a str),
     Json(&'a str),
 }
@@ -59,6 +63,10 @@ impl<'a> Translator<'a> {
             None | Some("summary") => Target::Summary,
             Some(name @ "utctimestamp") => Target::Date(self.fields.utctimestamp, name),
             Some(name @ "receivedtimestamp") => Target::Date(self.fields.receivedtimestamp, name),
+            Some(name @ "timestamp") => match self.fields.timestamp {
+                Some(f) => Target::DateOrJson(f, name),
+                None => Target::Json(name),
+            },
             Some(name) => match self.fields.ip_field(name) {
                 Some(f) => Target::Ip(f, name),
                 None => Target::Json(name),
@@ -214,6 +222,13 @@ impl<'a> Translator<'a> {
                     Bound::Included(Term::from_field_date(f, t)),
                 ))
             }
+            Target::DateOrJson(f, name) => {
+                let json = self.json_terms(name, value);
+                match self.time(name, value) {
+                    Ok(t) => either(date_range(f, Bound::Included(t), Bound::Included(t)), json),
+                    Err(_) => json,
+                }
+            }
             Target::Ip(f, name) => match value.parse::<IpAddr>() {
                 Ok(ip) => Box::new(TermQuery::new(
                     Term::from_field_ip_addr(f, to_v6(ip)),
@@ -258,7 +273,7 @@ impl<'a> Translator<'a> {
                     "wildcards and regular expressions do not apply to the date field '{name}'"
                 )))
             }
-            Target::Ip(_, path) | Target::Json(path) => {
+            Target::Ip(_, path) | Target::DateOrJson(_, path) | Target::Json(path) => {
                 let mut t = self.json_term(path);
                 t.append_type_and_str("");
                 let prefix = t.serialized_value_bytes();
@@ -293,6 +308,10 @@ impl<'a> Translator<'a> {
                     .map_err(|e| bad(format!("_exists_:summary: {e}")))?,
             ),
             Target::Date(_, name) => Box::new(ExistsQuery::new(name.to_string(), false)),
+            Target::DateOrJson(_, name) => either(
+                Box::new(ExistsQuery::new(name.to_string(), false)),
+                Box::new(ExistsQuery::new(format!("{JSON_FIELD}.{name}"), true)),
+            ),
             Target::Ip(_, path) | Target::Json(path) => {
                 Box::new(ExistsQuery::new(format!("{JSON_FIELD}.{path}"), true))
             }
@@ -348,44 +367,107 @@ impl<'a> Translator<'a> {
                 };
                 (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
             }
-            Target::Json(path) => {
-                if values.iter().all(|v| v.parse::<f64>().is_ok()) {
-                    let all_int = values.iter().all(|v| v.parse::<i64>().is_ok());
-                    let mut conv = |v: &str| {
-                        let mut t = self.json_term(path);
-                        if all_int {
-                            t.append_type_and_fast_value(v.parse::<i64>().unwrap_or_default());
-                        } else {
-                            t.append_type_and_fast_value(v.parse::<f64>().unwrap_or_default());
-                        }
-                        Ok(t)
-                    };
-                    (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
-                } else if values
+            Target::DateOrJson(f, name) => {
+                let (lo, hi) = self.json_range(name, lower, upper, &values)?;
+                let json = Box::new(RangeQuery::new(lo, hi));
+                let now = self.now;
+                if values
                     .iter()
-                    .all(|v| ferrodef_query::parse_time(v, self.now).is_ok())
+                    .all(|v| ferrodef_query::parse_time(v, now).is_ok())
                 {
-                    let now = self.now;
-                    let mut conv = |v: &str| {
-                        let mut t = self.json_term(path);
-                        let dt = ferrodef_query::parse_time(v, now)
-                            .map_err(|e| bad(format!("field '{path}': {e}")))?;
-                        t.append_type_and_fast_value(to_tantivy_date(dt));
-                        Ok(t)
-                    };
-                    (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
-                } else {
-                    let mut conv = |v: &str| {
-                        let mut t = self.json_term(path);
-                        t.append_type_and_str(v);
-                        Ok(t)
-                    };
-                    (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
+                    let mut conv = |v: &str| self.time(name, v);
+                    let (lo, hi) = (map_time(lower, &mut conv)?, map_time(upper, &mut conv)?);
+                    return Ok(either(date_range(f, lo, hi), json));
                 }
+                return Ok(json);
             }
+            Target::Json(path) => self.json_range(path, lower, upper, &values)?,
         };
         Ok(Box::new(RangeQuery::new(lo, hi)))
     }
+
+    /// The bounds of a range over a path of the JSON field: numbers when both bounds are
+    /// numbers, dates when both are times, else strings.
+    fn json_range(
+        &self,
+        path: &str,
+        lower: &Bound<String>,
+        upper: &Bound<String>,
+        values: &[&str],
+    ) -> Result<(Bound<Term>, Bound<Term>), StoreError> {
+        let map_bound = |b: &Bound<String>,
+                         f: &mut dyn FnMut(&str) -> Result<Term, StoreError>|
+         -> Result<Bound<Term>, StoreError> {
+            Ok(match b {
+                Bound::Included(v) => Bound::Included(f(v)?),
+                Bound::Excluded(v) => Bound::Excluded(f(v)?),
+                Bound::Unbounded => Bound::Unbounded,
+            })
+        };
+        Ok(if values.iter().all(|v| v.parse::<f64>().is_ok()) {
+            let all_int = values.iter().all(|v| v.parse::<i64>().is_ok());
+            let mut conv = |v: &str| {
+                let mut t = self.json_term(path);
+                if all_int {
+                    t.append_type_and_fast_value(v.parse::<i64>().unwrap_or_default());
+                } else {
+                    t.append_type_and_fast_value(v.parse::<f64>().unwrap_or_default());
+                }
+                Ok(t)
+            };
+            (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
+        } else if values
+            .iter()
+            .all(|v| ferrodef_query::parse_time(v, self.now).is_ok())
+        {
+            let now = self.now;
+            let mut conv = |v: &str| {
+                let mut t = self.json_term(path);
+                let dt = ferrodef_query::parse_time(v, now)
+                    .map_err(|e| bad(format!("field '{path}': {e}")))?;
+                t.append_type_and_fast_value(to_tantivy_date(dt));
+                Ok(t)
+            };
+            (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
+        } else {
+            let mut conv = |v: &str| {
+                let mut t = self.json_term(path);
+                t.append_type_and_str(v);
+                Ok(t)
+            };
+            (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
+        })
+    }
+}
+
+/// Documents matching either query.
+fn either(a: Box<dyn Query>, b: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Should, a),
+        (Occur::Should, b),
+    ]))
+}
+
+/// A range of times on a date field.
+fn date_range(
+    f: Field,
+    lo: Bound<tantivy::DateTime>,
+    hi: Bound<tantivy::DateTime>,
+) -> Box<dyn Query> {
+    let term = |b: Bound<tantivy::DateTime>| b.map(|t| Term::from_field_date(f, t));
+    Box::new(RangeQuery::new(term(lo), term(hi)))
+}
+
+/// A bound of a range of times.
+fn map_time(
+    b: &Bound<String>,
+    f: &mut dyn FnMut(&str) -> Result<tantivy::DateTime, StoreError>,
+) -> Result<Bound<tantivy::DateTime>, StoreError> {
+    Ok(match b {
+        Bound::Included(v) => Bound::Included(f(v)?),
+        Bound::Excluded(v) => Bound::Excluded(f(v)?),
+        Bound::Unbounded => Bound::Unbounded,
+    })
 }
 
 /// tantivy keeps every IP address as IPv6 (IPv4 mapped).

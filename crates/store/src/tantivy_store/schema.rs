@@ -6,6 +6,12 @@
 //! - `summary`: text, lower-cased word tokens with positions (phrases);
 //! - `utctimestamp`, `receivedtimestamp`: dates (fast fields, not indexed) for time filters,
 //!   sort, histograms;
+//! - `timestamp` (the event's own time; MozDef maps it as a date too): a date, fast only. It
+//!   used to be a date inside `f`, which gave nearly every event a term of its own in the
+//!   inverted index (~5% of indexing CPU) that only time ranges on `timestamp` used. A value
+//!   that is not a date tantivy can hold (a custom document's non-RFC 3339 string, a year
+//!   outside 1677–2262) stays in `f`; queries on `timestamp` look in both. Partitions created
+//!   before the field existed keep `timestamp` in `f` (queries follow each partition's schema);
 //! - `f`: a JSON field holding every other field of the document (top-level keywords such as
 //!   `category`, `hostname`, `tags`, and all of `details.*`), indexed untokenized (exact,
 //!   case-sensitive) and fast (terms aggregations, range queries, `_exists_`); numbers and
@@ -41,6 +47,8 @@ pub struct Fields {
     pub json: Field,
     pub ip_src: Field,
     pub ip_dst: Field,
+    /// `None` in partitions created before `timestamp` had a field of its own.
+    pub timestamp: Option<Field>,
 }
 
 impl Fields {
@@ -63,7 +71,7 @@ impl Fields {
             .set_fast()
             .set_precision(DateTimePrecision::Milliseconds);
         let utctimestamp = b.add_date_field("utctimestamp", date.clone());
-        let receivedtimestamp = b.add_date_field("receivedtimestamp", date);
+        let receivedtimestamp = b.add_date_field("receivedtimestamp", date.clone());
         let json = b.add_json_field(
             JSON_FIELD,
             JsonObjectOptions::default()
@@ -77,6 +85,8 @@ impl Fields {
         let ip = IpAddrOptions::default().set_indexed();
         let ip_src = b.add_ip_addr_field("ip_src", ip.clone());
         let ip_dst = b.add_ip_addr_field("ip_dst", ip);
+        // Last, so that the fields before it keep the numbers they have in older partitions.
+        let timestamp = b.add_date_field("timestamp", date);
         Fields {
             schema: b.build(),
             source,
@@ -86,6 +96,7 @@ impl Fields {
             json,
             ip_src,
             ip_dst,
+            timestamp: Some(timestamp),
         }
     }
 
@@ -99,6 +110,7 @@ impl Fields {
             json: schema.get_field(JSON_FIELD).ok()?,
             ip_src: schema.get_field("ip_src").ok()?,
             ip_dst: schema.get_field("ip_dst").ok()?,
+            timestamp: schema.get_field("timestamp").ok(),
             schema,
         })
     }
