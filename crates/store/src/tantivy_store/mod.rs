@@ -374,7 +374,6 @@ impl TantivyStore {
         ])))
     }
 
-    /// Closes writers that are idle or beyond the allowed number (after committing them).
     /// Closes every open writer after the merges it runs or has planned finish (uncommitted
     /// documents are discarded, as when the store is dropped). Dropping the store instead
     /// cancels running merges.
@@ -386,6 +385,7 @@ impl TantivyStore {
         Ok(())
     }
 
+    /// Closes writers that are idle or beyond the allowed number (after committing them).
     fn close_writers(&self, writers: &mut HashMap<PartKey, OpenWriter>) {
         let now = Instant::now();
         let mut keys: Vec<(Instant, PartKey)> = writers
