@@ -27,8 +27,7 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes [default: 16777216]
     #[arg(long, env = "FERRODEF_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// How often accepted events are made searchable, in milliseconds; under saturation commits
-    /// come sooner to keep events searchable within twice this after acceptance [default: 500]
+    /// How often accepted events are made searchable, in milliseconds [default: 500]
     #[arg(long, env = "FERRODEF_COMMIT_INTERVAL_MS")]
     pub commit_interval_ms: Option<u64>,
     /// Indexing memory budget in MiB [default: 128]

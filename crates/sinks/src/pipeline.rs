@@ -400,25 +400,9 @@ fn indexer_loop(
     let mut first_pending: Option<Instant> = None;
     // The acknowledgement time of the oldest uncommitted document.
     let mut oldest_ack: Option<Instant> = None;
-    // Commits also keep acknowledged events searchable within `searchable_within` when ingest
-    // is saturated and acknowledged batches wait for the indexer: a commit starts once the
-    // oldest uncommitted event's wait plus the expected commit time would reach it.
-    let searchable_within = interval * 2;
-    // The last commit's duration, or more while recent ones took longer (rises at once,
-    // decays slowly).
-    let mut commit_estimate = Duration::ZERO;
-    // After a failed commit, retries come one interval apart (not as fast as the deadline
-    // would ask).
-    let mut retrying = false;
     let mut open = true;
     while open {
-        let wait = commit_wait(
-            first_pending,
-            oldest_ack.filter(|_| !retrying),
-            interval,
-            searchable_within,
-            commit_estimate,
-        );
+        let wait = first_pending.map_or(interval, |t| interval.saturating_sub(t.elapsed()));
         match rx.recv_timeout(wait) {
             Ok(Accepted {
                 source,
@@ -447,16 +431,7 @@ fn indexer_loop(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
         }
-        let due = first_pending.is_some()
-            && commit_wait(
-                first_pending,
-                oldest_ack.filter(|_| !retrying),
-                interval,
-                searchable_within,
-                commit_estimate,
-            )
-            .is_zero()
-            || !open;
+        let due = first_pending.is_some_and(|t| t.elapsed() >= interval) || !open;
         if due && last_seq <= checkpoint {
             first_pending = None;
         }
@@ -465,11 +440,10 @@ fn indexer_loop(
             let started = Instant::now();
             match store.commit(last_seq) {
                 Ok(()) => {
-                    let took = started.elapsed();
                     metrics.commits.inc();
-                    metrics.commit_seconds.observe(took.as_secs_f64());
-                    commit_estimate = took.max((commit_estimate * 3 + took) / 4);
-                    retrying = false;
+                    metrics
+                        .commit_seconds
+                        .observe(started.elapsed().as_secs_f64());
                     if let Some(t) = oldest_ack.take() {
                         metrics
                             .searchable_lag_seconds
@@ -497,7 +471,6 @@ fn indexer_loop(
                     metrics.index_errors.inc();
                     tracing::error!("store commit failed (will retry): {e}");
                     first_pending = Some(Instant::now());
-                    retrying = true;
                 }
             }
         } else if !open {
@@ -506,56 +479,9 @@ fn indexer_loop(
     }
 }
 
-/// How long the indexer may wait before it must commit: `interval` after the first
-/// uncommitted document reached it, or earlier when the oldest uncommitted document was
-/// acknowledged so long ago that, with a commit taking about `commit_estimate`, it would not be
-/// searchable within `searchable_within` (with a quarter of that to spare: the indexer may be
-/// held up handing documents to tantivy when the deadline comes). `interval` when
-/// nothing is pending.
-fn commit_wait(
-    first_pending: Option<Instant>,
-    oldest_ack: Option<Instant>,
-    interval: Duration,
-    searchable_within: Duration,
-    commit_estimate: Duration,
-) -> Duration {
-    let Some(first) = first_pending else {
-        return interval;
-    };
-    let by_interval = interval.saturating_sub(first.elapsed());
-    let deadline = searchable_within
-        .saturating_sub(searchable_within / 4)
-        .saturating_sub(commit_estimate);
-    let by_ack = oldest_ack.map_or(by_interval, |t| deadline.saturating_sub(t.elapsed()));
-    by_interval.min(by_ack)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commits_come_early_when_acknowledged_events_waited() {
-        let ms = Duration::from_millis;
-        let now = Instant::now();
-        let ago = |d: u64| now.checked_sub(ms(d)).unwrap_or(now);
-        let within = ms(1000);
-        // Nothing pending: wait a whole interval.
-        assert_eq!(commit_wait(None, None, ms(500), within, ms(0)), ms(500));
-        // Light load: the interval decides (the event was acknowledged just now).
-        let w = commit_wait(Some(now), Some(now), ms(500), within, ms(20));
-        assert!(w > ms(450) && w <= ms(500), "{w:?}");
-        // The oldest event waited 400 ms for the indexer and a commit takes 200 ms: commit
-        // within ~150 ms (750 - 200 - 400), not after the full interval.
-        let w = commit_wait(Some(now), Some(ago(400)), ms(500), within, ms(200));
-        assert!(w <= ms(150) && w > ms(100), "{w:?}");
-        // Past the deadline: now.
-        let w = commit_wait(Some(now), Some(ago(800)), ms(500), within, ms(300));
-        assert!(w.is_zero(), "{w:?}");
-        // The interval is over: now, however recent the acknowledgement.
-        let w = commit_wait(Some(ago(600)), Some(ago(600)), ms(500), within, ms(0));
-        assert!(w.is_zero(), "{w:?}");
-    }
 
     #[test]
     fn record_roundtrip() {
