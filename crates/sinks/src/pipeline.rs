@@ -200,8 +200,11 @@ impl Pipeline {
         }
 
         let (tx, rx) = mpsc::channel::<Submit>(256);
-        // A short queue: when indexing lags, acknowledging slows down instead of memory growing.
-        let (itx, irx) = sync_channel::<Accepted>(2);
+        // No queue: the log writer hands each batch to the indexer and only then answers its
+        // client, so that when indexing lags, acknowledging slows down (instead of memory
+        // growing, or acknowledged events waiting for the indexer and becoming searchable
+        // later than `commit_interval` plus the commit).
+        let (itx, irx) = sync_channel::<Accepted>(0);
         let m = metrics.clone();
         let writer = std::thread::Builder::new()
             .name("ferrodef-wal".into())
@@ -291,13 +294,11 @@ impl IngestHandle {
     }
 }
 
-/// Documents the write-ahead log has made durable (and the clients have been answered), on
-/// their way to the indexer.
+/// Documents the write-ahead log has made durable, on their way to the indexer. Their client
+/// is answered once the indexer has taken them (see `writer_loop`).
 struct Accepted {
     source: String,
     docs: Vec<StoredDoc>,
-    /// When they were acknowledged: their searchable lag is measured from here.
-    acked: Instant,
 }
 
 fn writer_loop(
@@ -334,7 +335,6 @@ fn writer_loop(
             Ok(first_seq) => {
                 let mut seq = first_seq;
                 let mut forward = Vec::with_capacity(subs.len());
-                let acked = Instant::now();
                 for s in subs {
                     let docs: Vec<StoredDoc> = s
                         .docs
@@ -353,17 +353,22 @@ fn writer_loop(
                         })
                         .collect();
                     metrics.pending.inc_by(docs.len() as i64);
-                    let _ = s.ack.send(Ok(()));
-                    forward.push(Accepted {
-                        source: s.source,
-                        docs,
-                        acked,
-                    });
+                    forward.push((
+                        Accepted {
+                            source: s.source,
+                            docs,
+                        },
+                        s.ack,
+                    ));
                 }
-                for f in forward {
+                // The events are durable: each client is answered once the indexer has taken
+                // its events (or has stopped: they stay in the log and are indexed at the
+                // next start).
+                for (f, ack) in forward {
                     if itx.send(f).is_err() {
                         tracing::error!("indexer stopped; accepted events stay in the write-ahead log and are indexed at the next start");
                     }
+                    let _ = ack.send(Ok(()));
                 }
             }
             Err(e) => {
@@ -404,18 +409,15 @@ fn indexer_loop(
     while open {
         let wait = first_pending.map_or(interval, |t| interval.saturating_sub(t.elapsed()));
         match rx.recv_timeout(wait) {
-            Ok(Accepted {
-                source,
-                docs,
-                acked,
-            }) => {
+            Ok(Accepted { source, docs }) => {
                 let n = docs.len() as u64;
                 let (lo, hi) = match (docs.first(), docs.last()) {
                     (Some(a), Some(b)) => (a.seq, b.seq),
                     _ => continue,
                 };
                 first_pending.get_or_insert_with(Instant::now);
-                oldest_ack.get_or_insert(acked);
+                // Taken at the moment its client is answered (the channel has no queue).
+                oldest_ack.get_or_insert_with(Instant::now);
                 match store.index(docs) {
                     Ok(_) => {
                         *uncommitted.entry(source).or_default() += n;
