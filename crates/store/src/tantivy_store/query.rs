@@ -333,15 +333,6 @@ impl<'a> Translator<'a> {
         if matches!((lower, upper), (Bound::Unbounded, Bound::Unbounded)) {
             return self.exists(field);
         }
-        let map_bound = |b: &Bound<String>,
-                         f: &mut dyn FnMut(&str) -> Result<Term, StoreError>|
-         -> Result<Bound<Term>, StoreError> {
-            Ok(match b {
-                Bound::Included(v) => Bound::Included(f(v)?),
-                Bound::Excluded(v) => Bound::Excluded(f(v)?),
-                Bound::Unbounded => Bound::Unbounded,
-            })
-        };
         let values: Vec<&str> = [lower, upper]
             .into_iter()
             .filter_map(|b| match b {
@@ -376,7 +367,7 @@ impl<'a> Translator<'a> {
                     .all(|v| ferrodef_query::parse_time(v, now).is_ok())
                 {
                     let mut conv = |v: &str| self.time(name, v);
-                    let (lo, hi) = (map_time(lower, &mut conv)?, map_time(upper, &mut conv)?);
+                    let (lo, hi) = (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?);
                     return Ok(either(date_range(f, lo, hi), json));
                 }
                 return Ok(json);
@@ -395,15 +386,6 @@ impl<'a> Translator<'a> {
         upper: &Bound<String>,
         values: &[&str],
     ) -> Result<(Bound<Term>, Bound<Term>), StoreError> {
-        let map_bound = |b: &Bound<String>,
-                         f: &mut dyn FnMut(&str) -> Result<Term, StoreError>|
-         -> Result<Bound<Term>, StoreError> {
-            Ok(match b {
-                Bound::Included(v) => Bound::Included(f(v)?),
-                Bound::Excluded(v) => Bound::Excluded(f(v)?),
-                Bound::Unbounded => Bound::Unbounded,
-            })
-        };
         Ok(if values.iter().all(|v| v.parse::<f64>().is_ok()) {
             let all_int = values.iter().all(|v| v.parse::<i64>().is_ok());
             let mut conv = |v: &str| {
@@ -458,11 +440,11 @@ fn date_range(
     Box::new(RangeQuery::new(term(lo), term(hi)))
 }
 
-/// A bound of a range of times.
-fn map_time(
+/// A bound of a range, its value converted by `f`.
+fn map_bound<T>(
     b: &Bound<String>,
-    f: &mut dyn FnMut(&str) -> Result<tantivy::DateTime, StoreError>,
-) -> Result<Bound<tantivy::DateTime>, StoreError> {
+    f: &mut dyn FnMut(&str) -> Result<T, StoreError>,
+) -> Result<Bound<T>, StoreError> {
     Ok(match b {
         Bound::Included(v) => Bound::Included(f(v)?),
         Bound::Excluded(v) => Bound::Excluded(f(v)?),
