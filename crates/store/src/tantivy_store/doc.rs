@@ -5,9 +5,10 @@
 //! What it presents is exactly what a `TantivyDocument` built from the document's JSON object
 //! would hold: `_source`, the time fields, `summary` as text, the IP-typed fields, and the
 //! JSON field `f` with every other top-level field (`timestamp` has a date field of its own
-//! when it is a date and the partition's schema has the field; see `schema.rs`). Strings in `f` follow tantivy's rule for
-//! JSON strings (one that parses as an RFC 3339 time is indexed as a date). A test checks that
-//! an event and the JSON object it serializes to give the same document.
+//! when it is a date and the partition's schema has the field; see `schema.rs`). Strings in
+//! `f` follow tantivy's rule for JSON strings (one that parses as an RFC 3339 time is indexed
+//! as a date). A test checks that an event and the JSON object it serializes to give the same
+//! document.
 
 use std::net::{IpAddr, Ipv6Addr};
 
