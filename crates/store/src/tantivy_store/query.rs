@@ -217,10 +217,7 @@ impl<'a> Translator<'a> {
             Target::Summary => self.summary_phrase(value),
             Target::Date(f, name) => {
                 let t = self.time(name, value)?;
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_date(f, t)),
-                    Bound::Included(Term::from_field_date(f, t)),
-                ))
+                date_range(f, Bound::Included(t), Bound::Included(t))
             }
             Target::DateOrJson(f, name) => {
                 let json = self.json_terms(name, value);
@@ -346,10 +343,7 @@ impl<'a> Translator<'a> {
                     "range queries do not apply to the text field 'summary'".to_string(),
                 ))
             }
-            Target::Date(f, name) => {
-                let mut conv = |v: &str| self.time(name, v).map(|t| Term::from_field_date(f, t));
-                (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?)
-            }
+            Target::Date(f, name) => return self.time_range(f, name, lower, upper),
             Target::Ip(f, name) => {
                 let mut conv = |v: &str| {
                     v.parse::<IpAddr>()
@@ -361,20 +355,33 @@ impl<'a> Translator<'a> {
             Target::DateOrJson(f, name) => {
                 let (lo, hi) = self.json_range(name, lower, upper, &values)?;
                 let json = Box::new(RangeQuery::new(lo, hi));
-                let now = self.now;
                 if values
                     .iter()
-                    .all(|v| ferrodef_query::parse_time(v, now).is_ok())
+                    .all(|v| ferrodef_query::parse_time(v, self.now).is_ok())
                 {
-                    let mut conv = |v: &str| self.time(name, v);
-                    let (lo, hi) = (map_bound(lower, &mut conv)?, map_bound(upper, &mut conv)?);
-                    return Ok(either(date_range(f, lo, hi), json));
+                    return Ok(either(self.time_range(f, name, lower, upper)?, json));
                 }
                 return Ok(json);
             }
             Target::Json(path) => self.json_range(path, lower, upper, &values)?,
         };
         Ok(Box::new(RangeQuery::new(lo, hi)))
+    }
+
+    /// A range of times on the date field `f` (named `name` in errors).
+    fn time_range(
+        &self,
+        f: Field,
+        name: &str,
+        lower: &Bound<String>,
+        upper: &Bound<String>,
+    ) -> Result<Box<dyn Query>, StoreError> {
+        let mut conv = |v: &str| self.time(name, v);
+        Ok(date_range(
+            f,
+            map_bound(lower, &mut conv)?,
+            map_bound(upper, &mut conv)?,
+        ))
     }
 
     /// The bounds of a range over a path of the JSON field: numbers when both bounds are
