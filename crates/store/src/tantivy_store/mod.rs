@@ -287,7 +287,6 @@ impl TantivyStore {
     /// tantivy aggregations for a request (empty when it asks only for a count), with field
     /// names of a partition with `fields`.
     fn aggregations(
-        &self,
         req: &AggRequest,
         size: usize,
         fields: &Fields,
@@ -585,7 +584,7 @@ impl Store for TantivyStore {
         let parts = self.parts_in_range(&req.stream, req.from, req.to);
         let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
         let size = req.size.clamp(1, 10_000);
-        let aggs = self.aggregations(req, size, &self.fields)?;
+        let aggs = Self::aggregations(req, size, &self.fields)?;
         let ctx = || {
             AggContextParams::new(
                 AggregationLimitsGuard::default(),
@@ -604,7 +603,7 @@ impl Store for TantivyStore {
             let part_aggs = if part.fields.schema == self.fields.schema {
                 aggs.clone()
             } else {
-                self.aggregations(req, size, &part.fields)?
+                Self::aggregations(req, size, &part.fields)?
             };
             let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx());
             let (count, inter) = searcher.search(query, &(Count, collector))?;
