@@ -8,17 +8,17 @@
 //! position of the problem where there is one.
 
 mod ingest;
-pub mod raw;
 mod search;
+pub mod server;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ferrodef_sinks::{IngestHandle, Metrics};
+use ferrodef_ingest::{IngestService, Metrics};
 use ferrodef_store::Store;
 use serde_json::json;
 
@@ -29,29 +29,54 @@ pub struct ApiConfig {
     pub mozdefhostname: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Time zone assumed for event timestamps without one.
-    pub default_tz: chrono_tz::Tz,
-    /// Longest raw message (syslog/CEF line); longer ones are truncated and tagged.
-    pub max_message_bytes: usize,
+    /// Longest time a request body may take to arrive.
+    pub body_timeout: Duration,
+}
+
+/// Memory for request bodies being read, all requests together: a body reserves its declared
+/// length (or the body limit when it declares none) before it is read.
+pub struct BodyBudget {
+    units: Arc<tokio::sync::Semaphore>,
+    total_units: usize,
+    wait: Duration,
+}
+
+const BUDGET_UNIT: usize = 64 * 1024;
+
+impl BodyBudget {
+    /// A budget of `bytes`; a body waits at most `wait` for room.
+    pub fn new(bytes: usize, wait: Duration) -> BodyBudget {
+        let total_units = bytes.div_ceil(BUDGET_UNIT).max(1);
+        BodyBudget {
+            units: Arc::new(tokio::sync::Semaphore::new(total_units)),
+            total_units,
+            wait,
+        }
+    }
+
+    async fn reserve(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit, ()> {
+        let units = bytes.div_ceil(BUDGET_UNIT).clamp(1, self.total_units) as u32;
+        match tokio::time::timeout(self.wait, self.units.clone().acquire_many_owned(units)).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(()),
+        }
+    }
 }
 
 /// What the handlers share.
 pub struct AppState {
     /// The store searched by the API.
     pub store: Arc<dyn Store>,
-    /// Where accepted events go.
-    pub ingest: IngestHandle,
+    /// The ingest service every ingest endpoint hands its body to.
+    pub ingest: IngestService,
     /// Counters.
     pub metrics: Arc<Metrics>,
-    /// Transforms run on every normalized event.
-    pub transforms: Arc<ferrodef_transforms::pipeline::Pipeline>,
     /// Settings.
     pub config: ApiConfig,
     /// When the server started.
     pub started: Instant,
-    /// Bounds how many request bodies are parsed and normalized at once: more than the cores
-    /// would only hold more documents in memory, not go faster.
-    pub ingest_permits: tokio::sync::Semaphore,
+    /// Memory for request bodies being read.
+    pub body_budget: BodyBudget,
 }
 
 /// An error answer: a status and a JSON body naming the problem.
@@ -59,6 +84,7 @@ pub struct AppState {
 pub struct ApiError {
     status: StatusCode,
     body: serde_json::Value,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -67,7 +93,14 @@ impl ApiError {
         ApiError {
             status,
             body: json!({ "error": message.into() }),
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` header (seconds).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// Adds a field to the JSON body (e.g. `line`, `position`).
@@ -81,7 +114,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut r = (self.status, Json(self.body)).into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, ingest::retry_after_header(s));
+        }
+        r
     }
 }
 
@@ -93,7 +131,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_bulk", post(ingest::bulk).put(ingest::bulk))
         .route("/cef", post(ingest::cef).put(ingest::cef))
         .route("/nxlog", post(ingest::nxlog).put(ingest::nxlog))
-        .route("/syslog", post(raw::syslog).put(raw::syslog))
+        .route("/syslog", post(ingest::syslog).put(ingest::syslog))
         .route("/custom/{app}", post(ingest::custom).put(ingest::custom))
         .route("/api/search", get(search::search))
         .route("/api/aggregate", get(search::aggregate))
@@ -136,6 +174,7 @@ async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) ->
         "mozdefhostname": s.config.mozdefhostname,
         "uptime_seconds": s.started.elapsed().as_secs(),
         "events_pending": s.metrics.pending.get(),
+        "health": s.ingest.health(),
         "events_stored": docs,
         "partitions": parts.len(),
         "rss_bytes": rss,
@@ -144,11 +183,13 @@ async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) ->
     .into_response()
 }
 
-async fn health() -> Response {
-    Json(json!({"status": "ok"})).into_response()
+async fn health(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {
+    Json(s.ingest.health()).into_response()
 }
 
 async fn metrics(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {
+    // Sets the backlog and degraded gauges.
+    let _ = s.ingest.health();
     (
         [(
             header::CONTENT_TYPE,

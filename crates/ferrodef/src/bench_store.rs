@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
-use ferrodef_sinks::pipeline::Pending;
+use ferrodef_ingest::Pending;
 use ferrodef_store::tantivy_store::TantivyOptions;
 use ferrodef_store::{Store, StoredDoc, TantivyStore};
 use ferrodef_transforms::normalize::{normalize, NormalizeContext};

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -145,6 +146,118 @@ pub struct FileConfig {
     pub transforms: Option<ferrodef_transforms::pipeline::TransformsConfig>,
     #[serde(default)]
     pub syslog: SyslogFileConfig,
+    #[serde(default)]
+    pub limits: LimitsFileConfig,
+}
+
+/// `[limits]` of the config file: protection against huge, slow, hostile or careless input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFileConfig {
+    /// Documents in one JSON body [100000].
+    pub max_documents: Option<usize>,
+    /// Lines in one raw body (`/syslog`, raw `/cef`) [100000].
+    pub max_lines: Option<usize>,
+    /// Fields of one event, details included [2000].
+    pub max_fields: Option<usize>,
+    /// Errors listed in an answer [100].
+    pub max_errors: Option<usize>,
+    /// Custom streams [100].
+    pub max_streams: Option<usize>,
+    /// Events accepted but not indexed beyond which ingest answers 503 [5000000].
+    pub max_backlog: Option<u64>,
+    /// Events waiting for the write-ahead log, all sources together [200000].
+    pub max_queued_events: Option<usize>,
+    /// Milliseconds a request waits for room in that queue before 429 [2000].
+    pub queue_wait_ms: Option<u64>,
+    /// Seconds an event may be dated ahead of its receipt [86400].
+    pub future_skew_secs: Option<u64>,
+    /// Memory for request bodies being read at once, in MiB [256].
+    pub body_memory_mb: Option<usize>,
+    /// Seconds for a request body to arrive [60].
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds for a request's headers to arrive [30].
+    pub header_timeout_secs: Option<u64>,
+    /// HTTP connections [1024].
+    pub http_max_connections: Option<usize>,
+    /// Seconds an HTTP connection may stay idle [120].
+    pub http_idle_timeout_secs: Option<u64>,
+    /// Syslog TCP/TLS connections per listener [4096].
+    pub syslog_max_connections: Option<usize>,
+    /// Seconds a syslog TCP/TLS connection may stay silent [600].
+    pub syslog_idle_timeout_secs: Option<u64>,
+    /// Seconds a stop waits for requests in progress [8].
+    pub shutdown_grace_secs: Option<u64>,
+    /// Partitions (stream days) with an open index writer at once [3].
+    pub max_open_partitions: Option<usize>,
+}
+
+/// Effective limits.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    pub ingest: ferrodef_ingest::Limits,
+    pub http: ferrodef_api::server::ServerLimits,
+    pub syslog: ferrodef_sources::syslog::ListenerLimits,
+    pub body_memory_bytes: usize,
+    pub body_timeout: Duration,
+    pub max_open_partitions: usize,
+}
+
+impl LimitsConfig {
+    fn resolve(f: &LimitsFileConfig) -> anyhow::Result<LimitsConfig> {
+        let d = ferrodef_ingest::Limits::default();
+        let secs = Duration::from_secs;
+        let ingest = ferrodef_ingest::Limits {
+            max_documents: f.max_documents.unwrap_or(d.max_documents),
+            max_lines: f.max_lines.unwrap_or(d.max_lines),
+            max_fields: f.max_fields.unwrap_or(d.max_fields),
+            max_errors: f.max_errors.unwrap_or(d.max_errors),
+            max_streams: f.max_streams.unwrap_or(d.max_streams),
+            max_backlog: f.max_backlog.unwrap_or(d.max_backlog),
+            max_queued_events: f.max_queued_events.unwrap_or(d.max_queued_events),
+            queue_wait: f.queue_wait_ms.map_or(d.queue_wait, Duration::from_millis),
+            future_skew: f.future_skew_secs.map_or(d.future_skew, secs),
+        };
+        let h = ferrodef_api::server::ServerLimits::default();
+        let http = ferrodef_api::server::ServerLimits {
+            max_connections: f.http_max_connections.unwrap_or(h.max_connections),
+            header_timeout: f.header_timeout_secs.map_or(h.header_timeout, secs),
+            idle_timeout: f.http_idle_timeout_secs.map_or(h.idle_timeout, secs),
+            grace: f.shutdown_grace_secs.map_or(h.grace, secs),
+        };
+        let l = ferrodef_sources::syslog::ListenerLimits::default();
+        let syslog = ferrodef_sources::syslog::ListenerLimits {
+            max_connections: f.syslog_max_connections.unwrap_or(l.max_connections),
+            idle_timeout: f.syslog_idle_timeout_secs.map_or(l.idle_timeout, secs),
+        };
+        let c = LimitsConfig {
+            ingest,
+            http,
+            syslog,
+            body_memory_bytes: f.body_memory_mb.unwrap_or(256) << 20,
+            body_timeout: f.body_timeout_secs.map_or(secs(60), secs),
+            max_open_partitions: f
+                .max_open_partitions
+                .unwrap_or(TantivyOptions::default().max_open_writers),
+        };
+        let positive = [
+            ("max_documents", c.ingest.max_documents),
+            ("max_lines", c.ingest.max_lines),
+            ("max_fields", c.ingest.max_fields),
+            ("max_streams", c.ingest.max_streams),
+            ("max_queued_events", c.ingest.max_queued_events),
+            ("http_max_connections", c.http.max_connections),
+            ("syslog_max_connections", c.syslog.max_connections),
+            ("max_open_partitions", c.max_open_partitions),
+            ("body_memory_mb", c.body_memory_bytes),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                bail!("[limits] {name} must be at least 1");
+            }
+        }
+        Ok(c)
+    }
 }
 
 /// `[storage]` of the config file.
@@ -174,6 +287,8 @@ pub struct Config {
     pub transforms: ferrodef_transforms::pipeline::TransformsConfig,
     /// `[syslog]`: listeners.
     pub syslog: SyslogConfig,
+    /// `[limits]`.
+    pub limits: LimitsConfig,
 }
 
 fn syslog_config(args: &ServeArgs, file: &SyslogFileConfig) -> anyhow::Result<SyslogConfig> {
@@ -319,6 +434,7 @@ impl Config {
             default_timezone,
             transforms,
             syslog,
+            limits: LimitsConfig::resolve(&file.limits)?,
         };
         if cfg.retention_days == 0 {
             bail!("retention_days must be at least 1");

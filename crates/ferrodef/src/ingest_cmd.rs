@@ -1,5 +1,5 @@
-//! `ferrodef ingest FILE...`: imports log files into a running server, or straight into a
-//! data directory (through a local server process on it).
+//! `ferrodef ingest FILE...`: imports log files into a running server (over HTTP), or straight
+//! into a data directory (running the ingest service in this process, as `serve` does).
 //!
 //! Files may be syslog lines (RFC 3164/5424, CEF inside or bare, any text), CEF lines, or
 //! JSON (NDJSON, Elasticsearch bulk, or one JSON array); plain or gzip (detected from the
@@ -229,52 +229,102 @@ fn read_file(
     Ok(())
 }
 
-async fn send(
+/// Where batches go.
+enum Target {
+    /// A running server.
+    Http {
+        client: reqwest::Client,
+        server: String,
+    },
+    /// The ingest service on a data directory, in this process.
+    Local(ferrodef_ingest::IngestService),
+}
+
+/// Delivers a batch; returns the HTTP status and answer (a local delivery answers the same).
+async fn deliver(target: &Target, b: &Batch) -> anyhow::Result<(u16, Value)> {
+    let mut attempt = 0;
+    loop {
+        let (status, v) = match target {
+            Target::Http { client, server } => post(client, server, b, attempt).await?,
+            Target::Local(ingest) => local(ingest, b).await,
+        };
+        if (status == 503 || status == 429) && attempt < 8 {
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+            continue;
+        }
+        return Ok((status, v));
+    }
+}
+
+async fn post(
     client: &reqwest::Client,
     server: &str,
     b: &Batch,
-    totals: &std::sync::Mutex<Totals>,
-) -> anyhow::Result<()> {
+    attempt: u32,
+) -> anyhow::Result<(u16, Value)> {
     let path = if b.json { "/_bulk" } else { "/syslog" };
     let ctype = if b.json {
         "application/x-ndjson"
     } else {
         "text/plain"
     };
-    let mut attempt = 0;
-    let resp = loop {
-        let r = client
-            .post(format!("{server}{path}"))
-            .header("content-type", ctype)
-            .body(b.body.clone())
-            .send()
-            .await;
-        match r {
-            Ok(r) if r.status().as_u16() == 503 && attempt < 5 => {}
-            // Connection refused: the server is not there; do not wait long.
-            Err(e) if e.is_connect() && attempt >= 1 => {
-                return Err(e).with_context(|| format!("sending {} to {server}", b.file))
-            }
-            Ok(r) => break r,
-            Err(e) if attempt >= 5 => {
-                return Err(e).with_context(|| {
-                    format!("sending {} (line {}) to {server}", b.file, b.first_line)
-                })
-            }
-            Err(_) => {}
+    let r = client
+        .post(format!("{server}{path}"))
+        .header("content-type", ctype)
+        .body(b.body.clone())
+        .send()
+        .await;
+    match r {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            Ok((status, r.json().await.unwrap_or(Value::Null)))
         }
-        attempt += 1;
-        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        // Connection refused: the server is not there; do not wait long.
+        Err(e) if e.is_connect() && attempt >= 1 => {
+            Err(e).with_context(|| format!("sending {} to {server}", b.file))
+        }
+        Err(e) if attempt >= 5 => Err(e)
+            .with_context(|| format!("sending {} (line {}) to {server}", b.file, b.first_line)),
+        Err(_) => Ok((503, Value::Null)),
+    }
+}
+
+async fn local(ingest: &ferrodef_ingest::IngestService, b: &Batch) -> (u16, Value) {
+    use ferrodef_ingest::IngestError;
+    let res = if b.json {
+        ingest.events("file_import", &b.body, None).await
+    } else {
+        ingest.lines("file_import", &b.body).await
     };
-    let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    let errors = |o: &ferrodef_ingest::Outcome| -> Value {
+        o.errors
+            .iter()
+            .map(|e| serde_json::json!({"line": e.line, "error": e.message}))
+            .collect()
+    };
+    match res {
+        Ok(o) => (
+            200,
+            serde_json::json!({"accepted": o.accepted, "dropped": o.dropped, "errors": errors(&o)}),
+        ),
+        Err(IngestError::AllRejected(o)) => (400, serde_json::json!({"errors": errors(&o)})),
+        Err(
+            e @ (IngestError::BadBody { .. } | IngestError::Empty | IngestError::TooLarge { .. }),
+        ) => (400, serde_json::json!({"error": e.to_string()})),
+        Err(e) => (503, serde_json::json!({"error": e.to_string()})),
+    }
+}
+
+async fn send(target: &Target, b: &Batch, totals: &std::sync::Mutex<Totals>) -> anyhow::Result<()> {
+    let (status, v) = deliver(target, b).await?;
     let mut t = totals.lock().map_err(|_| anyhow::anyhow!("totals lock"))?;
     t.read += b.lines;
-    if status.is_success() || status.as_u16() == 400 {
+    if (200..300).contains(&status) || status == 400 {
         t.accepted += v["accepted"].as_u64().unwrap_or(0);
         t.dropped += v["dropped"].as_u64().unwrap_or(0);
         let errors = v["errors"].as_array().cloned().unwrap_or_default();
-        if !status.is_success() && errors.is_empty() {
+        if status == 400 && errors.is_empty() {
             // The whole body was refused (e.g. not one valid document).
             t.rejected += b.lines;
             let msg = v["error"].as_str().unwrap_or("rejected").to_string();
@@ -301,8 +351,9 @@ async fn send(
         }
         Ok(())
     } else {
+        let path = if b.json { "/_bulk" } else { "/syslog" };
         bail!(
-            "{server}{path} answered {status} for {} (lines {}..): {v}",
+            "{path} answered {status} for {} (lines {}..): {v}",
             b.file,
             b.first_line
         )
@@ -321,18 +372,30 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
         }
     }
     rotation_order(&mut files);
-    let local = match &a.data_dir {
-        Some(d) => Some(crate::local::spawn_server(
-            Some(d.clone()),
-            &["--syslog-udp", "off", "--syslog-tcp", "off"],
-        )?),
+    let core = match &a.data_dir {
+        Some(d) => {
+            let cfg = crate::config::Config::resolve(&crate::config::ServeArgs {
+                data_dir: Some(d.clone()),
+                ..Default::default()
+            })?;
+            Some(crate::serve::Core::start(&cfg).await?)
+        }
         None => None,
     };
-    let server = match (&local, &a.server) {
-        (Some(l), _) => l.url.clone(),
-        (None, Some(s)) => s.trim_end_matches('/').to_string(),
-        (None, None) => "http://127.0.0.1:8080".to_string(),
-    };
+    let target = Arc::new(match &core {
+        Some(c) => Target::Local(c.ingest.clone()),
+        None => Target::Http {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()?,
+            server: a
+                .server
+                .as_deref()
+                .unwrap_or("http://127.0.0.1:8080")
+                .trim_end_matches('/')
+                .to_string(),
+        },
+    });
     let total_bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -363,9 +426,6 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
             Ok(())
         })
     };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
     let totals = Arc::new(std::sync::Mutex::new(Totals::default()));
     let started = Instant::now();
     let mut inflight = tokio::task::JoinSet::new();
@@ -386,8 +446,8 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
         if first_error.is_some() {
             break;
         }
-        let (client, server, shared) = (client.clone(), server.clone(), totals.clone());
-        inflight.spawn(async move { send(&client, &server, &b, &shared).await });
+        let (target, shared) = (target.clone(), totals.clone());
+        inflight.spawn(async move { send(&target, &b, &shared).await });
         tick(&bar, &totals);
     }
     drop(rx);
@@ -399,8 +459,9 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let read_result = reader.await?;
-    if let Some(l) = local {
-        l.stop()?;
+    drop(target);
+    if let Some(c) = core {
+        c.stop().await?;
     }
     let t = totals.lock().map_err(|_| anyhow::anyhow!("totals lock"))?;
     let secs = started.elapsed().as_secs_f64();

@@ -5,16 +5,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ferrodef_api::{router, ApiConfig, AppState};
-use ferrodef_sinks::{Metrics, Pipeline, PipelineConfig};
+use ferrodef_api::{router, ApiConfig, AppState, BodyBudget};
+use ferrodef_ingest::{IngestConfig, IngestService, Metrics};
+use ferrodef_sources::syslog::{CancellationToken, RawSink, TcpListener, TlsListener, UdpListener};
 use ferrodef_store::tantivy_store::TantivyOptions;
 use ferrodef_store::{Store, TantivyStore};
 
 use crate::config::Config;
 
+/// Files ferrodef creates are its owner's only: events are sensitive.
+pub fn private_files() {
+    // SAFETY: umask only changes the process's file creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 /// Takes an exclusive lock on the data directory so that two servers never share it.
 fn lock_data_dir(cfg: &Config) -> anyhow::Result<File> {
-    std::fs::create_dir_all(&cfg.data_dir)
+    ferrodef_ingest::create_private_dir(&cfg.data_dir)
         .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
     let path = cfg.data_dir.join("ferrodef.lock");
     let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
@@ -28,68 +37,103 @@ fn lock_data_dir(cfg: &Config) -> anyhow::Result<File> {
     Ok(f)
 }
 
-/// Opens the store and the pipeline (replaying the write-ahead log), then serves until
-/// SIGINT/SIGTERM, and shuts down cleanly (everything accepted is committed).
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    let _lock = lock_data_dir(&cfg)?;
-    let started = Instant::now();
-    let opts = TantivyOptions {
-        writer_memory_bytes: cfg.writer_memory_mb << 20,
-        writer_threads: cfg.writer_threads,
-        max_merged_docs: cfg.max_segment_docs,
-        ..TantivyOptions::default()
-    };
-    let index_dir = cfg.data_dir.join("index");
-    let store: Arc<dyn Store> = Arc::new(
-        TantivyStore::open(&index_dir, opts)
-            .with_context(|| format!("opening the store in {}", index_dir.display()))?,
-    );
-    let metrics = Arc::new(Metrics::new());
-    let pipeline_cfg = PipelineConfig {
-        wal_dir: cfg.data_dir.join("wal"),
-        max_segment_bytes: 128 << 20,
-        commit_interval: Duration::from_millis(cfg.commit_interval_ms),
-    };
-    let (pipeline, replay) = {
-        let store = store.clone();
-        let metrics = metrics.clone();
-        tokio::task::spawn_blocking(move || Pipeline::start(store, pipeline_cfg, metrics))
-            .await?
-            .context("starting the ingest pipeline")?
-    };
-    if replay.records > 0 {
-        tracing::info!(
-            records = replay.records,
-            indexed = replay.indexed,
-            "replayed the write-ahead log"
-        );
-    }
-    spawn_retention(store.clone(), cfg.retention_days);
-    let (transforms, warnings) =
-        ferrodef_transforms::pipeline::Pipeline::from_config(&cfg.transforms)
-            .map_err(|e| anyhow::anyhow!("config: {e}"))?;
-    for w in warnings {
-        tracing::warn!("{w}");
-    }
-    tracing::info!(transforms = ?transforms.names(), "transform pipeline");
+/// The store and the ingest service on a data directory (what `serve` and `ingest
+/// --data-dir` both run).
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub ingest: IngestService,
+    pub metrics: Arc<Metrics>,
+    _lock: File,
+}
 
+impl Core {
+    /// Locks the data directory, opens the store, replays the write-ahead log and starts the
+    /// ingest service.
+    pub async fn start(cfg: &Config) -> anyhow::Result<Core> {
+        private_files();
+        let lock = lock_data_dir(cfg)?;
+        let opts = TantivyOptions {
+            writer_memory_bytes: cfg.writer_memory_mb << 20,
+            writer_threads: cfg.writer_threads,
+            max_merged_docs: cfg.max_segment_docs,
+            max_open_writers: cfg.limits.max_open_partitions,
+            ..TantivyOptions::default()
+        };
+        let index_dir = cfg.data_dir.join("index");
+        let store: Arc<dyn Store> = Arc::new(
+            TantivyStore::open(&index_dir, opts)
+                .with_context(|| format!("opening the store in {}", index_dir.display()))?,
+        );
+        let (transforms, warnings) =
+            ferrodef_transforms::pipeline::Pipeline::from_config(&cfg.transforms)
+                .map_err(|e| anyhow::anyhow!("config: {e}"))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        tracing::info!(transforms = ?transforms.names(), "transform pipeline");
+        let metrics = Arc::new(Metrics::new());
+        let ingest_cfg = IngestConfig {
+            data_dir: cfg.data_dir.clone(),
+            max_segment_bytes: 128 << 20,
+            commit_interval: Duration::from_millis(cfg.commit_interval_ms),
+            mozdefhostname: cfg.mozdefhostname.clone(),
+            default_tz: cfg.default_timezone,
+            max_message_bytes: cfg.syslog.max_message_bytes,
+            limits: cfg.limits.ingest.clone(),
+        };
+        let (ingest, replay) = {
+            let (store, metrics) = (store.clone(), metrics.clone());
+            let transforms = Arc::new(transforms);
+            tokio::task::spawn_blocking(move || {
+                IngestService::start(store, transforms, ingest_cfg, metrics)
+            })
+            .await?
+            .context("starting the ingest service")?
+        };
+        if replay.records > 0 {
+            tracing::info!(
+                records = replay.records,
+                indexed = replay.indexed,
+                "replayed the write-ahead log"
+            );
+        }
+        Ok(Core {
+            store,
+            ingest,
+            metrics,
+            _lock: lock,
+        })
+    }
+
+    /// Stops the ingest service: everything accepted is written and committed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let ingest = self.ingest.clone();
+        tokio::task::spawn_blocking(move || ingest.shutdown()).await?;
+        Ok(())
+    }
+}
+
+/// Serves until SIGINT/SIGTERM, then stops within a bounded time: stop accepting, let requests
+/// and connections in progress hand over what they have (at most the grace period), then
+/// commit everything accepted and exit.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let core = Core::start(&cfg).await?;
+    spawn_retention(core.store.clone(), cfg.retention_days);
     let state = Arc::new(AppState {
-        store,
-        ingest: pipeline.handle(),
-        metrics,
-        transforms: Arc::new(transforms),
+        store: core.store.clone(),
+        ingest: core.ingest.clone(),
+        metrics: core.metrics.clone(),
         config: ApiConfig {
             mozdefhostname: cfg.mozdefhostname.clone(),
             max_body_bytes: cfg.max_body_bytes,
-            default_tz: cfg.default_timezone,
-            max_message_bytes: cfg.syslog.max_message_bytes,
+            body_timeout: cfg.limits.body_timeout,
         },
         started,
-        ingest_permits: tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        ),
+        body_budget: BodyBudget::new(cfg.limits.body_memory_bytes, Duration::from_secs(1)),
     });
-    let listeners = start_syslog(&cfg, state.clone()).await?;
+    let stop = CancellationToken::new();
+    let listeners = start_syslog(&cfg, core.ingest.clone(), &stop).await?;
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -97,47 +141,63 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(data_dir = %cfg.data_dir.display(), "ferrodef listening on http://{addr}");
     println!("ferrodef listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
-    for l in listeners {
-        l.abort();
+    let metrics = core.metrics.clone();
+    let http = tokio::spawn(ferrodef_api::server::serve(
+        listener,
+        app,
+        cfg.limits.http,
+        stop.clone(),
+        move || metrics.connection_problem("http", "too_many_connections"),
+    ));
+    shutdown_signal().await;
+    tracing::info!("stopping: no new connections; finishing requests in progress");
+    stop.cancel();
+    let grace = cfg.limits.http.grace;
+    let drained = tokio::time::timeout(grace + Duration::from_secs(1), async {
+        let _ = http.await;
+        for l in listeners {
+            let _ = l.await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("connections still open after the grace period are dropped");
     }
-    tracing::info!("shutting down: committing accepted events");
-    tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
-    Ok(())
+    tracing::info!("committing accepted events");
+    core.stop().await
 }
 
-/// Binds the syslog listeners (printing where, for scripts and tests) and runs them.
+/// Binds the syslog listeners (printing where, for scripts and tests) and runs them until
+/// `stop`.
 async fn start_syslog(
     cfg: &Config,
-    state: Arc<AppState>,
+    ingest: IngestService,
+    stop: &CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    use ferrodef_sources::syslog::{RawSink, TcpListener, TlsListener, UdpListener};
-    let sink: Arc<dyn RawSink> = ferrodef_api::raw::SyslogSink::new(state);
+    let sink: Arc<dyn RawSink> = Arc::new(ingest);
     let max = cfg.syslog.max_message_bytes;
+    let limits = cfg.limits.syslog;
     let mut tasks = Vec::new();
     if let Some(addr) = cfg.syslog.udp {
         let l = UdpListener::bind(addr, max)
             .await
             .with_context(|| format!("syslog udp: binding {addr}"))?;
         announce("udp", l.local_addr()?);
-        tasks.push(tokio::spawn(l.run(sink.clone())));
+        tasks.push(tokio::spawn(l.run(sink.clone(), stop.child_token())));
     }
     if let Some(addr) = cfg.syslog.tcp {
-        let l = TcpListener::bind(addr, max)
+        let l = TcpListener::bind(addr, max, limits)
             .await
             .with_context(|| format!("syslog tcp: binding {addr}"))?;
         announce("tcp", l.local_addr()?);
-        tasks.push(tokio::spawn(l.run(sink.clone())));
+        tasks.push(tokio::spawn(l.run(sink.clone(), stop.child_token())));
     }
     if let Some((addr, tls)) = &cfg.syslog.tls {
-        let l = TlsListener::bind(*addr, tls, max)
+        let l = TlsListener::bind(*addr, tls, max, limits)
             .await
             .with_context(|| format!("syslog tls on {addr}"))?;
         announce("tls", l.local_addr()?);
-        tasks.push(tokio::spawn(l.run(sink.clone())));
+        tasks.push(tokio::spawn(l.run(sink.clone(), stop.child_token())));
     }
     Ok(tasks)
 }

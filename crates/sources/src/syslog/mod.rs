@@ -15,8 +15,9 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-pub use tcp::TcpListener;
+pub use tcp::{ListenerLimits, TcpListener};
 pub use tls::{TlsListener, TlsSettings};
+pub use tokio_util::sync::CancellationToken;
 pub use udp::UdpListener;
 
 /// Default maximum message size: longer messages are truncated and flagged.
@@ -78,14 +79,33 @@ impl RawBatch {
 /// A boxed future, for object-safe async trait methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where listeners hand their messages.
+/// The sink takes no more messages (the server is stopping): listeners close their connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkClosed;
+
+/// Where listeners hand their messages (the ingest service).
 pub trait RawSink: Send + Sync + 'static {
     /// Accepts a batch from `source` (`syslog_udp`, `syslog_tcp`, `syslog_tls`); resolves once
     /// the batch is durably accepted (or definitively failed, which the sink reports itself).
-    fn submit(&self, source: &'static str, batch: RawBatch) -> BoxFuture<'_, ()>;
+    /// Waiting here is the back-pressure of stream listeners.
+    fn submit(
+        &self,
+        source: &'static str,
+        batch: RawBatch,
+    ) -> BoxFuture<'_, Result<(), SinkClosed>>;
 
     /// A problem that is not an event: `tls_handshake`, `read_error`, `too_many_connections`...
     fn connection_problem(&self, source: &'static str, reason: &'static str);
+
+    /// `n` messages of `source` were shed (UDP, when the ingest queue is full).
+    fn shed(&self, source: &'static str, n: u64) {
+        let _ = (source, n);
+    }
+
+    /// The kernel's count of datagrams dropped on the UDP socket.
+    fn udp_kernel_drops(&self, drops: u64) {
+        let _ = drops;
+    }
 }
 
 /// Batches are handed over at this many messages or bytes, or when no more data is ready.

@@ -10,8 +10,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use super::tcp::{accept_loop, read_stream};
+use super::tcp::{accept_loop, read_stream, ListenerLimits};
 use super::RawSink;
+use tokio_util::sync::CancellationToken;
 
 /// How long a client may take to complete the handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,6 +108,7 @@ pub struct TlsListener {
     listener: tokio::net::TcpListener,
     acceptor: TlsAcceptor,
     max_message_bytes: usize,
+    limits: ListenerLimits,
 }
 
 impl TlsListener {
@@ -115,6 +117,7 @@ impl TlsListener {
         addr: SocketAddr,
         settings: &TlsSettings,
         max_message_bytes: usize,
+        limits: ListenerLimits,
     ) -> Result<Self, TlsError> {
         let config = server_config(settings)?;
         let listener = tokio::net::TcpListener::bind(addr)
@@ -124,6 +127,7 @@ impl TlsListener {
             listener,
             acceptor: TlsAcceptor::from(Arc::new(config)),
             max_message_bytes,
+            limits,
         })
     }
 
@@ -132,20 +136,23 @@ impl TlsListener {
         self.listener.local_addr()
     }
 
-    /// Accepts connections until the task is dropped. A failed handshake closes only that
-    /// connection (counted as `tls_handshake`).
-    pub async fn run(self, sink: Arc<dyn RawSink>) {
+    /// Accepts connections until `stop` (then closes them, as the TCP listener does). A failed
+    /// handshake closes only that connection (counted as `tls_handshake`).
+    pub async fn run(self, sink: Arc<dyn RawSink>, stop: CancellationToken) {
         let max = self.max_message_bytes;
         let acceptor = self.acceptor.clone();
         accept_loop(
             &self.listener,
             "syslog_tls",
             sink,
-            move |stream, peer, sink| {
+            self.limits,
+            stop,
+            move |stream, peer, conn| {
                 let acceptor = acceptor.clone();
                 async move {
+                    let sink = conn.sink.clone();
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => read_stream(tls, peer.ip(), "syslog_tls", max, sink).await,
+                        Ok(Ok(tls)) => read_stream(tls, peer.ip(), "syslog_tls", max, conn).await,
                         Ok(Err(e)) => {
                             tracing::info!(%peer, error = %e, "syslog tls: handshake failed");
                             sink.connection_problem("syslog_tls", "tls_handshake");

@@ -694,6 +694,10 @@ impl Store for TantivyStore {
         Ok(dropped)
     }
 
+    fn reopen_failed(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn partitions(&self) -> Vec<PartitionInfo> {
         self.parts
             .read()

@@ -53,6 +53,21 @@ pub struct Metrics {
     /// For each commit, how long its oldest document waited between its acknowledgement and
     /// being searchable.
     pub searchable_lag_seconds: Histogram,
+    /// Failed appends to the write-ahead log (disk full, I/O errors).
+    pub log_errors: Counter,
+    /// Events set aside in the quarantine file because they could never be indexed.
+    pub quarantined: Counter,
+    /// Events accepted but not committed (set when rendered).
+    pub backlog: Gauge,
+    /// 1 while the service is degraded (indexing failing, disk full...), set when rendered.
+    pub degraded: Gauge,
+    /// Bytes of corrupt write-ahead log records skipped at start.
+    pub log_corrupt_bytes: Counter,
+    /// Datagrams the kernel dropped on the UDP syslog socket (receive buffer full), as the
+    /// kernel counts them.
+    pub udp_kernel_drops: Gauge,
+    /// Messages the UDP syslog listener shed because the ingest queue was full.
+    pub udp_shed: Counter,
 }
 
 impl Default for Metrics {
@@ -134,8 +149,57 @@ impl Metrics {
             "Per commit: time from the acknowledgement of its oldest event to the event being searchable",
             searchable_lag_seconds.clone(),
         );
+        let log_errors = Counter::default();
+        let quarantined = Counter::default();
+        let backlog = Gauge::default();
+        let degraded = Gauge::default();
+        let log_corrupt_bytes = Counter::default();
+        let udp_kernel_drops = Gauge::default();
+        let udp_shed = Counter::default();
+        registry.register(
+            "log_errors",
+            "Failed appends to the write-ahead log (disk full, I/O errors)",
+            log_errors.clone(),
+        );
+        registry.register(
+            "events_quarantined",
+            "Events set aside in quarantine.ndjson because they could never be indexed",
+            quarantined.clone(),
+        );
+        registry.register(
+            "ingest_backlog_events",
+            "Events accepted but not yet committed to the store",
+            backlog.clone(),
+        );
+        registry.register(
+            "degraded",
+            "1 while ferrodef is degraded (see /health for the reasons)",
+            degraded.clone(),
+        );
+        registry.register(
+            "log_corrupt_bytes",
+            "Bytes of corrupt write-ahead log records skipped at start",
+            log_corrupt_bytes.clone(),
+        );
+        registry.register(
+            "syslog_udp_kernel_drops",
+            "Datagrams dropped by the kernel on the UDP syslog socket (receive buffer overflow)",
+            udp_kernel_drops.clone(),
+        );
+        registry.register(
+            "syslog_udp_shed",
+            "UDP syslog messages shed because the ingest queue was full",
+            udp_shed.clone(),
+        );
         Metrics {
             registry,
+            log_errors,
+            quarantined,
+            backlog,
+            degraded,
+            log_corrupt_bytes,
+            udp_kernel_drops,
+            udp_shed,
             commit_seconds,
             searchable_lag_seconds,
             received,

@@ -3,11 +3,14 @@
 //!
 //! Files: `<dir>/<first seq, 20 digits>.wal` segments and `<dir>/checkpoint` (the sequence
 //! number up to which the store has committed everything). A record is
-//! `len: u32 LE | crc32(seq ‖ payload): u32 LE | seq: u64 LE | payload (len bytes)`; a torn or
-//! corrupt tail (a crash in the middle of a write) is cut off at open.
+//! `len: u32 LE | crc32(seq ‖ payload): u32 LE | seq: u64 LE | payload (len bytes)`; a torn
+//! tail (a crash in the middle of a write) is cut off at open; corrupt bytes in the middle of
+//! a segment are skipped (and reported) and the valid records after them are kept.
+
+pub mod record;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Largest payload accepted in one record.
@@ -24,6 +27,16 @@ pub struct WalError {
 }
 
 impl WalError {
+    /// The kind of the underlying I/O error.
+    pub fn io_kind(&self) -> std::io::ErrorKind {
+        self.source.kind()
+    }
+
+    /// The OS error code of the underlying I/O error, if any.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.raw_os_error()
+    }
+
     /// An error not tied to a file.
     pub fn from_io(what: &'static str, source: std::io::Error) -> WalError {
         WalError {
@@ -48,6 +61,7 @@ pub struct Wal {
     next_seq: u64,
     max_segment_bytes: u64,
     buf: Vec<u8>,
+    report: ScanReport,
 }
 
 fn segment_name(first_seq: u64) -> String {
@@ -119,51 +133,117 @@ fn sync_dir(dir: &Path) -> Result<(), WalError> {
         .map_err(err(dir, "syncing directory"))
 }
 
-/// Scans one segment, calling `f` for each valid record; returns the byte length of the valid
-/// prefix and the last sequence number seen.
+/// What a scan of the log found besides valid records: regions of corrupt bytes between
+/// valid records (skipped; the records after them are kept).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Corrupt regions skipped, each as (segment file, byte offset, length).
+    pub corrupt: Vec<(PathBuf, u64, u64)>,
+    /// Records missing around the corrupt regions (gaps in the sequence numbers).
+    pub missing_records: u64,
+}
+
+impl ScanReport {
+    /// Bytes skipped in all.
+    pub fn corrupt_bytes(&self) -> u64 {
+        self.corrupt.iter().map(|c| c.2).sum()
+    }
+
+    fn merge(&mut self, other: ScanReport) {
+        self.corrupt.extend(other.corrupt);
+        self.missing_records += other.missing_records;
+    }
+}
+
+/// A valid record at `pos` of `data` whose sequence number follows `after` (by less than
+/// 2^32: a segment never holds more records, and the bound makes random bytes almost never
+/// look like a header worth checksumming): (seq, payload, end offset).
+fn record_at(data: &[u8], pos: usize, after: u64) -> Option<(u64, &[u8], usize)> {
+    let header = data.get(pos..pos.checked_add(HEADER)?)?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    if len > MAX_RECORD {
+        return None;
+    }
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    let seq_bytes: [u8; 8] = header[8..16].try_into().ok()?;
+    let seq = u64::from_le_bytes(seq_bytes);
+    if seq <= after || seq - after > 1 << 32 {
+        return None;
+    }
+    let end = pos + HEADER + len;
+    let payload = data.get(pos + HEADER..end)?;
+    let mut h = crc32fast::Hasher::new();
+    h.update(&seq_bytes);
+    h.update(payload);
+    (h.finalize() == crc).then_some((seq, payload, end))
+}
+
+/// Scans one segment, calling `f` for each valid record. A corrupt record in the middle is
+/// skipped: the scan resynchronizes on the next valid record (checksum, length and a sequence
+/// number above the last one all agree) and reports the skipped bytes. Returns the end of the
+/// last valid record (what follows it is a torn tail), the last sequence number, the report.
 fn scan_segment(
     path: &Path,
+    first_seq: u64,
     mut f: impl FnMut(u64, &[u8]) -> Result<(), WalError>,
-) -> Result<(u64, Option<u64>), WalError> {
-    let file = File::open(path).map_err(err(path, "opening segment"))?;
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut pos = 0u64;
-    let mut last = None;
-    let mut header = [0u8; HEADER];
-    let mut payload = Vec::new();
-    loop {
-        match r.read_exact(&mut header) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(err(path, "reading segment")(e)),
+) -> Result<(u64, Option<u64>, ScanReport), WalError> {
+    let data = std::fs::read(path).map_err(err(path, "reading segment"))?;
+    let mut report = ScanReport::default();
+    let mut pos = 0usize;
+    let mut valid_end = 0usize;
+    let mut last: Option<u64> = None;
+    while pos + HEADER <= data.len() {
+        let after = last.unwrap_or(first_seq.saturating_sub(1));
+        if let Some((seq, payload, end)) = record_at(&data, pos, after) {
+            if pos > valid_end {
+                report.corrupt.push((
+                    path.to_path_buf(),
+                    valid_end as u64,
+                    (pos - valid_end) as u64,
+                ));
+                if let Some(l) = last {
+                    report.missing_records += seq - l - 1;
+                }
+                tracing::error!(
+                    path = %path.display(),
+                    offset = valid_end,
+                    bytes = pos - valid_end,
+                    "corrupt write-ahead log records skipped; resynchronized at the next valid record"
+                );
+            }
+            f(seq, payload)?;
+            last = Some(seq);
+            pos = end;
+            valid_end = end;
+        } else {
+            pos += 1;
         }
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let mut seq_bytes = [0u8; 8];
-        seq_bytes.copy_from_slice(&header[8..16]);
-        let seq = u64::from_le_bytes(seq_bytes);
-        if len > MAX_RECORD {
-            tracing::warn!(path = %path.display(), offset = pos, "corrupt record length; cutting the log here");
-            break;
-        }
-        payload.resize(len, 0);
-        match r.read_exact(&mut payload) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(err(path, "reading segment")(e)),
-        }
-        let mut h = crc32fast::Hasher::new();
-        h.update(&seq_bytes);
-        h.update(&payload);
-        if h.finalize() != crc {
-            tracing::warn!(path = %path.display(), offset = pos, "record checksum mismatch; cutting the log here");
-            break;
-        }
-        f(seq, &payload)?;
-        last = Some(seq);
-        pos += (HEADER + len) as u64;
     }
-    Ok((pos, last))
+    Ok((valid_end as u64, last, report))
+}
+
+/// Calls `f` for every record with `from <= seq <= to`, in order (the indexer re-reads what a
+/// failed partition lost). Corrupt regions are skipped as at open.
+pub fn read_range(
+    dir: &Path,
+    from: u64,
+    to: u64,
+    mut f: impl FnMut(u64, &[u8]) -> Result<(), WalError>,
+) -> Result<(), WalError> {
+    let segs = segments(dir)?;
+    for (i, (first, path)) in segs.iter().enumerate() {
+        let next_first = segs.get(i + 1).map(|s| s.0);
+        if *first > to || next_first.is_some_and(|n| n <= from) {
+            continue;
+        }
+        scan_segment(path, *first, |seq, payload| {
+            if seq >= from && seq <= to {
+                f(seq, payload)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 impl Wal {
@@ -179,14 +259,16 @@ impl Wal {
         let segs = segments(dir)?;
         let mut last_seq = checkpoint;
         let mut tail: Option<(PathBuf, u64)> = None;
+        let mut report = ScanReport::default();
         let n = segs.len();
-        for (i, (_, path)) in segs.iter().enumerate() {
-            let (valid, last) = scan_segment(path, |seq, payload| {
+        for (i, (first, path)) in segs.iter().enumerate() {
+            let (valid, last, r) = scan_segment(path, *first, |seq, payload| {
                 if seq > checkpoint {
                     replay(seq, payload)?;
                 }
                 Ok(())
             })?;
+            report.merge(r);
             if let Some(l) = last {
                 last_seq = last_seq.max(l);
             }
@@ -229,6 +311,7 @@ impl Wal {
             next_seq,
             max_segment_bytes,
             buf: Vec::new(),
+            report,
         };
         wal.file
             .seek(SeekFrom::Start(len))
@@ -239,6 +322,11 @@ impl Wal {
     /// The sequence number the next record will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// What the scan at open skipped (corrupt regions in the middle of segments).
+    pub fn open_report(&self) -> &ScanReport {
+        &self.report
     }
 
     /// The directory of the log.
@@ -368,7 +456,7 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_record_stops_replay_there() {
+    fn corrupt_last_record_is_a_torn_tail() {
         let d = tempfile::tempdir().unwrap();
         let (mut wal, _) = collect(d.path());
         wal.append([&b"first"[..], b"second"]).unwrap();
@@ -378,8 +466,57 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&path, bytes).unwrap();
-        let (_, got) = collect(d.path());
+        let (wal, got) = collect(d.path());
         assert_eq!(got, vec![(1, b"first".to_vec())]);
+        assert!(wal.open_report().corrupt.is_empty());
+    }
+
+    #[test]
+    fn corrupt_record_in_the_middle_is_skipped_and_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut wal, _) = collect(d.path());
+        let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![b'a' + i; 30]).collect();
+        wal.append(payloads.iter().map(Vec::as_slice)).unwrap();
+        let path = wal.path.clone();
+        drop(wal);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Records are 16 + 30 bytes: damage the payload of the 4th and the header of the 6th.
+        bytes[3 * 46 + 20] ^= 0x55;
+        bytes[5 * 46 + 1] ^= 0x55;
+        std::fs::write(&path, bytes).unwrap();
+        let (mut wal, got) = collect(d.path());
+        let seqs: Vec<u64> = got.iter().map(|g| g.0).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 5, 7, 8, 9, 10]);
+        assert_eq!(got[3].1, payloads[4]);
+        let report = wal.open_report().clone();
+        assert_eq!(report.corrupt.len(), 2);
+        assert_eq!(report.corrupt_bytes(), 2 * 46);
+        assert_eq!(report.missing_records, 2);
+        // The log goes on after the valid tail, and the range reader skips the same way.
+        assert_eq!(wal.append([&b"new"[..]]).unwrap(), 11);
+        drop(wal);
+        let mut ranged = Vec::new();
+        read_range(d.path(), 4, 9, |s, _| {
+            ranged.push(s);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ranged, vec![5, 7, 8, 9]);
+    }
+
+    #[test]
+    fn garbage_and_truncations_never_panic() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut wal, _) = collect(d.path());
+        wal.append([&b"one"[..], b"two", b"three"]).unwrap();
+        let path = wal.path.clone();
+        drop(wal);
+        let good = std::fs::read(&path).unwrap();
+        for cut in 0..good.len() {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            let (_, got) = collect(d.path());
+            assert!(got.len() <= 3);
+        }
     }
 
     #[test]

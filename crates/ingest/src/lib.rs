@@ -1,0 +1,41 @@
+//! The ingest service: the one path by which events enter ferrodef.
+//!
+//! ```text
+//!  sources (thin adapters)         the ingest service (this crate)
+//!  HTTP handlers  ─┐
+//!  syslog UDP/TCP ─┼─► decode ─► transform ─► accept: write-ahead log ─► index ─► store
+//!  file import    ─┘   (bodies,  (normalize,   (fsync, then the client   (commit every
+//!  (AMQP, later)        lines,    parsers,      is answered)              500 ms, checkpoint)
+//!                       frames)   enrich, detect)
+//! ```
+//!
+//! - [`service`]: [`IngestService`], what every source calls; limits and back-pressure.
+//! - [`transform`], [`raw`], [`audit_join`]: the transform stage (JSON documents, raw syslog
+//!   and CEF messages, multi-record audit events).
+//! - [`log`]: the write-ahead log and its record format; `writer`: the thread that appends
+//!   (group commit); `indexer`: the thread that feeds the store, commits, moves the
+//!   checkpoint, and recovers from store failures by re-reading the log.
+//! - [`status`]: health (`/health`); [`metrics`]: counters (`/metrics`).
+//!
+//! See `docs/architecture.md` and `docs/durability.md`.
+
+pub mod audit_join;
+mod fsutil;
+mod indexer;
+pub mod log;
+pub mod metrics;
+mod raw;
+pub mod service;
+pub mod status;
+pub mod transform;
+mod writer;
+
+pub use fsutil::create_private_dir;
+pub use log::record::Pending;
+pub use metrics::Metrics;
+pub use service::{
+    custom_stream, IngestConfig, IngestError, IngestService, Limits, LineError, Outcome,
+    ReplayStats, StartError,
+};
+pub use status::Health;
+pub use writer::PersistError;

@@ -1,0 +1,830 @@
+//! The ingest service: the one way events enter ferrodef. Every source (HTTP handlers, syslog
+//! listeners, file imports, later AMQP) hands it bytes or decoded messages; it decodes them,
+//! runs the transform stage, accepts the documents into the write-ahead log (the client is
+//! answered once they are durable) and the indexer makes them searchable.
+//!
+//! It protects itself: per-request limits (documents, lines, fields per event, errors echoed),
+//! a bounded number of events waiting for the log (a full queue answers "overloaded, retry
+//! after" rather than growing memory), a backlog limit (while indexing is behind or failing,
+//! new events are refused instead of growing the log without bound), a limit on the number of
+//! custom streams, and a shutdown that stops intake, then writes and commits what was accepted.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::Utc;
+use ferrodef_event::Incoming;
+use ferrodef_sources::http_body::{self, BodyItem};
+use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink, SinkClosed};
+use ferrodef_store::{Store, StoreError};
+use ferrodef_transforms::pipeline::Pipeline as Transforms;
+use ferrodef_transforms::syslog::RawMeta;
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+
+use crate::indexer::Indexer;
+use crate::log::record::{decode, Pending};
+use crate::log::{self, Wal};
+use crate::status::{Health, Status};
+use crate::transform::{Transformed, Transformer};
+use crate::writer::{writer_loop, Accepted, PersistError, Submit};
+use crate::Metrics;
+
+/// Limits that protect the service from huge, hostile or careless input.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Documents in one JSON body (bulk, array, NDJSON).
+    pub max_documents: usize,
+    /// Lines in one raw body (`/syslog`, raw `/cef`, one import batch).
+    pub max_lines: usize,
+    /// Fields of one event (details leaves included).
+    pub max_fields: usize,
+    /// Errors listed in an answer; the rest are counted.
+    pub max_errors: usize,
+    /// Custom streams (`/custom/<app>`).
+    pub max_streams: usize,
+    /// Events accepted but not committed beyond which new events are refused (503).
+    pub max_backlog: u64,
+    /// Events waiting for the log at once, all sources together.
+    pub max_queued_events: usize,
+    /// How long a submission may wait for room in that queue before "overloaded" (429).
+    pub queue_wait: Duration,
+    /// Events dated later than this after their receipt are stored at their receive time.
+    pub future_skew: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_documents: 100_000,
+            max_lines: 100_000,
+            max_fields: 2_000,
+            max_errors: 100,
+            max_streams: 100,
+            max_backlog: 5_000_000,
+            max_queued_events: 200_000,
+            queue_wait: Duration::from_secs(2),
+            future_skew: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// Settings of the ingest service.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// The data directory: the log is in `wal/`, set-aside events in `quarantine.ndjson`.
+    pub data_dir: PathBuf,
+    /// Size after which a new log segment is started.
+    pub max_segment_bytes: u64,
+    /// How often accepted events are committed to the store (made searchable).
+    pub commit_interval: Duration,
+    /// The name this ferrodef gives itself in events (`mozdefhostname`).
+    pub mozdefhostname: String,
+    /// Time zone assumed for event timestamps without one.
+    pub default_tz: chrono_tz::Tz,
+    /// Longest raw message; longer ones are truncated and tagged.
+    pub max_message_bytes: usize,
+    /// Protection limits.
+    pub limits: Limits,
+}
+
+/// One bad document or line of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based line (or position) in the body.
+    pub line: usize,
+    /// Metrics reason (`invalid_json`, `invalid_event`...).
+    pub reason: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What became of a request's events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Durably accepted.
+    pub accepted: usize,
+    /// Dropped on purpose by a transform.
+    pub dropped: usize,
+    /// Refused (bad documents).
+    pub rejected: usize,
+    /// The first `max_errors` rejections, in order.
+    pub errors: Vec<LineError>,
+    /// Rejections not listed.
+    pub errors_omitted: usize,
+}
+
+/// Why a request's events were not accepted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    /// The body cannot be used at all (not UTF-8, not JSON...).
+    #[error("{message}")]
+    BadBody {
+        /// What is wrong, with its position.
+        message: String,
+        /// The line, when known.
+        line: Option<usize>,
+    },
+    /// Every document was bad: the outcome lists them.
+    #[error("{}", .0.errors.first().map_or("the body holds no valid event", |e| e.message.as_str()))]
+    AllRejected(Outcome),
+    /// The body holds nothing.
+    #[error("the body holds no event")]
+    Empty,
+    /// A per-request limit was passed.
+    #[error("{what}: {found} is more than the limit of {limit}; split the request")]
+    TooLarge {
+        /// What was counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+        /// What was found.
+        found: usize,
+    },
+    /// The custom stream would pass the limit on streams.
+    #[error("too many custom streams: the limit is {0} (max_streams)")]
+    TooManyStreams(usize),
+    /// The queue to the log stayed full: retry after the given seconds.
+    #[error("ferrodef is overloaded: retry in {0} s")]
+    Overloaded(u64),
+    /// Indexing is behind or failing and the backlog is over its limit.
+    #[error("ferrodef is not indexing fast enough ({0} events accepted but not yet indexed); retry later")]
+    Backlog(u64),
+    /// The log could not persist the events.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// The service is stopping.
+    #[error("ferrodef is shutting down")]
+    ShuttingDown,
+}
+
+impl IngestError {
+    /// Seconds a client should wait before retrying, for the errors that are temporary.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            IngestError::Overloaded(s) => Some(*s),
+            IngestError::Backlog(_) => Some(10),
+            IngestError::Persist(PersistError::DiskFull) => Some(30),
+            IngestError::Persist(_) | IngestError::ShuttingDown => Some(5),
+            _ => None,
+        }
+    }
+}
+
+/// Events replayed from the write-ahead log at start.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplayStats {
+    /// Records read after the checkpoint.
+    pub records: u64,
+    /// Of which were indexed (not already in the store).
+    pub indexed: u64,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The log could not be opened or replayed.
+    #[error(transparent)]
+    Wal(#[from] log::WalError),
+    /// The store failed during replay.
+    #[error("replaying the write-ahead log into the store: {0}")]
+    Store(#[from] ferrodef_store::StoreError),
+    /// A thread or directory could not be made.
+    #[error("starting the ingest service: {0}")]
+    Io(std::io::Error),
+}
+
+struct Inner {
+    /// Taken at shutdown: submissions hold a clone only while they submit.
+    tx: Mutex<Option<mpsc::Sender<Submit>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    transformer: Transformer,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+    limits: Limits,
+    max_message_bytes: usize,
+    /// Bounds parsing and transforming to the cores (more would only hold more in memory).
+    cpu: Arc<Semaphore>,
+    /// Room for events waiting for the log.
+    queue: Arc<Semaphore>,
+    /// Custom streams that exist.
+    streams: Mutex<HashSet<String>>,
+}
+
+/// The running ingest service; cheap to clone.
+#[derive(Clone)]
+pub struct IngestService {
+    inner: Arc<Inner>,
+}
+
+impl IngestService {
+    /// Replays the write-ahead log into `store`, then starts the log writer and the indexer.
+    pub fn start(
+        store: Arc<dyn Store>,
+        transforms: Arc<Transforms>,
+        cfg: IngestConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<(IngestService, ReplayStats), StartError> {
+        let wal_dir = cfg.data_dir.join("wal");
+        crate::fsutil::create_private_dir(&wal_dir).map_err(StartError::Io)?;
+        let (wal, checkpoint, stats, failures) = replay(&*store, &wal_dir, cfg.max_segment_bytes)?;
+        let status = Arc::new(Status::new(checkpoint));
+        let report = wal.open_report();
+        if !report.corrupt.is_empty() {
+            metrics.log_corrupt_bytes.inc_by(report.corrupt_bytes());
+            status.set_log_corruption(Some(format!(
+                "the write-ahead log had {} corrupt region(s) ({} bytes, about {} event(s)) that were skipped at start; see the server log",
+                report.corrupt.len(),
+                report.corrupt_bytes(),
+                report.missing_records
+            )));
+        }
+        status.set_accepted(wal.next_seq().saturating_sub(1));
+        let last_seq = wal.next_seq().saturating_sub(1);
+        let (tx, rx) = mpsc::channel::<Submit>(1024);
+        let (itx, irx) = sync_channel::<Accepted>(0);
+        let writer = {
+            let (status, metrics) = (status.clone(), metrics.clone());
+            std::thread::Builder::new()
+                .name("ferrodef-log".into())
+                .spawn(move || writer_loop(wal, rx, itx, status, metrics))
+                .map_err(StartError::Io)?
+        };
+        let mut indexer = Indexer::new(
+            store.clone(),
+            metrics.clone(),
+            status.clone(),
+            wal_dir,
+            cfg.data_dir.join("quarantine.ndjson"),
+            cfg.commit_interval,
+            checkpoint,
+        );
+        // What the replay could not index is retried like any later failure; everything else
+        // it replayed is committed, so the checkpoint moves up to the first loss.
+        indexer.replayed(last_seq, failures);
+        let indexer = std::thread::Builder::new()
+            .name("ferrodef-indexer".into())
+            .spawn(move || indexer.run(irx))
+            .map_err(StartError::Io)?;
+        let streams = store
+            .partitions()
+            .into_iter()
+            .map(|p| p.stream)
+            .filter(|s| s.starts_with(CUSTOM_PREFIX))
+            .collect();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let limits = cfg.limits.clone();
+        let transformer = Transformer {
+            transforms,
+            mozdefhostname: cfg.mozdefhostname,
+            default_tz: cfg.default_tz,
+            future_skew: chrono::Duration::from_std(limits.future_skew)
+                .unwrap_or(chrono::Duration::days(1)),
+            max_fields: limits.max_fields,
+            metrics: metrics.clone(),
+        };
+        let inner = Inner {
+            tx: Mutex::new(Some(tx)),
+            threads: Mutex::new(vec![writer, indexer]),
+            transformer,
+            metrics,
+            status,
+            queue: Arc::new(Semaphore::new(limits.max_queued_events.max(1))),
+            limits,
+            max_message_bytes: cfg.max_message_bytes,
+            cpu: Arc::new(Semaphore::new(cores)),
+            streams: Mutex::new(streams),
+        };
+        Ok((
+            IngestService {
+                inner: Arc::new(inner),
+            },
+            stats,
+        ))
+    }
+
+    /// The counters the service updates.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The service's health (`/health`); also sets the backlog and degraded gauges.
+    pub fn health(&self) -> Health {
+        let h = self.inner.status.health();
+        self.inner.metrics.backlog.set(h.backlog as i64);
+        self.inner.metrics.degraded.set(i64::from(h.status != "ok"));
+        h
+    }
+
+    /// Stops intake, writes and commits everything accepted, and waits for the threads.
+    /// Submissions after this answer [`IngestError::ShuttingDown`].
+    pub fn shutdown(&self) {
+        self.inner.tx.lock().take();
+        let threads: Vec<_> = self.inner.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
+    /// `POST /events`: one JSON event.
+    pub async fn event(&self, source: &str, body: &[u8]) -> Result<Outcome, IngestError> {
+        self.check_backlog()?;
+        let _cpu = self.cpu().await?;
+        let raw = http_body::parse_single(body).map_err(|e| self.bad_body(source, e))?;
+        let items = vec![BodyItem {
+            line: 1,
+            doc: Incoming::from(raw),
+        }];
+        let (docs, dropped, mut errors) = self.normalize(source, items, None);
+        if let Some(e) = errors.first_mut() {
+            e.message = e.message.trim_start_matches("line 1: ").to_string();
+        }
+        drop(_cpu);
+        self.finish(source, docs, dropped, errors, true).await
+    }
+
+    /// `POST /_bulk`, `/nxlog`, JSON `/cef`: many JSON events (Elasticsearch bulk, JSON array
+    /// or NDJSON), each tagged with `endpoint` when given.
+    pub async fn events(
+        &self,
+        source: &str,
+        body: &[u8],
+        endpoint: Option<&str>,
+    ) -> Result<Outcome, IngestError> {
+        self.check_backlog()?;
+        self.check_lines(
+            source,
+            body,
+            self.inner.limits.max_documents.saturating_mul(2),
+            "lines in the body",
+        )?;
+        let _cpu = self.cpu().await?;
+        let parsed =
+            http_body::parse_bulk_as::<Incoming>(body).map_err(|e| self.bad_body(source, e))?;
+        self.check_count(
+            source,
+            parsed.items.len(),
+            self.inner.limits.max_documents,
+            "documents in the body",
+        )?;
+        let mut errors = json_errors(parsed.errors);
+        let (docs, dropped, more) = self.normalize(source, parsed.items, endpoint);
+        errors.extend(more);
+        errors.sort_by_key(|r| r.line);
+        drop(_cpu);
+        self.finish(source, docs, dropped, errors, false).await
+    }
+
+    /// `POST /custom/<app>`: documents stored as sent in the stream `custom-<app>`.
+    pub async fn custom(&self, app: &str, body: &[u8]) -> Result<Outcome, IngestError> {
+        let source = "http_custom";
+        let stream = custom_stream(app).map_err(|message| {
+            self.inner.metrics.rejected(source, "bad_application", 1);
+            IngestError::BadBody {
+                message,
+                line: None,
+            }
+        })?;
+        self.check_backlog()?;
+        self.check_stream(&stream)?;
+        self.check_lines(
+            source,
+            body,
+            self.inner.limits.max_documents.saturating_mul(2),
+            "lines in the body",
+        )?;
+        let _cpu = self.cpu().await?;
+        let (items, errors) = custom_items(body).map_err(|e| self.bad_body(source, e))?;
+        self.check_count(
+            source,
+            items.len(),
+            self.inner.limits.max_documents,
+            "documents in the body",
+        )?;
+        let mut errors = json_errors(errors);
+        let now = Utc::now();
+        let mut docs = Vec::with_capacity(items.len());
+        for item in items {
+            match item.doc {
+                Value::Object(map) => docs.push(Pending::new(stream.as_str(), now, now, map)),
+                other => errors.push(LineError {
+                    line: item.line,
+                    reason: "invalid_event",
+                    message: format!(
+                        "line {}: a document must be a JSON object, not {}",
+                        item.line,
+                        ferrodef_transforms::normalize::json_kind(&other)
+                    ),
+                }),
+            }
+        }
+        drop(_cpu);
+        self.finish(source, docs, 0, errors, false).await
+    }
+
+    /// Raw lines (syslog, CEF, any text), one message per line: `POST /syslog`, raw `/cef`,
+    /// file imports.
+    pub async fn lines(&self, source: &str, body: &[u8]) -> Result<Outcome, IngestError> {
+        self.check_backlog()?;
+        self.check_lines(
+            source,
+            body,
+            self.inner.limits.max_lines,
+            "lines in the body",
+        )?;
+        let _cpu = self.cpu().await?;
+        let lines = crate::raw::body_lines(body, self.inner.max_message_bytes);
+        let out = crate::raw::documents(&self.inner.transformer, source, Utc::now(), lines);
+        let errors = out
+            .rejected
+            .into_iter()
+            .map(|(line, m)| LineError {
+                line,
+                reason: "invalid_event",
+                message: format!("line {line}: {m}"),
+            })
+            .collect();
+        drop(_cpu);
+        self.finish(source, out.docs, out.dropped, errors, false)
+            .await
+    }
+
+    /// A batch of de-framed messages from a syslog listener. Waits for room in the queue as long
+    /// as it takes (TCP back-pressure); fails only when the service stops or the log fails.
+    pub async fn batch(&self, source: &str, batch: &RawBatch) -> Result<Outcome, IngestError> {
+        let cpu = self.cpu().await?;
+        let messages = batch.iter().enumerate().map(|(i, (m, f))| {
+            (
+                i + 1,
+                m,
+                RawMeta {
+                    peer: Some(f.peer),
+                    truncated: f.truncated,
+                },
+            )
+        });
+        let out = crate::raw::documents(&self.inner.transformer, source, Utc::now(), messages);
+        drop(cpu);
+        let n = batch.len() as u64;
+        self.inner.metrics.received(source, n);
+        for (_, reason) in &out.rejected {
+            tracing::warn!(source, "event refused: {reason}");
+        }
+        if !out.rejected.is_empty() {
+            self.inner
+                .metrics
+                .rejected(source, "invalid_event", out.rejected.len() as u64);
+        }
+        let accepted = out.docs.len();
+        let permit = self.room(accepted, None).await?;
+        self.submit(source, out.docs, permit).await?;
+        Ok(Outcome {
+            accepted,
+            dropped: out.dropped,
+            rejected: out.rejected.len(),
+            ..Outcome::default()
+        })
+    }
+
+    async fn cpu(&self) -> Result<OwnedSemaphorePermit, IngestError> {
+        self.inner
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| IngestError::ShuttingDown)
+    }
+
+    fn check_backlog(&self) -> Result<(), IngestError> {
+        let backlog = self.inner.status.backlog();
+        if backlog > self.inner.limits.max_backlog {
+            return Err(IngestError::Backlog(backlog));
+        }
+        Ok(())
+    }
+
+    /// Refuses a body of more than `limit` lines before parsing it.
+    fn check_lines(
+        &self,
+        source: &str,
+        body: &[u8],
+        limit: usize,
+        what: &'static str,
+    ) -> Result<(), IngestError> {
+        let lines = memchr::memchr_iter(b'\n', body).count() + 1;
+        self.check_count(source, lines, limit, what)
+    }
+
+    fn check_count(
+        &self,
+        source: &str,
+        found: usize,
+        limit: usize,
+        what: &'static str,
+    ) -> Result<(), IngestError> {
+        if found > limit {
+            self.inner.metrics.rejected(source, "too_large", 1);
+            return Err(IngestError::TooLarge { what, limit, found });
+        }
+        Ok(())
+    }
+
+    fn check_stream(&self, stream: &str) -> Result<(), IngestError> {
+        let mut streams = self.inner.streams.lock();
+        if streams.contains(stream) {
+            return Ok(());
+        }
+        if streams.len() >= self.inner.limits.max_streams {
+            self.inner
+                .metrics
+                .rejected("http_custom", "too_many_streams", 1);
+            return Err(IngestError::TooManyStreams(self.inner.limits.max_streams));
+        }
+        streams.insert(stream.to_string());
+        Ok(())
+    }
+
+    fn bad_body(&self, source: &str, e: http_body::BodyError) -> IngestError {
+        self.inner.metrics.rejected(source, "invalid_body", 1);
+        self.inner.metrics.received(source, 1);
+        IngestError::BadBody {
+            message: e.message,
+            line: e.line,
+        }
+    }
+
+    /// Normalizes and transforms decoded documents, keeping every failure with its line.
+    fn normalize(
+        &self,
+        source: &str,
+        items: Vec<BodyItem<Incoming>>,
+        endpoint: Option<&str>,
+    ) -> (Vec<Pending>, usize, Vec<LineError>) {
+        let t = &self.inner.transformer;
+        let ctx = t.context(source, Utc::now());
+        let mut docs = Vec::with_capacity(items.len());
+        let mut dropped = 0;
+        let mut errors = Vec::new();
+        for item in items {
+            let mut raw = item.doc;
+            if let Some(endpoint) = endpoint {
+                raw.insert("endpoint", Value::String(endpoint.into()));
+            }
+            match t.document(raw, &ctx) {
+                Ok(Transformed::Doc(p)) => docs.push(p),
+                Ok(Transformed::Dropped) => dropped += 1,
+                Err(message) => errors.push(LineError {
+                    line: item.line,
+                    reason: "invalid_event",
+                    message: format!("line {}: {message}", item.line),
+                }),
+            }
+        }
+        (docs, dropped, errors)
+    }
+
+    /// Counts, then accepts the good documents; `single` is `/events` (no event is an error).
+    async fn finish(
+        &self,
+        source: &str,
+        docs: Vec<Pending>,
+        dropped: usize,
+        mut errors: Vec<LineError>,
+        single: bool,
+    ) -> Result<Outcome, IngestError> {
+        let m = &self.inner.metrics;
+        let accepted = docs.len();
+        m.received(source, (accepted + dropped + errors.len()) as u64);
+        for e in &errors {
+            m.rejected(source, e.reason, 1);
+        }
+        let rejected = errors.len();
+        let errors_omitted = rejected.saturating_sub(self.inner.limits.max_errors);
+        errors.truncate(self.inner.limits.max_errors);
+        let outcome = Outcome {
+            accepted,
+            dropped,
+            rejected,
+            errors,
+            errors_omitted,
+        };
+        if accepted == 0 && dropped == 0 {
+            if rejected > 0 {
+                return Err(IngestError::AllRejected(outcome));
+            }
+            if !single {
+                return Err(IngestError::Empty);
+            }
+        }
+        let permit = self
+            .room(accepted, Some(self.inner.limits.queue_wait))
+            .await;
+        let permit = match permit {
+            Ok(p) => p,
+            Err(e) => {
+                m.rejected(source, "overloaded", accepted as u64);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.submit(source, docs, permit).await {
+            m.rejected(source, "persist", accepted as u64);
+            return Err(e);
+        }
+        Ok(outcome)
+    }
+
+    /// Room for `n` events in the queue to the log, waiting at most `wait` (forever if `None`).
+    async fn room(
+        &self,
+        n: usize,
+        wait: Option<Duration>,
+    ) -> Result<Option<OwnedSemaphorePermit>, IngestError> {
+        if n == 0 {
+            return Ok(None);
+        }
+        let want = n.min(self.inner.limits.max_queued_events.max(1)) as u32;
+        let acquire = self.inner.queue.clone().acquire_many_owned(want);
+        let permit = match wait {
+            Some(w) => match tokio::time::timeout(w, acquire).await {
+                Ok(p) => p,
+                Err(_) => return Err(IngestError::Overloaded(1)),
+            },
+            None => acquire.await,
+        };
+        permit.map(Some).map_err(|_| IngestError::ShuttingDown)
+    }
+
+    /// Hands documents to the log writer; returns once they are durable.
+    async fn submit(
+        &self,
+        source: &str,
+        docs: Vec<Pending>,
+        _room: Option<OwnedSemaphorePermit>,
+    ) -> Result<(), IngestError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let n = docs.len() as u64;
+        let tx = self
+            .inner
+            .tx
+            .lock()
+            .clone()
+            .ok_or(IngestError::ShuttingDown)?;
+        let (ack, rx) = oneshot::channel();
+        tx.send(Submit {
+            source: source.to_string(),
+            docs,
+            ack,
+        })
+        .await
+        .map_err(|_| IngestError::ShuttingDown)?;
+        drop(tx);
+        match rx.await {
+            Ok(Ok(())) => {
+                self.inner.metrics.accepted(source, n);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(IngestError::Persist(e)),
+            Err(_) => Err(IngestError::ShuttingDown),
+        }
+    }
+}
+
+impl RawSink for IngestService {
+    fn submit(
+        &self,
+        source: &'static str,
+        batch: RawBatch,
+    ) -> BoxFuture<'_, Result<(), SinkClosed>> {
+        Box::pin(async move {
+            match self.batch(source, &batch).await {
+                Ok(_) => Ok(()),
+                Err(IngestError::ShuttingDown) => Err(SinkClosed),
+                Err(e) => {
+                    tracing::error!(error = %e, "{source}: {} messages could not be accepted", batch.len());
+                    self.inner
+                        .metrics
+                        .rejected(source, "persist", batch.len() as u64);
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn connection_problem(&self, source: &'static str, reason: &'static str) {
+        self.inner.metrics.connection_problem(source, reason);
+    }
+
+    fn shed(&self, source: &'static str, n: u64) {
+        self.inner.metrics.udp_shed.inc_by(n);
+        self.inner.metrics.rejected(source, "shed", n);
+    }
+
+    fn udp_kernel_drops(&self, drops: u64) {
+        self.inner.metrics.udp_kernel_drops.set(drops as i64);
+    }
+}
+
+/// Custom streams are `custom-<app>`.
+const CUSTOM_PREFIX: &str = "custom-";
+
+/// The stream of `/custom/<app>`, or why `app` is not a valid name.
+pub fn custom_stream(app: &str) -> Result<String, String> {
+    let ok = !app.is_empty()
+        && app.len() <= 64
+        && app
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(format!("{CUSTOM_PREFIX}{app}"))
+    } else {
+        Err(format!(
+            "invalid application name '{app}' in /custom/<app>: use 1 to 64 of a-z, 0-9, '-', '_'"
+        ))
+    }
+}
+
+/// A custom body: a whole-body object or array first (pretty-printed documents span lines),
+/// else lines (NDJSON or bulk).
+#[allow(clippy::type_complexity)]
+fn custom_items(
+    body: &[u8],
+) -> Result<(Vec<BodyItem<Value>>, Vec<http_body::ItemError>), http_body::BodyError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(docs)) => Ok((
+            docs.into_iter()
+                .enumerate()
+                .map(|(i, doc)| BodyItem { line: i + 1, doc })
+                .collect(),
+            Vec::new(),
+        )),
+        Ok(doc @ Value::Object(_)) => Ok((vec![BodyItem { line: 1, doc }], Vec::new())),
+        _ => {
+            let parsed = http_body::parse_bulk(body)?;
+            Ok((parsed.items, parsed.errors))
+        }
+    }
+}
+
+/// The documents of a body that were not valid JSON.
+fn json_errors(errors: Vec<http_body::ItemError>) -> Vec<LineError> {
+    errors
+        .into_iter()
+        .map(|e| LineError {
+            line: e.line,
+            reason: "invalid_json",
+            message: e.message,
+        })
+        .collect()
+}
+
+/// Opens the log, replaying every record after the checkpoint into the store, and commits.
+/// Store failures do not stop the start: the lowest lost sequence number is returned for the
+/// indexer to retry (the checkpoint stays before it).
+fn replay(
+    store: &dyn Store,
+    wal_dir: &std::path::Path,
+    max_segment_bytes: u64,
+) -> Result<(Wal, u64, ReplayStats, Vec<(StoreError, u64)>), StartError> {
+    let mut stats = ReplayStats::default();
+    let mut chunk: Vec<ferrodef_store::StoredDoc> = Vec::new();
+    let mut failures: Vec<(StoreError, u64)> = Vec::new();
+    let checkpoint = log::read_checkpoint(wal_dir)?;
+    let mut last_seq = checkpoint;
+    let flush = |chunk: &mut Vec<ferrodef_store::StoredDoc>,
+                 stats: &mut ReplayStats,
+                 failures: &mut Vec<(StoreError, u64)>| {
+        let Some(lo) = chunk.first().map(|d| d.seq) else {
+            return;
+        };
+        match store.index(std::mem::take(chunk)) {
+            Ok(n) => stats.indexed += n as u64,
+            Err(e) => failures.push((e, lo)),
+        }
+    };
+    let wal = Wal::open(wal_dir, max_segment_bytes, |seq, payload| {
+        stats.records += 1;
+        last_seq = seq;
+        match decode(seq, payload) {
+            Ok(d) => chunk.push(d),
+            Err(e) => tracing::error!(seq, "undecodable write-ahead log record skipped: {e}"),
+        }
+        if chunk.len() >= 10_000 {
+            flush(&mut chunk, &mut stats, &mut failures);
+        }
+        Ok(())
+    })?;
+    flush(&mut chunk, &mut stats, &mut failures);
+    if last_seq > checkpoint {
+        if let Err(e) = store.commit(last_seq) {
+            failures.push((e, checkpoint + 1));
+        }
+    }
+    Ok((wal, checkpoint, stats, failures))
+}

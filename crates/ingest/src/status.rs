@@ -1,0 +1,109 @@
+//! What the ingest service knows about its own health, shared by the log writer, the indexer
+//! and the service (which refuses new events while the backlog is over its limit) and shown at
+//! `/health`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+/// The service's health, as `/health` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Health {
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+    /// Why it is degraded (empty when ok).
+    pub reasons: Vec<String>,
+    /// Events accepted (in the log) but not yet committed to the store.
+    pub backlog: u64,
+    /// Events that could not be indexed and were set aside in the quarantine file.
+    pub quarantined: u64,
+}
+
+/// Shared state of the running service.
+#[derive(Debug, Default)]
+pub struct Status {
+    /// Highest sequence number appended to the log.
+    accepted: AtomicU64,
+    /// Every event up to this sequence number is committed to the store.
+    checkpoint: AtomicU64,
+    /// Why indexing is failing, when it is.
+    indexing_error: Mutex<Option<String>>,
+    /// The last append failed for want of disk space.
+    disk_full: AtomicBool,
+    /// Events set aside because they could never be indexed.
+    quarantined: AtomicU64,
+    /// What the log scan at start skipped.
+    log_corruption: Mutex<Option<String>>,
+}
+
+impl Status {
+    pub(crate) fn new(checkpoint: u64) -> Status {
+        let s = Status::default();
+        s.accepted.store(checkpoint, Ordering::Relaxed);
+        s.checkpoint.store(checkpoint, Ordering::Relaxed);
+        s
+    }
+
+    pub(crate) fn set_accepted(&self, seq: u64) {
+        self.accepted.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    pub(crate) fn set_checkpoint(&self, seq: u64) {
+        self.checkpoint.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    pub(crate) fn set_indexing_error(&self, e: Option<String>) {
+        *self.indexing_error.lock() = e;
+    }
+
+    pub(crate) fn set_disk_full(&self, full: bool) {
+        self.disk_full.store(full, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_quarantined(&self, n: u64) {
+        self.quarantined.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_log_corruption(&self, what: Option<String>) {
+        *self.log_corruption.lock() = what;
+    }
+
+    /// Events accepted but not yet committed.
+    pub fn backlog(&self) -> u64 {
+        self.accepted
+            .load(Ordering::Acquire)
+            .saturating_sub(self.checkpoint.load(Ordering::Acquire))
+    }
+
+    /// Indexing is failing.
+    pub fn indexing_failed(&self) -> bool {
+        self.indexing_error.lock().is_some()
+    }
+
+    /// The current health.
+    pub fn health(&self) -> Health {
+        let mut reasons = Vec::new();
+        if let Some(e) = self.indexing_error.lock().as_ref() {
+            reasons.push(format!("indexing is failing (accepted events are kept in the write-ahead log and retried): {e}"));
+        }
+        if self.disk_full.load(Ordering::Relaxed) {
+            reasons.push("the data directory's disk is full: new events are refused".to_string());
+        }
+        let quarantined = self.quarantined.load(Ordering::Relaxed);
+        if quarantined > 0 {
+            reasons.push(format!(
+                "{quarantined} event(s) could not be indexed and were set aside in quarantine.ndjson in the data directory"
+            ));
+        }
+        if let Some(c) = self.log_corruption.lock().as_ref() {
+            reasons.push(c.clone());
+        }
+        Health {
+            status: if reasons.is_empty() { "ok" } else { "degraded" },
+            reasons,
+            backlog: self.backlog(),
+            quarantined,
+        }
+    }
+}
