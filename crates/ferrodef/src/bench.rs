@@ -25,6 +25,9 @@ pub enum BenchCmd {
     /// Indexes generated events straight into a fresh embedded store (no HTTP) and measures
     /// the store alone.
     Store(crate::bench_store::StoreBenchArgs),
+    /// Kills the server with SIGKILL at random moments under mixed load, then checks that every
+    /// acknowledged event is stored exactly once.
+    Chaos(crate::bench_chaos::ChaosArgs),
 }
 
 /// Options of `bench ingest`.
@@ -79,6 +82,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Ingest(a) => ingest(a).await,
         BenchCmd::Query(a) => query(a).await,
         BenchCmd::Syslog(a) => crate::bench_syslog::run(a).await,
+        BenchCmd::Chaos(a) => crate::bench_chaos::run(a).await,
         BenchCmd::Store(a) => {
             tokio::task::spawn_blocking(move || crate::bench_store::run(a)).await?
         }

@@ -31,6 +31,13 @@ impl LocalServer {
         self.child.id()
     }
 
+    /// Kills the server with SIGKILL (no chance to flush anything) and waits for it.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Stops the server and waits until it has committed everything.
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.terminate()

@@ -1,6 +1,7 @@
 //! `ferrodef`: one binary for the whole platform.
 
 mod bench;
+mod bench_chaos;
 mod bench_store;
 mod bench_syslog;
 mod config;
