@@ -97,7 +97,7 @@ impl Indexer {
         for (e, from) in failures {
             self.failed(e, from);
         }
-        self.commit();
+        self.advance();
     }
 
     /// Runs until the log writer hangs up, then commits what it has and returns.
@@ -220,6 +220,11 @@ impl Indexer {
                 .inc_by(n);
             self.metrics.pending.dec_by(n as i64);
         }
+        self.advance();
+    }
+
+    /// Moves the checkpoint up to the last committed document before any loss.
+    fn advance(&mut self) {
         let safe = match self.hold {
             Some(h) => h.saturating_sub(1).min(self.last_seq),
             None => self.last_seq,

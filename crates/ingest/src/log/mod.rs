@@ -178,38 +178,62 @@ fn record_at(data: &[u8], pos: usize, after: u64) -> Option<(u64, &[u8], usize)>
     (h.finalize() == crc).then_some((seq, payload, end))
 }
 
-/// Scans one segment, calling `f` for each valid record. A corrupt record in the middle is
-/// skipped: the scan resynchronizes on the next valid record (checksum, length and a sequence
-/// number above the last one all agree) and reports the skipped bytes. Returns the end of the
-/// last valid record (what follows it is a torn tail), the last sequence number, the report.
+/// Scans one segment file, calling `f` for each valid record (see [`scan_bytes`]).
 fn scan_segment(
     path: &Path,
     first_seq: u64,
-    mut f: impl FnMut(u64, &[u8]) -> Result<(), WalError>,
+    f: impl FnMut(u64, &[u8]) -> Result<(), WalError>,
 ) -> Result<(u64, Option<u64>, ScanReport), WalError> {
     let data = std::fs::read(path).map_err(err(path, "reading segment"))?;
+    let (valid_end, last, corrupt) = scan_bytes(&data, first_seq, f)?;
     let mut report = ScanReport::default();
+    for c in corrupt {
+        tracing::error!(
+            path = %path.display(),
+            offset = c.offset,
+            bytes = c.len,
+            "corrupt write-ahead log records skipped; resynchronized at the next valid record"
+        );
+        report.corrupt.push((path.to_path_buf(), c.offset, c.len));
+        report.missing_records += c.missing_records;
+    }
+    Ok((valid_end, last, report))
+}
+
+/// A corrupt region found by [`scan_bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corrupt {
+    /// Byte offset in the segment.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Sequence numbers missing across it.
+    pub missing_records: u64,
+}
+
+/// Scans the bytes of a segment whose first record is `first_seq`, calling `f` for each valid
+/// record in order. A corrupt record in the middle is skipped: the scan resynchronizes on the
+/// next valid record (checksum, length and a sequence number above the last one all agree)
+/// and reports the skipped bytes. Returns the end of the last valid record (what follows it is
+/// a torn tail), the last sequence number and the corrupt regions.
+pub fn scan_bytes(
+    data: &[u8],
+    first_seq: u64,
+    mut f: impl FnMut(u64, &[u8]) -> Result<(), WalError>,
+) -> Result<(u64, Option<u64>, Vec<Corrupt>), WalError> {
+    let mut corrupt = Vec::new();
     let mut pos = 0usize;
     let mut valid_end = 0usize;
     let mut last: Option<u64> = None;
     while pos + HEADER <= data.len() {
         let after = last.unwrap_or(first_seq.saturating_sub(1));
-        if let Some((seq, payload, end)) = record_at(&data, pos, after) {
+        if let Some((seq, payload, end)) = record_at(data, pos, after) {
             if pos > valid_end {
-                report.corrupt.push((
-                    path.to_path_buf(),
-                    valid_end as u64,
-                    (pos - valid_end) as u64,
-                ));
-                if let Some(l) = last {
-                    report.missing_records += seq - l - 1;
-                }
-                tracing::error!(
-                    path = %path.display(),
-                    offset = valid_end,
-                    bytes = pos - valid_end,
-                    "corrupt write-ahead log records skipped; resynchronized at the next valid record"
-                );
+                corrupt.push(Corrupt {
+                    offset: valid_end as u64,
+                    len: (pos - valid_end) as u64,
+                    missing_records: last.map_or(0, |l| seq - l - 1),
+                });
             }
             f(seq, payload)?;
             last = Some(seq);
@@ -219,7 +243,19 @@ fn scan_segment(
             pos += 1;
         }
     }
-    Ok((valid_end as u64, last, report))
+    Ok((valid_end as u64, last, corrupt))
+}
+
+/// Encodes one record as the log writes it (for tests and fuzzing).
+pub fn encode_record(seq: u64, payload: &[u8], out: &mut Vec<u8>) {
+    let seq_bytes = seq.to_le_bytes();
+    let mut h = crc32fast::Hasher::new();
+    h.update(&seq_bytes);
+    h.update(payload);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&h.finalize().to_le_bytes());
+    out.extend_from_slice(&seq_bytes);
+    out.extend_from_slice(payload);
 }
 
 /// Calls `f` for every record with `from <= seq <= to`, in order (the indexer re-reads what a
@@ -357,14 +393,7 @@ impl Wal {
                     ),
                 });
             }
-            let seq_bytes = seq.to_le_bytes();
-            let mut h = crc32fast::Hasher::new();
-            h.update(&seq_bytes);
-            h.update(p);
-            self.buf.extend_from_slice(&(p.len() as u32).to_le_bytes());
-            self.buf.extend_from_slice(&h.finalize().to_le_bytes());
-            self.buf.extend_from_slice(&seq_bytes);
-            self.buf.extend_from_slice(p);
+            encode_record(seq, p, &mut self.buf);
             seq += 1;
         }
         let res = self
