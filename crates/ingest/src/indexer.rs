@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use ferrodef_store::{PartitionFailure, Store, StoreError, StoredDoc};
 
-use crate::log;
 use crate::metrics::SourceLabel;
 use crate::status::Status;
 use crate::writer::Accepted;
 use crate::Metrics;
+use ferrodef_wal as log;
 
 /// Failures of the same document before it is set aside.
 const QUARANTINE_AFTER: u32 = 3;
@@ -256,7 +256,7 @@ impl Indexer {
             if quarantined.contains(&seq) {
                 return Ok(());
             }
-            match log::record::decode(seq, payload) {
+            match crate::record::decode(seq, payload) {
                 Ok(d) => chunk.push(d),
                 Err(e) => tracing::error!(seq, "undecodable write-ahead log record skipped: {e}"),
             }
@@ -322,7 +322,7 @@ impl Indexer {
     fn quarantine(&self, seq: u64) -> std::io::Result<()> {
         let mut line: Option<Vec<u8>> = None;
         log::read_range(&self.wal_dir, seq, seq, |s, payload| {
-            let entry = match log::record::decode(s, payload) {
+            let entry = match crate::record::decode(s, payload) {
                 Ok(d) => {
                     let doc: serde_json::Value =
                         serde_json::from_slice(&d.source).unwrap_or(serde_json::Value::Null);

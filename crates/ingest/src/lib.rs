@@ -12,7 +12,8 @@
 //! - [`service`]: [`IngestService`], what every source calls; limits and back-pressure.
 //! - [`transform`], [`raw`], [`audit_join`]: the transform stage (JSON documents, raw syslog
 //!   and CEF messages, multi-record audit events).
-//! - [`log`]: the write-ahead log and its record format; `writer`: the thread that appends
+//! - [`record`]: accepted documents as write-ahead log records (the log itself is the
+//!   `ferrodef-wal` crate); `writer`: the thread that appends
 //!   (group commit); `indexer`: the thread that feeds the store, commits, moves the
 //!   checkpoint, and recovers from store failures by re-reading the log.
 //! - [`status`]: health (`/health`); [`metrics`]: counters (`/metrics`).
@@ -22,17 +23,17 @@
 pub mod audit_join;
 mod fsutil;
 mod indexer;
-pub mod log;
 pub mod metrics;
 mod raw;
+pub mod record;
 pub mod service;
 pub mod status;
 pub mod transform;
 mod writer;
 
 pub use fsutil::create_private_dir;
-pub use log::record::Pending;
 pub use metrics::Metrics;
+pub use record::Pending;
 pub use service::{
     custom_stream, IngestConfig, IngestError, IngestService, Limits, LineError, Outcome,
     ReplayStats, StartError,

@@ -11,7 +11,7 @@ use ferrodef_transforms::syslog::{syslog_event, RawMeta};
 use serde_json::Value;
 
 use crate::audit_join::{AuditJoiner, Joined};
-use crate::log::record::Pending;
+use crate::record::Pending;
 use crate::transform::{Transformed, Transformer};
 
 /// Programs whose messages are Linux audit records.

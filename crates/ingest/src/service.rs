@@ -28,12 +28,12 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::indexer::Indexer;
-use crate::log::record::{decode, Pending};
-use crate::log::{self, Wal};
+use crate::record::{decode, Pending};
 use crate::status::{Health, Status};
 use crate::transform::{Transformed, Transformer};
 use crate::writer::{writer_loop, Accepted, PersistError, Submit};
 use crate::Metrics;
+use ferrodef_wal::{self as log, Wal};
 
 /// Limits that protect the service from huge, hostile or careless input.
 #[derive(Debug, Clone)]

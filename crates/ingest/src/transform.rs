@@ -12,8 +12,8 @@ use ferrodef_transforms::normalize::{normalize_incoming, NormalizeContext};
 use ferrodef_transforms::pipeline::Pipeline;
 use serde_json::Value;
 
-use crate::log::record::Pending;
 use crate::metrics::RejectLabel;
+use crate::record::Pending;
 use crate::Metrics;
 
 /// Tag of an event whose time was too far in the future (it is stored at its receive time).

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::log::record::{encode, Pending};
-use crate::log::{Wal, WalError};
+use crate::record::{encode, Pending};
 use crate::status::Status;
 use crate::Metrics;
+use ferrodef_wal::{Wal, WalError};
 
 /// Documents of one submission, on their way to the log.
 pub(crate) struct Submit {

@@ -1,8 +1,8 @@
-//! The log record of one accepted document: `version: u8 | stream length: u8 | stream |
-//! utctimestamp µs: i64 LE | receivedtimestamp µs: i64 LE | document JSON`.
+//! Accepted documents as log records (format in `ferrodef_wal::record`).
 
 use chrono::{DateTime, TimeZone, Utc};
 use ferrodef_store::{DocBody, StoredDoc};
+use ferrodef_wal::record::Record;
 use serde_json::{Map, Value};
 
 /// An accepted document waiting for its sequence number.
@@ -52,52 +52,36 @@ impl Pending {
     }
 }
 
-const RECORD_VERSION: u8 = 1;
-
 /// Appends the record of `p` to `out`.
 pub fn encode(p: &Pending, out: &mut Vec<u8>) {
-    let stream = p.stream.as_bytes();
-    // Stream names are validated to at most 100 bytes before they get here.
-    let stream = &stream[..stream.len().min(255)];
-    out.push(RECORD_VERSION);
-    out.push(stream.len() as u8);
-    out.extend_from_slice(stream);
-    out.extend_from_slice(&p.utctimestamp.timestamp_micros().to_le_bytes());
-    out.extend_from_slice(&p.receivedtimestamp.timestamp_micros().to_le_bytes());
-    out.extend_from_slice(&p.source);
+    ferrodef_wal::record::encode(
+        &Record {
+            stream: &p.stream,
+            utc_micros: p.utctimestamp.timestamp_micros(),
+            received_micros: p.receivedtimestamp.timestamp_micros(),
+            source: &p.source,
+        },
+        out,
+    );
 }
 
 /// Reads a record back (the payload of log entry `seq`); the error names what is wrong.
 pub fn decode(seq: u64, b: &[u8]) -> Result<StoredDoc, String> {
-    let version = *b.first().ok_or("empty record")?;
-    if version != RECORD_VERSION {
-        return Err(format!("unknown record version {version}"));
-    }
-    let slen = *b.get(1).ok_or("truncated record: no stream length")? as usize;
-    let stream = b.get(2..2 + slen).ok_or("truncated record: stream name")?;
-    let stream = std::str::from_utf8(stream).map_err(|e| format!("stream name: {e}"))?;
-    let rest = b.get(2 + slen..).ok_or("truncated record")?;
-    let ts = |i: usize, what: &str| -> Result<DateTime<Utc>, String> {
-        let bytes: [u8; 8] = rest
-            .get(i..i + 8)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| format!("truncated record: {what}"))?;
-        Utc.timestamp_micros(i64::from_le_bytes(bytes))
+    let r = ferrodef_wal::record::decode(b)?;
+    let time = |micros: i64, what: &str| {
+        Utc.timestamp_micros(micros)
             .single()
             .ok_or_else(|| format!("{what} out of range"))
     };
-    let utc = ts(0, "utctimestamp")?;
-    let received = ts(8, "receivedtimestamp")?;
-    let source = rest.get(16..).ok_or("truncated record: document")?;
     let doc: Map<String, Value> =
-        serde_json::from_slice(source).map_err(|e| format!("document: {e}"))?;
+        serde_json::from_slice(r.source).map_err(|e| format!("document: {e}"))?;
     Ok(StoredDoc {
         seq,
-        stream: stream.to_string(),
-        utctimestamp: utc,
-        receivedtimestamp: received,
+        stream: r.stream.to_string(),
+        utctimestamp: time(r.utc_micros, "utctimestamp")?,
+        receivedtimestamp: time(r.received_micros, "receivedtimestamp")?,
         doc: DocBody::Map(doc),
-        source: source.to_vec(),
+        source: r.source.to_vec(),
     })
 }
 
