@@ -232,7 +232,12 @@ impl IngestService {
     ) -> Result<(IngestService, ReplayStats), StartError> {
         let wal_dir = cfg.data_dir.join("wal");
         crate::fsutil::create_private_dir(&wal_dir).map_err(StartError::Io)?;
-        let (wal, checkpoint, stats, failures) = replay(&*store, &wal_dir, cfg.max_segment_bytes)?;
+        let Replayed {
+            wal,
+            checkpoint,
+            stats,
+            failures,
+        } = replay(&*store, &wal_dir, cfg.max_segment_bytes)?;
         let status = Arc::new(Status::new(checkpoint));
         let report = wal.open_report();
         if !report.corrupt.is_empty() {
@@ -791,7 +796,7 @@ fn replay(
     store: &dyn Store,
     wal_dir: &std::path::Path,
     max_segment_bytes: u64,
-) -> Result<(Wal, u64, ReplayStats, Vec<(StoreError, u64)>), StartError> {
+) -> Result<Replayed, StartError> {
     let mut stats = ReplayStats::default();
     let mut chunk: Vec<ferrodef_store::StoredDoc> = Vec::new();
     let mut failures: Vec<(StoreError, u64)> = Vec::new();
@@ -826,5 +831,19 @@ fn replay(
             failures.push((e, checkpoint + 1));
         }
     }
-    Ok((wal, checkpoint, stats, failures))
+    Ok(Replayed {
+        wal,
+        checkpoint,
+        stats,
+        failures,
+    })
+}
+
+/// What the replay at start did.
+struct Replayed {
+    wal: Wal,
+    checkpoint: u64,
+    stats: ReplayStats,
+    /// Store failures, with the lowest sequence number of the batch that met each.
+    failures: Vec<(StoreError, u64)>,
 }
