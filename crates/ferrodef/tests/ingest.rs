@@ -116,8 +116,19 @@ fn status_health_metrics() {
         "{\"summary\":\"ok\"}\n{not json}\n",
     );
     s.wait_total("counted", 1);
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    let (status, text) = s.get_text("/metrics");
+    // Wait (with a deadline) until both requests' events are committed and counted.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (status, text) = loop {
+        let (status, text) = s.get_text("/metrics");
+        let settled = text.lines().any(|l| l == "ferrodef_events_pending 0")
+            && text
+                .lines()
+                .any(|l| l.starts_with("ferrodef_events_indexed_total{source=\"http_bulk\"}"));
+        if settled || std::time::Instant::now() > deadline {
+            break (status, text);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(status, 200);
     let metric = |name: &str| -> f64 {
         text.lines()
