@@ -103,8 +103,21 @@ fn count_by_ranges(store: &dyn Store, days: i64) -> u64 {
 #[test]
 fn ten_thousand_days_in_one_batch_keep_threads_and_memory_bounded() {
     const DAYS: i64 = 10_000;
-    let dir = tempfile::tempdir().unwrap();
-    let opts = TantivyOptions::default();
+    // 10,000 partitions created and committed: on a disk, the fsyncs of 10,000 commits take
+    // minutes; in memory (tmpfs) the test measures what it is about, threads and memory.
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    // One indexing thread of 20 MB a writer: each writer's hash table and arena are sized
+    // from its budget and allocated anew per partition, which dominates the test's time.
+    let opts = TantivyOptions {
+        writer_threads: 1,
+        writer_memory_bytes: 20 << 20,
+        ..TantivyOptions::default()
+    };
     let max_writers = opts.max_open_writers;
     let max_parts = opts.max_open_partitions;
     let store = TantivyStore::open(dir.path(), opts.clone()).unwrap();
@@ -201,8 +214,13 @@ fn closed_writers_record_their_own_partition_payload() {
 #[test]
 fn one_batch_over_many_days_opens_each_writer_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = TantivyStore::open(dir.path(), small_pool()).unwrap();
-    // One batch, days interleaved: grouped by partition, each partition gets one segment.
+    let opts = TantivyOptions {
+        writer_threads: 1,
+        ..small_pool()
+    };
+    let store = TantivyStore::open(dir.path(), opts).unwrap();
+    // One batch, days interleaved: grouped by partition, each partition's writer is opened and
+    // closed once, making one segment (one indexing thread).
     assert_eq!(store.index(thirty_days()).unwrap(), 300);
     store.commit(300).unwrap();
     assert_eq!(count(&store, None, None), 300);

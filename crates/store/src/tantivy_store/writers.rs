@@ -184,8 +184,13 @@ impl WriterPool {
                     continue;
                 }
             };
-            let committed = part.committed_seq();
-            let mut docs = docs.into_iter().filter(|d| d.seq > committed).peekable();
+            // Documents reach a partition in sequence order: those up to the last one added
+            // (committed or not) are already there — a batch given again after a failure
+            // elsewhere adds nothing twice.
+            let done = part
+                .committed_seq()
+                .max(self.open.get(&key).map_or(0, |w| w.last_added));
+            let mut docs = docs.into_iter().filter(|d| d.seq > done).peekable();
             let Some(first_new) = docs.peek().map(|d| d.seq) else {
                 continue;
             };
