@@ -211,6 +211,43 @@ pub enum StoreError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Indexing or committing failed in some partitions; every other partition went on. The
+    /// documents of a failed partition from `from_seq` on are not committed and must be given
+    /// again (after [`Store::reopen_failed`]).
+    #[error("indexing failed in {} partition(s): {}", .0.len(), join_failures(.0))]
+    Partitions(Vec<PartitionFailure>),
+}
+
+/// A partition in which indexing or committing failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionFailure {
+    /// The partition, `stream/YYYYMMDD`.
+    pub partition: String,
+    /// The lowest sequence number of this partition that is not committed because of the
+    /// failure: every document of the partition from this one on must be indexed again.
+    pub from_seq: u64,
+    /// The document that failed, when one document caused the failure.
+    pub doc_seq: Option<u64>,
+    /// What went wrong.
+    pub error: String,
+}
+
+impl std::fmt::Display for PartitionFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} from seq {}: {}",
+            self.partition, self.from_seq, self.error
+        )
+    }
+}
+
+fn join_failures(failures: &[PartitionFailure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<tantivy::TantivyError> for StoreError {
@@ -235,15 +272,28 @@ pub trait Store: Send + Sync {
     /// Adds documents; they become durable and searchable on the next [`Store::commit`].
     /// Documents whose `seq` is already committed in their partition are skipped (write-ahead
     /// log replay after a crash). Returns how many documents were added.
+    ///
+    /// When adding to a partition fails, that partition's uncommitted documents are dropped and
+    /// it is *broken* from the lowest of them: it refuses documents until
+    /// [`Store::reopen_failed`]. Every other partition goes on; the call then returns
+    /// [`StoreError::Partitions`], naming each failed partition and the sequence number from
+    /// which its documents must be indexed again.
     fn index(&self, docs: Vec<StoredDoc>) -> Result<usize, StoreError>;
     /// Makes everything added so far durable and searchable, recording that every document up
-    /// to `seq` is committed.
+    /// to `seq` is committed. A partition whose commit fails becomes broken as in
+    /// [`Store::index`]; the others are committed, and the call returns
+    /// [`StoreError::Partitions`] naming the failed ones.
     fn commit(&self, seq: u64) -> Result<(), StoreError>;
+    /// Clears the broken state of every failed partition, so that they accept documents again;
+    /// returns their names (`stream/YYYYMMDD`). The caller then indexes again from the lowest
+    /// failed `from_seq` (documents a partition already committed are skipped by sequence).
+    fn reopen_failed(&self) -> Vec<String>;
     /// Runs a search.
     fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError>;
     /// Runs an aggregation.
     fn aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError>;
-    /// Drops the partitions whose whole day is older than `keep_days` days before `now`.
+    /// Drops the partitions whose whole day is older than `keep_days` days before `now`, except
+    /// those holding uncommitted documents or broken (they are dropped by a later call).
     /// Returns the dropped partitions as `stream/YYYYMMDD`.
     fn apply_retention(
         &self,

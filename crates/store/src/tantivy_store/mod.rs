@@ -4,17 +4,24 @@
 //! commit payload, the write-ahead-log sequence number up to which the partition is complete;
 //! replaying the log after a crash skips what a partition already holds, so no event is indexed
 //! twice and none is lost.
+//!
+//! Resources stay bounded whatever the number of days: at most `max_open_writers` writers
+//! (`writers`) and `max_open_partitions` open partitions (`partitions`) at once. Files and
+//! directories are readable by their owner only (`owner_only`).
 
 mod doc;
 mod merge;
+pub mod owner_only;
+mod partitions;
 mod query;
 pub mod schema;
+mod writers;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use parking_lot::{Mutex, RwLock};
@@ -28,13 +35,13 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{Term, Value as _};
 use tantivy::tokenizer::TokenizerManager;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
+use tantivy::{DocAddress, Order, TantivyDocument};
 
-use self::doc::IndexDoc;
-use self::merge::BoundedMergePolicy;
+use self::partitions::{OpenCache, PartKey, Partition};
 use self::query::Translator;
 pub use self::query::{to_tantivy_date, to_v6};
 use self::schema::{Fields, JSON_FIELD};
+use self::writers::{Failures, WriterPool};
 use crate::{
     AggRequest, AggResponse, HistogramBucket, PartitionInfo, SearchRequest, SearchResponse,
     SortOrder, Store, StoreError, StoredDoc, TermBucket,
@@ -47,8 +54,12 @@ pub struct TantivyOptions {
     pub writer_memory_bytes: usize,
     /// Indexing threads of one writer.
     pub writer_threads: usize,
-    /// How many partitions may have an open writer at once (older ones are closed).
+    /// How many partitions may have an open writer at once: when one more is needed, the least
+    /// recently used is committed and closed.
     pub max_open_writers: usize,
+    /// How many partitions may be open for searching at once (each maps its segment files):
+    /// the least recently used is closed beyond that; partitions being written stay open.
+    pub max_open_partitions: usize,
     /// A writer not used for this long is closed at the next commit.
     pub writer_idle: Duration,
     /// No merge makes a segment of more documents than this (bounds the memory and time of
@@ -65,6 +76,7 @@ impl Default for TantivyOptions {
             writer_memory_bytes: 128 << 20,
             writer_threads: 2,
             max_open_writers: 3,
+            max_open_partitions: 64,
             writer_idle: Duration::from_secs(60),
             max_merged_docs: 200_000,
             merge_min_segments: 16,
@@ -72,44 +84,16 @@ impl Default for TantivyOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct PartKey {
-    stream: String,
-    /// `YYYYMMDD` as a number.
-    day: u32,
-}
-
-impl PartKey {
-    fn day_string(&self) -> String {
-        format!("{:08}", self.day)
-    }
-}
-
-struct Partition {
-    key: PartKey,
-    dir: PathBuf,
-    index: Index,
-    /// The fields of this partition's own schema (older partitions may lack newer fields).
-    fields: Fields,
-    reader: IndexReader,
-    /// Every document with a smaller or equal sequence number is committed here.
-    committed_seq: AtomicU64,
-}
-
-struct OpenWriter {
-    writer: IndexWriter<IndexDoc>,
-    part: Arc<Partition>,
-    dirty: bool,
-    last_used: Instant,
-}
-
 /// The tantivy store.
 pub struct TantivyStore {
     root: PathBuf,
     fields: Fields,
     opts: TantivyOptions,
+    /// Every partition of the store (open or not).
     parts: RwLock<BTreeMap<PartKey, Arc<Partition>>>,
-    writers: Mutex<HashMap<PartKey, OpenWriter>>,
+    /// The partitions open for searching or writing.
+    open_parts: Arc<OpenCache>,
+    writers: Mutex<WriterPool>,
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
@@ -117,7 +101,7 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreErr
     move |source| StoreError::Io { context, source }
 }
 
-fn day_of(t: DateTime<Utc>) -> u32 {
+pub(crate) fn day_of(t: DateTime<Utc>) -> u32 {
     let d = t.date_naive();
     // Years outside 0..=9999 are clamped so that the directory name stays 8 digits.
     let y = d.year().clamp(0, 9999) as u32;
@@ -170,7 +154,7 @@ fn check_format(root: &Path) -> Result<(), StoreError> {
                     root.display()
                 )));
             }
-            std::fs::write(&file, format!("{FORMAT}\n"))
+            owner_only::write_file(&file, format!("{FORMAT}\n").as_bytes())
                 .map_err(io_err(format!("writing {}", file.display())))
         }
         Err(e) => Err(io_err(format!("reading {}", file.display()))(e)),
@@ -178,20 +162,28 @@ fn check_format(root: &Path) -> Result<(), StoreError> {
 }
 
 impl TantivyStore {
-    /// Opens (or creates) the store under `root`, opening every existing partition.
+    /// Opens (or creates) the store under `root`, registering every existing partition (opened
+    /// when first searched or written).
     pub fn open(root: impl AsRef<Path>, opts: TantivyOptions) -> Result<TantivyStore, StoreError> {
         let root = root.as_ref().to_path_buf();
-        std::fs::create_dir_all(&root).map_err(io_err(format!("creating {}", root.display())))?;
+        owner_only::create_dir_all(&root)
+            .map_err(io_err(format!("creating {}", root.display())))?;
+        owner_only::restrict(&root, owner_only::DIR_MODE).map_err(io_err(format!(
+            "restricting {} to its owner",
+            root.display()
+        )))?;
         check_format(&root)?;
         let store = TantivyStore {
             root: root.clone(),
             fields: Fields::new(),
+            open_parts: Arc::new(OpenCache::new(opts.max_open_partitions)),
             opts,
             parts: RwLock::new(BTreeMap::new()),
-            writers: Mutex::new(HashMap::new()),
+            writers: Mutex::new(WriterPool::default()),
         };
         let streams =
             std::fs::read_dir(&root).map_err(io_err(format!("reading {}", root.display())))?;
+        let mut parts = BTreeMap::new();
         for stream in streams.flatten() {
             let Some(stream_name) = stream.file_name().to_str().map(str::to_string) else {
                 continue;
@@ -210,48 +202,22 @@ impl TantivyStore {
                     day: d,
                 };
                 let part = store.open_partition(key.clone(), false)?;
-                store.parts.write().insert(key, part);
+                parts.insert(key, part);
             }
         }
+        *store.parts.write() = parts;
         Ok(store)
     }
 
+    /// The partition `key`: an existing one is registered without being opened; a new one
+    /// (`create`) is created, open.
     fn open_partition(&self, key: PartKey, create: bool) -> Result<Arc<Partition>, StoreError> {
         let dir = self.root.join(&key.stream).join(key.day_string());
-        let index = if dir.join("meta.json").exists() {
-            Index::open_in_dir(&dir)?
-        } else if create {
-            std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
-            Index::create_in_dir(&dir, self.fields.schema.clone())?
+        if create && !dir.join("meta.json").exists() {
+            partitions::create_partition(key, dir, &self.fields, &self.open_parts)
         } else {
-            return Err(StoreError::Engine(format!(
-                "{} is not a ferrodef partition (no meta.json)",
-                dir.display()
-            )));
-        };
-        let Some(fields) = Fields::from_schema(index.schema()) else {
-            return Err(StoreError::Engine(format!(
-                "{} has an index with an unexpected schema",
-                dir.display()
-            )));
-        };
-        let committed_seq = index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok(Arc::new(Partition {
-            key,
-            dir,
-            index,
-            fields,
-            reader,
-            committed_seq: AtomicU64::new(committed_seq),
-        }))
+            partitions::load_partition(key, dir, &self.fields, &self.open_parts)
+        }
     }
 
     fn partition(&self, key: &PartKey) -> Result<Arc<Partition>, StoreError> {
@@ -265,6 +231,11 @@ impl TantivyStore {
         let p = self.open_partition(key.clone(), true)?;
         parts.insert(key.clone(), p.clone());
         Ok(p)
+    }
+
+    /// How many writers and partitions are open (writers, partitions).
+    pub fn open_counts(&self) -> (usize, usize) {
+        (self.writers.lock().open.len(), self.open_parts.len())
     }
 
     /// Partitions of `stream` that may hold documents between `from` and `to`, oldest first.
@@ -377,36 +348,7 @@ impl TantivyStore {
     /// documents are discarded, as when the store is dropped). Dropping the store instead
     /// cancels running merges.
     pub fn finish_merges(&self) -> Result<(), StoreError> {
-        let writers: Vec<OpenWriter> = self.writers.lock().drain().map(|(_, w)| w).collect();
-        for w in writers {
-            w.writer.wait_merging_threads()?;
-        }
-        Ok(())
-    }
-
-    /// Closes writers that are idle or beyond the allowed number (after committing them).
-    fn close_writers(&self, writers: &mut HashMap<PartKey, OpenWriter>) {
-        let now = Instant::now();
-        let mut keys: Vec<(Instant, PartKey)> = writers
-            .iter()
-            .map(|(k, w)| (w.last_used, k.clone()))
-            .collect();
-        keys.sort();
-        let excess = keys.len().saturating_sub(self.opts.max_open_writers);
-        for (i, (last, key)) in keys.into_iter().enumerate() {
-            if i < excess || now.duration_since(last) > self.opts.writer_idle {
-                if let Some(w) = writers.remove(&key) {
-                    if !w.dirty {
-                        if let Err(e) = w.writer.wait_merging_threads() {
-                            tracing::warn!(partition = %key.day, "closing writer: {e}");
-                        }
-                    } else {
-                        // Still has uncommitted documents: keep it open.
-                        writers.insert(key, w);
-                    }
-                }
-            }
-        }
+        self.writers.lock().close_all()
     }
 }
 
@@ -471,68 +413,30 @@ fn term_buckets(v: &Value) -> Vec<TermBucket> {
 
 impl Store for TantivyStore {
     fn index(&self, docs: Vec<StoredDoc>) -> Result<usize, StoreError> {
-        let mut writers = self.writers.lock();
-        let mut added = 0;
-        for doc in docs {
-            if !valid_stream(&doc.stream) {
-                return Err(StoreError::BadRequest(format!(
-                    "invalid stream name '{}'",
-                    doc.stream
-                )));
-            }
-            let key = PartKey {
-                stream: doc.stream.clone(),
-                day: day_of(doc.utctimestamp),
-            };
-            if !writers.contains_key(&key) {
-                let part = self.partition(&key)?;
-                let writer: IndexWriter<IndexDoc> = part.index.writer_with_num_threads(
-                    self.opts.writer_threads,
-                    self.opts.writer_memory_bytes,
-                )?;
-                writer.set_merge_policy(Box::new(BoundedMergePolicy {
-                    min_segments: self.opts.merge_min_segments,
-                    max_merged_docs: self.opts.max_merged_docs,
-                }));
-                writers.insert(
-                    key.clone(),
-                    OpenWriter {
-                        writer,
-                        part,
-                        dirty: false,
-                        last_used: Instant::now(),
-                    },
-                );
-            }
-            let Some(w) = writers.get_mut(&key) else {
-                continue;
-            };
-            if doc.seq <= w.part.committed_seq.load(Ordering::Acquire) {
-                continue;
-            }
-            w.writer.add_document(IndexDoc::new(&w.part.fields, doc))?;
-            w.dirty = true;
-            w.last_used = Instant::now();
-            added += 1;
+        if let Some(bad) = docs.iter().find(|d| !valid_stream(&d.stream)) {
+            return Err(StoreError::BadRequest(format!(
+                "invalid stream name '{}' (document {})",
+                bad.stream, bad.seq
+            )));
         }
-        Ok(added)
+        let mut failures = Failures::default();
+        let added =
+            self.writers
+                .lock()
+                .index(docs, &self.opts, |key| self.partition(key), &mut failures);
+        failures.into_result(added)
     }
 
     fn commit(&self, seq: u64) -> Result<(), StoreError> {
-        let mut writers = self.writers.lock();
-        for w in writers.values_mut() {
-            if !w.dirty {
-                continue;
-            }
-            let mut prepared = w.writer.prepare_commit()?;
-            prepared.set_payload(&seq.to_string());
-            prepared.commit()?;
-            w.part.committed_seq.store(seq, Ordering::Release);
-            w.part.reader.reload()?;
-            w.dirty = false;
-        }
-        self.close_writers(&mut writers);
-        Ok(())
+        let mut failures = Failures::default();
+        self.writers
+            .lock()
+            .commit(seq, self.opts.writer_idle, &mut failures);
+        failures.into_result(())
+    }
+
+    fn reopen_failed(&self) -> Vec<String> {
+        self.writers.lock().reopen_failed()
     }
 
     fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError> {
@@ -670,6 +574,8 @@ impl Store for TantivyStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
         let cutoff = day_of(now - chrono::Duration::days(i64::from(keep_days)));
+        // Held while deciding and deleting: no document reaches a partition being dropped.
+        let mut writers = self.writers.lock();
         let doomed: Vec<Arc<Partition>> = self
             .parts
             .read()
@@ -679,17 +585,19 @@ impl Store for TantivyStore {
             .collect();
         let mut dropped = Vec::new();
         for part in doomed {
-            let mut writers = self.writers.lock();
-            if let Some(w) = writers.remove(&part.key) {
-                if let Err(e) = w.writer.wait_merging_threads() {
-                    tracing::warn!("closing writer of {}: {e}", part.dir.display());
-                }
+            if writers.broken.contains_key(&part.key) {
+                tracing::info!(partition = %part.key, "retention: kept, its indexing failed");
+                continue;
+            }
+            if !writers.close_clean(&part.key) {
+                tracing::info!(partition = %part.key, "retention: kept, it has uncommitted documents");
+                continue;
             }
             self.parts.write().remove(&part.key);
-            drop(writers);
+            part.reader.close();
             std::fs::remove_dir_all(&part.dir)
                 .map_err(io_err(format!("removing {}", part.dir.display())))?;
-            dropped.push(format!("{}/{}", part.key.stream, part.key.day_string()));
+            dropped.push(part.key.to_string());
         }
         Ok(dropped)
     }
@@ -705,7 +613,7 @@ impl Store for TantivyStore {
             .map(|p| PartitionInfo {
                 stream: p.key.stream.clone(),
                 day: p.key.day_string(),
-                docs: p.reader.searcher().num_docs(),
+                docs: p.docs.load(Ordering::Relaxed),
             })
             .collect()
     }
