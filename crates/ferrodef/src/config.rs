@@ -189,6 +189,8 @@ pub struct LimitsFileConfig {
     /// Seconds a stop waits for requests in progress [8].
     pub shutdown_grace_secs: Option<u64>,
     /// Partitions (stream days) with an open index writer at once [3].
+    pub max_open_writers: Option<usize>,
+    /// Partitions open for searching at once [64].
     pub max_open_partitions: Option<usize>,
 }
 
@@ -200,6 +202,7 @@ pub struct LimitsConfig {
     pub syslog: ferrodef_sources::syslog::ListenerLimits,
     pub body_memory_bytes: usize,
     pub body_timeout: Duration,
+    pub max_open_writers: usize,
     pub max_open_partitions: usize,
 }
 
@@ -236,9 +239,12 @@ impl LimitsConfig {
             syslog,
             body_memory_bytes: f.body_memory_mb.unwrap_or(256) << 20,
             body_timeout: f.body_timeout_secs.map_or(secs(60), secs),
+            max_open_writers: f
+                .max_open_writers
+                .unwrap_or(TantivyOptions::default().max_open_writers),
             max_open_partitions: f
                 .max_open_partitions
-                .unwrap_or(TantivyOptions::default().max_open_writers),
+                .unwrap_or(TantivyOptions::default().max_open_partitions),
         };
         let positive = [
             ("max_documents", c.ingest.max_documents),
@@ -248,6 +254,7 @@ impl LimitsConfig {
             ("max_queued_events", c.ingest.max_queued_events),
             ("http_max_connections", c.http.max_connections),
             ("syslog_max_connections", c.syslog.max_connections),
+            ("max_open_writers", c.max_open_writers),
             ("max_open_partitions", c.max_open_partitions),
             ("body_memory_mb", c.body_memory_bytes),
         ];

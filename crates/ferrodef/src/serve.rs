@@ -56,7 +56,8 @@ impl Core {
             writer_memory_bytes: cfg.writer_memory_mb << 20,
             writer_threads: cfg.writer_threads,
             max_merged_docs: cfg.max_segment_docs,
-            max_open_writers: cfg.limits.max_open_partitions,
+            max_open_writers: cfg.limits.max_open_writers,
+            max_open_partitions: cfg.limits.max_open_partitions,
             ..TantivyOptions::default()
         };
         let index_dir = cfg.data_dir.join("index");

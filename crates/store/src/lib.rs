@@ -178,25 +178,9 @@ pub struct AggResponse {
     pub histogram: Option<Vec<HistogramBucket>>,
 }
 
-/// A partition that failed while indexing or committing (see [`StoreError::Partitions`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionFailure {
-    /// `stream/YYYYMMDD`.
-    pub partition: String,
-    /// Lowest sequence number of this partition that is not committed because of the failure.
-    pub from_seq: u64,
-    /// The document that failed, when one document caused it.
-    pub doc_seq: Option<u64>,
-    /// What went wrong.
-    pub error: String,
-}
-
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Some partitions failed (the others carried on).
-    #[error("indexing failed in {} partition(s): {}", .0.len(), .0.iter().map(|f| format!("{} from seq {}: {}", f.partition, f.from_seq, f.error)).collect::<Vec<_>>().join("; "))]
-    Partitions(Vec<PartitionFailure>),
     /// The request is wrong (bad field, bad value for the field's type...): the caller's fault.
     #[error("{0}")]
     BadRequest(String),
@@ -302,7 +286,4 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<String>, StoreError>;
     /// The partitions and their document counts.
     fn partitions(&self) -> Vec<PartitionInfo>;
-    /// Clears the failed state of partitions so they accept documents again (the indexer then
-    /// re-reads what they lost from the log); returns their names.
-    fn reopen_failed(&self) -> Vec<String>;
 }

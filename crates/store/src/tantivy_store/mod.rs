@@ -602,10 +602,6 @@ impl Store for TantivyStore {
         Ok(dropped)
     }
 
-    fn reopen_failed(&self) -> Vec<String> {
-        Vec::new()
-    }
-
     fn partitions(&self) -> Vec<PartitionInfo> {
         self.parts
             .read()
