@@ -1,0 +1,116 @@
+//! Searches: the query of each partition, the hits in sort order, the total.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
+use tantivy::schema::{Term, Value as _};
+use tantivy::{DocAddress, Order, TantivyDocument};
+
+use super::query::{to_tantivy_date, Translator};
+use super::schema::Fields;
+use super::{Partition, TantivyStore};
+use crate::{SearchRequest, SearchResponse, SortOrder, StoreError};
+
+impl TantivyStore {
+    /// The query for each partition, following its schema (one translation for all partitions
+    /// of the current schema). Translates once even without partitions, so that a bad query
+    /// is an error whether or not there is data.
+    pub(super) fn part_queries(
+        &self,
+        parts: &[Arc<Partition>],
+        expr: &ferrodef_query::Expr,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Box<dyn Query>>, StoreError> {
+        let current = Self::filtered_query(&self.fields, expr, from, to, now)?;
+        parts
+            .iter()
+            .map(|p| {
+                if p.fields.schema == self.fields.schema {
+                    Ok(current.box_clone())
+                } else {
+                    Self::filtered_query(&p.fields, expr, from, to, now)
+                }
+            })
+            .collect()
+    }
+
+    /// The query for one partition's schema (`fields`), limited to times from `from` to `to`.
+    fn filtered_query(
+        fields: &Fields,
+        expr: &ferrodef_query::Expr,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Box<dyn Query>, StoreError> {
+        let q = Translator::new(fields, now).translate(expr)?;
+        if from.is_none() && to.is_none() {
+            return Ok(q);
+        }
+        let f = fields.utctimestamp;
+        let bound = |t: Option<DateTime<Utc>>| match t {
+            Some(t) => std::ops::Bound::Included(Term::from_field_date(f, to_tantivy_date(t))),
+            None => std::ops::Bound::Unbounded,
+        };
+        let range = RangeQuery::new(bound(from), bound(to));
+        Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (Occur::Must, Box::new(range) as Box<dyn Query>),
+        ])))
+    }
+
+    pub(super) fn run_search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError> {
+        let order = match req.order {
+            SortOrder::Desc => Order::Desc,
+            SortOrder::Asc => Order::Asc,
+        };
+        if req.sort_field != "utctimestamp" && req.sort_field != "receivedtimestamp" {
+            return Err(StoreError::BadRequest(format!(
+                "cannot sort on '{}': sort on utctimestamp or receivedtimestamp",
+                req.sort_field
+            )));
+        }
+        let mut parts = self.parts_in_range(&req.stream, req.from, req.to);
+        // Partitions are whole days, so visiting them in sort order lets us stop collecting
+        // hits once enough were found (only counting in the rest).
+        if req.order == SortOrder::Desc && req.sort_field == "utctimestamp" {
+            parts.reverse();
+        }
+        let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
+        let by_utc = req.sort_field == "utctimestamp";
+        let mut total = 0u64;
+        let mut hits: Vec<(Option<tantivy::DateTime>, usize, DocAddress)> = Vec::new();
+        let searchers: Vec<tantivy::Searcher> = parts.iter().map(|p| p.reader.searcher()).collect();
+        for (i, (searcher, query)) in searchers.iter().zip(&queries).enumerate() {
+            if by_utc && hits.len() >= req.size {
+                total += searcher.search(query, &Count)? as u64;
+                continue;
+            }
+            let top = TopDocs::with_limit(req.size.max(1))
+                .order_by_fast_field::<tantivy::DateTime>(req.sort_field.clone(), order);
+            let (count, top) = searcher.search(query, &(Count, top))?;
+            total += count as u64;
+            hits.extend(top.into_iter().map(|(k, a)| (k, i, a)));
+        }
+        hits.sort_by(|a, b| match order {
+            Order::Desc => b.0.cmp(&a.0),
+            Order::Asc => a.0.cmp(&b.0),
+        });
+        hits.truncate(req.size);
+        let hits = hits
+            .into_iter()
+            .filter_map(|(_, i, addr)| hit_source(&searchers[i], addr, &parts[i].fields))
+            .collect();
+        Ok(SearchResponse { total, hits })
+    }
+}
+
+fn hit_source(searcher: &tantivy::Searcher, addr: DocAddress, f: &Fields) -> Option<Value> {
+    let doc: TantivyDocument = searcher.doc(addr).ok()?;
+    let bytes = doc.get_first(f.source)?.as_leaf()?.as_bytes()?;
+    serde_json::from_slice(bytes).ok()
+}
