@@ -7,6 +7,7 @@
 
 mod aggregate;
 mod doc;
+mod guard;
 mod merge;
 mod query;
 pub mod schema;
@@ -23,7 +24,7 @@ use parking_lot::{Mutex, RwLock};
 use tantivy::query::{AllQuery, Query};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
 
-pub use self::aggregate::parse_interval;
+pub use self::aggregate::{parse_interval, MAX_HISTOGRAM_BUCKETS, MAX_TERMS_SIZE};
 use self::doc::IndexDoc;
 use self::merge::BoundedMergePolicy;
 pub use self::query::{to_tantivy_date, to_v6};

@@ -9,10 +9,11 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{Term, Value as _};
 use tantivy::{DocAddress, Order, TantivyDocument};
 
+use super::guard::GuardedQuery;
 use super::query::{to_tantivy_date, Translator};
 use super::schema::Fields;
 use super::{Partition, TantivyStore};
-use crate::{SearchRequest, SearchResponse, SortOrder, StoreError};
+use crate::{Budget, SearchRequest, SearchResponse, SortOrder, StoreError};
 
 impl TantivyStore {
     /// The query for each partition, following its schema (one translation for all partitions
@@ -25,31 +26,35 @@ impl TantivyStore {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        budget: &Budget,
     ) -> Result<Vec<Box<dyn Query>>, StoreError> {
-        let current = Self::filtered_query(&self.fields, expr, from, to, now)?;
+        let current = Self::filtered_query(&self.fields, expr, from, to, now, budget)?;
         parts
             .iter()
             .map(|p| {
                 if p.fields.schema == self.fields.schema {
                     Ok(current.box_clone())
                 } else {
-                    Self::filtered_query(&p.fields, expr, from, to, now)
+                    Self::filtered_query(&p.fields, expr, from, to, now, budget)
                 }
             })
             .collect()
     }
 
-    /// The query for one partition's schema (`fields`), limited to times from `from` to `to`.
+    /// The query for one partition's schema (`fields`), limited to times from `from` to `to`,
+    /// stopped when `budget` runs out.
     fn filtered_query(
         fields: &Fields,
         expr: &ferrodef_query::Expr,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        budget: &Budget,
     ) -> Result<Box<dyn Query>, StoreError> {
-        let q = Translator::new(fields, now).translate(expr)?;
+        let q = Translator::new(fields, now, budget.clone()).translate(expr)?;
+        let guard = |q| Ok(Box::new(GuardedQuery::new(q, budget.clone())) as Box<dyn Query>);
         if from.is_none() && to.is_none() {
-            return Ok(q);
+            return guard(q);
         }
         let f = fields.utctimestamp;
         let bound = |t: Option<DateTime<Utc>>| match t {
@@ -57,7 +62,7 @@ impl TantivyStore {
             None => std::ops::Bound::Unbounded,
         };
         let range = RangeQuery::new(bound(from), bound(to));
-        Ok(Box::new(BooleanQuery::new(vec![
+        guard(Box::new(BooleanQuery::new(vec![
             (Occur::Must, q),
             (Occur::Must, Box::new(range) as Box<dyn Query>),
         ])))
@@ -80,19 +85,20 @@ impl TantivyStore {
         if req.order == SortOrder::Desc && req.sort_field == "utctimestamp" {
             parts.reverse();
         }
-        let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
+        let queries =
+            self.part_queries(&parts, &req.query, req.from, req.to, req.now, &req.budget)?;
         let by_utc = req.sort_field == "utctimestamp";
         let mut total = 0u64;
         let mut hits: Vec<(Option<tantivy::DateTime>, usize, DocAddress)> = Vec::new();
         let searchers: Vec<tantivy::Searcher> = parts.iter().map(|p| p.reader.searcher()).collect();
         for (i, (searcher, query)) in searchers.iter().zip(&queries).enumerate() {
             if by_utc && hits.len() >= req.size {
-                total += searcher.search(query, &Count)? as u64;
+                total += guarded(&req.budget, searcher.search(query, &Count))? as u64;
                 continue;
             }
             let top = TopDocs::with_limit(req.size.max(1))
                 .order_by_fast_field::<tantivy::DateTime>(req.sort_field.clone(), order);
-            let (count, top) = searcher.search(query, &(Count, top))?;
+            let (count, top) = guarded(&req.budget, searcher.search(query, &(Count, top)))?;
             total += count as u64;
             hits.extend(top.into_iter().map(|(k, a)| (k, i, a)));
         }
@@ -100,6 +106,9 @@ impl TantivyStore {
             Order::Desc => b.0.cmp(&a.0),
             Order::Asc => a.0.cmp(&b.0),
         });
+        if let Some(e) = req.budget.stopped() {
+            return Err(e);
+        }
         hits.truncate(req.size);
         let hits = hits
             .into_iter()
@@ -113,4 +122,13 @@ fn hit_source(searcher: &tantivy::Searcher, addr: DocAddress, f: &Fields) -> Opt
     let doc: TantivyDocument = searcher.doc(addr).ok()?;
     let bytes = doc.get_first(f.source)?.as_leaf()?.as_bytes()?;
     serde_json::from_slice(bytes).ok()
+}
+
+/// The result of a search on one partition, or the reason its budget stopped it (a partial
+/// result is never used).
+pub(super) fn guarded<T>(budget: &Budget, r: tantivy::Result<T>) -> Result<T, StoreError> {
+    if let Some(e) = budget.stopped() {
+        return Err(e);
+    }
+    Ok(r?)
 }
