@@ -9,7 +9,7 @@
 
 mod ingest;
 pub mod raw;
-mod search;
+pub mod search;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,6 +52,8 @@ pub struct AppState {
     /// Bounds how many request bodies are parsed and normalized at once: more than the cores
     /// would only hold more documents in memory, not go faster.
     pub ingest_permits: tokio::sync::Semaphore,
+    /// Bounds searches and aggregations: how many at once, and for how long.
+    pub search: search::SearchGate,
 }
 
 /// An error answer: a status and a JSON body naming the problem.

@@ -88,6 +88,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         ingest_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         ),
+        search: ferrodef_api::search::SearchGate::new(
+            cfg.max_concurrent_searches,
+            std::time::Duration::from_millis(cfg.search_timeout_ms),
+        ),
     });
     let listeners = start_syslog(&cfg, state.clone()).await?;
     let app = router(state);

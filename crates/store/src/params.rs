@@ -110,16 +110,16 @@ impl SearchParams {
         Ok((from, to))
     }
 
-    /// `size`, between 1 and `max`, `default` when absent.
-    pub fn size(&self, default: usize, max: usize) -> Result<usize, ParamError> {
+    /// `size`, between `min` and `max`, `default` when absent.
+    pub fn size(&self, default: usize, min: usize, max: usize) -> Result<usize, ParamError> {
         let Some(s) = given(&self.size) else {
             return Ok(default);
         };
         match s.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
             Ok(_) | Err(_) if s.bytes().all(|b| b.is_ascii_digit()) => Err(bad(
                 "size",
-                format!("parameter 'size': {s} is out of range (1 to {max}, the limit)"),
+                format!("parameter 'size': {s} is out of range ({min} to {max}, the limit)"),
             )),
             _ => Err(bad(
                 "size",
@@ -171,7 +171,8 @@ impl SearchParams {
             query,
             from,
             to,
-            size: self.size(DEFAULT_SEARCH_SIZE, MAX_SEARCH_SIZE)?,
+            // 0: only the total.
+            size: self.size(DEFAULT_SEARCH_SIZE, 0, MAX_SEARCH_SIZE)?,
             sort_field,
             order,
             now,
@@ -197,7 +198,7 @@ impl SearchParams {
             from,
             to,
             terms: given(&self.terms).map(str::to_string),
-            size: self.size(DEFAULT_TERMS_SIZE, crate::tantivy_store::MAX_TERMS_SIZE)?,
+            size: self.size(DEFAULT_TERMS_SIZE, 1, crate::tantivy_store::MAX_TERMS_SIZE)?,
             interval,
             now,
             budget,
@@ -292,7 +293,12 @@ mod tests {
         let e = err(&[("size", "10001")]);
         assert!(e.message.contains("10000"), "{e}");
         let e = err(&[("size", "0")]);
-        assert_eq!(e.param, "size");
+        assert_eq!(
+            e.param, "size",
+            "a terms aggregation returns at least one value"
+        );
+        let zero = p(&[("size", "0")]).search_request(Utc::now(), Budget::default());
+        assert_eq!(zero.unwrap().size, 0, "a search may ask for the total only");
         let e = err(&[("size", "ten")]);
         assert!(e.message.contains("not a number"), "{e}");
         let e = err(&[("interval", "99999999999999999999d")]);
