@@ -36,6 +36,9 @@ pub struct SearchParams {
     pub interval: Option<String>,
 }
 
+/// The time bounds `from` and `to`.
+pub type TimeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A parameter that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamError {
@@ -79,10 +82,7 @@ impl SearchParams {
     }
 
     /// `from` and `to`, read with `now` for relative times.
-    pub fn times(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ParamError> {
+    pub fn times(&self, now: DateTime<Utc>) -> Result<TimeBounds, ParamError> {
         let time = |name: &'static str, v: &Option<String>| {
             given(v)
                 .map(|s| {
@@ -232,15 +232,15 @@ mod tests {
     fn p(pairs: &[(&str, &str)]) -> SearchParams {
         let mut p = SearchParams::default();
         for (k, v) in pairs {
-            let v = Some(v.to_string());
+            let v = v.to_string();
             match *k {
-                "q" => p.q = v.unwrap_or_default(),
-                "from" => p.from = v,
-                "to" => p.to = v,
-                "size" => p.size = v,
-                "sort" => p.sort = v,
-                "interval" => p.interval = v,
-                "terms" => p.terms = v,
+                "q" => p.q = v,
+                "from" => p.from = Some(v),
+                "to" => p.to = Some(v),
+                "size" => p.size = Some(v),
+                "sort" => p.sort = Some(v),
+                "interval" => p.interval = Some(v),
+                "terms" => p.terms = Some(v),
                 _ => panic!("{k}"),
             }
         }

@@ -250,7 +250,7 @@ impl Weight for LimitedRegexQuery {
                 self.budget.refuse(msg.clone());
                 return Err(TantivyError::InvalidArgument(msg));
             }
-            if matched % TERMS_PER_CHECK == 0 && self.budget.stopped().is_some() {
+            if matched.is_multiple_of(TERMS_PER_CHECK) && self.budget.stopped().is_some() {
                 return Ok(Box::new(EmptyScorer));
             }
             let mut postings = inverted_index
