@@ -90,6 +90,16 @@ impl Weight for GuardedWeight {
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         self.inner.explain(reader, doc)
     }
+
+    /// Counting keeps the inner weight's shortcuts (a term's or all documents' count is read,
+    /// not scanned); the budget is checked once per segment, and segments are bounded in size
+    /// by the merge policy.
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        if self.budget.stopped().is_some() {
+            return Ok(0);
+        }
+        self.inner.count(reader)
+    }
 }
 
 struct GuardedScorer {
