@@ -8,7 +8,7 @@
 //! position of the problem where there is one.
 
 mod ingest;
-mod search;
+pub mod search;
 pub mod server;
 
 use std::sync::Arc;
@@ -77,6 +77,8 @@ pub struct AppState {
     pub started: Instant,
     /// Memory for request bodies being read.
     pub body_budget: BodyBudget,
+    /// Bounds searches and aggregations: how many at once, and for how long.
+    pub search: search::SearchGate,
 }
 
 /// An error answer: a status and a JSON body naming the problem.

@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes [default: 16777216]
     #[arg(long, env = "FERRODEF_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// A search or aggregation running longer is stopped (504), in milliseconds [default: 30000]
+    #[arg(long, env = "FERRODEF_SEARCH_TIMEOUT_MS")]
+    pub search_timeout_ms: Option<u64>,
+    /// Searches and aggregations running at once; more wait briefly, then get 503 [default: the cores]
+    #[arg(long, env = "FERRODEF_MAX_CONCURRENT_SEARCHES")]
+    pub max_concurrent_searches: Option<usize>,
     /// How often accepted events are made searchable, in milliseconds [default: 500]
     #[arg(long, env = "FERRODEF_COMMIT_INTERVAL_MS")]
     pub commit_interval_ms: Option<u64>,
@@ -138,6 +144,8 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub retention_days: Option<u32>,
     pub max_body_bytes: Option<usize>,
+    pub search_timeout_ms: Option<u64>,
+    pub max_concurrent_searches: Option<usize>,
     pub mozdefhostname: Option<String>,
     pub default_timezone: Option<String>,
     #[serde(default)]
@@ -284,6 +292,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub retention_days: u32,
     pub max_body_bytes: usize,
+    /// A search or aggregation running longer is stopped.
+    pub search_timeout_ms: u64,
+    /// Searches and aggregations running at once.
+    pub max_concurrent_searches: usize,
     pub commit_interval_ms: u64,
     pub writer_memory_mb: usize,
     pub writer_threads: usize,
@@ -417,6 +429,14 @@ impl Config {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(16 << 20),
+            search_timeout_ms: args
+                .search_timeout_ms
+                .or(file.search_timeout_ms)
+                .unwrap_or(30_000),
+            max_concurrent_searches: args
+                .max_concurrent_searches
+                .or(file.max_concurrent_searches)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             commit_interval_ms: args
                 .commit_interval_ms
                 .or(file.storage.commit_interval_ms)
@@ -445,6 +465,9 @@ impl Config {
         };
         if cfg.retention_days == 0 {
             bail!("retention_days must be at least 1");
+        }
+        if cfg.search_timeout_ms == 0 || cfg.max_concurrent_searches == 0 {
+            bail!("search_timeout_ms and max_concurrent_searches must be at least 1");
         }
         if cfg.writer_threads == 0 || cfg.writer_threads > 64 {
             bail!("writer_threads must be between 1 and 64");

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use ferrodef_store::params::SearchParams;
 use ferrodef_store::tantivy_store::TantivyOptions;
-use ferrodef_store::{SearchRequest, SortOrder, Store, TantivyStore};
+use ferrodef_store::{Budget, Store, TantivyStore};
 use serde_json::Value;
 
 /// Output formats.
@@ -56,6 +57,9 @@ pub struct SearchArgs {
 /// Prints where a query error is.
 fn explain_query_error(query: &str, offset: usize, message: &str) -> anyhow::Error {
     let caret = " ".repeat(query.get(..offset).map(|s| s.chars().count()).unwrap_or(0));
+    let message = message
+        .strip_prefix("query syntax error: ")
+        .unwrap_or(message);
     anyhow::anyhow!("query syntax error: {message}\n  {query}\n  {caret}^")
 }
 
@@ -69,20 +73,22 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The parameters of the search, as the API reads them.
+fn params(args: &SearchArgs) -> SearchParams {
+    SearchParams {
+        q: args.query.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        size: Some(args.size.to_string()),
+        sort: Some(args.sort.clone()),
+        stream: Some(args.stream.clone()),
+        ..SearchParams::default()
+    }
+}
+
 async fn remote(args: &SearchArgs) -> anyhow::Result<Value> {
     let url = format!("{}/api/search", args.server.trim_end_matches('/'));
-    let mut params = vec![
-        ("q", args.query.clone()),
-        ("size", args.size.to_string()),
-        ("sort", args.sort.clone()),
-        ("stream", args.stream.clone()),
-    ];
-    if let Some(f) = &args.from {
-        params.push(("from", f.clone()));
-    }
-    if let Some(t) = &args.to {
-        params.push(("to", t.clone()));
-    }
+    let params = params(args).to_pairs();
     let resp = reqwest::Client::new()
         .get(&url)
         .query(&params)
@@ -108,30 +114,12 @@ async fn remote(args: &SearchArgs) -> anyhow::Result<Value> {
 }
 
 async fn local(args: &SearchArgs, dir: PathBuf) -> anyhow::Result<Value> {
-    let now = chrono::Utc::now();
-    let query = ferrodef_query::parse(&args.query)
-        .map_err(|e| explain_query_error(&args.query, e.offset, &e.message))?;
-    let time = |v: &Option<String>| -> anyhow::Result<_> {
-        v.as_deref()
-            .map(|s| ferrodef_query::parse_time(s, now).map_err(|e| anyhow::anyhow!("'{s}': {e}")))
-            .transpose()
-    };
-    let (field, dir_s) = args.sort.split_once(':').unwrap_or((&args.sort, "desc"));
-    let order = match dir_s {
-        "asc" => SortOrder::Asc,
-        "desc" => SortOrder::Desc,
-        other => bail!("--sort: '{other}' is not asc or desc"),
-    };
-    let req = SearchRequest {
-        stream: args.stream.clone(),
-        query,
-        from: time(&args.from)?,
-        to: time(&args.to)?,
-        size: args.size,
-        sort_field: field.to_string(),
-        order,
-        now,
-    };
+    let req = params(args)
+        .search_request(chrono::Utc::now(), Budget::unlimited())
+        .map_err(|e| match e.position {
+            Some(pos) => explain_query_error(&args.query, pos, &e.message),
+            None => anyhow::anyhow!("{e}"),
+        })?;
     let index = dir.join("index");
     if !index.is_dir() {
         bail!(

@@ -132,6 +132,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         },
         started,
         body_budget: BodyBudget::new(cfg.limits.body_memory_bytes, Duration::from_secs(1)),
+        search: ferrodef_api::search::SearchGate::new(
+            cfg.max_concurrent_searches,
+            Duration::from_millis(cfg.search_timeout_ms),
+        ),
     });
     let stop = CancellationToken::new();
     let listeners = start_syslog(&cfg, core.ingest.clone(), &stop).await?;

@@ -253,3 +253,117 @@ fn cli_search_table_and_json() {
         "{err}"
     );
 }
+
+/// Hostile or absurd parameters answer 400 naming the limit (and the position in the query),
+/// never a dropped connection (`get` panics on one).
+#[test]
+fn hostile_parameters_answer_400_naming_the_limit() {
+    let s = fixture();
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let cases: &[(&str, &str, &str)] = &[
+        ("from", "now-264170y", "from"),
+        ("from", "now-264169y", "years 0 to 9999"),
+        ("to", "now+99999999d", "to"),
+        ("from", "-262143-01-01T00:00:00Z", "from"),
+        ("size", "99999999999999999999999", "limit"),
+        ("size", "10001", "limit"),
+        ("q", "utctimestamp:[now-300000y TO now]", "now-300000y"),
+        ("q", "details.status:/a{1000}{1000}/", "too large"),
+    ];
+    for endpoint in ["/api/search", "/api/aggregate"] {
+        for (param, value, says) in cases {
+            let (st, v) = s.get(&format!("{endpoint}?{param}={}", enc(value)));
+            assert_eq!(st, 400, "{endpoint} {param}={value}: {v}");
+            let msg = v["error"].as_str().unwrap();
+            assert!(msg.contains(says), "{endpoint} {param}={value}: {v}");
+            assert_eq!(v["parameter"], *param, "{v}");
+        }
+    }
+    let (_, v) = s.get(&format!(
+        "/api/search?q={}",
+        enc("utctimestamp:[now-300000y TO now]")
+    ));
+    assert_eq!(v["position"], 13, "{v}");
+    let many = (0..1100)
+        .map(|i| format!("u{i}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let (st, v) = s.get(&format!(
+        "/api/search?q={}",
+        enc(&format!("details.username:({many})"))
+    ));
+    assert_eq!(st, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("1024 clauses"), "{v}");
+    assert!(v["position"].as_u64().unwrap() > 0, "{v}");
+    let long = "a".repeat(ferrodef_query::MAX_QUERY_BYTES + 1);
+    let (st, v) = s.get(&format!("/api/search?q={long}"));
+    assert_eq!(st, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("limit"), "{v}");
+    // Aggregations: intervals that overflow or make too many buckets.
+    for q in [
+        "interval=99999999999999999999d",
+        "interval=1ms&from=now-10y",
+        "interval=1ms",
+        "terms=category&size=100000",
+    ] {
+        let (st, v) = s.get(&format!("/api/aggregate?{q}"));
+        assert_eq!(st, 400, "{q}: {v}");
+    }
+    // The server is still well.
+    assert_eq!(s.total("*"), 4);
+}
+
+#[test]
+fn cli_search_on_a_data_dir_reads_parameters_as_the_api_does() {
+    let s = fixture();
+    let out = std::process::Command::new(common::bin())
+        .args(["search", "--server", &s.url, "--from", "now-264170y", "*"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let remote = String::from_utf8_lossy(&out.stderr).to_string();
+    // Stop the server (its data directory stays) and read the store directly.
+    let dir = s.data_dir.clone();
+    let mut s = s;
+    if let Some(mut child) = s.child.take() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let out = std::process::Command::new(common::bin())
+        .args(["search", "--data-dir"])
+        .arg(&dir)
+        .args(["--from", "now-264170y", "*"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let local = String::from_utf8_lossy(&out.stderr).to_string();
+    for err in [&remote, &local] {
+        assert!(
+            err.contains("parameter 'from'") && err.contains("now-264170y"),
+            "{err}"
+        );
+    }
+    let out = std::process::Command::new(common::bin())
+        .args(["search", "--format", "json", "--data-dir"])
+        .arg(&dir)
+        .arg("category:authentication")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 2);
+}

@@ -119,6 +119,7 @@ fn count(store: &dyn Store, q: &str) -> u64 {
             sort_field: "utctimestamp".into(),
             order: SortOrder::Desc,
             now: Utc::now(),
+            budget: Default::default(),
         })
         .expect("search")
         .total

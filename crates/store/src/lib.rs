@@ -6,7 +6,12 @@
 //! tantivy index per stream and UTC day (`<data>/index/<stream>/<YYYYMMDD>`), like MozDef's
 //! `events-YYYYMMDD` indices, so that retention drops whole days.
 
+pub mod params;
 pub mod tantivy_store;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -110,6 +115,8 @@ pub struct SearchRequest {
     pub order: SortOrder,
     /// The time `now` in relative time expressions of the query.
     pub now: DateTime<Utc>,
+    /// When the search must stop, and how much a pattern may expand.
+    pub budget: Budget,
 }
 
 /// The answer to a search.
@@ -140,6 +147,8 @@ pub struct AggRequest {
     pub interval: Option<String>,
     /// The time `now` in relative time expressions of the query.
     pub now: DateTime<Utc>,
+    /// When the aggregation must stop, and how much a pattern may expand.
+    pub budget: Budget,
 }
 
 /// One bucket of a terms aggregation.
@@ -178,12 +187,129 @@ pub struct AggResponse {
     pub histogram: Option<Vec<HistogramBucket>>,
 }
 
+/// How many terms of the dictionary one wildcard or regular expression may match in one segment
+/// by default: beyond, the query is refused (a pattern such as `*a*` over millions of distinct
+/// values would otherwise read the postings of all of them).
+pub const DEFAULT_MAX_EXPANSIONS: usize = 100_000;
+
+/// The limits a running search or aggregation works within: a deadline, a cancel flag (set when
+/// the client goes away) and how many terms a pattern may expand to. The store checks them while
+/// it scans documents and stops the scan when the deadline passes or the flag is set.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+    cancelled: Arc<AtomicBool>,
+    refused: Arc<OnceLock<String>>,
+    /// How many dictionary terms one wildcard, regular expression may match in one segment.
+    pub max_expansions: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::unlimited()
+    }
+}
+
+impl Budget {
+    /// No deadline, the default expansion limit.
+    pub fn unlimited() -> Budget {
+        Budget {
+            deadline: None,
+            timeout: None,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            refused: Arc::new(OnceLock::new()),
+            max_expansions: DEFAULT_MAX_EXPANSIONS,
+        }
+    }
+
+    /// Stops the work `timeout` from now.
+    pub fn with_timeout(timeout: Duration) -> Budget {
+        Budget {
+            deadline: Instant::now().checked_add(timeout),
+            timeout: Some(timeout),
+            ..Budget::unlimited()
+        }
+    }
+
+    /// The timeout this budget was made with.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Asks the work to stop (e.g. the client disconnected); shared by every clone.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Budget::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// A guard that cancels the work when dropped (e.g. with the future of a request handler
+    /// whose client went away), unless [`CancelOnDrop::disarm`] was called.
+    pub fn cancel_on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(Some(self.cancelled.clone()))
+    }
+
+    /// Stops the work because the request asks too much (`why` names the limit); the caller
+    /// answers [`StoreError::BadRequest`] with it.
+    pub fn refuse(&self, why: String) {
+        let _ = self.refused.set(why);
+        self.cancel();
+    }
+
+    /// The error to answer when the work was stopped, if it was.
+    pub fn stopped(&self) -> Option<StoreError> {
+        if let Some(why) = self.refused.get() {
+            Some(StoreError::BadRequest(why.clone()))
+        } else if self.is_cancelled() {
+            Some(StoreError::Cancelled)
+        } else if self.expired() {
+            Some(StoreError::Timeout(self.timeout.unwrap_or_default()))
+        } else {
+            None
+        }
+    }
+}
+
+/// Cancels a [`Budget`] when dropped; see [`Budget::cancel_on_drop`].
+#[derive(Debug)]
+pub struct CancelOnDrop(Option<Arc<AtomicBool>>);
+
+impl CancelOnDrop {
+    /// The work finished: dropping the guard no longer cancels anything.
+    pub fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request is wrong (bad field, bad value for the field's type...): the caller's fault.
     #[error("{0}")]
     BadRequest(String),
+    /// The search or aggregation ran past its timeout and was stopped.
+    #[error("the query ran longer than the {}s timeout and was stopped; narrow the query or the time range", .0.as_secs_f64())]
+    Timeout(Duration),
+    /// The search or aggregation was cancelled (its client went away).
+    #[error("the query was cancelled")]
+    Cancelled,
     /// The storage engine failed.
     #[error("storage error: {0}")]
     Engine(String),

@@ -55,6 +55,7 @@ fn search_count(store: &dyn Store, query: Expr, d: Option<u32>) -> u64 {
             sort_field: "utctimestamp".into(),
             order: SortOrder::Desc,
             now: Utc::now(),
+            budget: Default::default(),
         })
         .unwrap()
         .total

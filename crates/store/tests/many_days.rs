@@ -41,6 +41,7 @@ fn count(store: &dyn Store, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc
             sort_field: "utctimestamp".into(),
             order: SortOrder::Desc,
             now: Utc::now(),
+            budget: Default::default(),
         })
         .unwrap()
         .total

@@ -38,6 +38,7 @@ fn search(store: &dyn Store, q: Expr) -> (u64, Vec<Value>) {
             sort_field: "utctimestamp".into(),
             order: SortOrder::Desc,
             now: Utc::now(),
+            budget: Default::default(),
         })
         .unwrap();
     (r.total, r.hits)
@@ -156,7 +157,8 @@ fn partitions_by_day_and_searches_across_them() {
             size: 1,
             sort_field: "utctimestamp".into(),
             order: SortOrder::Desc,
-            now: Utc::now()
+            now: Utc::now(),
+            budget: Default::default(),
         })
         .is_err());
 }
@@ -198,6 +200,7 @@ fn aggregations_merge_partitions() {
             size: 10,
             interval: Some("1d".into()),
             now: Utc::now(),
+            budget: Default::default(),
         })
         .unwrap();
     assert_eq!(r.total, 3);
@@ -419,6 +422,7 @@ fn timestamp_is_found_in_its_own_field_and_in_older_partitions() {
             size: 10,
             interval: None,
             now: Utc::now(),
+            budget: Default::default(),
         })
         .unwrap();
     let counts: u64 = r.terms.unwrap().iter().map(|b| b.count).sum();

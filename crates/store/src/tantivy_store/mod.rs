@@ -9,12 +9,15 @@
 //! (`writers`) and `max_open_partitions` open partitions (`partitions`) at once. Files and
 //! directories are readable by their owner only (`owner_only`).
 
+mod aggregate;
 mod doc;
+mod guard;
 mod merge;
 pub mod owner_only;
 mod partitions;
 mod query;
 pub mod schema;
+mod search;
 mod writers;
 
 use std::collections::BTreeMap;
@@ -23,28 +26,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use parking_lot::{Mutex, RwLock};
-use serde_json::Value;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
-use tantivy::aggregation::{
-    AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
-};
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery};
-use tantivy::schema::{Term, Value as _};
-use tantivy::tokenizer::TokenizerManager;
-use tantivy::{DocAddress, Order, TantivyDocument};
+use tantivy::query::{AllQuery, Query};
 
+pub use self::aggregate::{parse_interval, MAX_HISTOGRAM_BUCKETS, MAX_TERMS_SIZE};
 use self::partitions::{OpenCache, PartKey, Partition};
-use self::query::Translator;
 pub use self::query::{to_tantivy_date, to_v6};
-use self::schema::{Fields, JSON_FIELD};
+use self::schema::Fields;
 use self::writers::{Failures, WriterPool};
 use crate::{
-    AggRequest, AggResponse, HistogramBucket, PartitionInfo, SearchRequest, SearchResponse,
-    SortOrder, Store, StoreError, StoredDoc, TermBucket,
+    AggRequest, AggResponse, PartitionInfo, SearchRequest, SearchResponse, Store, StoreError,
+    StoredDoc,
 };
 
 /// Tuning of the tantivy backend.
@@ -255,95 +248,6 @@ impl TantivyStore {
             .collect()
     }
 
-    /// tantivy aggregations for a request (empty when it asks only for a count), with field
-    /// names of a partition with `fields`.
-    fn aggregations(
-        req: &AggRequest,
-        size: usize,
-        fields: &Fields,
-    ) -> Result<Aggregations, StoreError> {
-        let terms = match &req.terms {
-            Some(t) => {
-                Some(serde_json::json!({"terms": {"field": agg_field(t, fields)?, "size": size}}))
-            }
-            None => None,
-        };
-        let mut aggs = serde_json::Map::new();
-        if let Some(t) = &terms {
-            aggs.insert("terms".into(), t.clone());
-        }
-        if let Some(interval) = &req.interval {
-            let ms = parse_interval(interval)?;
-            let mut h = serde_json::json!({
-                "date_histogram": {"field": "utctimestamp", "fixed_interval": format!("{ms}ms"), "min_doc_count": 0}
-            });
-            if let (Some(from), Some(to)) = (req.from, req.to) {
-                let lo = from.timestamp_millis().div_euclid(ms) * ms;
-                let buckets = (to.timestamp_millis() - lo) / ms;
-                if buckets > 100_000 {
-                    return Err(StoreError::BadRequest(format!(
-                        "interval {interval} makes {buckets} buckets between from and to; use a larger interval"
-                    )));
-                }
-                h["date_histogram"]["extended_bounds"] = serde_json::json!({"min": from.timestamp_millis(), "max": to.timestamp_millis()});
-            }
-            if let Some(t) = &terms {
-                h["aggs"] = serde_json::json!({"terms": t});
-            }
-            aggs.insert("histogram".into(), h);
-        }
-        serde_json::from_value(Value::Object(aggs))
-            .map_err(|e| StoreError::Engine(format!("building aggregation: {e}")))
-    }
-
-    /// The query for each partition, following its schema (one translation for all partitions
-    /// of the current schema). Translates once even without partitions, so that a bad query
-    /// is an error whether or not there is data.
-    fn part_queries(
-        &self,
-        parts: &[Arc<Partition>],
-        expr: &ferrodef_query::Expr,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Box<dyn Query>>, StoreError> {
-        let current = Self::filtered_query(&self.fields, expr, from, to, now)?;
-        parts
-            .iter()
-            .map(|p| {
-                if p.fields.schema == self.fields.schema {
-                    Ok(current.box_clone())
-                } else {
-                    Self::filtered_query(&p.fields, expr, from, to, now)
-                }
-            })
-            .collect()
-    }
-
-    /// The query for one partition's schema (`fields`), limited to times from `from` to `to`.
-    fn filtered_query(
-        fields: &Fields,
-        expr: &ferrodef_query::Expr,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<Box<dyn Query>, StoreError> {
-        let q = Translator::new(fields, now).translate(expr)?;
-        if from.is_none() && to.is_none() {
-            return Ok(q);
-        }
-        let f = fields.utctimestamp;
-        let bound = |t: Option<DateTime<Utc>>| match t {
-            Some(t) => std::ops::Bound::Included(Term::from_field_date(f, to_tantivy_date(t))),
-            None => std::ops::Bound::Unbounded,
-        };
-        let range = RangeQuery::new(bound(from), bound(to));
-        Ok(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, q),
-            (Occur::Must, Box::new(range) as Box<dyn Query>),
-        ])))
-    }
-
     /// Closes every open writer after the merges it runs or has planned finish (uncommitted
     /// documents are discarded, as when the store is dropped). Dropping the store instead
     /// cancels running merges.
@@ -352,66 +256,15 @@ impl TantivyStore {
     }
 }
 
-fn hit_source(searcher: &tantivy::Searcher, addr: DocAddress, f: &Fields) -> Option<Value> {
-    let doc: TantivyDocument = searcher.doc(addr).ok()?;
-    let bytes = doc.get_first(f.source)?.as_leaf()?.as_bytes()?;
-    serde_json::from_slice(bytes).ok()
-}
-
-/// The fast field (or path of the JSON field) aggregated for a field name, in a partition with
-/// these fields.
-fn agg_field(field: &str, fields: &Fields) -> Result<String, StoreError> {
-    match field {
-        "utctimestamp" | "receivedtimestamp" => Ok(field.to_string()),
-        "timestamp" if fields.timestamp.is_some() => Ok(field.to_string()),
-        "summary" => Err(StoreError::BadRequest(
-            "'summary' is analysed text and cannot be aggregated; aggregate a keyword field"
-                .to_string(),
-        )),
-        "" => Err(StoreError::BadRequest("empty field name".to_string())),
-        f => Ok(format!("{JSON_FIELD}.{f}")),
-    }
-}
-
-/// Checks an interval such as `30s`, `15m`, `1h`, `1d` and returns it in milliseconds.
-pub fn parse_interval(s: &str) -> Result<i64, StoreError> {
-    let bad = || {
-        StoreError::BadRequest(format!(
-            "invalid interval '{s}': expected a number and a unit (ms, s, m, h, d), e.g. 15m"
-        ))
-    };
-    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let ms = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    if n <= 0 {
-        return Err(bad());
-    }
-    n.checked_mul(ms).ok_or_else(bad)
-}
-
-fn term_buckets(v: &Value) -> Vec<TermBucket> {
-    v.get("buckets")
-        .and_then(Value::as_array)
-        .map(|b| {
-            b.iter()
-                .map(|b| TermBucket {
-                    key: b.get("key").cloned().unwrap_or(Value::Null),
-                    count: b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl Store for TantivyStore {
+    fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError> {
+        self.run_search(req)
+    }
+
+    fn aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError> {
+        self.run_aggregate(req)
+    }
+
     fn index(&self, docs: Vec<StoredDoc>) -> Result<usize, StoreError> {
         if let Some(bad) = docs.iter().find(|d| !valid_stream(&d.stream)) {
             return Err(StoreError::BadRequest(format!(
@@ -437,135 +290,6 @@ impl Store for TantivyStore {
 
     fn reopen_failed(&self) -> Vec<String> {
         self.writers.lock().reopen_failed()
-    }
-
-    fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError> {
-        let order = match req.order {
-            SortOrder::Desc => Order::Desc,
-            SortOrder::Asc => Order::Asc,
-        };
-        if req.sort_field != "utctimestamp" && req.sort_field != "receivedtimestamp" {
-            return Err(StoreError::BadRequest(format!(
-                "cannot sort on '{}': sort on utctimestamp or receivedtimestamp",
-                req.sort_field
-            )));
-        }
-        let mut parts = self.parts_in_range(&req.stream, req.from, req.to);
-        // Partitions are whole days, so visiting them in sort order lets us stop collecting
-        // hits once enough were found (only counting in the rest).
-        if req.order == SortOrder::Desc && req.sort_field == "utctimestamp" {
-            parts.reverse();
-        }
-        let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
-        let by_utc = req.sort_field == "utctimestamp";
-        let mut total = 0u64;
-        let mut hits: Vec<(Option<tantivy::DateTime>, usize, DocAddress)> = Vec::new();
-        let searchers: Vec<tantivy::Searcher> = parts.iter().map(|p| p.reader.searcher()).collect();
-        for (i, (searcher, query)) in searchers.iter().zip(&queries).enumerate() {
-            if by_utc && hits.len() >= req.size {
-                total += searcher.search(query, &Count)? as u64;
-                continue;
-            }
-            let top = TopDocs::with_limit(req.size.max(1))
-                .order_by_fast_field::<tantivy::DateTime>(req.sort_field.clone(), order);
-            let (count, top) = searcher.search(query, &(Count, top))?;
-            total += count as u64;
-            hits.extend(top.into_iter().map(|(k, a)| (k, i, a)));
-        }
-        hits.sort_by(|a, b| match order {
-            Order::Desc => b.0.cmp(&a.0),
-            Order::Asc => a.0.cmp(&b.0),
-        });
-        hits.truncate(req.size);
-        let hits = hits
-            .into_iter()
-            .filter_map(|(_, i, addr)| hit_source(&searchers[i], addr, &parts[i].fields))
-            .collect();
-        Ok(SearchResponse { total, hits })
-    }
-
-    fn aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError> {
-        let parts = self.parts_in_range(&req.stream, req.from, req.to);
-        let queries = self.part_queries(&parts, &req.query, req.from, req.to, req.now)?;
-        let size = req.size.clamp(1, 10_000);
-        let aggs = Self::aggregations(req, size, &self.fields)?;
-        let ctx = || {
-            AggContextParams::new(
-                AggregationLimitsGuard::default(),
-                TokenizerManager::default(),
-            )
-        };
-        let mut total = 0u64;
-        let mut merged: Option<IntermediateAggregationResults> = None;
-        for (part, query) in parts.iter().zip(&queries) {
-            let searcher = part.reader.searcher();
-            if aggs.is_empty() {
-                total += searcher.search(query, &Count)? as u64;
-                continue;
-            }
-            // Field names follow the partition's schema (`timestamp` moved out of `f`).
-            let part_aggs = if part.fields.schema == self.fields.schema {
-                aggs.clone()
-            } else {
-                Self::aggregations(req, size, &part.fields)?
-            };
-            let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx());
-            let (count, inter) = searcher.search(query, &(Count, collector))?;
-            total += count as u64;
-            match &mut merged {
-                Some(m) => m.merge_fruits(inter)?,
-                None => merged = Some(inter),
-            }
-        }
-        let mut resp = AggResponse {
-            total,
-            terms: None,
-            histogram: None,
-        };
-        if aggs.is_empty() {
-            return Ok(resp);
-        }
-        let result = match merged {
-            Some(m) => {
-                let final_res = m.into_final_result(aggs.clone(), ctx().limits)?;
-                serde_json::to_value(final_res)
-                    .map_err(|e| StoreError::Engine(format!("aggregation result: {e}")))?
-            }
-            None => Value::Null,
-        };
-        if req.terms.is_some() {
-            resp.terms = Some(result.get("terms").map(term_buckets).unwrap_or_default());
-        }
-        if req.interval.is_some() {
-            let buckets = result
-                .get("histogram")
-                .and_then(|h| h.get("buckets"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            resp.histogram = Some(
-                buckets
-                    .iter()
-                    .map(|b| {
-                        let key_ms = b.get("key").and_then(Value::as_f64).unwrap_or(0.0) as i64;
-                        HistogramBucket {
-                            key: Utc
-                                .timestamp_millis_opt(key_ms)
-                                .single()
-                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                                .unwrap_or_default(),
-                            key_ms,
-                            count: b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
-                            terms: req
-                                .terms
-                                .as_ref()
-                                .map(|_| b.get("terms").map(term_buckets).unwrap_or_default()),
-                        }
-                    })
-                    .collect(),
-            );
-        }
-        Ok(resp)
     }
 
     fn apply_retention(

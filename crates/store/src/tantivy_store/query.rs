@@ -21,8 +21,9 @@ use tantivy::schema::DateTimePrecision;
 use tantivy::schema::{Field, IndexRecordOption, Term};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 
+use super::guard::LimitedRegexQuery;
 use super::schema::{Fields, JSON_FIELD};
-use crate::StoreError;
+use crate::{Budget, StoreError};
 
 /// How a field of the query language maps onto the schema.
 enum Target<'a> {
@@ -39,6 +40,7 @@ pub struct Translator<'a> {
     fields: &'a Fields,
     analyzer: TextAnalyzer,
     now: DateTime<Utc>,
+    budget: Budget,
 }
 
 fn bad(msg: impl Into<String>) -> StoreError {
@@ -46,8 +48,9 @@ fn bad(msg: impl Into<String>) -> StoreError {
 }
 
 impl<'a> Translator<'a> {
-    /// A translator; `now` anchors relative times such as `now-15m`.
-    pub fn new(fields: &'a Fields, now: DateTime<Utc>) -> Translator<'a> {
+    /// A translator; `now` anchors relative times such as `now-15m`; `budget` bounds the
+    /// expansion of wildcards and regular expressions.
+    pub fn new(fields: &'a Fields, now: DateTime<Utc>, budget: Budget) -> Translator<'a> {
         let analyzer = TokenizerManager::default()
             .get("default")
             .unwrap_or_else(|| TextAnalyzer::from(tantivy::tokenizer::SimpleTokenizer::default()));
@@ -55,6 +58,7 @@ impl<'a> Translator<'a> {
             fields,
             analyzer,
             now,
+            budget,
         }
     }
 
@@ -255,7 +259,7 @@ impl<'a> Translator<'a> {
         from_wildcard: bool,
     ) -> Result<Box<dyn Query>, StoreError> {
         let name = field.unwrap_or("summary");
-        let (f, pattern) = match self.target(field) {
+        let (f, pattern, prefix) = match self.target(field) {
             Target::Summary => {
                 // Tokens are lower case; so is a wildcard pattern (as in Lucene).
                 let body = if from_wildcard {
@@ -263,7 +267,7 @@ impl<'a> Translator<'a> {
                 } else {
                     body.to_string()
                 };
-                (self.fields.summary, body)
+                (self.fields.summary, body, None)
             }
             Target::Date(_, _) => {
                 return Err(bad(format!(
@@ -290,10 +294,11 @@ impl<'a> Translator<'a> {
                 pattern.push_str("(?:");
                 pattern.push_str(body);
                 pattern.push(')');
-                (self.fields.json, pattern)
+                (self.fields.json, pattern, Some(prefix.to_vec()))
             }
         };
-        RegexQuery::from_pattern(&pattern, f)
+        let what = format!("{name}:{body}");
+        LimitedRegexQuery::new(f, &pattern, prefix, self.budget.clone(), what)
             .map(|q| Box::new(q) as Box<dyn Query>)
             .map_err(|e| bad(format!("field '{name}': invalid pattern: {e}")))
     }

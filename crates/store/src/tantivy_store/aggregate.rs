@@ -1,0 +1,254 @@
+//! Aggregations: totals, top values of a field, date histograms.
+
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::{
+    AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
+};
+use tantivy::collector::Count;
+use tantivy::tokenizer::TokenizerManager;
+
+use super::schema::{Fields, JSON_FIELD};
+use super::search::guarded;
+use super::TantivyStore;
+use crate::{AggRequest, AggResponse, HistogramBucket, StoreError, TermBucket};
+
+/// Most buckets one date histogram may have.
+pub const MAX_HISTOGRAM_BUCKETS: i64 = 100_000;
+/// Most top values one terms aggregation returns.
+pub const MAX_TERMS_SIZE: usize = 10_000;
+/// Memory the aggregations of one request may use while counting (all partitions together).
+const AGG_MEMORY_LIMIT: u64 = 1 << 30;
+
+impl TantivyStore {
+    /// tantivy aggregations for a request (empty when it asks only for a count), with field
+    /// names of a partition with `fields`. `bounds` are the first and last millisecond the
+    /// histogram may cover.
+    fn aggregations(
+        req: &AggRequest,
+        fields: &Fields,
+        bounds: (i64, i64),
+    ) -> Result<Aggregations, StoreError> {
+        // Every segment reports every value it holds (`segment_size` as large as it goes), so
+        // that the merged counts are exact whatever the partitions and segments: a per-segment
+        // cut makes a value that is frequent overall but never in a segment's top lose counts.
+        // The memory this takes is bounded by `AGG_MEMORY_LIMIT`, beyond which the request is
+        // refused rather than answered approximately.
+        let terms = match &req.terms {
+            Some(t) => Some(serde_json::json!({"terms": {
+                "field": agg_field(t, fields)?,
+                "size": req.size,
+                "segment_size": u32::MAX,
+            }})),
+            None => None,
+        };
+        let mut aggs = serde_json::Map::new();
+        if let Some(t) = &terms {
+            aggs.insert("terms".into(), t.clone());
+        }
+        if let Some(interval) = &req.interval {
+            let ms = parse_interval(interval)?;
+            let (lo, hi) = bounds;
+            let buckets = (hi.div_euclid(ms) - lo.div_euclid(ms)).saturating_add(1);
+            if buckets > MAX_HISTOGRAM_BUCKETS {
+                return Err(StoreError::BadRequest(format!(
+                    "interval {interval} makes {buckets} histogram buckets over the time range \
+                     (limit {MAX_HISTOGRAM_BUCKETS}); use a larger interval or a shorter range"
+                )));
+            }
+            let mut h = serde_json::json!({
+                "date_histogram": {"field": "utctimestamp", "fixed_interval": format!("{ms}ms"), "min_doc_count": 0}
+            });
+            if let (Some(from), Some(to)) = (req.from, req.to) {
+                h["date_histogram"]["extended_bounds"] = serde_json::json!({"min": from.timestamp_millis(), "max": to.timestamp_millis()});
+            }
+            if let Some(t) = &terms {
+                h["aggs"] = serde_json::json!({"terms": t});
+            }
+            aggs.insert("histogram".into(), h);
+        }
+        serde_json::from_value(Value::Object(aggs))
+            .map_err(|e| StoreError::Engine(format!("building aggregation: {e}")))
+    }
+
+    pub(super) fn run_aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError> {
+        if req.size == 0 || req.size > MAX_TERMS_SIZE {
+            return Err(StoreError::BadRequest(format!(
+                "size {} is out of range: a terms aggregation returns 1 to {MAX_TERMS_SIZE} values",
+                req.size
+            )));
+        }
+        let parts = self.parts_in_range(&req.stream, req.from, req.to);
+        let queries =
+            self.part_queries(&parts, &req.query, req.from, req.to, req.now, &req.budget)?;
+        // The histogram covers from `from` (or the first stored day) to `to` (or the end of
+        // the last stored day).
+        let day_ms = |day: u32, end: bool| {
+            chrono::NaiveDate::from_ymd_opt((day / 10000) as i32, (day / 100) % 100, day % 100)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis() + if end { 86_399_999 } else { 0 })
+        };
+        let lo = req
+            .from
+            .map(|t| t.timestamp_millis())
+            .or_else(|| parts.first().and_then(|p| day_ms(p.key.day, false)))
+            .unwrap_or(0);
+        let hi = req
+            .to
+            .map(|t| t.timestamp_millis())
+            .or_else(|| parts.last().and_then(|p| day_ms(p.key.day, true)))
+            .unwrap_or(lo)
+            .max(lo);
+        let aggs = Self::aggregations(req, &self.fields, (lo, hi))?;
+        let limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_LIMIT), Some(u32::MAX));
+        let ctx = || AggContextParams::new(limits.clone(), TokenizerManager::default());
+        let mut total = 0u64;
+        let mut merged: Option<IntermediateAggregationResults> = None;
+        for (part, query) in parts.iter().zip(&queries) {
+            let searcher = part.reader.searcher();
+            if aggs.is_empty() {
+                total += guarded(&req.budget, searcher.search(query, &Count))? as u64;
+                continue;
+            }
+            // Field names follow the partition's schema (`timestamp` moved out of `f`).
+            let part_aggs = if part.fields.schema == self.fields.schema {
+                aggs.clone()
+            } else {
+                Self::aggregations(req, &part.fields, (lo, hi))?
+            };
+            let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx());
+            let (count, inter) = guarded(&req.budget, searcher.search(query, &(Count, collector)))
+                .map_err(|e| too_big(e, req))?;
+            total += count as u64;
+            match &mut merged {
+                Some(m) => m.merge_fruits(inter).map_err(|e| too_big(e.into(), req))?,
+                None => merged = Some(inter),
+            }
+        }
+        if let Some(e) = req.budget.stopped() {
+            return Err(e);
+        }
+        let mut resp = AggResponse {
+            total,
+            terms: None,
+            histogram: None,
+        };
+        if aggs.is_empty() {
+            return Ok(resp);
+        }
+        let result = match merged {
+            Some(m) => {
+                let final_res = m
+                    .into_final_result(aggs.clone(), ctx().limits)
+                    .map_err(|e| too_big(e.into(), req))?;
+                serde_json::to_value(final_res)
+                    .map_err(|e| StoreError::Engine(format!("aggregation result: {e}")))?
+            }
+            None => Value::Null,
+        };
+        if req.terms.is_some() {
+            resp.terms = Some(result.get("terms").map(term_buckets).unwrap_or_default());
+        }
+        if req.interval.is_some() {
+            let buckets = result
+                .get("histogram")
+                .and_then(|h| h.get("buckets"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            resp.histogram = Some(
+                buckets
+                    .iter()
+                    .map(|b| {
+                        let key_ms = b.get("key").and_then(Value::as_f64).unwrap_or(0.0) as i64;
+                        HistogramBucket {
+                            key: Utc
+                                .timestamp_millis_opt(key_ms)
+                                .single()
+                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                                .unwrap_or_default(),
+                            key_ms,
+                            count: b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
+                            terms: req
+                                .terms
+                                .as_ref()
+                                .map(|_| b.get("terms").map(term_buckets).unwrap_or_default()),
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        Ok(resp)
+    }
+}
+
+/// The fast field (or path of the JSON field) aggregated for a field name, in a partition with
+/// these fields.
+fn agg_field(field: &str, fields: &Fields) -> Result<String, StoreError> {
+    match field {
+        "utctimestamp" | "receivedtimestamp" => Ok(field.to_string()),
+        "timestamp" if fields.timestamp.is_some() => Ok(field.to_string()),
+        "summary" => Err(StoreError::BadRequest(
+            "'summary' is analysed text and cannot be aggregated; aggregate a keyword field"
+                .to_string(),
+        )),
+        "" => Err(StoreError::BadRequest("empty field name".to_string())),
+        f => Ok(format!("{JSON_FIELD}.{f}")),
+    }
+}
+
+/// Checks an interval such as `30s`, `15m`, `1h`, `1d` and returns it in milliseconds.
+pub fn parse_interval(s: &str) -> Result<i64, StoreError> {
+    let bad = || {
+        StoreError::BadRequest(format!(
+            "invalid interval '{s}': expected a number and a unit (ms, s, m, h, d), e.g. 15m"
+        ))
+    };
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    if n <= 0 {
+        return Err(bad());
+    }
+    n.checked_mul(ms).ok_or_else(bad)
+}
+
+fn term_buckets(v: &Value) -> Vec<TermBucket> {
+    v.get("buckets")
+        .and_then(Value::as_array)
+        .map(|b| {
+            b.iter()
+                .map(|b| TermBucket {
+                    key: b.get("key").cloned().unwrap_or(Value::Null),
+                    count: b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A memory limit hit while counting, as the caller's error naming the limit.
+fn too_big(e: StoreError, req: &AggRequest) -> StoreError {
+    match e {
+        StoreError::Engine(m) if m.contains("memory limit") => StoreError::BadRequest(format!(
+            "the aggregation{} needs more than {} MiB of memory to count exactly (limit); \
+             narrow the query or the time range",
+            req.terms
+                .as_deref()
+                .map(|t| format!(" of the values of '{t}'"))
+                .unwrap_or_default(),
+            AGG_MEMORY_LIMIT >> 20
+        )),
+        e => e,
+    }
+}
