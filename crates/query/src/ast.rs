@@ -91,6 +91,21 @@ fn quote_value(v: &str) -> String {
     }
 }
 
+/// A word with every character that would end it or change its meaning escaped.
+fn escape_word(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        if c.is_whitespace()
+            || SPECIAL.contains(&c)
+            || matches!(c, '*' | '?' | '!' | '+' | '-' | '<' | '>' | '&' | '|' | '\\')
+        {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s
+}
+
 /// Where an expression is printed, for parentheses.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
@@ -169,7 +184,7 @@ impl Expr {
                 };
                 write!(f, "{field}:{o}{lo} TO {hi}{c}")
             }
-            Expr::Exists { field } => write!(f, "_exists_:{field}"),
+            Expr::Exists { field } => write!(f, "_exists_:{}", escape_word(field)),
             Expr::Cidr { field, net } => write!(f, "{field}:{net}"),
         }
     }

@@ -311,3 +311,23 @@ proptest! {
         let _ = parse_time(&s, Utc::now());
     }
 }
+
+/// Regression (found by the `query` fuzz target): an `_exists_` field with characters that
+/// end or change a word printed unescaped and did not parse back.
+#[test]
+fn exists_fields_with_special_characters_print_back() {
+    let q = ferrodef_query::parse("_exists_:a\\\"b").expect("parses");
+    let printed = q.to_string();
+    assert_eq!(ferrodef_query::parse(&printed).expect("prints back"), q, "{printed}");
+    for field in ["a\"b", "a b", "a:b", "a(b)", "a\\b", "x/y", "a-b", "details.x[0]"] {
+        let e = ferrodef_query::Expr::Exists {
+            field: field.to_string(),
+        };
+        let printed = e.to_string();
+        assert_eq!(
+            ferrodef_query::parse(&printed).unwrap_or_else(|err| panic!("{printed}: {err}")),
+            e,
+            "{field:?} printed as {printed}"
+        );
+    }
+}
