@@ -1,5 +1,7 @@
 use super::*;
-use serde_json::json;
+use crate::access::{access_fields, AccessFields};
+use crate::sshd::ssh_auth;
+use serde_json::{json, Value};
 
 fn f(p: &Parsed, k: &str) -> Value {
     p.fields.get(k).cloned().unwrap_or(Value::Null)
