@@ -8,7 +8,7 @@
 //! | su | `authorization` | `username`, `originuser`, `uid`, `status` (`opened`/`closed`), `fromuser`, `touser`, `success` |
 //! | pam session | `authentication` | `username`, `uid`, `originuser`, `status`, `service` |
 //! | access log | `web` / `proxy` | `sourceipaddress`, `user`, `method`, `url`/`destination`, `host`, `status`, `bytes`, `referrer`, `useragent`, `proxyaction`, `elapsed` |
-//! | auditd | `execution` / `authentication` / `account` / `audit` | table in `src/auditd.rs`: `audittype`, `syscall`, `success`, `command`, `args`, `paths`, `uid`/`auid`, `username`, `sourceipaddress`... |
+//! | auditd | `execution` / `authentication` / `account` / `audit` | table in `src/auditd/mod.rs`: `audittype`, `syscall`, `success`, `command`, `args`, `paths`, `uid`/`auid`, `username`, `sourceipaddress`... |
 //!
 //! MozDef's own `parse_sshd`/`parse_su` cases pass (with MozDef's quirk of putting the reason
 //! code of `Received disconnect from IP: N:` into `sourceport`).
