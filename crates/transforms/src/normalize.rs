@@ -278,7 +278,7 @@ pub fn json_kind(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Datelike, TimeZone};
+    use chrono::TimeZone;
     use serde_json::json;
 
     fn ctx() -> NormalizeContext {
@@ -287,14 +287,6 @@ mod tests {
             mozdefhostname: "sample".into(),
             default_tz: chrono_tz::UTC,
             source: None,
-        }
-    }
-
-    fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-        // "details.x" addresses details["x"]; other dotted keys are literal top-level keys.
-        match path.split_once('.') {
-            Some(("details", b)) => v.get("details")?.get(b),
-            _ => v.get(path),
         }
     }
 
