@@ -125,87 +125,110 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
         let k = k.trim_start_matches('@');
         k.eq_ignore_ascii_case("summary") || k.eq_ignore_ascii_case("message")
     });
-    let mut details = Details::with_capacity(ferrodef_event::details::TYPICAL_FIELDS);
-    let mut extra: Vec<(String, Value)> = Vec::new();
-    let mut summary = None;
-    let mut time: Option<DateTime<Utc>> = None;
-    let mut hostname = None;
-    let mut severity = None;
-    let mut processid = None;
-    let mut processname = None;
-    let mut category = None;
-    let mut source = None;
-    let mut eventsource = None;
-    let mut tags: Vec<String> = Vec::new();
+    let mut ev = EventFields::default();
     let mut key_buf = [0u8; KEY_BUF];
     for (key, field) in obj {
-        let k = lower_key(&key, &mut key_buf);
-        let v = match field {
-            Field::Details(d) => {
-                // Only `details`/`fields` are read as details: merge them.
-                details.extend(d);
-                continue;
+        match field {
+            // Only `details`/`fields` are read as details: merge them.
+            Field::Details(d) => ev.details.extend(d),
+            Field::Json(v) => {
+                let k = lower_key(&key, &mut key_buf);
+                if let Some(v) = ev.set(&key, &k, v, has_summary, ctx)? {
+                    ev.extra.push((key, v));
+                }
             }
-            Field::Json(v) => v,
-        };
-        match &*k {
-            "message" | "summary" => summary = Some(text(v)),
-            "payload" if !has_summary => summary = Some(text(v)),
+        }
+    }
+    Ok(ev.into_event(ctx))
+}
+
+/// The event's fields as the document's keys are read (MozDef's keyMapping).
+struct EventFields {
+    details: Details,
+    /// Unknown top-level keys, kept in `details` unless set there explicitly.
+    extra: Vec<(String, Value)>,
+    summary: Option<String>,
+    time: Option<DateTime<Utc>>,
+    hostname: Option<String>,
+    severity: Option<Severity>,
+    processid: Option<String>,
+    processname: Option<String>,
+    category: Option<String>,
+    source: Option<String>,
+    eventsource: Option<String>,
+    tags: Vec<String>,
+}
+
+impl Default for EventFields {
+    fn default() -> Self {
+        EventFields {
+            details: Details::with_capacity(ferrodef_event::details::TYPICAL_FIELDS),
+            extra: Vec::new(),
+            summary: None,
+            time: None,
+            hostname: None,
+            severity: None,
+            processid: None,
+            processname: None,
+            category: None,
+            source: None,
+            eventsource: None,
+            tags: Vec::new(),
+        }
+    }
+}
+
+impl EventFields {
+    /// Reads the value of `key` (`k`: the key in lower case, without `@`); gives the value
+    /// back when the key is none of MozDef's. `has_summary`: the document has a `summary` or
+    /// `message`, so `payload` is not the summary.
+    fn set(
+        &mut self,
+        key: &str,
+        k: &str,
+        v: Value,
+        has_summary: bool,
+        ctx: &NormalizeContext,
+    ) -> Result<Option<Value>, NormalizeError> {
+        match k {
+            "message" | "summary" => self.summary = Some(text(v)),
+            "payload" if !has_summary => self.summary = Some(text(v)),
             "payload" => {
-                details.insert("payload", Value::String(text(v)));
+                self.details.insert("payload", Value::String(text(v)));
             }
             "eventtime" | "timestamp" | "utctimestamp" | "date" => {
                 let t = parse_timestamp(&v, ctx.now, ctx.default_tz)
-                    .map_err(|e| field_err(&key, e.to_string()))?;
-                time = Some(t);
+                    .map_err(|e| field_err(key, e.to_string()))?;
+                self.time = Some(t);
             }
-            "hostname" | "source_host" | "host" => hostname = Some(host_name(v)),
+            "hostname" | "source_host" | "host" => self.hostname = Some(host_name(v)),
             "syslogseverity" | "severity" | "severityvalue" | "level" | "priority" => {
-                let s = text(v);
-                severity = Some(Severity::parse(&s).ok_or_else(|| {
-                    field_err(
-                        &key,
-                        format!(
-                            "unknown severity '{s}' (expected DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY or 0-7)"
-                        ),
-                    )
-                })?);
+                self.severity = Some(severity(key, v)?);
             }
-            "pid" | "processid" => processid = Some(text(v)),
-            "pname" | "processname" | "sourcename" | "program" => processname = Some(text(v)),
-            "type" | "eventtype" | "category" => category = Some(text(v)),
+            "pid" | "processid" => self.processid = Some(text(v)),
+            "pname" | "processname" | "sourcename" | "program" => {
+                self.processname = Some(text(v));
+            }
+            "type" | "eventtype" | "category" => self.category = Some(text(v)),
             "facility" | "source" | "syslogfacility" => {
                 let s = text(v);
                 if k != "syslogfacility" {
-                    source = Some(s.clone());
+                    self.source = Some(s.clone());
                 }
                 if k != "source" {
-                    details.insert("facility", Value::String(s));
+                    self.details.insert("facility", Value::String(s));
                 }
             }
-            "eventsource" | "path" | "logger" | "file" => eventsource = Some(text(v)),
+            "eventsource" | "path" | "logger" | "file" => self.eventsource = Some(text(v)),
             "sourceip" => {
-                details.insert("eventsourceipaddress", v);
+                self.details.insert("eventsourceipaddress", v);
             }
-            "tags" => match v {
-                Value::Array(items) => tags.extend(items.into_iter().map(text)),
-                Value::Null => {}
-                other => {
-                    let s = text(other);
-                    if !s.is_empty() {
-                        tags.extend(
-                            s.split(',')
-                                .map(|t| t.trim().to_string())
-                                .filter(|t| !t.is_empty()),
-                        );
-                    }
-                }
-            },
+            "tags" => push_tags(v, &mut self.tags),
             "details" | "fields" => match v {
-                Value::Object(o) => details.extend(o),
+                Value::Object(o) => self.details.extend(o),
                 Value::Null => {}
                 other => {
-                    details.insert("message", other);
+                    self.details.insert("message", other);
                 }
             },
             // ferrodef's own fields are set here, never taken from the input.
@@ -215,52 +238,95 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
                     .trim_start_matches("fields.")
                     .trim_start_matches("details.")
                     .to_string();
-                let value = if name.ends_with("_int") {
-                    let s = text(v);
-                    Value::from(
-                        s.trim()
-                            .parse::<i64>()
-                            .map_err(|_| field_err(&key, format!("'{s}' is not an integer")))?,
-                    )
-                } else if name.ends_with("_float") {
-                    let s = text(v);
-                    let f = s
-                        .trim()
-                        .parse::<f64>()
-                        .map_err(|_| field_err(&key, format!("'{s}' is not a number")))?;
-                    serde_json::Number::from_f64(f)
-                        .map(Value::Number)
-                        .ok_or_else(|| field_err(&key, format!("'{s}' is not a finite number")))?
-                } else {
-                    v
-                };
-                details.insert(name, value);
+                let value = typed_detail(key, &name, v)?;
+                self.details.insert(name, value);
             }
-            _ => extra.push((key, v)),
+            _ => return Ok(Some(v)),
+        }
+        Ok(None)
+    }
+
+    /// The event, with MozDef's defaults for what the document did not say.
+    fn into_event(mut self, ctx: &NormalizeContext) -> Event {
+        // Unknown top-level keys are kept (in details) rather than dropped; details sent
+        // explicitly win over them.
+        self.details.extend_if_absent(self.extra);
+        let utc = self.time.unwrap_or(ctx.now);
+        let unknown = || "UNKNOWN".to_string();
+        Event {
+            utctimestamp: utc,
+            receivedtimestamp: ctx.now,
+            timestamp: utc,
+            mozdefhostname: ctx.mozdefhostname.clone(),
+            category: self.category.unwrap_or_else(unknown),
+            hostname: self.hostname.unwrap_or_else(unknown),
+            processname: self.processname.unwrap_or_else(unknown),
+            processid: self.processid.unwrap_or_else(unknown),
+            severity: self.severity.unwrap_or(Severity::Info),
+            source: self.source.unwrap_or_else(|| "unknown".into()),
+            summary: self.summary.unwrap_or_else(unknown),
+            tags: self.tags,
+            details: self.details,
+            r#type: Some("event".into()),
+            eventsource: self.eventsource,
+            plugins: Vec::new(),
         }
     }
-    // Unknown top-level keys are kept (in details) rather than dropped; details sent
-    // explicitly win over them.
-    details.extend_if_absent(extra);
-    let utc = time.unwrap_or(ctx.now);
-    Ok(Event {
-        utctimestamp: utc,
-        receivedtimestamp: ctx.now,
-        timestamp: utc,
-        mozdefhostname: ctx.mozdefhostname.clone(),
-        category: category.unwrap_or_else(|| "UNKNOWN".into()),
-        hostname: hostname.unwrap_or_else(|| "UNKNOWN".into()),
-        processname: processname.unwrap_or_else(|| "UNKNOWN".into()),
-        processid: processid.unwrap_or_else(|| "UNKNOWN".into()),
-        severity: severity.unwrap_or(Severity::Info),
-        source: source.unwrap_or_else(|| "unknown".into()),
-        summary: summary.unwrap_or_else(|| "UNKNOWN".into()),
-        tags,
-        details,
-        r#type: Some("event".into()),
-        eventsource,
-        plugins: Vec::new(),
+}
+
+/// A severity name or number (`key` names the field in the error).
+fn severity(key: &str, v: Value) -> Result<Severity, NormalizeError> {
+    let s = text(v);
+    Severity::parse(&s).ok_or_else(|| {
+        field_err(
+            key,
+            format!(
+                "unknown severity '{s}' (expected DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY or 0-7)"
+            ),
+        )
     })
+}
+
+/// Tags from an array, or from comma-separated text.
+fn push_tags(v: Value, tags: &mut Vec<String>) {
+    match v {
+        Value::Array(items) => tags.extend(items.into_iter().map(text)),
+        Value::Null => {}
+        other => {
+            let s = text(other);
+            if !s.is_empty() {
+                tags.extend(
+                    s.split(',')
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty()),
+                );
+            }
+        }
+    }
+}
+
+/// The value of a top-level `details.<name>`/`fields.<name>` key: `<name>_int` and
+/// `<name>_float` are converted from text (MozDef's typed-field suffixes), others kept.
+fn typed_detail(key: &str, name: &str, v: Value) -> Result<Value, NormalizeError> {
+    if name.ends_with("_int") {
+        let s = text(v);
+        let n = s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| field_err(key, format!("'{s}' is not an integer")))?;
+        Ok(Value::from(n))
+    } else if name.ends_with("_float") {
+        let s = text(v);
+        let f = s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| field_err(key, format!("'{s}' is not a number")))?;
+        serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| field_err(key, format!("'{s}' is not a finite number")))
+    } else {
+        Ok(v)
+    }
 }
 
 /// "a string", "an object"...: what a JSON value is, for error messages.
