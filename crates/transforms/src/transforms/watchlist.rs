@@ -24,7 +24,7 @@ use crate::pipeline::{Outcome, Transform};
 /// watch user svc-backup
 /// ```
 /// Matching events get the tag `watchlist` or `blocklisted`. The file is checked for changes at
-/// most once per [`CHECK_INTERVAL`] and re-read when it changed: no restart needed.
+/// most once per `CHECK_INTERVAL` (a second) and re-read when it changed: no restart needed.
 pub struct Watchlist {
     file: PathBuf,
     state: RwLock<WatchState>,
@@ -33,7 +33,7 @@ pub struct Watchlist {
 
 /// How often, at most, the watchlist file is checked for changes (a `stat` per event would
 /// cost more than the matching).
-pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct WatchState {
