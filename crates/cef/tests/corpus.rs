@@ -1,4 +1,4 @@
-//! The shared CEF corpora (read in place, never copied):
+//! Corpus conformance: the shared CEF corpora (`FERRODEF_CORPORA`, read in place, never copied):
 //! - `mozilla_cef05_outputs.json`: real output of Mozilla's Python `cef` 0.5. The emitter must
 //!   match every line byte for byte with equivalent warnings, and the parser must read every
 //!   line back to the header fields and extensions of the input.
@@ -11,10 +11,27 @@ use std::collections::BTreeMap;
 use cef::{format_log_call, parse, parse_with, CefConfig, Environ, LogCall, ParseOptions, PyValue};
 use serde_json::Value;
 
+/// The shared corpus directory: `$FERRODEF_CORPORA` (relative paths from the project root), else
+/// `../shared/corpora` beside the project root. A corpus test run without it fails here, naming
+/// the directory, rather than passing without its data (`scripts/test` does not run corpus tests
+/// when the directory is missing, and says so).
+fn corpora() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = match std::env::var_os("FERRODEF_CORPORA") {
+        Some(dir) => root.join(dir),
+        None => root.join("../shared/corpora"),
+    };
+    assert!(
+        dir.is_dir(),
+        "corpus test run without its corpus: {} not found (set FERRODEF_CORPORA; README, Testing)",
+        dir.display()
+    );
+    dir
+}
+
 fn corpus(name: &str) -> Value {
-    let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/cef/").to_string() + name;
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = corpora().join("cef").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("corpus is JSON")
 }
 

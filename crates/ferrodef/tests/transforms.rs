@@ -1,6 +1,8 @@
 //! The transform pipeline through the real server: GeoIP, ip fix-up, watchlists, drop rules.
 
 mod common;
+#[path = "../../transforms/tests/support/geoip_fixture.rs"]
+mod geoip_fixture;
 
 use common::Server;
 use serde_json::json;
@@ -8,7 +10,7 @@ use serde_json::json;
 #[test]
 fn transforms_enrich_tag_and_drop() {
     let dir = tempfile::tempdir().unwrap();
-    let corpora = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/geoip");
+    let geo = geoip_fixture::write(dir.path());
     let watch = dir.path().join("watchlist.txt");
     std::fs::write(&watch, "watch ip 203.0.113.7\nblock user mallory\n").unwrap();
     let cfg = dir.path().join("ferrodef.toml");
@@ -16,8 +18,10 @@ fn transforms_enrich_tag_and_drop() {
         &cfg,
         format!(
             "[transforms]\norder = [\"drop\", \"ipfixup\", \"geoip\", \"watchlist\"]\ndrop = [\"category=noise\"]\n\
-             [transforms.geoip]\ncountry_db = \"{corpora}/country_mmdb/iptoasn-country.mmdb\"\nasn_db = \"{corpora}/maxmind_test_data/GeoLite2-ASN-Test.mmdb\"\n\
+             [transforms.geoip]\ncountry_db = \"{}\"\nasn_db = \"{}\"\n\
              [transforms.watchlist]\nfile = \"{}\"\n",
+            geo.country.display(),
+            geo.asn.display(),
             watch.display()
         ),
     )

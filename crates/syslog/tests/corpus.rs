@@ -1,15 +1,31 @@
-//! `../shared/corpora/syslog/cases.json`: every field each upstream test asserts, by case.
+//! Corpus conformance: `syslog/cases.json` of the shared corpora (`FERRODEF_CORPORA`), every
+//! field each upstream test asserts, by case.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use ferrodef_syslog::{parse, parse_strict, DefaultTz, Message, ParseOptions, Protocol, Variant};
 use serde_json::Value;
 
-fn cases() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpora/syslog/cases.json"
+/// The shared corpus directory: `$FERRODEF_CORPORA` (relative paths from the project root), else
+/// `../shared/corpora` beside the project root. A corpus test run without it fails here, naming
+/// the directory, rather than passing without its data (`scripts/test` does not run corpus tests
+/// when the directory is missing, and says so).
+fn corpora() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = match std::env::var_os("FERRODEF_CORPORA") {
+        Some(dir) => root.join(dir),
+        None => root.join("../shared/corpora"),
+    };
+    assert!(
+        dir.is_dir(),
+        "corpus test run without its corpus: {} not found (set FERRODEF_CORPORA; README, Testing)",
+        dir.display()
     );
-    let text = std::fs::read_to_string(path).expect("corpus readable");
+    dir
+}
+
+fn cases() -> Vec<Value> {
+    let path = corpora().join("syslog/cases.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("corpus is JSON")
 }
 

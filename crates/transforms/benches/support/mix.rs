@@ -32,12 +32,19 @@ pub fn mix() -> Mix {
         default_tz: chrono_tz::UTC,
         source: None,
     };
-    let corpora = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/geoip");
-    let (geo, _) = GeoIp::open(&GeoConfig {
-        country_db: Some(format!("{corpora}/country_mmdb/iptoasn-country.mmdb").into()),
+    // The real country database of the shared corpora (`FERRODEF_CORPORA`, relative to the
+    // project root, default `../shared/corpora`); without it GeoIP is off and says so.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let corpora = root
+        .join(std::env::var_os("FERRODEF_CORPORA").unwrap_or_else(|| "../shared/corpora".into()));
+    let (geo, warnings) = GeoIp::open(&GeoConfig {
+        country_db: Some(corpora.join("geoip/country_mmdb/iptoasn-country.mmdb")),
         cache_size: 65_536,
         ..Default::default()
     });
+    for w in warnings {
+        eprintln!("bench mix: {w}");
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let wl = dir.path().join("w.txt");
     std::fs::write(
