@@ -10,8 +10,8 @@
 //! ```
 //!
 //! - [`service`]: [`IngestService`], what every source calls; limits and back-pressure.
-//! - [`transform`], [`raw`], [`audit_join`]: the transform stage (JSON documents, raw syslog
-//!   and CEF messages, multi-record audit events).
+//! - [`transform`], `raw`: the transform stage (JSON documents; raw syslog and CEF messages,
+//!   with multi-record audit events joined by `ferrodef_parsers::AuditJoiner`).
 //! - [`record`]: accepted documents as write-ahead log records (the log itself is the
 //!   `ferrodef-wal` crate); `writer`: the thread that appends
 //!   (group commit); `indexer`: the thread that feeds the store, commits, moves the
@@ -20,7 +20,6 @@
 //!
 //! See `docs/architecture.md` and `docs/durability.md`.
 
-pub mod audit_join;
 mod fsutil;
 mod indexer;
 pub mod metrics;

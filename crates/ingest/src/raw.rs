@@ -1,16 +1,16 @@
 //! Raw messages (syslog or CEF lines, from the syslog listeners, `POST /syslog`, raw
 //! `POST /cef` bodies and file imports) to events: each message is parsed and mapped to a MozDef
 //! event (`transforms::syslog`), the records of one audit event are joined
-//! ([`crate::audit_join`]), and the transform stage runs on the result.
+//! (`ferrodef_parsers::AuditJoiner`, bounded in open events, records and time), and the
+//! transform stage runs on the result.
 
 use chrono::{DateTime, Utc};
 use ferrodef_event::Event;
-use ferrodef_parsers::{auditd_event, parse_auditd_record, AuditRecord};
+use ferrodef_parsers::{auditd_event, parse_auditd_record, AuditJoiner, AuditRecord, Joined};
 use ferrodef_syslog::ParseOptions;
 use ferrodef_transforms::syslog::{syslog_event, RawMeta};
 use serde_json::Value;
 
-use crate::audit_join::{AuditJoiner, Joined};
 use crate::record::Pending;
 use crate::transform::{Transformed, Transformer};
 
@@ -78,7 +78,8 @@ pub(crate) fn documents<'a>(
     let ctx = t.context(source, now);
     let mut out = RawOutcome::default();
     let (mut truncated, mut invalid, mut unparsed) = (0u64, 0u64, 0u64);
-    let mut joiner: AuditJoiner<Event> = AuditJoiner::default();
+    // Events end with their EOE (kept among the raw records), or with the input.
+    let mut joiner: AuditJoiner<Event> = AuditJoiner::new().with_proctitle_ending(false);
     let mut lines_of: std::collections::HashMap<u64, usize> = Default::default();
     let emit = |ev: Event, line: usize, out: &mut RawOutcome| match t.event(ev, source, now) {
         Ok(Transformed::Doc(p)) => out.docs.push(p),

@@ -30,7 +30,10 @@ mod su;
 mod sudo;
 
 pub use access::parse_access_log;
-pub use auditd::{auditd_event, parse_auditd, parse_auditd_record, AuditAssembler, AuditRecord};
+pub use auditd::{
+    auditd_event, parse_auditd, parse_auditd_record, AuditAssembler, AuditJoiner, AuditRecord,
+    Joined,
+};
 pub use pam::parse_pam_session;
 pub use parsed::{Fields, Parsed};
 pub use sshd::parse_sshd;

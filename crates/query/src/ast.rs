@@ -97,7 +97,10 @@ fn escape_word(v: &str) -> String {
     for c in v.chars() {
         if c.is_whitespace()
             || SPECIAL.contains(&c)
-            || matches!(c, '*' | '?' | '!' | '+' | '-' | '<' | '>' | '&' | '|' | '\\')
+            || matches!(
+                c,
+                '*' | '?' | '!' | '+' | '-' | '<' | '>' | '&' | '|' | '\\'
+            )
         {
             s.push('\\');
         }

@@ -318,8 +318,21 @@ proptest! {
 fn exists_fields_with_special_characters_print_back() {
     let q = ferrodef_query::parse("_exists_:a\\\"b").expect("parses");
     let printed = q.to_string();
-    assert_eq!(ferrodef_query::parse(&printed).expect("prints back"), q, "{printed}");
-    for field in ["a\"b", "a b", "a:b", "a(b)", "a\\b", "x/y", "a-b", "details.x[0]"] {
+    assert_eq!(
+        ferrodef_query::parse(&printed).expect("prints back"),
+        q,
+        "{printed}"
+    );
+    for field in [
+        "a\"b",
+        "a b",
+        "a:b",
+        "a(b)",
+        "a\\b",
+        "x/y",
+        "a-b",
+        "details.x[0]",
+    ] {
         let e = ferrodef_query::Expr::Exists {
             field: field.to_string(),
         };

@@ -72,7 +72,7 @@ mod record;
 mod syscalls;
 mod types;
 
-pub use assemble::AuditAssembler;
+pub use assemble::{AuditAssembler, AuditJoiner, Joined};
 
 use event::build;
 use record::{header, parse_body, resolve_type};
@@ -145,10 +145,6 @@ impl AuditRecord {
                 PREFIXES.iter().any(|p| self.record_type.starts_with(p))
             }
         }
-    }
-
-    fn same_event(&self, other: &AuditRecord) -> bool {
-        self.serial == other.serial && self.timestamp == other.timestamp && self.node == other.node
     }
 }
 
