@@ -5,23 +5,9 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use ferrodef_syslog::{parse, parse_strict, DefaultTz, Message, ParseOptions, Protocol, Variant};
 use serde_json::Value;
 
-/// The shared corpus directory: `$FERRODEF_CORPORA` (relative paths from the project root), else
-/// `../shared/corpora` beside the project root. A corpus test run without it fails here, naming
-/// the directory, rather than passing without its data (`scripts/test` does not run corpus tests
-/// when the directory is missing, and says so).
-fn corpora() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = match std::env::var_os("FERRODEF_CORPORA") {
-        Some(dir) => root.join(dir),
-        None => root.join("../shared/corpora"),
-    };
-    assert!(
-        dir.is_dir(),
-        "corpus test run without its corpus: {} not found (set FERRODEF_CORPORA; README, Testing)",
-        dir.display()
-    );
-    dir
-}
+#[path = "../../../tests-support/corpora.rs"]
+mod support;
+use support::corpora;
 
 fn cases() -> Vec<Value> {
     let path = corpora().join("syslog/cases.json");
