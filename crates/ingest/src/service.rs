@@ -362,21 +362,11 @@ impl IngestService {
         endpoint: Option<&str>,
     ) -> Result<Outcome, IngestError> {
         self.check_backlog()?;
-        self.check_lines(
-            source,
-            body,
-            self.inner.limits.max_documents.saturating_mul(2),
-            "lines in the body",
-        )?;
+        self.check_json_body(source, body)?;
         let _cpu = self.cpu().await?;
         let parsed =
             http_body::parse_bulk_as::<Incoming>(body).map_err(|e| self.bad_body(source, e))?;
-        self.check_count(
-            source,
-            parsed.items.len(),
-            self.inner.limits.max_documents,
-            "documents in the body",
-        )?;
+        self.check_documents(source, parsed.items.len())?;
         let mut errors = json_errors(parsed.errors);
         let (docs, dropped, more) = self.normalize(source, parsed.items, endpoint);
         errors.extend(more);
@@ -397,20 +387,10 @@ impl IngestService {
         })?;
         self.check_backlog()?;
         self.check_stream(&stream)?;
-        self.check_lines(
-            source,
-            body,
-            self.inner.limits.max_documents.saturating_mul(2),
-            "lines in the body",
-        )?;
+        self.check_json_body(source, body)?;
         let _cpu = self.cpu().await?;
         let (items, errors) = custom_items(body).map_err(|e| self.bad_body(source, e))?;
-        self.check_count(
-            source,
-            items.len(),
-            self.inner.limits.max_documents,
-            "documents in the body",
-        )?;
+        self.check_documents(source, items.len())?;
         let mut errors = json_errors(errors);
         let now = Utc::now();
         let mut docs = Vec::with_capacity(items.len());
@@ -523,6 +503,19 @@ impl IngestService {
     ) -> Result<(), IngestError> {
         let lines = memchr::memchr_iter(b'\n', body).count() + 1;
         self.check_count(source, lines, limit, what)
+    }
+
+    /// Refuses a JSON body with too many lines to hold `max_documents` documents (a bulk body
+    /// has an action line per document) before parsing it.
+    fn check_json_body(&self, source: &str, body: &[u8]) -> Result<(), IngestError> {
+        let limit = self.inner.limits.max_documents.saturating_mul(2);
+        self.check_lines(source, body, limit, "lines in the body")
+    }
+
+    /// Refuses a body of more than `max_documents` documents.
+    fn check_documents(&self, source: &str, found: usize) -> Result<(), IngestError> {
+        let limit = self.inner.limits.max_documents;
+        self.check_count(source, found, limit, "documents in the body")
     }
 
     fn check_count(
