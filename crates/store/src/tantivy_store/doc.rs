@@ -1,6 +1,7 @@
 //! The document tantivy indexes: a view over a [`StoredDoc`] (implements tantivy's
 //! [`Document`]), so that the indexing threads read the event where it is instead of a copy of
-//! it built field by field into a `TantivyDocument` (which cost 12% of the server's CPU).
+//! it built field by field into a `TantivyDocument` (a copy per event costs CPU on the hot path;
+//! BENCHMARKS.md).
 //!
 //! What it presents is exactly what a `TantivyDocument` built from the document's JSON object
 //! would hold: `_source`, the time fields, `summary` as text, the IP-typed fields, and the
@@ -28,8 +29,8 @@ const OWN_FIELDS: [&str; 3] = ["summary", "utctimestamp", "receivedtimestamp"];
 
 /// A document as tantivy indexes it. Boxed: tantivy's indexing channel, re-allocated at every
 /// commit, holds 10,000 batches of up to four documents inline, so the document's size decides
-/// how many megabytes of fresh pages each commit faults in (8 MB unboxed; the kernel's zeroing
-/// of them was 1% of the server's CPU).
+/// how many megabytes of fresh pages each commit faults in (a pointer each instead of the whole
+/// document).
 #[derive(Debug)]
 pub(crate) struct IndexDoc(Box<Parts>);
 

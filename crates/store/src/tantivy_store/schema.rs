@@ -6,9 +6,9 @@
 //! - `summary`: text, lower-cased word tokens with positions (phrases);
 //! - `utctimestamp`, `receivedtimestamp`: dates (fast fields, not indexed) for time filters,
 //!   sort, histograms;
-//! - `timestamp` (the event's own time; MozDef maps it as a date too): a date, fast only. It
-//!   used to be a date inside `f`, which gave nearly every event a term of its own in the
-//!   inverted index (~5% of indexing CPU) that only time ranges on `timestamp` used. A value
+//! - `timestamp` (the event's own time; MozDef maps it as a date too): a date, fast only, so
+//!   that nearly every event does not add a term of its own to the inverted index that only
+//!   time ranges on `timestamp` would use. A value
 //!   that is not a date tantivy can hold (a custom document's non-RFC 3339 string, a year
 //!   outside 1677–2262) stays in `f`; queries on `timestamp` look in both. Partitions created
 //!   before the field existed keep `timestamp` in `f` (queries follow each partition's schema);
