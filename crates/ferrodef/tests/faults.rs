@@ -168,7 +168,7 @@ fn slow_idle_and_excess_http_clients_do_not_lock_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = limits_config(
         dir.path(),
-        "header_timeout_secs = 1\nhttp_idle_timeout_secs = 1\nhttp_max_connections = 4\nbody_timeout_secs = 1",
+        "header_timeout_secs = 2\nhttp_idle_timeout_secs = 2\nhttp_max_connections = 4\nbody_timeout_secs = 1",
     );
     let s = Server::start(&args(&cfg));
     let addr = s.url.trim_start_matches("http://").to_string();
