@@ -6,12 +6,12 @@
 //! `cargo nextest` (the workspace's test runner).
 #![cfg(feature = "failpoints")]
 
+mod support;
+
 use chrono::{DateTime, TimeZone, Utc};
 use ferrodef_query::Expr;
 use ferrodef_store::tantivy_store::TantivyOptions;
-use ferrodef_store::{
-    PartitionFailure, SearchRequest, SortOrder, Store, StoreError, StoredDoc, TantivyStore,
-};
+use ferrodef_store::{PartitionFailure, Store, StoreError, StoredDoc, TantivyStore};
 use serde_json::json;
 
 fn day(d: u32) -> DateTime<Utc> {
@@ -20,19 +20,11 @@ fn day(d: u32) -> DateTime<Utc> {
 }
 
 fn doc(seq: u64, d: u32) -> StoredDoc {
-    let serde_json::Value::Object(map) =
-        json!({"summary": format!("event {seq}"), "details": {"seq": seq}})
-    else {
-        panic!("object")
-    };
-    StoredDoc {
+    support::doc(
         seq,
-        stream: "events".into(),
-        utctimestamp: day(d),
-        receivedtimestamp: day(d),
-        source: serde_json::to_vec(&map).unwrap(),
-        doc: map.into(),
-    }
+        day(d),
+        json!({"summary": format!("event {seq}"), "details": {"seq": seq}}),
+    )
 }
 
 /// Documents 1..=n, on the three days in turn (seq 1 on day 0, 2 on day 1, 3 on day 2...).
@@ -45,20 +37,7 @@ fn count_day(store: &dyn Store, d: u32) -> u64 {
 }
 
 fn search_count(store: &dyn Store, query: Expr, d: Option<u32>) -> u64 {
-    store
-        .search(&SearchRequest {
-            stream: "events".into(),
-            query,
-            from: d.map(day),
-            to: d.map(day),
-            size: 10,
-            sort_field: "utctimestamp".into(),
-            order: SortOrder::Desc,
-            now: Utc::now(),
-            budget: Default::default(),
-        })
-        .unwrap()
-        .total
+    support::count(store, query, d.map(day), d.map(day))
 }
 
 /// Each document 1..=n is found exactly once.

@@ -1,6 +1,9 @@
 //! Queries that cannot hurt the store (timeouts, pattern expansion) and terms aggregations that
 //! count exactly on many segments and partitions.
 
+mod support;
+use support::doc;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,21 +13,7 @@ use ferrodef_store::tantivy_store::TantivyOptions;
 use ferrodef_store::{
     AggRequest, Budget, SearchRequest, SortOrder, Store, StoreError, StoredDoc, TantivyStore,
 };
-use serde_json::{json, Value};
-
-fn doc(seq: u64, t: DateTime<Utc>, v: Value) -> StoredDoc {
-    let Value::Object(map) = v else {
-        panic!("object")
-    };
-    StoredDoc {
-        seq,
-        stream: "events".into(),
-        utctimestamp: t,
-        receivedtimestamp: t,
-        source: serde_json::to_vec(&map).unwrap(),
-        doc: map.into(),
-    }
-}
+use serde_json::json;
 
 /// A store that never merges: every commit stays a segment of its own.
 fn open_unmerged(dir: &std::path::Path) -> Arc<TantivyStore> {

@@ -1,13 +1,15 @@
 //! Writers and open partitions stay bounded whatever the days the documents fall on, and each
 //! partition's commit payload lets a replay of the log add exactly what was not committed.
 
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ferrodef_query::Expr;
 use ferrodef_store::tantivy_store::TantivyOptions;
-use ferrodef_store::{SearchRequest, SortOrder, Store, StoredDoc, TantivyStore};
+use ferrodef_store::{Store, StoredDoc, TantivyStore};
 use serde_json::json;
 
 fn day0() -> DateTime<Utc> {
@@ -15,36 +17,15 @@ fn day0() -> DateTime<Utc> {
 }
 
 fn doc(seq: u64, t: DateTime<Utc>) -> StoredDoc {
-    let serde_json::Value::Object(map) =
-        json!({"summary": format!("event {seq}"), "category": "test", "details": {"n": seq}})
-    else {
-        panic!("object")
-    };
-    StoredDoc {
+    support::doc(
         seq,
-        stream: "events".into(),
-        utctimestamp: t,
-        receivedtimestamp: t,
-        source: serde_json::to_vec(&map).unwrap(),
-        doc: map.into(),
-    }
+        t,
+        json!({"summary": format!("event {seq}"), "category": "test", "details": {"n": seq}}),
+    )
 }
 
 fn count(store: &dyn Store, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> u64 {
-    store
-        .search(&SearchRequest {
-            stream: "events".into(),
-            query: Expr::MatchAll,
-            from,
-            to,
-            size: 10,
-            sort_field: "utctimestamp".into(),
-            order: SortOrder::Desc,
-            now: Utc::now(),
-            budget: Default::default(),
-        })
-        .unwrap()
-        .total
+    support::count(store, Expr::MatchAll, from, to)
 }
 
 /// The value of a `/proc/self/status` line (`Threads`, `VmRSS` in kB).

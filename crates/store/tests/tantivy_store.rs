@@ -1,27 +1,16 @@
 //! The tantivy backend: partitions, replay idempotence, query translation, aggregation, retention.
 
+mod support;
+use support::doc;
+
 use std::ops::Bound;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use ferrodef_query::Expr;
 use ferrodef_store::tantivy_store::TantivyOptions;
-use ferrodef_store::{AggRequest, SearchRequest, SortOrder, Store, StoredDoc, TantivyStore};
+use ferrodef_store::{AggRequest, SearchRequest, SortOrder, Store, TantivyStore};
 use serde_json::{json, Value};
-
-fn doc(seq: u64, t: chrono::DateTime<Utc>, v: Value) -> StoredDoc {
-    let Value::Object(map) = v else {
-        panic!("object")
-    };
-    StoredDoc {
-        seq,
-        stream: "events".into(),
-        utctimestamp: t,
-        receivedtimestamp: t,
-        source: serde_json::to_vec(&map).unwrap(),
-        doc: map.into(),
-    }
-}
 
 fn open(dir: &std::path::Path) -> Arc<dyn Store> {
     Arc::new(TantivyStore::open(dir, TantivyOptions::default()).unwrap())
