@@ -7,6 +7,7 @@
 //! `GET /metrics`. Every error answer is JSON: `{"error": "...", ...}` with the line, column or
 //! position of the problem where there is one.
 
+pub mod alerts;
 mod ingest;
 pub mod search;
 pub mod server;
@@ -79,6 +80,22 @@ pub struct AppState {
     pub body_budget: BodyBudget,
     /// Bounds searches and aggregations: how many at once, and for how long.
     pub search: search::SearchGate,
+    /// Triage state of the alerts and their live feed.
+    pub alerts: Arc<alerts::AlertBook>,
+}
+
+/// Who makes a request, for the records it leaves (alert triage changes).
+pub struct Actor(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Actor("anonymous".into()))
+    }
 }
 
 /// An error answer: a status and a JSON body naming the problem.
@@ -137,6 +154,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/custom/{app}", post(ingest::custom).put(ingest::custom))
         .route("/api/search", get(search::search))
         .route("/api/aggregate", get(search::aggregate))
+        .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/stream", get(alerts::stream))
+        .route("/api/alerts/{id}", get(alerts::get_one))
+        .route("/api/alerts/{id}/status", post(alerts::triage))
+        .route("/api/alerts/{id}/assign", post(alerts::triage))
+        .route("/api/alerts/{id}/comment", post(alerts::triage))
+        .route("/alertstatus", post(alerts::mozdef_status))
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

@@ -136,6 +136,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             cfg.max_concurrent_searches,
             Duration::from_millis(cfg.search_timeout_ms),
         ),
+        alerts: Arc::new(ferrodef_api::alerts::AlertBook::load(&*core.store)),
     });
     let stop = CancellationToken::new();
     let listeners = start_syslog(&cfg, core.ingest.clone(), &stop).await?;

@@ -16,10 +16,13 @@
 //!   `ferrodef-wal` crate); `writer`: the thread that appends
 //!   (group commit); `indexer`: the thread that feeds the store, commits, moves the
 //!   checkpoint, and recovers from store failures by re-reading the log.
+//! - [`detect`]: the detect stage's interface (rules run by the binary's detector, alerts
+//!   written to the log with the events that caused them, then announced).
 //! - [`status`]: health (`/health`); [`metrics`]: counters (`/metrics`).
 //!
 //! See `docs/architecture.md` and `docs/durability.md`.
 
+pub mod detect;
 mod fsutil;
 mod indexer;
 pub mod metrics;

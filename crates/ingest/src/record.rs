@@ -39,6 +39,35 @@ impl Pending {
         }
     }
 
+    /// A pending document not serialized yet: the detect stage may still change it; the
+    /// service calls [`Pending::seal`] before it goes to the log.
+    pub fn unsealed(
+        stream: impl Into<String>,
+        utctimestamp: DateTime<Utc>,
+        receivedtimestamp: DateTime<Utc>,
+        doc: impl Into<DocBody>,
+    ) -> Pending {
+        Pending {
+            stream: stream.into(),
+            utctimestamp,
+            receivedtimestamp,
+            doc: doc.into(),
+            source: Vec::new(),
+        }
+    }
+
+    /// Whether the document is still to be serialized.
+    pub fn is_sealed(&self) -> bool {
+        !self.source.is_empty()
+    }
+
+    /// Serializes the document (once).
+    pub fn seal(&mut self) {
+        if self.source.is_empty() {
+            self.source = self.doc.to_json();
+        }
+    }
+
     /// The document with its sequence number in the log.
     pub fn stored(self, seq: u64) -> StoredDoc {
         StoredDoc {

@@ -12,21 +12,22 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferrodef_event::Incoming;
+use ferrodef_event::{Alert, Incoming, ALERTS_STREAM};
 use ferrodef_sources::http_body::{self, BodyItem};
 use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink, SinkClosed};
-use ferrodef_store::{Store, StoreError};
+use ferrodef_store::{DocBody, Store, StoreError};
 use ferrodef_transforms::pipeline::Pipeline as Transforms;
 use ferrodef_transforms::syslog::RawMeta;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use crate::detect::{AlertSink, Detector};
 use crate::indexer::Indexer;
 use crate::record::{decode, Pending};
 use crate::status::{Health, Status};
@@ -214,6 +215,16 @@ struct Inner {
     queue: Arc<Semaphore>,
     /// Custom streams that exist.
     streams: Mutex<HashSet<String>>,
+    /// The detect stage, once the binary set it.
+    detection: OnceLock<Detection>,
+    /// Alerts from ticks that could not be written yet (retried at the next tick).
+    unwritten_alerts: Mutex<Vec<Alert>>,
+}
+
+/// The detector and who hears about alerts.
+struct Detection {
+    detector: Arc<dyn Detector>,
+    sink: Arc<dyn AlertSink>,
 }
 
 /// The running ingest service; cheap to clone.
@@ -304,6 +315,8 @@ impl IngestService {
             max_message_bytes: cfg.max_message_bytes,
             cpu: Arc::new(Semaphore::new(cores)),
             streams: Mutex::new(streams),
+            detection: OnceLock::new(),
+            unwritten_alerts: Mutex::new(Vec::new()),
         };
         Ok((
             IngestService {
@@ -311,6 +324,105 @@ impl IngestService {
             },
             stats,
         ))
+    }
+
+    /// Sets the detect stage: `detector` runs on every batch of events before the log, and
+    /// `sink` hears about the alerts once they are durable. Call it before the sources start;
+    /// it can be set once (false if it was set already).
+    pub fn set_detection(&self, detector: Arc<dyn Detector>, sink: Arc<dyn AlertSink>) -> bool {
+        self.inner
+            .detection
+            .set(Detection { detector, sink })
+            .is_ok()
+    }
+
+    /// Runs the detector's time-driven rules (deadman, windows that close) and writes their
+    /// alerts; the binary calls it about once a second. Alerts that cannot be written now are
+    /// kept and written at the next call.
+    pub async fn detect_tick(&self) -> Result<usize, IngestError> {
+        let Some(d) = self.inner.detection.get() else {
+            return Ok(0);
+        };
+        let now = Utc::now();
+        let mut alerts = std::mem::take(&mut *self.inner.unwritten_alerts.lock());
+        alerts.extend(d.detector.tick(now));
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let docs: Vec<Pending> = alerts.iter().map(|a| alert_doc(a, now)).collect();
+        let n = alerts.len();
+        let written = match self.room(docs.len(), None).await {
+            Ok(permit) => self.submit("detect", docs, permit).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => {
+                d.sink.accepted(&alerts);
+                Ok(n)
+            }
+            Err(e) => {
+                self.inner.unwritten_alerts.lock().extend(alerts);
+                Err(e)
+            }
+        }
+    }
+
+    /// The detect stage on a request's documents, then every document is serialized for the
+    /// log: the detector sees the events the transform stage made (not custom documents,
+    /// which are stored as sent) and may add `alert_names` to them; its alerts join the
+    /// batch as documents of the `alerts` stream.
+    fn detect_and_seal(&self, docs: &mut Vec<Pending>) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        if let Some(d) = self.inner.detection.get() {
+            let now = Utc::now();
+            let idx: Vec<usize> = (0..docs.len()).filter(|&i| !docs[i].is_sealed()).collect();
+            if !idx.is_empty() {
+                let mut maps: Vec<_> = idx
+                    .iter()
+                    .map(|&i| {
+                        std::mem::replace(&mut docs[i].doc, DocBody::Map(Default::default()))
+                            .into_map()
+                    })
+                    .collect();
+                alerts = d.detector.detect(&mut maps, now);
+                for (i, m) in idx.into_iter().zip(maps) {
+                    docs[i].doc = DocBody::Map(m);
+                }
+            }
+            docs.extend(alerts.iter().map(|a| alert_doc(a, now)));
+        }
+        for p in docs.iter_mut() {
+            p.seal();
+        }
+        alerts
+    }
+
+    /// Writes documents of ferrodef's own (alert triage changes, its security events) to
+    /// `stream`, as sent, through the log like any event; returns once they are durable.
+    pub async fn write_internal(
+        &self,
+        stream: &str,
+        docs: Vec<serde_json::Map<String, Value>>,
+    ) -> Result<(), IngestError> {
+        let now = Utc::now();
+        let docs: Vec<Pending> = docs
+            .into_iter()
+            .map(|m| Pending::new(stream, now, now, m))
+            .collect();
+        let permit = self
+            .room(docs.len(), Some(self.inner.limits.queue_wait))
+            .await?;
+        self.submit("internal", docs, permit).await
+    }
+
+    /// Tells the sink about alerts that are now durable.
+    fn announce(&self, alerts: &[Alert]) {
+        if alerts.is_empty() {
+            return;
+        }
+        if let Some(d) = self.inner.detection.get() {
+            d.sink.accepted(alerts);
+        }
     }
 
     /// The counters the service updates.
@@ -466,8 +578,11 @@ impl IngestService {
                 .rejected(source, "invalid_event", out.rejected.len() as u64);
         }
         let accepted = out.docs.len();
-        let permit = self.room(accepted, None).await?;
-        self.submit(source, out.docs, permit).await?;
+        let mut docs = out.docs;
+        let alerts = self.detect_and_seal(&mut docs);
+        let permit = self.room(docs.len(), None).await?;
+        self.submit(source, docs, permit).await?;
+        self.announce(&alerts);
         Ok(Outcome {
             accepted,
             dropped: out.dropped,
@@ -590,7 +705,7 @@ impl IngestService {
     async fn finish(
         &self,
         source: &str,
-        docs: Vec<Pending>,
+        mut docs: Vec<Pending>,
         dropped: usize,
         mut errors: Vec<LineError>,
         single: bool,
@@ -619,8 +734,9 @@ impl IngestService {
                 return Err(IngestError::Empty);
             }
         }
+        let alerts = self.detect_and_seal(&mut docs);
         let permit = self
-            .room(accepted, Some(self.inner.limits.queue_wait))
+            .room(docs.len(), Some(self.inner.limits.queue_wait))
             .await;
         let permit = match permit {
             Ok(p) => p,
@@ -633,6 +749,7 @@ impl IngestService {
             m.rejected(source, "persist", accepted as u64);
             return Err(e);
         }
+        self.announce(&alerts);
         Ok(outcome)
     }
 
@@ -667,7 +784,8 @@ impl IngestService {
         if docs.is_empty() {
             return Ok(());
         }
-        let n = docs.len() as u64;
+        // Alerts written with the events are not counted as accepted events.
+        let n = docs.iter().filter(|p| p.stream != ALERTS_STREAM).count() as u64;
         let tx = self
             .inner
             .tx
@@ -727,6 +845,15 @@ impl RawSink for IngestService {
     fn udp_kernel_drops(&self, drops: u64) {
         self.inner.metrics.udp_kernel_drops.set(drops as i64);
     }
+}
+
+/// An alert as a document of the `alerts` stream, received at `now`.
+fn alert_doc(a: &Alert, now: chrono::DateTime<Utc>) -> Pending {
+    let map = match a.to_value() {
+        Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    Pending::new(ALERTS_STREAM, a.utctimestamp, now, map)
 }
 
 /// Custom streams are `custom-<app>`.

@@ -2,7 +2,8 @@
 //! event (`transforms::normalize`, or `transforms::syslog` for raw messages), the configured
 //! transforms run on it (ip fix-up, parsers, GeoIP, watchlists, drop rules, routing), events
 //! dated too far in the future are re-dated, and oversized events are refused. The result is a
-//! [`Pending`] document for the log, or nothing when a transform dropped it.
+//! [`Pending`] document for the detect stage (`detect.rs`) and then the log, or nothing when a
+//! transform dropped it.
 
 use std::sync::Arc;
 
@@ -92,7 +93,9 @@ impl Transformer {
             .stream
             .unwrap_or_else(|| ferrodef_store::EVENTS_STREAM.to_string());
         let (utc, received) = (ev.utctimestamp, ev.receivedtimestamp);
-        Ok(Transformed::Doc(Pending::new(stream, utc, received, ev)))
+        Ok(Transformed::Doc(Pending::unsealed(
+            stream, utc, received, ev,
+        )))
     }
 
     /// An event dated beyond the allowed skew is stored at its receive time, its own time kept

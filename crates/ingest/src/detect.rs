@@ -1,0 +1,29 @@
+//! The detect stage of the ingest service: rules run on each request's events after the
+//! transform stage and before the log, so an event's `alert_names` and the alerts it caused
+//! are written to the log together (one durable write: a crash cannot keep one without the
+//! other), and an alert is announced only once it is durable.
+//!
+//! The service knows detection only through these two traits; the rule engines (MozDef rules,
+//! Sigma, impossible travel) and the notifiers are composed by the binary.
+
+use chrono::{DateTime, Utc};
+use ferrodef_event::Alert;
+use serde_json::{Map, Value};
+
+/// Runs the rules.
+pub trait Detector: Send + Sync {
+    /// Evaluates a batch of normalized events (one request, one syslog batch) received at
+    /// `now`. May add the names of the rules an event fed to its `alert_names`. Returns the
+    /// alerts the batch completed.
+    fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert>;
+
+    /// Called about once a second: alerts that depend on time passing (deadman rules,
+    /// windows that close).
+    fn tick(&self, now: DateTime<Utc>) -> Vec<Alert>;
+}
+
+/// Told about alerts once they are durable (notifications, the console's live list).
+pub trait AlertSink: Send + Sync {
+    /// These alerts were written to the log.
+    fn accepted(&self, alerts: &[Alert]);
+}

@@ -1,0 +1,193 @@
+//! The detect stage of the ingest service: the detector sees every batch of transformed
+//! events before the log, its alerts are stored in the `alerts` stream with the events'
+//! `alert_names`, the sink hears about them only once they are durable, and alerts from ticks
+//! are written too.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_ingest::detect::{AlertSink, Detector};
+use ferrodef_ingest::{IngestConfig, IngestService, Limits, Metrics};
+use ferrodef_store::{SearchRequest, SortOrder, Store, TantivyStore};
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+
+/// Fires one alert per batch holding events whose summary says "evil" (all of them in it),
+/// and one alert per tick once `armed`.
+#[derive(Default)]
+struct EvilDetector {
+    batches: Mutex<Vec<usize>>,
+    armed: Mutex<bool>,
+}
+
+fn alert(rule: &str, now: DateTime<Utc>, events: Vec<Value>) -> Alert {
+    Alert {
+        id: Alert::new_id(now, rand_u64()),
+        utctimestamp: now,
+        severity: Severity::Warning,
+        summary: format!("{} evil event(s)", events.len()),
+        category: "test".into(),
+        tags: vec![],
+        rule: rule.into(),
+        rule_kind: RuleKind::Mozdef,
+        classname: rule.into(),
+        channel: None,
+        notify_mozdefbot: true,
+        url: None,
+        key: None,
+        count: events.len() as u64,
+        events,
+        details: Map::new(),
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now())
+}
+
+impl Detector for EvilDetector {
+    fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert> {
+        self.batches.lock().push(events.len());
+        let mut fed = Vec::new();
+        for e in events.iter_mut() {
+            let evil = e
+                .get("summary")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.contains("evil"));
+            if evil {
+                e.insert("alert_names".into(), Value::from(vec!["evil_rule"]));
+                fed.push(Value::Object(e.clone()));
+            }
+        }
+        if fed.is_empty() {
+            Vec::new()
+        } else {
+            vec![alert("evil_rule", now, fed)]
+        }
+    }
+
+    fn tick(&self, now: DateTime<Utc>) -> Vec<Alert> {
+        let mut armed = self.armed.lock();
+        if std::mem::take(&mut *armed) {
+            vec![alert("deadman_rule", now, vec![])]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Alert>>);
+
+impl AlertSink for Collect {
+    fn accepted(&self, alerts: &[Alert]) {
+        self.0.lock().extend_from_slice(alerts);
+    }
+}
+
+fn start(dir: &std::path::Path, store: Arc<dyn Store>) -> IngestService {
+    let transforms = Arc::new(ferrodef_transforms::pipeline::Pipeline::new(Vec::new()));
+    let cfg = IngestConfig {
+        data_dir: dir.to_path_buf(),
+        max_segment_bytes: 1 << 20,
+        commit_interval: Duration::from_millis(50),
+        mozdefhostname: "test".into(),
+        default_tz: chrono_tz::UTC,
+        max_message_bytes: 64 * 1024,
+        limits: Limits::default(),
+    };
+    IngestService::start(store, transforms, cfg, Arc::new(Metrics::new()))
+        .expect("start")
+        .0
+}
+
+fn hits(store: &dyn Store, stream: &str, q: &str) -> Vec<Value> {
+    store
+        .search(&SearchRequest {
+            stream: stream.into(),
+            query: ferrodef_query::parse(q).expect("query"),
+            from: None,
+            to: None,
+            size: 100,
+            sort_field: "utctimestamp".into(),
+            order: SortOrder::Desc,
+            now: Utc::now(),
+            budget: Default::default(),
+        })
+        .map(|r| r.hits)
+        .unwrap_or_default()
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_stored_with_the_events_that_fed_them_and_announced_once_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(TantivyStore::open(dir.path().join("index"), Default::default()).unwrap());
+    let svc = start(dir.path(), store.clone());
+    let detector = Arc::new(EvilDetector::default());
+    let sink = Arc::new(Collect::default());
+    assert!(svc.set_detection(detector.clone(), sink.clone()));
+    assert!(
+        !svc.set_detection(detector.clone(), sink.clone()),
+        "set once"
+    );
+
+    let body = b"{\"summary\":\"fine 1\"}\n{\"summary\":\"evil 2\"}\n{\"summary\":\"evil 3\"}\n";
+    let out = svc.events("test", body, None).await.expect("accepted");
+    assert_eq!(out.accepted, 3, "alerts are not counted as accepted events");
+    assert_eq!(
+        *detector.batches.lock(),
+        vec![3],
+        "one batch of three events"
+    );
+    {
+        let announced = sink.0.lock();
+        assert_eq!(announced.len(), 1);
+        assert_eq!(announced[0].count, 2);
+    }
+
+    // Raw lines go through the detector too.
+    svc.lines("test", b"<13>Jan  1 00:00:00 host prog: evil line\n")
+        .await
+        .expect("accepted");
+    assert_eq!(sink.0.lock().len(), 2);
+
+    // Custom documents are stored as sent: not detected.
+    svc.custom("app", b"{\"summary\":\"evil custom\"}")
+        .await
+        .expect("accepted");
+    assert_eq!(detector.batches.lock().len(), 2);
+
+    // Ticks write their alerts too.
+    *detector.armed.lock() = true;
+    assert_eq!(svc.detect_tick().await.expect("tick"), 1);
+    assert_eq!(svc.detect_tick().await.expect("tick"), 0);
+    assert_eq!(sink.0.lock().len(), 3);
+
+    eventually("alerts searchable", || {
+        hits(&*store, "alerts", "*").len() == 3
+    });
+    let alerts = hits(&*store, "alerts", "rule:evil_rule");
+    assert_eq!(alerts.len(), 2);
+    let evil = hits(&*store, "events", "alert_names:evil_rule");
+    assert_eq!(evil.len(), 3, "{evil:?}");
+    assert_eq!(hits(&*store, "events", "summary:fine").len(), 1);
+    let first = alerts
+        .iter()
+        .find(|a| a["count"] == 2)
+        .expect("the two-event alert");
+    assert_eq!(first["events"].as_array().map(Vec::len), Some(2));
+    assert_eq!(first["events"][0]["alert_names"][0], "evil_rule");
+    svc.shutdown();
+}
