@@ -22,18 +22,17 @@ impl JsonPath {
     }
 
     /// The value at this path, if present. A key is looked up exactly first; a key that is
-    /// absent is then looked up without regard to case (Windows field names are
-    /// case-insensitive and writers differ: `Commandline`/`CommandLine`).
+    /// absent is then looked up without regard to case and to spaces in the event's key
+    /// (Windows field names are case-insensitive and writers differ: `Commandline` /
+    /// `CommandLine`; Defender's EventData names have spaces, `Source Name`, which Sigma
+    /// rules write `SourceName`, as the evtx checkers SigmaHQ tests with do).
     pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         let mut cur = root;
         for seg in &self.segments {
             cur = match cur {
                 Value::Object(map) => match map.get(seg.as_str()) {
                     Some(v) => v,
-                    None => map
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(seg))
-                        .map(|(_, v)| v)?,
+                    None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v)?,
                 },
                 Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
                 _ => return None,
@@ -45,6 +44,22 @@ impl JsonPath {
     /// The path as written.
     pub fn text(&self) -> String {
         self.segments.join(".")
+    }
+}
+
+/// Case-insensitive equality that ignores spaces in the event's key.
+fn loose_eq(key: &str, seg: &str) -> bool {
+    if !key.contains(' ') {
+        return key.eq_ignore_ascii_case(seg);
+    }
+    let mut k = key.bytes().filter(|b| *b != b' ');
+    let mut s = seg.bytes();
+    loop {
+        match (k.next(), s.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+            _ => return false,
+        }
     }
 }
 
@@ -64,6 +79,9 @@ mod tests {
             Some(&Value::from("x"))
         );
         assert_eq!(JsonPath::parse("details.args.5").get(&v), None);
+        let d = serde_json::json!({"Source Name": "RTP"});
+        assert_eq!(JsonPath::parse("SourceName").get(&d), Some(&Value::from("RTP")));
+        assert_eq!(JsonPath::parse("SourceNam").get(&d), None);
         assert_eq!(JsonPath::parse("").get(&v), Some(&v));
     }
 }
