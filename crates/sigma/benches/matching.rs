@@ -41,33 +41,70 @@ fn execve(exe: &str, args: &[&str]) -> Value {
 pub fn linux_mix() -> Vec<Value> {
     let mut v = Vec::new();
     for i in 0..30 {
-        v.push(syslog("web1", "sshd", &format!("Accepted publickey for alice from 10.0.0.{i} port 50022 ssh2: RSA SHA256:abc")));
+        v.push(syslog(
+            "web1",
+            "sshd",
+            &format!(
+                "Accepted publickey for alice from 10.0.0.{i} port 50022 ssh2: RSA SHA256:abc"
+            ),
+        ));
     }
     for i in 0..15 {
-        v.push(syslog("web1", "sshd", &format!("Failed password for invalid user admin from 203.0.113.{i} port 4711 ssh2")));
+        v.push(syslog(
+            "web1",
+            "sshd",
+            &format!("Failed password for invalid user admin from 203.0.113.{i} port 4711 ssh2"),
+        ));
     }
     for _ in 0..10 {
-        v.push(syslog("web1", "CRON", "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"));
+        v.push(syslog(
+            "web1",
+            "CRON",
+            "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)",
+        ));
     }
     for _ in 0..10 {
-        v.push(syslog("web1", "sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt update"));
+        v.push(syslog(
+            "web1",
+            "sudo",
+            "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt update",
+        ));
     }
     for _ in 0..5 {
-        v.push(syslog("web1", "kernel", "device eth0 entered promiscuous mode"));
+        v.push(syslog(
+            "web1",
+            "kernel",
+            "device eth0 entered promiscuous mode",
+        ));
     }
     for _ in 0..5 {
-        v.push(syslog("web1", "systemd", "Started Session 42 of user alice."));
+        v.push(syslog(
+            "web1",
+            "systemd",
+            "Started Session 42 of user alice.",
+        ));
     }
     let cmds: [&[&str]; 10] = [
-        &["ls", "-la"], &["cat", "/etc/passwd"], &["grep", "-r", "foo", "."], &["ps", "aux"],
-        &["curl", "-s", "https://example.com"], &["python3", "app.py"], &["git", "status"],
-        &["vim", "notes.txt"], &["tar", "czf", "b.tgz", "dir"], &["id"],
+        &["ls", "-la"],
+        &["cat", "/etc/passwd"],
+        &["grep", "-r", "foo", "."],
+        &["ps", "aux"],
+        &["curl", "-s", "https://example.com"],
+        &["python3", "app.py"],
+        &["git", "status"],
+        &["vim", "notes.txt"],
+        &["tar", "czf", "b.tgz", "dir"],
+        &["id"],
     ];
     for c in cmds.iter().cycle().take(20) {
         v.push(execve(&format!("/usr/bin/{}", c[0]), c));
     }
     for _ in 0..5 {
-        v.push(syslog("core1", "cisco", "%SYS-5-CONFIG_I: Configured from console by admin on vty0"));
+        v.push(syslog(
+            "core1",
+            "cisco",
+            "%SYS-5-CONFIG_I: Configured from console by admin on vty0",
+        ));
     }
     v
 }

@@ -109,10 +109,7 @@ impl Detection {
 
     fn eval(&self, e: &Expr, view: &EventView<'_>) -> bool {
         match e {
-            Expr::Sel(i) => self
-                .selections
-                .get(*i)
-                .is_some_and(|s| s.matches(view)),
+            Expr::Sel(i) => self.selections.get(*i).is_some_and(|s| s.matches(view)),
             Expr::Not(x) => !self.eval(x, view),
             Expr::And(xs) => xs.iter().all(|x| self.eval(x, view)),
             Expr::Or(xs) => xs.iter().any(|x| self.eval(x, view)),
@@ -211,7 +208,10 @@ fn compile_selection(
     depth: usize,
 ) -> Result<Selection, CompileError> {
     if depth > MAX_SELECTION_DEPTH {
-        return Err(CompileError::near(name, format!("selection `{name}` nested too deep")));
+        return Err(CompileError::near(
+            name,
+            format!("selection `{name}` nested too deep"),
+        ));
     }
     match v {
         Yaml::Mapping(map) => {
@@ -232,7 +232,10 @@ fn compile_selection(
             Ok(Selection::And(items))
         }
         Yaml::Sequence(list) => {
-            if list.iter().all(|i| !matches!(i, Yaml::Mapping(_) | Yaml::Sequence(_))) {
+            if list
+                .iter()
+                .all(|i| !matches!(i, Yaml::Mapping(_) | Yaml::Sequence(_)))
+            {
                 return keywords(name, v, ctx).map(Selection::Keywords);
             }
             let mut alts = Vec::with_capacity(list.len());

@@ -49,10 +49,7 @@ pub(crate) type ReadProblem = (Option<usize>, String);
 
 /// Splits `text` into YAML documents at `---` lines and parses each; applies collection
 /// actions. Documents that are empty are left out.
-pub(crate) fn read_documents(
-    path: &Path,
-    text: &str,
-) -> (Vec<Document>, Vec<ReadProblem>) {
+pub(crate) fn read_documents(path: &Path, text: &str) -> (Vec<Document>, Vec<ReadProblem>) {
     let mut docs = Vec::new();
     let mut problems = Vec::new();
     if text.len() > MAX_FILE_BYTES {
@@ -81,7 +78,10 @@ pub(crate) fn read_documents(
             Yaml::Mapping(m) => m,
             Yaml::Null => continue,
             _ => {
-                problems.push((Some(start_line), "a rule document must be a YAML map".into()));
+                problems.push((
+                    Some(start_line),
+                    "a rule document must be a YAML map".into(),
+                ));
                 continue;
             }
         };

@@ -80,7 +80,10 @@ mod tests {
         );
         assert_eq!(JsonPath::parse("details.args.5").get(&v), None);
         let d = serde_json::json!({"Source Name": "RTP"});
-        assert_eq!(JsonPath::parse("SourceName").get(&d), Some(&Value::from("RTP")));
+        assert_eq!(
+            JsonPath::parse("SourceName").get(&d),
+            Some(&Value::from("RTP"))
+        );
         assert_eq!(JsonPath::parse("SourceNam").get(&d), None);
         assert_eq!(JsonPath::parse("").get(&v), Some(&v));
     }

@@ -45,7 +45,11 @@ pub(crate) fn parse_wildcards(s: &str) -> Pat {
                 if !lit.is_empty() {
                     out.push(Tok::Lit(std::mem::take(&mut lit)));
                 }
-                out.push(if bytes[i] == b'*' { Tok::Many } else { Tok::One });
+                out.push(if bytes[i] == b'*' {
+                    Tok::Many
+                } else {
+                    Tok::One
+                });
             }
             c => lit.push(c),
         }
@@ -149,7 +153,9 @@ pub(crate) fn base64offset(b: &[u8]) -> Vec<Vec<u8>> {
                 _ => 2,
             };
             let end = enc.len().saturating_sub(end_cut);
-            enc.get(START[i]..end).map(<[u8]>::to_vec).unwrap_or_default()
+            enc.get(START[i]..end)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
         })
         .collect()
 }

@@ -54,8 +54,7 @@ pub struct RegressionCase {
 impl RegressionCase {
     /// Whether the case passed.
     pub fn passed(&self) -> bool {
-        self.error.is_none()
-            && self.actual >= self.expected.unwrap_or(1).max(1)
+        self.error.is_none() && self.actual >= self.expected.unwrap_or(1).max(1)
     }
 }
 
@@ -110,7 +109,12 @@ impl RegressionReport {
                 }
             }
         }
-        let _ = writeln!(out, "passed {} of {} cases", self.passed(), self.cases.len());
+        let _ = writeln!(
+            out,
+            "passed {} of {} cases",
+            self.passed(),
+            self.cases.len()
+        );
         out
     }
 }
@@ -132,15 +136,27 @@ pub fn run_regression(dir: &Path) -> Result<RegressionReport, Error> {
     collect_rule_files(dir, &mut files, 0);
     files.sort();
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         // Only the rule's own keys are needed here; a file that is not YAML was reported
         // by the loader.
-        let Ok(doc) = serde_yaml_ng::from_str::<Yaml>(&text) else { continue };
+        let Ok(doc) = serde_yaml_ng::from_str::<Yaml>(&text) else {
+            continue;
+        };
         let Some(info_rel) = doc.get("regression_tests_path").and_then(Yaml::as_str) else {
             continue;
         };
-        let rule_id = doc.get("id").and_then(Yaml::as_str).unwrap_or("?").to_string();
-        let title = doc.get("title").and_then(Yaml::as_str).unwrap_or("?").to_string();
+        let rule_id = doc
+            .get("id")
+            .and_then(Yaml::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let title = doc
+            .get("title")
+            .and_then(Yaml::as_str)
+            .unwrap_or("?")
+            .to_string();
         let rule_dir = file.parent().unwrap_or(dir);
         let base = Case {
             rule_path: file.clone(),
@@ -153,7 +169,9 @@ pub fn run_regression(dir: &Path) -> Result<RegressionReport, Error> {
             .map(ToString::to_string)
             .collect::<Vec<_>>();
         let Some(info_path) = resolve(rule_dir, info_rel) else {
-            report.cases.push(base.error("?", format!("regression_tests_path {info_rel} not found")));
+            report
+                .cases
+                .push(base.error("?", format!("regression_tests_path {info_rel} not found")));
             continue;
         };
         let tests = match read_tests(&info_path) {
@@ -165,12 +183,15 @@ pub fn run_regression(dir: &Path) -> Result<RegressionReport, Error> {
         };
         for t in tests {
             if !load_error.is_empty() {
-                report
-                    .cases
-                    .push(base.error(&t.name, format!("rule did not load: {}", load_error.join("; "))));
+                report.cases.push(base.error(
+                    &t.name,
+                    format!("rule did not load: {}", load_error.join("; ")),
+                ));
                 continue;
             }
-            report.cases.push(run_case(&rules, &base, &t, rule_dir, &info_path));
+            report
+                .cases
+                .push(run_case(&rules, &base, &t, rule_dir, &info_path));
         }
     }
     Ok(report)
@@ -210,7 +231,9 @@ fn read_tests(info: &Path) -> Result<Vec<TestInfo>, String> {
         format!(
             "{}{}: invalid YAML: {e}",
             info.display(),
-            e.location().map(|l| format!(":{}", l.line())).unwrap_or_default()
+            e.location()
+                .map(|l| format!(":{}", l.line()))
+                .unwrap_or_default()
         )
     })?;
     let Some(Yaml::Sequence(items)) = doc.get("regression_tests_info") else {
@@ -221,7 +244,11 @@ fn read_tests(info: &Path) -> Result<Vec<TestInfo>, String> {
         let match_count = match t.get("match_count") {
             None | Some(Yaml::Null) => None,
             Some(v) => Some(v.as_u64().map(|n| n as usize).ok_or_else(|| {
-                format!("{}: test {}: match_count is not a whole number", info.display(), i + 1)
+                format!(
+                    "{}: test {}: match_count is not a whole number",
+                    info.display(),
+                    i + 1
+                )
             })?),
         };
         out.push(TestInfo {
@@ -314,7 +341,10 @@ fn find_sample(path: Option<&str>, rule_dir: &Path, info: &Path) -> Option<PathB
 pub fn read_events(path: &Path) -> Result<Vec<Value>, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.len() > MAX_SAMPLE_BYTES {
-        return Err(format!("{}: larger than {MAX_SAMPLE_BYTES} bytes", path.display()));
+        return Err(format!(
+            "{}: larger than {MAX_SAMPLE_BYTES} bytes",
+            path.display()
+        ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_event_stream(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -346,10 +376,16 @@ fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if depth > 32 {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if p.is_dir() {
             if name != "regression_data" && !name.starts_with('.') {
                 collect_rule_files(&p, out, depth + 1);
@@ -368,7 +404,9 @@ mod tests {
     fn concatenated_json_stream() {
         let v = parse_event_stream("{\"a\":1}\n{\"a\":2}{\"a\":3}").unwrap_or_default();
         assert_eq!(v.len(), 3);
-        let err = parse_event_stream("{\"a\":1}\n{\"a\":").err().unwrap_or_default();
+        let err = parse_event_stream("{\"a\":1}\n{\"a\":")
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("after byte 7"), "{err}");
     }
 }

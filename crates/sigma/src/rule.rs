@@ -196,7 +196,11 @@ pub(crate) fn info(doc: &Document, kind: RuleKind) -> Result<RuleInfo, CompileEr
             }
         }
         None if kind == RuleKind::Correlation => LogSource::default(),
-        None => return Err(CompileError::new(format!("rule `{title}` has no `logsource`"))),
+        None => {
+            return Err(CompileError::new(format!(
+                "rule `{title}` has no `logsource`"
+            )))
+        }
         Some(_) => return Err(CompileError::near("logsource", "`logsource` must be a map")),
     };
     if kind == RuleKind::Detection
@@ -234,11 +238,26 @@ mod tests {
 
     #[test]
     fn levels_map_to_mozdef_severities() {
-        assert_eq!(Level::parse("informational").map(Level::severity), Some(Severity::Info));
-        assert_eq!(Level::parse("low").map(Level::severity), Some(Severity::Notice));
-        assert_eq!(Level::parse("Medium").map(Level::severity), Some(Severity::Warning));
-        assert_eq!(Level::parse("high").map(Level::severity), Some(Severity::Error));
-        assert_eq!(Level::parse("critical").map(Level::severity), Some(Severity::Critical));
+        assert_eq!(
+            Level::parse("informational").map(Level::severity),
+            Some(Severity::Info)
+        );
+        assert_eq!(
+            Level::parse("low").map(Level::severity),
+            Some(Severity::Notice)
+        );
+        assert_eq!(
+            Level::parse("Medium").map(Level::severity),
+            Some(Severity::Warning)
+        );
+        assert_eq!(
+            Level::parse("high").map(Level::severity),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            Level::parse("critical").map(Level::severity),
+            Some(Severity::Critical)
+        );
         assert_eq!(Level::parse("severe"), None);
     }
 }

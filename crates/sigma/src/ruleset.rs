@@ -132,7 +132,10 @@ impl SigmaRules {
     /// [`RuleInfo::path`].
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(yaml: &str, origin: &str) -> (SigmaRules, Vec<LoadProblem>) {
-        SigmaRules::from_texts(&[(PathBuf::from(origin), yaml.to_string())], &LoadOptions::default())
+        SigmaRules::from_texts(
+            &[(PathBuf::from(origin), yaml.to_string())],
+            &LoadOptions::default(),
+        )
     }
 
     /// Loads several texts `(origin, yaml)` as one rule set (filters and correlations may
@@ -165,9 +168,7 @@ impl SigmaRules {
                 } else {
                     problems.push(problem(
                         &d,
-                        CompileError::new(
-                            "document has no `detection`, `correlation` or `filter`",
-                        ),
+                        CompileError::new("document has no `detection`, `correlation` or `filter`"),
                     ));
                 }
             }
@@ -206,10 +207,7 @@ impl SigmaRules {
                         problems.push(LoadProblem {
                             path: doc.path.clone(),
                             line: Some(doc.line_of(Some("id"))),
-                            reason: format!(
-                                "rule id {info} is also used by {}",
-                                prev.display()
-                            ),
+                            reason: format!("rule id {info} is also used by {}", prev.display()),
                             severity: ProblemSeverity::Warning,
                         });
                     }
@@ -297,7 +295,10 @@ impl SigmaRules {
                     .map(|(k, v)| (Yaml::String(k.clone()), v.clone()))
                     .collect();
                 m.insert(Yaml::String("logsource".into()), Yaml::Mapping(sel));
-                m.insert(Yaml::String("condition".into()), Yaml::String("logsource".into()));
+                m.insert(
+                    Yaml::String("condition".into()),
+                    Yaml::String("logsource".into()),
+                );
                 Some(self.compile_detection(&m, &BTreeMap::new(), opts)?)
             };
             let mut formats = Vec::new();
@@ -426,7 +427,9 @@ impl SigmaRules {
         let view = self.view(event, fmt);
         let mut matched: Vec<usize> = Vec::new();
         let mut check = |vi: usize| {
-            let Some(v) = self.variants.get(vi) else { return };
+            let Some(v) = self.variants.get(vi) else {
+                return;
+            };
             if !v.formats.is_empty() && !v.formats.contains(&fmt) {
                 return;
             }
@@ -592,7 +595,10 @@ fn rule_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Lo
     }
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if path.is_dir() {
             if name != "regression_data" && !name.starts_with('.') {
                 rule_files(&path, out, depth + 1)?;

@@ -285,8 +285,7 @@ fn str_atom(p: &Pat, cased: bool) -> Result<Atom, String> {
             text,
             cased: false,
         } => {
-            let finder =
-                (kind == StrKind::Contains).then(|| Finder::new(&text).into_owned());
+            let finder = (kind == StrKind::Contains).then(|| Finder::new(&text).into_owned());
             Atom::Lower { kind, text, finder }
         }
         other => Atom::Str(other),
@@ -337,9 +336,9 @@ fn expand(text: &str, placeholders: &HashMap<String, Vec<String>>) -> Result<Vec
             break;
         };
         let name = &rest[start + 1..start + 1 + len];
-        let values = placeholders
-            .get(name)
-            .ok_or_else(|| format!("unresolved placeholder `%{name}%` (expand): configure its values"))?;
+        let values = placeholders.get(name).ok_or_else(|| {
+            format!("unresolved placeholder `%{name}%` (expand): configure its values")
+        })?;
         let prefix = &rest[..start];
         let mut next = Vec::new();
         for o in &out {

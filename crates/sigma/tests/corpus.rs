@@ -63,17 +63,29 @@ fn regression_samples_do_not_trigger_unrelated_rules_widely() {
     assert!(samples.len() >= 100);
     let mut total_other = 0usize;
     for s in &samples {
-        let own = s.file_stem().and_then(|x| x.to_str()).unwrap_or_default().to_string();
+        let own = s
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .unwrap_or_default()
+            .to_string();
         let events = regression::read_events(s).unwrap_or_default();
         assert!(!events.is_empty(), "{}", s.display());
         for e in &events {
             let hits = rules.matches(e);
             let others = hits.iter().filter(|r| r.id != own).count();
-            assert!(others <= 4, "{}: {:?}", s.display(), hits.iter().map(|r| &r.title).collect::<Vec<_>>());
+            assert!(
+                others <= 4,
+                "{}: {:?}",
+                s.display(),
+                hits.iter().map(|r| &r.title).collect::<Vec<_>>()
+            );
             total_other += others;
         }
     }
-    assert!(total_other < samples.len(), "too many cross-matches: {total_other}");
+    assert!(
+        total_other < samples.len(),
+        "too many cross-matches: {total_other}"
+    );
 }
 
 fn collect_json(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

@@ -6,7 +6,10 @@ use serde_json::{json, Value};
 
 /// A rule for `product: test` (no mapping: evaluated on every event, a warning).
 fn rule(detection: &str) -> SigmaRules {
-    rule_ls("logsource:\n  product: windows\n  category: process_creation\n", detection)
+    rule_ls(
+        "logsource:\n  product: windows\n  category: process_creation\n",
+        detection,
+    )
 }
 
 fn rule_ls(logsource: &str, detection: &str) -> SigmaRules {
@@ -39,10 +42,22 @@ fn hit(rules: &SigmaRules, e: &Value) -> bool {
 #[test]
 fn maps_are_and_lists_are_or() {
     let r = rule("  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains:\n      - ' /c '\n      - ' /k '\n  condition: sel\n");
-    assert!(hit(&r, &ev(json!({"Image": "C:\\Windows\\System32\\CMD.EXE", "CommandLine": "cmd /c dir"}))));
-    assert!(hit(&r, &ev(json!({"Image": "C:\\x\\cmd.exe", "CommandLine": "cmd /K dir"}))));
-    assert!(!hit(&r, &ev(json!({"Image": "C:\\x\\cmd.exe", "CommandLine": "cmd dir"}))));
-    assert!(!hit(&r, &ev(json!({"Image": "C:\\x\\powershell.exe", "CommandLine": "x /c y"}))));
+    assert!(hit(
+        &r,
+        &ev(json!({"Image": "C:\\Windows\\System32\\CMD.EXE", "CommandLine": "cmd /c dir"}))
+    ));
+    assert!(hit(
+        &r,
+        &ev(json!({"Image": "C:\\x\\cmd.exe", "CommandLine": "cmd /K dir"}))
+    ));
+    assert!(!hit(
+        &r,
+        &ev(json!({"Image": "C:\\x\\cmd.exe", "CommandLine": "cmd dir"}))
+    ));
+    assert!(!hit(
+        &r,
+        &ev(json!({"Image": "C:\\x\\powershell.exe", "CommandLine": "x /c y"}))
+    ));
     // List of maps: OR of ANDs.
     let r = rule("  sel:\n    - Image|endswith: a.exe\n      User: bob\n    - Image|endswith: b.exe\n  condition: sel\n");
     assert!(hit(&r, &ev(json!({"Image": "x\\a.exe", "User": "BOB"}))));
@@ -53,7 +68,10 @@ fn maps_are_and_lists_are_or() {
 #[test]
 fn wildcards_case_and_escapes() {
     let r = rule("  sel:\n    CommandLine: '*net* user ?admin'\n  condition: sel\n");
-    assert!(hit(&r, &ev(json!({"CommandLine": "C:\\NET.exe user xADMIN"}))));
+    assert!(hit(
+        &r,
+        &ev(json!({"CommandLine": "C:\\NET.exe user xADMIN"}))
+    ));
     assert!(!hit(&r, &ev(json!({"CommandLine": "net user admin"}))));
     let r = rule("  sel:\n    CommandLine|cased: 'Get-Item'\n  condition: sel\n");
     assert!(hit(&r, &ev(json!({"CommandLine": "Get-Item"}))));
@@ -118,15 +136,27 @@ fn all_neq_startswith_re() {
 fn windash_base64_utf16() {
     let r = rule("  sel:\n    CommandLine|windash|contains: ' -enc '\n  condition: sel\n");
     assert!(hit(&r, &ev(json!({"CommandLine": "powershell /enc abc"}))));
-    assert!(hit(&r, &ev(json!({"CommandLine": "powershell \u{2013}enc abc"}))));
+    assert!(hit(
+        &r,
+        &ev(json!({"CommandLine": "powershell \u{2013}enc abc"}))
+    ));
     assert!(!hit(&r, &ev(json!({"CommandLine": "powershell +enc abc"}))));
     let r = rule("  sel:\n    CommandLine|base64offset|contains: 'http://'\n  condition: sel\n");
     // "IEX http://x" encoded: "http://" at offset 4.
-    assert!(hit(&r, &ev(json!({"CommandLine": "powershell -e SUVYIGh0dHA6Ly94"}))));
-    assert!(!hit(&r, &ev(json!({"CommandLine": "powershell -e c3RhcnQ="}))));
+    assert!(hit(
+        &r,
+        &ev(json!({"CommandLine": "powershell -e SUVYIGh0dHA6Ly94"}))
+    ));
+    assert!(!hit(
+        &r,
+        &ev(json!({"CommandLine": "powershell -e c3RhcnQ="}))
+    ));
     let r = rule("  sel:\n    CommandLine|base64: 'abc'\n  condition: sel\n");
     assert!(hit(&r, &ev(json!({"CommandLine": "YWJj"}))));
-    assert!(!hit(&r, &ev(json!({"CommandLine": "ywjj"}))), "base64 is case-sensitive");
+    assert!(
+        !hit(&r, &ev(json!({"CommandLine": "ywjj"}))),
+        "base64 is case-sensitive"
+    );
     // UTF-16LE then base64: "ab" → "YQBiAA=="
     let r = rule("  sel:\n    CommandLine|wide|base64: 'ab'\n  condition: sel\n");
     assert!(hit(&r, &ev(json!({"CommandLine": "YQBiAA=="}))));
@@ -150,7 +180,10 @@ fn cidr_fieldref_time_parts() {
     assert!(!hit(&r, &ev(json!({"User": "a", "ParentUser": "b"}))));
     assert!(!hit(&r, &ev(json!({"User": "a"}))));
     let r = rule("  sel:\n    CommandLine|fieldref|contains: Image\n  condition: sel\n");
-    assert!(hit(&r, &ev(json!({"CommandLine": "run x.exe now", "Image": "X.EXE"}))));
+    assert!(hit(
+        &r,
+        &ev(json!({"CommandLine": "run x.exe now", "Image": "X.EXE"}))
+    ));
     let r = rule("  sel:\n    UtcTime|hour: 3\n    UtcTime|year: 2025\n    UtcTime|month: 11\n    UtcTime|day: 28\n    UtcTime|minute: 43\n    UtcTime|week: 48\n  condition: sel\n");
     assert!(hit(&r, &ev(json!({"UtcTime": "2025-11-28 03:43:04.579"}))));
     assert!(hit(&r, &ev(json!({"UtcTime": "2025-11-28T03:43:04Z"}))));
@@ -168,8 +201,7 @@ fn expand_placeholders_and_unresolved_report() {
     let mut opts = ferrodef_sigma::LoadOptions::default();
     opts.placeholders
         .insert("dir".into(), vec!["C:\\a".into(), "C:\\b".into()]);
-    let (rules, problems) =
-        SigmaRules::from_texts(&[("e.yml".into(), text.to_string())], &opts);
+    let (rules, problems) = SigmaRules::from_texts(&[("e.yml".into(), text.to_string())], &opts);
     assert!(problems.is_empty(), "{problems:?}");
     assert!(hit(&rules, &ev(json!({"Image": "c:\\b\\x.exe"}))));
     assert!(!hit(&rules, &ev(json!({"Image": "c:\\c\\x.exe"}))));
@@ -191,7 +223,8 @@ fn conditions_of_and_them() {
     let r = rule("  a:\n    A: 1\n  b:\n    B: 1\n  c:\n    C: 1\n  condition: 2 of them\n");
     assert!(hit(&r, &ev(json!({"A": 1, "C": 1}))));
     assert!(!hit(&r, &ev(json!({"C": 1}))));
-    let r = rule("  a:\n    A: 1\n  b:\n    B: 1\n  c:\n    C: 1\n  condition: (a or b) and not (c)\n");
+    let r =
+        rule("  a:\n    A: 1\n  b:\n    B: 1\n  c:\n    C: 1\n  condition: (a or b) and not (c)\n");
     assert!(hit(&r, &ev(json!({"B": 1}))));
     assert!(!hit(&r, &ev(json!({"B": 1, "C": 1}))));
 }
@@ -202,9 +235,7 @@ fn keywords_search_every_text_and_summary() {
         "logsource:\n  product: linux\n",
         "  keywords:\n    - 'reverse shell'\n    - 'Trojan*FOUND'\n  condition: keywords\n",
     );
-    let fd = |summary: &str| {
-        json!({"utctimestamp": "2026-01-01T00:00:00Z", "summary": summary, "details": {}})
-    };
+    let fd = |summary: &str| json!({"utctimestamp": "2026-01-01T00:00:00Z", "summary": summary, "details": {}});
     assert!(hit(&rules, &fd("opened a REVERSE SHELL to x")));
     assert!(hit(&rules, &fd("/tmp/x: Trojan.Linux.X FOUND")));
     assert!(!hit(&rules, &fd("all good")));
@@ -243,9 +274,18 @@ fn log_source_conditions_select_events() {
     ));
     // process_creation from Security 4688 uses NewProcessName for Image.
     let r = rule("  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n");
-    assert!(hit(&r, &json!({"EventID": 4688, "NewProcessName": "C:\\Windows\\whoami.exe"})));
-    assert!(hit(&r, &json!({"EventID": 1, "Image": "C:\\Windows\\whoami.exe"})));
-    assert!(!hit(&r, &json!({"EventID": 3, "Image": "C:\\Windows\\whoami.exe"})));
+    assert!(hit(
+        &r,
+        &json!({"EventID": 4688, "NewProcessName": "C:\\Windows\\whoami.exe"})
+    ));
+    assert!(hit(
+        &r,
+        &json!({"EventID": 1, "Image": "C:\\Windows\\whoami.exe"})
+    ));
+    assert!(!hit(
+        &r,
+        &json!({"EventID": 3, "Image": "C:\\Windows\\whoami.exe"})
+    ));
 }
 
 #[test]
@@ -281,8 +321,14 @@ fn filters_apply_to_their_rules() {
     let text = "title: R\nid: r-1\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n---\ntitle: F\nid: f-1\nlogsource:\n  product: windows\nfilter:\n  rules:\n    - r-1\n  dc:\n    Computer|startswith: 'DC-'\n  condition: not dc\n";
     let (rules, problems) = SigmaRules::from_str(text, "f.yml");
     assert!(problems.is_empty(), "{problems:?}");
-    assert!(hit(&rules, &ev(json!({"Image": "a\\x.exe", "Computer": "WS-1"}))));
-    assert!(!hit(&rules, &ev(json!({"Image": "a\\x.exe", "Computer": "DC-1"}))));
+    assert!(hit(
+        &rules,
+        &ev(json!({"Image": "a\\x.exe", "Computer": "WS-1"}))
+    ));
+    assert!(!hit(
+        &rules,
+        &ev(json!({"Image": "a\\x.exe", "Computer": "DC-1"}))
+    ));
 }
 
 #[test]

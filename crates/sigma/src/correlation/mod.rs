@@ -4,9 +4,11 @@
 //! silent drop. The state is serializable so it can be checkpointed.
 //!
 //! Semantics: per correlation and group (the `group-by` values), a sliding window of
-//! `timespan` holds the matches; after each observation the condition is checked over the
-//! window. When it holds, a [`CorrelationMatch`] is emitted and the group's window starts
-//! afresh (so one burst yields one match). A correlation's match is itself observed by the
+//! `timespan` holds the matches. Lower bounds (`gt`/`gte`) on counts, distinct values,
+//! rules seen and sums are checked after each observation (an alert as soon as the event
+//! that completes it arrives); upper bounds and averages/percentiles are judged when the
+//! window closes ([`Correlator::expire`]). When the condition holds, a [`CorrelationMatch`]
+//! is emitted and the group's window starts afresh (so one burst yields one match). A correlation's match is itself observed by the
 //! correlations that refer to it (chains).
 
 pub(crate) mod rule;
@@ -154,7 +156,11 @@ impl Correlator {
 
     /// A correlator resuming from a checkpointed state. State of correlations no longer in
     /// the rule set is dropped.
-    pub fn with_state(rules: Arc<SigmaRules>, mut state: CorrelatorState, limits: Limits) -> Correlator {
+    pub fn with_state(
+        rules: Arc<SigmaRules>,
+        mut state: CorrelatorState,
+        limits: Limits,
+    ) -> Correlator {
         state
             .correlations
             .retain(|id, _| rules.correlations.iter().any(|c| c.info.id == *id));
@@ -182,7 +188,12 @@ impl Correlator {
     }
 
     /// Observes a detection rule's match of `event` at `at`.
-    pub fn observe(&mut self, rule: &RuleInfo, event: &Value, at: DateTime<Utc>) -> Vec<CorrelationHit> {
+    pub fn observe(
+        &mut self,
+        rule: &RuleInfo,
+        event: &Value,
+        at: DateTime<Utc>,
+    ) -> Vec<CorrelationHit> {
         self.observe_with_ref(rule, event, at, None)
     }
 
@@ -209,7 +220,9 @@ impl Correlator {
                     .group_by
                     .iter()
                     .zip(&c.group_fields)
-                    .map(|(name, per_ref)| (name.clone(), event_field(&rules, event, &per_ref[pos])))
+                    .map(|(name, per_ref)| {
+                        (name.clone(), event_field(&rules, event, &per_ref[pos]))
+                    })
                     .collect();
                 let value = c
                     .value_field
@@ -234,11 +247,17 @@ impl Correlator {
         depth: usize,
     ) {
         let rules = Arc::clone(&self.rules);
-        let Some(c) = rules.correlations.get(ci) else { return };
+        let Some(c) = rules.correlations.get(ci) else {
+            return;
+        };
         let key = serde_json::to_string(&group.iter().map(|(_, v)| v).collect::<Vec<_>>())
             .unwrap_or_default();
         let limits = self.limits;
-        let cs = self.state.correlations.entry(c.info.id.clone()).or_default();
+        let cs = self
+            .state
+            .correlations
+            .entry(c.info.id.clone())
+            .or_default();
         if !cs.groups.contains_key(&key) {
             if cs.groups.len() >= limits.groups_per_correlation {
                 if !cs.limited {
@@ -255,12 +274,26 @@ impl Correlator {
             }
             cs.groups.insert(key.clone(), Group::default());
         }
-        let Some(g) = cs.groups.get_mut(&key) else { return };
+        let Some(g) = cs.groups.get_mut(&key) else {
+            return;
+        };
         // Keep the window ordered by time (events may arrive out of order).
         let idx = g.entries.partition_point(|e| e.at <= at);
-        g.entries.insert(idx, Entry { at, r: pos, value, event });
+        g.entries.insert(
+            idx,
+            Entry {
+                at,
+                r: pos,
+                value,
+                event,
+            },
+        );
         let latest = g.entries.back().map(|e| e.at).unwrap_or(at);
-        while g.entries.front().is_some_and(|e| e.at < latest - c.timespan) {
+        while g
+            .entries
+            .front()
+            .is_some_and(|e| e.at < latest - c.timespan)
+        {
             g.entries.pop_front();
         }
         if g.entries.len() > limits.entries_per_group {
@@ -281,13 +314,21 @@ impl Correlator {
             // see `expire`.
             return;
         }
-        let Some(m) = window_match(&rules, c, &group, &g.entries, limits) else { return };
+        let Some(m) = window_match(&rules, c, &group, &g.entries, limits) else {
+            return;
+        };
         cs.groups.remove(&key);
         out.push(CorrelationHit::Match(m.clone()));
         self.chain(ci, &m, out, depth);
     }
 
-    fn chain(&mut self, ci: usize, m: &CorrelationMatch, out: &mut Vec<CorrelationHit>, depth: usize) {
+    fn chain(
+        &mut self,
+        ci: usize,
+        m: &CorrelationMatch,
+        out: &mut Vec<CorrelationHit>,
+        depth: usize,
+    ) {
         let rules = Arc::clone(&self.rules);
         if depth >= MAX_CHAIN {
             return;
@@ -304,13 +345,26 @@ impl Correlator {
                     .zip(&outer.group_fields)
                     .map(|(name, per_ref)| {
                         let v = match &per_ref[p] {
-                            RefField::Group(f) => m.group.iter().find(|(n, _)| n == f).and_then(|(_, v)| v.clone()),
+                            RefField::Group(f) => m
+                                .group
+                                .iter()
+                                .find(|(n, _)| n == f)
+                                .and_then(|(_, v)| v.clone()),
                             RefField::Ids(_) => None,
                         };
                         (name.clone(), v)
                     })
                     .collect();
-                self.push(cj, p, g2, None, m.last, m.events.first().cloned(), out, depth + 1);
+                self.push(
+                    cj,
+                    p,
+                    g2,
+                    None,
+                    m.last,
+                    m.events.first().cloned(),
+                    out,
+                    depth + 1,
+                );
             }
         }
     }
@@ -323,7 +377,9 @@ impl Correlator {
         let mut out = Vec::new();
         let limits = self.limits;
         for (ci, c) in rules.correlations.iter().enumerate() {
-            let Some(cs) = self.state.correlations.get_mut(&c.info.id) else { continue };
+            let Some(cs) = self.state.correlations.get_mut(&c.info.id) else {
+                continue;
+            };
             let mut fired = Vec::new();
             if !eager(c) {
                 let closed: Vec<String> = cs
@@ -334,7 +390,8 @@ impl Correlator {
                     .collect();
                 for k in closed {
                     if let Some(g) = cs.groups.remove(&k) {
-                        let values: Vec<Option<String>> = serde_json::from_str(&k).unwrap_or_default();
+                        let values: Vec<Option<String>> =
+                            serde_json::from_str(&k).unwrap_or_default();
                         let group = c.group_by.iter().cloned().zip(values).collect::<Vec<_>>();
                         if let Some(m) = window_match(&rules, c, &group, &g.entries, limits) {
                             fired.push(m);
@@ -359,7 +416,9 @@ impl Correlator {
                 self.chain(ci, &m, &mut out, 0);
             }
         }
-        self.state.correlations.retain(|_, cs| !cs.groups.is_empty());
+        self.state
+            .correlations
+            .retain(|_, cs| !cs.groups.is_empty());
         out
     }
 }
@@ -378,10 +437,15 @@ fn event_field(rules: &SigmaRules, event: &Value, f: &RefField) -> Option<String
     }
 }
 
-/// Whether the condition can be judged as matches arrive (only lower bounds): adding a
-/// match never makes a lower bound false again.
+/// Whether the condition can be judged as matches arrive: only lower bounds on aggregates
+/// that never decrease as matches are added (counts, distinct values, rules seen, sums).
+/// Averages and percentiles, and upper bounds, are judged when the window closes.
 fn eager(c: &CorrelationRule) -> bool {
-    c.conditions
+    !matches!(
+        c.kind,
+        CorrelationType::ValueAvg | CorrelationType::ValuePercentile
+    ) && c
+        .conditions
         .iter()
         .all(|(op, _)| matches!(op, CondOp::Gt | CondOp::Gte))
 }
@@ -423,7 +487,11 @@ fn evaluate(c: &CorrelationRule, entries: &VecDeque<Entry>) -> Option<f64> {
     let numbers = || -> Vec<f64> {
         entries
             .iter()
-            .filter_map(|e| e.value.as_deref().and_then(|v| v.trim().parse::<f64>().ok()))
+            .filter_map(|e| {
+                e.value
+                    .as_deref()
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })
             .collect()
     };
     let value = match c.kind {

@@ -127,11 +127,19 @@ fn strings(v: Option<&Yaml>) -> Vec<String> {
 }
 
 /// Parses and resolves a correlation document against the rules loaded so far.
-pub(crate) fn parse(doc: &Document, rules: &mut SigmaRules) -> Result<CorrelationRule, CompileError> {
+pub(crate) fn parse(
+    doc: &Document,
+    rules: &mut SigmaRules,
+) -> Result<CorrelationRule, CompileError> {
     let info = rule::info(doc, RuleKind::Correlation)?;
     let c = match doc.map.get("correlation") {
         Some(Yaml::Mapping(m)) => m,
-        _ => return Err(CompileError::near("correlation", "`correlation` must be a map")),
+        _ => {
+            return Err(CompileError::near(
+                "correlation",
+                "`correlation` must be a map",
+            ))
+        }
     };
     let kind = match c.get("type").and_then(Yaml::as_str) {
         Some("event_count") => CorrelationType::EventCount,
@@ -147,7 +155,12 @@ pub(crate) fn parse(doc: &Document, rules: &mut SigmaRules) -> Result<Correlatio
                 format!("unsupported correlation type `{other}`"),
             ))
         }
-        None => return Err(CompileError::near("correlation", "correlation has no `type`")),
+        None => {
+            return Err(CompileError::near(
+                "correlation",
+                "correlation has no `type`",
+            ))
+        }
     };
     let names = strings(c.get("rules"));
     if names.is_empty() {
@@ -176,10 +189,18 @@ pub(crate) fn parse(doc: &Document, rules: &mut SigmaRules) -> Result<Correlatio
     let timespan_text = match c.get("timespan").or_else(|| c.get("timeframe")) {
         Some(Yaml::String(s)) => s.clone(),
         Some(Yaml::Number(n)) => format!("{n}s"),
-        _ => return Err(CompileError::near("correlation", "correlation has no `timespan`")),
+        _ => {
+            return Err(CompileError::near(
+                "correlation",
+                "correlation has no `timespan`",
+            ))
+        }
     };
     let timespan = parse_timespan(&timespan_text).ok_or_else(|| {
-        CompileError::near("timespan", format!("`timespan: {timespan_text}` is not a duration like 30s, 5m, 1h, 2d"))
+        CompileError::near(
+            "timespan",
+            format!("`timespan: {timespan_text}` is not a duration like 30s, 5m, 1h, 2d"),
+        )
     })?;
     let group_by = strings(c.get("group-by"));
     let aliases = parse_aliases(c.get("aliases"))?;
@@ -194,11 +215,19 @@ pub(crate) fn parse(doc: &Document, rules: &mut SigmaRules) -> Result<Correlatio
                         // An alias entry may name the rule by id while the correlation uses its
                         // name, or the other way round.
                         let (id, nm) = match r {
-                            Ref::Rule(i) => rules.rules().get(*i).map(|x| (x.id.clone(), x.name.clone()))?,
-                            Ref::Correlation(i) => rules.correlations.get(*i).map(|x| (x.info.id.clone(), x.info.name.clone()))?,
+                            Ref::Rule(i) => rules
+                                .rules()
+                                .get(*i)
+                                .map(|x| (x.id.clone(), x.name.clone()))?,
+                            Ref::Correlation(i) => rules
+                                .correlations
+                                .get(*i)
+                                .map(|x| (x.info.id.clone(), x.info.name.clone()))?,
                         };
                         aliases.get(name).and_then(|per| {
-                            per.get(&id).or_else(|| nm.as_ref().and_then(|n| per.get(n))).cloned()
+                            per.get(&id)
+                                .or_else(|| nm.as_ref().and_then(|n| per.get(n)))
+                                .cloned()
                         })
                     })
                     .unwrap_or_else(|| name.to_string());
@@ -228,7 +257,12 @@ pub(crate) fn parse(doc: &Document, rules: &mut SigmaRules) -> Result<Correlatio
     let generate = match c.get("generate").or_else(|| doc.map.get("generate")) {
         None => false,
         Some(Yaml::Bool(b)) => *b,
-        Some(_) => return Err(CompileError::near("generate", "`generate` must be true or false")),
+        Some(_) => {
+            return Err(CompileError::near(
+                "generate",
+                "`generate` must be true or false",
+            ))
+        }
     };
     Ok(CorrelationRule {
         info,
@@ -308,7 +342,12 @@ fn parse_condition(
                 }
             }
         }
-        Some(_) => return Err(CompileError::near("condition", "correlation `condition` must be a map")),
+        Some(_) => {
+            return Err(CompileError::near(
+                "condition",
+                "correlation `condition` must be a map",
+            ))
+        }
     }
     if ops.is_empty() {
         match kind {
