@@ -45,7 +45,7 @@ pub(crate) enum Atom {
     Lower {
         kind: StrKind,
         text: Vec<u8>,
-        finder: Option<Finder<'static>>,
+        finder: Option<Box<Finder<'static>>>,
     },
     /// Any other string comparison (cased, wildcards inside, byte values).
     Str(StrMatch),
@@ -285,7 +285,8 @@ fn str_atom(p: &Pat, cased: bool) -> Result<Atom, String> {
             text,
             cased: false,
         } => {
-            let finder = (kind == StrKind::Contains).then(|| Finder::new(&text).into_owned());
+            let finder =
+                (kind == StrKind::Contains).then(|| Box::new(Finder::new(&text).into_owned()));
             Atom::Lower { kind, text, finder }
         }
         other => Atom::Str(other),
