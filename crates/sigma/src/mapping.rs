@@ -1,0 +1,290 @@
+//! The field-mapping layer, defined as data (`data/mapping.yml`, overridable by a YAML file of
+//! the same shape): where a Sigma field is in an event of each known shape ("format"), and
+//! which events a rule's log source applies to.
+//!
+//! * `formats` (tried in order; the first whose `detect` path is present describes the event):
+//!   `fields` maps a Sigma field to candidate paths (the first present wins); a field not
+//!   listed is looked up through `default`, where `{}` stands for the field name.
+//!   `keywords` lists the paths keyword searches look at (empty: every string value).
+//! * `logsources`: each entry's `match` (`product`/`category`/`service`) selects rules; of the
+//!   entries that match a rule's log source, those naming the most keys apply, each one a
+//!   variant of the rule: `conditions` (a Sigma selection, in Sigma field names) that an event
+//!   must meet, `fieldmappings` (Sigma field → other Sigma field name(s), first present wins)
+//!   and optionally `formats` (the variant only applies to events of these formats).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::path::JsonPath;
+
+/// The built-in mapping.
+pub const BUILTIN_MAPPING: &str = include_str!("../data/mapping.yml");
+
+/// One event shape.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatSpec {
+    /// Name used in `logsources[].formats` and in messages.
+    pub name: String,
+    /// Paths of which one must be present for an event to be of this format (empty: always).
+    #[serde(default)]
+    pub detect: Vec<String>,
+    /// Sigma field → candidate paths.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// Candidate path templates for fields not in `fields` (`{}` = the field name).
+    #[serde(default)]
+    pub default: Vec<String>,
+    /// Paths keyword searches look at; empty: every string value in the event.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// The `match` of a log-source entry.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LogSourceKey {
+    /// `logsource.product`.
+    pub product: Option<String>,
+    /// `logsource.category`.
+    pub category: Option<String>,
+    /// `logsource.service`.
+    pub service: Option<String>,
+}
+
+impl LogSourceKey {
+    fn keys(&self) -> usize {
+        [&self.product, &self.category, &self.service]
+            .iter()
+            .filter(|k| k.is_some())
+            .count()
+    }
+
+    /// Whether every key this entry names equals the rule's (case-insensitive).
+    fn selects(&self, rule: &LogSourceKey) -> bool {
+        fn eq(want: &Option<String>, have: &Option<String>) -> bool {
+            match (want, have) {
+                (None, _) => true,
+                (Some(w), Some(h)) => w.eq_ignore_ascii_case(h),
+                (Some(_), None) => false,
+            }
+        }
+        eq(&self.product, &rule.product)
+            && eq(&self.category, &rule.category)
+            && eq(&self.service, &rule.service)
+    }
+}
+
+/// Field renames of a log-source entry: one name or a list of alternatives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Rename {
+    /// One target field.
+    One(String),
+    /// Alternatives, first present wins.
+    Many(Vec<String>),
+}
+
+impl Rename {
+    /// The target names.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Rename::One(s) => vec![s.clone()],
+            Rename::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// One log-source entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSourceSpec {
+    /// Which rules it applies to.
+    #[serde(rename = "match")]
+    pub key: LogSourceKey,
+    /// A Sigma selection (field → value or list of values) events must meet.
+    #[serde(default)]
+    pub conditions: BTreeMap<String, serde_yaml_ng::Value>,
+    /// Sigma field → field name(s) where this source keeps it.
+    #[serde(default)]
+    pub fieldmappings: BTreeMap<String, Rename>,
+    /// Formats this variant applies to (empty: all).
+    #[serde(default)]
+    pub formats: Vec<String>,
+}
+
+/// The whole mapping document.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingSpec {
+    /// Event shapes, in detection order.
+    pub formats: Vec<FormatSpec>,
+    /// Log-source entries.
+    #[serde(default)]
+    pub logsources: Vec<LogSourceSpec>,
+}
+
+/// A compiled format.
+#[derive(Debug, Clone)]
+pub(crate) struct Format {
+    pub(crate) name: String,
+    detect: Vec<JsonPath>,
+    fields: BTreeMap<String, Vec<JsonPath>>,
+    /// Same as `fields`, keys lower-cased (Sigma field names are matched case-insensitively).
+    fields_lower: BTreeMap<String, Vec<JsonPath>>,
+    default: Vec<String>,
+    pub(crate) keywords: Vec<JsonPath>,
+}
+
+/// The compiled mapping.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub(crate) formats: Vec<Format>,
+    pub(crate) logsources: Vec<LogSourceSpec>,
+}
+
+impl Mapping {
+    /// The built-in mapping.
+    pub fn builtin() -> Mapping {
+        // The built-in table is part of the program; a unit test proves it parses.
+        match Mapping::from_yaml(BUILTIN_MAPPING) {
+            Ok(m) => m,
+            Err(e) => panic!("built-in Sigma mapping is invalid: {e}"),
+        }
+    }
+
+    /// A mapping from YAML text (the shape of `data/mapping.yml`).
+    pub fn from_yaml(text: &str) -> Result<Mapping, Error> {
+        let spec: MappingSpec = serde_yaml_ng::from_str(text).map_err(|e| Error::Mapping {
+            line: e.location().map(|l| l.line()),
+            reason: e.to_string(),
+        })?;
+        Ok(Mapping::compile(spec))
+    }
+
+    /// A mapping file.
+    pub fn from_file(path: &Path) -> Result<Mapping, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Mapping::from_yaml(&text)
+    }
+
+    fn compile(spec: MappingSpec) -> Mapping {
+        let formats = spec
+            .formats
+            .into_iter()
+            .map(|f| {
+                let fields: BTreeMap<String, Vec<JsonPath>> = f
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.iter().map(|p| JsonPath::parse(p)).collect()))
+                    .collect();
+                Format {
+                    fields_lower: fields
+                        .iter()
+                        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                        .collect(),
+                    fields,
+                    name: f.name,
+                    detect: f.detect.iter().map(|p| JsonPath::parse(p)).collect(),
+                    default: f.default,
+                    keywords: f.keywords.iter().map(|p| JsonPath::parse(p)).collect(),
+                }
+            })
+            .collect();
+        Mapping {
+            formats,
+            logsources: spec.logsources,
+        }
+    }
+
+    /// The index of the format of `event` (`None`: no format matches).
+    pub(crate) fn detect(&self, event: &serde_json::Value) -> Option<usize> {
+        self.formats
+            .iter()
+            .position(|f| f.detect.is_empty() || f.detect.iter().any(|p| p.get(event).is_some()))
+    }
+
+    /// Format index by name.
+    pub(crate) fn format_index(&self, name: &str) -> Option<usize> {
+        self.formats.iter().position(|f| f.name == name)
+    }
+
+    /// Candidate paths of a Sigma field in format `fmt`.
+    pub(crate) fn paths(&self, fmt: usize, field: &str) -> Vec<JsonPath> {
+        let Some(f) = self.formats.get(fmt) else {
+            return Vec::new();
+        };
+        if let Some(p) = f.fields.get(field) {
+            return p.clone();
+        }
+        if let Some(p) = f.fields_lower.get(&field.to_ascii_lowercase()) {
+            return p.clone();
+        }
+        f.default
+            .iter()
+            .map(|t| JsonPath::parse(&t.replace("{}", field)))
+            .collect()
+    }
+
+    /// The log-source entries (variants) that apply to a rule's log source: those that
+    /// select it and name the most keys. Empty: the log source has no mapping.
+    pub(crate) fn variants(&self, rule: &LogSourceKey) -> Vec<&LogSourceSpec> {
+        let selecting: Vec<&LogSourceSpec> = self
+            .logsources
+            .iter()
+            .filter(|l| l.key.selects(rule))
+            .collect();
+        let best = selecting.iter().map(|l| l.key.keys()).max().unwrap_or(0);
+        selecting
+            .into_iter()
+            .filter(|l| l.key.keys() == best)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_mapping_parses_and_detects_formats() {
+        let m = Mapping::builtin();
+        let raw = serde_json::json!({"Event": {"System": {"EventID": 1}}});
+        let beat = serde_json::json!({"winlog": {"event_id": 1}});
+        let fd = serde_json::json!({"utctimestamp": "2026-01-01T00:00:00Z", "details": {}});
+        let flat = serde_json::json!({"EventID": 4625});
+        let name = |e: &serde_json::Value| m.detect(e).map(|i| m.formats[i].name.clone());
+        assert_eq!(name(&raw).as_deref(), Some("windows_xml"));
+        assert_eq!(name(&beat).as_deref(), Some("winlogbeat"));
+        assert_eq!(name(&fd).as_deref(), Some("ferrodef"));
+        assert_eq!(name(&flat).as_deref(), Some("flat"));
+    }
+
+    #[test]
+    fn most_specific_log_source_entries_win() {
+        let m = Mapping::builtin();
+        let key = LogSourceKey {
+            product: Some("windows".into()),
+            category: Some("process_creation".into()),
+            service: None,
+        };
+        assert_eq!(m.variants(&key).len(), 2);
+        let auditd = LogSourceKey {
+            product: Some("linux".into()),
+            category: None,
+            service: Some("auditd".into()),
+        };
+        // One variant for ferrodef events (auditd parser fields), one for flat events.
+        let v = m.variants(&auditd);
+        assert_eq!(v.len(), 2);
+        assert!(v.iter().all(|s| s.key.service.as_deref() == Some("auditd")));
+        assert_eq!(v[0].formats, vec!["ferrodef".to_string()]);
+        assert!(v[0].conditions.contains_key("tags"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Dotted paths into a JSON event (`details.TargetUserName`, `Event.System.EventID`,
+//! `details.args.0`): a segment is an object key, or an index into an array.
+
+use serde_json::Value;
+
+/// A pre-split path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JsonPath {
+    segments: Vec<String>,
+}
+
+impl JsonPath {
+    /// Splits `a.b.c` on dots; an empty text is the event itself.
+    pub fn parse(text: &str) -> JsonPath {
+        JsonPath {
+            segments: if text.is_empty() {
+                Vec::new()
+            } else {
+                text.split('.').map(str::to_string).collect()
+            },
+        }
+    }
+
+    /// The value at this path, if present. A key is looked up exactly first; a key that is
+    /// absent is then looked up without regard to case and to spaces in the event's key
+    /// (Windows field names are case-insensitive and writers differ: `Commandline` /
+    /// `CommandLine`; Defender's EventData names have spaces, `Source Name`, which Sigma
+    /// rules write `SourceName`, as the evtx checkers SigmaHQ tests with do).
+    pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let mut cur = root;
+        for seg in &self.segments {
+            cur = match cur {
+                Value::Object(map) => match map.get(seg.as_str()) {
+                    Some(v) => v,
+                    None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v)?,
+                },
+                Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The path as written.
+    pub fn text(&self) -> String {
+        self.segments.join(".")
+    }
+}
+
+/// Case-insensitive equality that ignores spaces in the event's key.
+fn loose_eq(key: &str, seg: &str) -> bool {
+    if !key.contains(' ') {
+        return key.eq_ignore_ascii_case(seg);
+    }
+    let mut k = key.bytes().filter(|b| *b != b' ');
+    let mut s = seg.bytes();
+    loop {
+        match (k.next(), s.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_keys_array_indexes_and_case() {
+        let v = serde_json::json!({"details": {"args": ["a", "b"], "TargetUserName": "x"}});
+        assert_eq!(
+            JsonPath::parse("details.args.1").get(&v),
+            Some(&Value::from("b"))
+        );
+        assert_eq!(
+            JsonPath::parse("details.targetusername").get(&v),
+            Some(&Value::from("x"))
+        );
+        assert_eq!(JsonPath::parse("details.args.5").get(&v), None);
+        let d = serde_json::json!({"Source Name": "RTP"});
+        assert_eq!(
+            JsonPath::parse("SourceName").get(&d),
+            Some(&Value::from("RTP"))
+        );
+        assert_eq!(JsonPath::parse("SourceNam").get(&d), None);
+        assert_eq!(JsonPath::parse("").get(&v), Some(&v));
+    }
+}

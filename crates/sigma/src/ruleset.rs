@@ -1,0 +1,622 @@
+//! [`SigmaRules`]: loading a rule set (files, directories, text), compiling every rule for
+//! each log-source variant of the mapping, the index by log-source condition, and matching.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use serde_yaml_ng::{Mapping as YamlMap, Value as Yaml};
+
+use crate::correlation::rule::{self as corr_rule, CorrelationRule};
+use crate::detection::{Detection, DetectionCtx};
+use crate::document::{self, Document};
+use crate::error::{CompileError, Error, LoadProblem, ProblemSeverity};
+use crate::fields::{EventView, FieldId, FieldTable};
+use crate::mapping::{LogSourceSpec, Mapping, Rename};
+use crate::rule::{self, RuleInfo, RuleKind};
+
+/// How rules are loaded: the field mapping and the `expand` placeholders.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The field mapping (default: the built-in one).
+    pub mapping: Mapping,
+    /// Values of `%placeholder%`s for the `expand` modifier.
+    pub placeholders: HashMap<String, Vec<String>>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            mapping: Mapping::builtin(),
+            placeholders: HashMap::new(),
+        }
+    }
+}
+
+/// One rule compiled for one log-source variant.
+#[derive(Debug, Clone)]
+struct Variant {
+    rule: usize,
+    /// Formats it applies to (empty: all).
+    formats: Vec<usize>,
+    /// The log source's conditions.
+    conds: Option<Detection>,
+    det: Detection,
+    /// The condition field and values it is indexed by.
+    key: Option<(String, Vec<String>)>,
+}
+
+/// Variants by the value of one condition field (EventID, Channel...), lower-cased.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    by_field: Vec<(FieldId, HashMap<String, Vec<usize>>)>,
+    always: Vec<usize>,
+}
+
+/// A compiled Sigma rule set.
+#[derive(Debug, Clone)]
+pub struct SigmaRules {
+    mapping: Arc<Mapping>,
+    table: FieldTable,
+    infos: Vec<RuleInfo>,
+    variants: Vec<Variant>,
+    index: Index,
+    /// Per detection rule, the field names' renames of each of its variants (to resolve
+    /// correlation fields the same way).
+    renames: Vec<Vec<BTreeMap<String, Rename>>>,
+    pub(crate) correlations: Vec<CorrelationRule>,
+}
+
+/// A parsed but not yet compiled rule set.
+struct Pending {
+    detections: Vec<Document>,
+    filters: Vec<Document>,
+    correlations: Vec<Document>,
+}
+
+fn problem(doc: &Document, e: CompileError) -> LoadProblem {
+    LoadProblem {
+        path: doc.path.clone(),
+        line: Some(doc.line_of(e.near.as_deref())),
+        reason: match doc.str("title") {
+            Some(t) => format!("rule `{t}`: {}", e.reason),
+            None => e.reason,
+        },
+        severity: ProblemSeverity::Error,
+    }
+}
+
+impl SigmaRules {
+    /// Loads every `*.yml`/`*.yaml` file under `dir` (recursively, in path order; folders
+    /// named `regression_data` hold test data, not rules, and are skipped) with the
+    /// built-in mapping. Rules that fail to load are reported, never skipped silently.
+    pub fn load_dir(dir: &Path) -> (SigmaRules, Vec<LoadProblem>) {
+        SigmaRules::load_dir_with(dir, &LoadOptions::default())
+    }
+
+    /// [`SigmaRules::load_dir`] with options.
+    pub fn load_dir_with(dir: &Path, opts: &LoadOptions) -> (SigmaRules, Vec<LoadProblem>) {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        if let Err(e) = rule_files(dir, &mut files, 0) {
+            problems.push(e);
+        }
+        files.sort();
+        let mut texts = Vec::new();
+        for f in files {
+            match std::fs::read(&f) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(t) => texts.push((f, t)),
+                    Err(e) => problems.push(LoadProblem {
+                        path: f,
+                        line: None,
+                        reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+                        severity: ProblemSeverity::Error,
+                    }),
+                },
+                Err(e) => problems.push(LoadProblem {
+                    path: f,
+                    line: None,
+                    reason: e.to_string(),
+                    severity: ProblemSeverity::Error,
+                }),
+            }
+        }
+        let (rules, more) = SigmaRules::from_texts(&texts, opts);
+        problems.extend(more);
+        (rules, problems)
+    }
+
+    /// Loads the rules of one YAML text; `origin` names it in problems and in
+    /// [`RuleInfo::path`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(yaml: &str, origin: &str) -> (SigmaRules, Vec<LoadProblem>) {
+        SigmaRules::from_texts(
+            &[(PathBuf::from(origin), yaml.to_string())],
+            &LoadOptions::default(),
+        )
+    }
+
+    /// Loads several texts `(origin, yaml)` as one rule set (filters and correlations may
+    /// refer to rules of any of them).
+    pub fn from_texts(
+        texts: &[(PathBuf, String)],
+        opts: &LoadOptions,
+    ) -> (SigmaRules, Vec<LoadProblem>) {
+        let mut problems = Vec::new();
+        let mut pending = Pending {
+            detections: Vec::new(),
+            filters: Vec::new(),
+            correlations: Vec::new(),
+        };
+        for (path, text) in texts {
+            let (docs, read_problems) = document::read_documents(path, text);
+            problems.extend(read_problems.into_iter().map(|(line, reason)| LoadProblem {
+                path: path.clone(),
+                line,
+                reason,
+                severity: ProblemSeverity::Error,
+            }));
+            for d in docs {
+                if d.map.contains_key("correlation") {
+                    pending.correlations.push(d);
+                } else if d.map.contains_key("filter") {
+                    pending.filters.push(d);
+                } else if d.map.contains_key("detection") {
+                    pending.detections.push(d);
+                } else {
+                    problems.push(problem(
+                        &d,
+                        CompileError::new("document has no `detection`, `correlation` or `filter`"),
+                    ));
+                }
+            }
+        }
+        let rules = SigmaRules::compile(pending, opts, &mut problems);
+        (rules, problems)
+    }
+
+    fn compile(p: Pending, opts: &LoadOptions, problems: &mut Vec<LoadProblem>) -> SigmaRules {
+        let mut rules = SigmaRules {
+            mapping: Arc::new(opts.mapping.clone()),
+            table: FieldTable::default(),
+            infos: Vec::new(),
+            variants: Vec::new(),
+            index: Index::default(),
+            renames: Vec::new(),
+            correlations: Vec::new(),
+        };
+        let filters: Vec<(Vec<String>, &Document)> = p
+            .filters
+            .iter()
+            .filter_map(|d| match filter_targets(d) {
+                Ok(t) => Some((t, d)),
+                Err(e) => {
+                    problems.push(problem(d, e));
+                    None
+                }
+            })
+            .collect();
+        let mut seen_ids: HashMap<String, PathBuf> = HashMap::new();
+        for doc in &p.detections {
+            match rules.compile_detection_rule(doc, &filters, opts, problems) {
+                Ok(()) => {
+                    let info = rules.infos.last().map(|i| i.id.clone()).unwrap_or_default();
+                    if let Some(prev) = seen_ids.insert(info.clone(), doc.path.clone()) {
+                        problems.push(LoadProblem {
+                            path: doc.path.clone(),
+                            line: Some(doc.line_of(Some("id"))),
+                            reason: format!("rule id {info} is also used by {}", prev.display()),
+                            severity: ProblemSeverity::Warning,
+                        });
+                    }
+                }
+                Err(e) => problems.push(problem(doc, e)),
+            }
+        }
+        rules.build_index();
+        for doc in &p.correlations {
+            match corr_rule::parse(doc, &mut rules) {
+                Ok(c) => rules.correlations.push(c),
+                Err(e) => problems.push(problem(doc, e)),
+            }
+        }
+        corr_rule::mark_generate(&mut rules);
+        rules
+    }
+
+    fn compile_detection_rule(
+        &mut self,
+        doc: &Document,
+        filters: &[(Vec<String>, &Document)],
+        opts: &LoadOptions,
+        problems: &mut Vec<LoadProblem>,
+    ) -> Result<(), CompileError> {
+        let info = rule::info(doc, RuleKind::Detection)?;
+        let detection = match doc.map.get("detection") {
+            Some(Yaml::Mapping(m)) => m.clone(),
+            _ => return Err(CompileError::near("detection", "`detection` must be a map")),
+        };
+        let my_filters: Vec<&Document> = filters
+            .iter()
+            .filter(|(targets, _)| {
+                targets
+                    .iter()
+                    .any(|t| *t == info.id || Some(t) == info.name.as_ref() || *t == info.title)
+            })
+            .map(|(_, d)| *d)
+            .collect();
+        let specs: Vec<LogSourceSpec> = self
+            .mapping
+            .variants(&info.logsource.key())
+            .into_iter()
+            .cloned()
+            .collect();
+        let unmapped = specs.is_empty();
+        let specs = if unmapped {
+            vec![LogSourceSpec {
+                key: Default::default(),
+                conditions: Default::default(),
+                fieldmappings: Default::default(),
+                formats: Vec::new(),
+            }]
+        } else {
+            specs
+        };
+        let rule_idx = self.infos.len();
+        let mut variants = Vec::new();
+        let mut renames = Vec::new();
+        for spec in &specs {
+            let det = self.compile_detection(&detection, &spec.fieldmappings, opts)?;
+            let mut det = det;
+            for f in &my_filters {
+                let fmap = filter_detection(f)?;
+                let fdet = self
+                    .compile_detection(&fmap, &spec.fieldmappings, opts)
+                    .map_err(|e| CompileError {
+                        near: e.near,
+                        reason: format!(
+                            "filter `{}` ({}): {}",
+                            f.str("title").unwrap_or("?"),
+                            f.path.display(),
+                            e.reason
+                        ),
+                    })?;
+                det = det.and(fdet);
+            }
+            let conds = if spec.conditions.is_empty() {
+                None
+            } else {
+                let mut m = YamlMap::new();
+                let sel: YamlMap = spec
+                    .conditions
+                    .iter()
+                    .map(|(k, v)| (Yaml::String(k.clone()), v.clone()))
+                    .collect();
+                m.insert(Yaml::String("logsource".into()), Yaml::Mapping(sel));
+                m.insert(
+                    Yaml::String("condition".into()),
+                    Yaml::String("logsource".into()),
+                );
+                Some(self.compile_detection(&m, &BTreeMap::new(), opts)?)
+            };
+            let mut formats = Vec::new();
+            for name in &spec.formats {
+                formats.push(self.mapping.format_index(name).ok_or_else(|| {
+                    CompileError::new(format!("mapping names an unknown format `{name}`"))
+                })?);
+            }
+            variants.push(Variant {
+                rule: rule_idx,
+                formats,
+                conds,
+                det,
+                key: index_key(&spec.conditions),
+            });
+            renames.push(spec.fieldmappings.clone());
+        }
+        if unmapped {
+            problems.push(LoadProblem {
+                path: doc.path.clone(),
+                line: Some(doc.line_of(Some("logsource"))),
+                reason: format!(
+                    "rule `{}`: log source `{}` has no mapping: the rule is evaluated on every event, with its fields looked up as named",
+                    info.title, info.logsource
+                ),
+                severity: ProblemSeverity::Warning,
+            });
+        }
+        self.infos.push(info);
+        self.variants.extend(variants);
+        self.renames.push(renames);
+        Ok(())
+    }
+
+    fn compile_detection(
+        &mut self,
+        detection: &YamlMap,
+        renames: &BTreeMap<String, Rename>,
+        opts: &LoadOptions,
+    ) -> Result<Detection, CompileError> {
+        let mapping = Arc::clone(&self.mapping);
+        let table = &mut self.table;
+        let mut intern = |name: &str| -> FieldId {
+            let names = renamed(renames, name);
+            table.intern(&mapping, &names)
+        };
+        let mut ctx = DetectionCtx {
+            placeholders: &opts.placeholders,
+            field: &mut intern,
+        };
+        Detection::compile(detection, &mut ctx)
+    }
+
+    /// Interns a field of detection rule `rule` for every one of its variants' renames.
+    pub(crate) fn rule_field(&mut self, rule: usize, name: &str) -> Vec<FieldId> {
+        let mapping = Arc::clone(&self.mapping);
+        let variants = self.renames.get(rule).cloned().unwrap_or_default();
+        let mut ids: Vec<FieldId> = variants
+            .iter()
+            .map(|r| self.table.intern(&mapping, &renamed(r, name)))
+            .collect();
+        ids.dedup();
+        ids
+    }
+
+    /// The text of a field in an event, resolved with the ids of [`Self::rule_field`].
+    pub(crate) fn field_text(&self, event: &Value, ids: &[FieldId]) -> Option<String> {
+        let fmt = self.mapping.detect(event)?;
+        let view = self.view(event, fmt);
+        ids.iter().find_map(|id| {
+            view.get(*id).and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            })
+        })
+    }
+
+    fn view<'a>(&'a self, event: &'a Value, fmt: usize) -> EventView<'a> {
+        EventView {
+            event,
+            fmt,
+            table: &self.table,
+            mapping: &self.mapping,
+        }
+    }
+
+    fn build_index(&mut self) {
+        let mut by_field: Vec<(FieldId, HashMap<String, Vec<usize>>)> = Vec::new();
+        let mut always = Vec::new();
+        let mapping = Arc::clone(&self.mapping);
+        for (vi, v) in self.variants.iter().enumerate() {
+            match v.key.clone() {
+                Some((field, values)) => {
+                    let id = self.table.intern(&mapping, &[field]);
+                    let pos = match by_field.iter().position(|(f, _)| *f == id) {
+                        Some(p) => p,
+                        None => {
+                            by_field.push((id, HashMap::new()));
+                            by_field.len() - 1
+                        }
+                    };
+                    for val in values {
+                        by_field[pos].1.entry(val).or_default().push(vi);
+                    }
+                }
+                None => always.push(vi),
+            }
+        }
+        self.index = Index { by_field, always };
+    }
+
+    /// The rules `event` matches (each once, in load order).
+    pub fn matches(&self, event: &Value) -> Vec<&RuleInfo> {
+        let mut out = Vec::new();
+        self.for_each_match(event, |r| out.push(r));
+        out
+    }
+
+    /// Calls `f` for every rule `event` matches (each once, in load order), without
+    /// allocating for events that match nothing.
+    pub fn for_each_match<'s>(&'s self, event: &Value, mut f: impl FnMut(&'s RuleInfo)) {
+        let Some(fmt) = self.mapping.detect(event) else {
+            return;
+        };
+        let view = self.view(event, fmt);
+        let mut matched: Vec<usize> = Vec::new();
+        let mut check = |vi: usize| {
+            let Some(v) = self.variants.get(vi) else {
+                return;
+            };
+            if !v.formats.is_empty() && !v.formats.contains(&fmt) {
+                return;
+            }
+            if matched.contains(&v.rule) {
+                return;
+            }
+            if v.conds.as_ref().is_some_and(|c| !c.matches(&view)) {
+                return;
+            }
+            if v.det.matches(&view) {
+                matched.push(v.rule);
+            }
+        };
+        for (field, buckets) in &self.index.by_field {
+            let Some(value) = view.get(*field) else {
+                continue;
+            };
+            let mut probe = |v: &Value| {
+                let key = match v {
+                    Value::String(s) => s.to_lowercase(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => return,
+                };
+                if let Some(list) = buckets.get(&key) {
+                    list.iter().for_each(|vi| check(*vi));
+                }
+            };
+            match value {
+                Value::Array(items) => items.iter().for_each(&mut probe),
+                other => probe(other),
+            }
+        }
+        for vi in &self.index.always {
+            check(*vi);
+        }
+        matched.sort_unstable();
+        for r in matched {
+            if let Some(info) = self.infos.get(r) {
+                f(info);
+            }
+        }
+    }
+
+    /// The detection rules, in load order.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// The correlation rules' metadata, in load order.
+    pub fn correlation_rules(&self) -> impl Iterator<Item = &RuleInfo> {
+        self.correlations.iter().map(|c| &c.info)
+    }
+
+    /// Number of detection rules.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Whether the set holds no rule at all.
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty() && self.correlations.is_empty()
+    }
+
+    /// Index of a detection rule by id or name.
+    pub(crate) fn rule_index(&self, reference: &str) -> Option<usize> {
+        self.infos
+            .iter()
+            .position(|i| i.id == reference || i.name.as_deref() == Some(reference))
+    }
+
+    pub(crate) fn info_mut(&mut self, rule: usize) -> Option<&mut RuleInfo> {
+        self.infos.get_mut(rule)
+    }
+}
+
+/// The candidate field names of `name` under a variant's renames.
+fn renamed(renames: &BTreeMap<String, Rename>, name: &str) -> Vec<String> {
+    renames
+        .get(name)
+        .or_else(|| {
+            renames
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+        .map(Rename::names)
+        .unwrap_or_else(|| vec![name.to_string()])
+}
+
+/// The condition field a variant is indexed by (EventID first) with its lower-cased values;
+/// `None` when no condition is a plain value list.
+fn index_key(conds: &BTreeMap<String, Yaml>) -> Option<(String, Vec<String>)> {
+    let plain = |v: &Yaml| -> Option<Vec<String>> {
+        let one = |x: &Yaml| match x {
+            Yaml::String(s) if !s.contains(['*', '?', '\\']) => Some(s.to_lowercase()),
+            Yaml::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        match v {
+            Yaml::Sequence(items) => items.iter().map(one).collect(),
+            other => one(other).map(|s| vec![s]),
+        }
+    };
+    let mut keys: Vec<&String> = conds.keys().filter(|k| !k.contains('|')).collect();
+    keys.sort_by_key(|k| (k.as_str() != "EventID", k.to_string()));
+    keys.into_iter()
+        .find_map(|k| plain(&conds[k]).map(|v| (k.clone(), v)))
+}
+
+/// A filter's targets (`filter.rules`: ids or names).
+fn filter_targets(d: &Document) -> Result<Vec<String>, CompileError> {
+    let f = match d.map.get("filter") {
+        Some(Yaml::Mapping(m)) => m,
+        _ => return Err(CompileError::near("filter", "`filter` must be a map")),
+    };
+    let rules = match f.get("rules") {
+        Some(Yaml::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(Yaml::String(s)) => vec![s.clone()],
+        _ => {
+            return Err(CompileError::near(
+                "rules",
+                "a filter needs `rules`: the ids or names of the rules it applies to",
+            ))
+        }
+    };
+    filter_detection(d)?;
+    Ok(rules)
+}
+
+/// A filter's selections and condition, as a detection map.
+fn filter_detection(d: &Document) -> Result<YamlMap, CompileError> {
+    match d.map.get("filter") {
+        Some(Yaml::Mapping(m)) => {
+            let mut m = m.clone();
+            m.remove("rules");
+            if !m.contains_key("condition") {
+                return Err(CompileError::near("filter", "filter has no `condition`"));
+            }
+            Ok(m)
+        }
+        _ => Err(CompileError::near("filter", "`filter` must be a map")),
+    }
+}
+
+fn rule_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), LoadProblem> {
+    const MAX_DEPTH: usize = 32;
+    let io = |e: std::io::Error| LoadProblem {
+        path: dir.to_path_buf(),
+        line: None,
+        reason: e.to_string(),
+        severity: ProblemSeverity::Error,
+    };
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.is_dir() {
+            if name != "regression_data" && !name.starts_with('.') {
+                rule_files(&path, out, depth + 1)?;
+            }
+        } else if (name.ends_with(".yml") || name.ends_with(".yaml")) && name != "info.yml" {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The mapping errors of [`LoadOptions`] construction from a file.
+pub fn load_options(mapping_file: Option<&Path>) -> Result<LoadOptions, Error> {
+    Ok(LoadOptions {
+        mapping: match mapping_file {
+            Some(p) => Mapping::from_file(p)?,
+            None => Mapping::builtin(),
+        },
+        placeholders: HashMap::new(),
+    })
+}
