@@ -19,17 +19,20 @@
 //! (years 0 to 9999).
 //!
 //! Modules: [`ast`] (the tree and its printing), `lexer`, `parser`, [`time`] (times and date
-//! math), `pattern` (wildcards and regular expressions).
+//! math), `pattern` (wildcards and regular expressions), [`matcher`] (evaluating a query
+//! against one event in memory, with the store's semantics).
 
 pub mod ast;
 mod error;
 mod lexer;
+pub mod matcher;
 mod parser;
 mod pattern;
 pub mod time;
 
 pub use ast::Expr;
 pub use error::ParseError;
+pub use matcher::{Doc, MatchError, Matcher};
 pub use pattern::{check_regex, wildcard_to_regex, MAX_REGEX_BYTES, MAX_REGEX_SIZE};
 pub use time::{parse_time, TimeError};
 

@@ -1,0 +1,801 @@
+//! The streaming engine: rules evaluated as event batches arrive, windows held in memory
+//! (bounded), deadman checks on the clock, deduplication, and a serializable state.
+//!
+//! Semantics (MozDef's, moved from periodic searches to the stream; see `docs/rules.md`):
+//! - an event counts for a rule when its `utctimestamp` OR `receivedtimestamp` is within
+//!   `[now − window, now]`, it matches the query and no exclusion, and it does not already
+//!   carry the rule's class name in `alert_names`;
+//! - per-event rules alert on each such event; aggregation rules hold the events of the window
+//!   grouped by the aggregation field and, once a whole batch is in, alert for each group at
+//!   the threshold (most common first), carrying the first `samples` events; the events that
+//!   fed the alert leave the window (MozDef tags them all) and batch events get the class name
+//!   appended to `alert_names`;
+//! - deadman rules alert on [`Engine::tick`] when no matching event arrived in the window
+//!   (once the engine has watched for a whole window);
+//! - the same rule and key do not alert again within the rule's suppression period (default:
+//!   its window); the events are consumed and counted in [`Engine::suppressed`] instead.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_query::Doc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::builtin;
+use crate::rule::{Instance, Kind, RuleSet};
+use crate::template::{get_path, leaf_text, Ctx, Resolver};
+
+/// Engine settings.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// Most events one rule instance holds in its window; when exceeded the oldest are dropped
+    /// and a `System` alert says so.
+    pub max_events_per_rule: usize,
+    /// Most distinct groups one rule instance holds.
+    pub max_groups_per_rule: usize,
+    /// Since when the engine has been watching (deadman rules wait a whole window from
+    /// there); `None`: from the first call.
+    pub started: Option<DateTime<Utc>>,
+    /// Reverse DNS for summaries (MozDef's `add_hostname_to_ip`); `None`: addresses alone.
+    pub resolver: Option<Arc<Resolver>>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_events_per_rule: 50_000,
+            max_groups_per_rule: 10_000,
+            started: None,
+            resolver: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("max_events_per_rule", &self.max_events_per_rule)
+            .field("max_groups_per_rule", &self.max_groups_per_rule)
+            .field("started", &self.started)
+            .field("resolver", &self.resolver.is_some())
+            .finish()
+    }
+}
+
+/// Events, owned.
+type Events = Vec<Map<String, Value>>;
+
+/// An event held in a window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Held {
+    key: String,
+    utc: Option<DateTime<Utc>>,
+    recv: Option<DateTime<Utc>>,
+    event: Map<String, Value>,
+    /// Index in the batch being processed (not kept across batches).
+    #[serde(skip)]
+    batch: Option<usize>,
+}
+
+/// Suppression of one rule and key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Suppression {
+    /// The rule's id.
+    pub rule: String,
+    /// The key (aggregation value, deadman instance).
+    pub key: String,
+    /// No alert for this rule and key before this time.
+    pub until: DateTime<Utc>,
+    /// Alerts that were suppressed (not sent) since the last one that was.
+    pub count: u64,
+    /// Events those suppressed alerts would have carried.
+    pub events: u64,
+}
+
+/// The state of one rule instance.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct InstState {
+    held: VecDeque<Held>,
+    last_seen: Option<DateTime<Utc>>,
+    suppress: BTreeMap<String, Suppression>,
+    capped: bool,
+}
+
+/// Everything the engine must keep across a restart (serialize it with serde).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EngineState {
+    started: Option<DateTime<Utc>>,
+    seq: u64,
+    rules: BTreeMap<String, InstState>,
+}
+
+/// One runnable (rule, instance).
+struct Slot {
+    rule: usize,
+    inst: usize,
+    name: String,
+}
+
+/// Rules indexed by one keyword they require.
+#[derive(Default)]
+struct Index {
+    by_field: Vec<(String, HashMap<String, Vec<usize>>)>,
+    always: Vec<usize>,
+}
+
+/// The engine.
+pub struct Engine {
+    rules: RuleSet,
+    slots: Vec<Slot>,
+    index: Index,
+    opts: EngineOptions,
+    state: EngineState,
+}
+
+/// A plain string keyword the index can use (not a number, boolean or date, which match
+/// other JSON types too).
+fn plain(v: &str) -> bool {
+    v.parse::<f64>().is_err() && v != "true" && v != "false" && !v.contains(':')
+}
+
+fn time_of(e: &Map<String, Value>, f: &str) -> Option<DateTime<Utc>> {
+    e.get(f)
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn within(t: Option<DateTime<Utc>>, now: DateTime<Utc>, w: Duration) -> bool {
+    t.is_some_and(|t| t >= now - w && t <= now)
+}
+
+fn has_alert_name(e: &Map<String, Value>, classname: &str) -> bool {
+    match e.get("alert_names") {
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(classname)),
+        Some(Value::String(s)) => s == classname,
+        _ => false,
+    }
+}
+
+fn add_alert_name(e: &mut Map<String, Value>, classname: &str) {
+    match e.get_mut("alert_names") {
+        Some(Value::Array(a)) => {
+            if !a.iter().any(|v| v.as_str() == Some(classname)) {
+                a.push(Value::String(classname.to_string()));
+            }
+        }
+        _ => {
+            e.insert(
+                "alert_names".into(),
+                Value::Array(vec![Value::String(classname.to_string())]),
+            );
+        }
+    }
+}
+
+fn excluded_time(inst: &Instance, e: &Map<String, Value>, now: DateTime<Utc>) -> bool {
+    if inst.exclude_time_of_day.is_empty() {
+        return false;
+    }
+    let Some(t) = time_of(e, "utctimestamp") else {
+        return false;
+    };
+    // MozDef builds the range on today's date (the date of the run).
+    let day = now.date_naive();
+    inst.exclude_time_of_day.iter().any(|(a, b)| {
+        let lo = day.and_time(*a).and_utc();
+        let hi = day.and_time(*b).and_utc();
+        t >= lo && t <= hi
+    })
+}
+
+/// Candidate alert from a group.
+struct Fired {
+    slot: usize,
+    key: Option<String>,
+    count: u64,
+    samples: Vec<Map<String, Value>>,
+    /// Every event of the group (for `all.*` and `top.*`); empty: the samples.
+    all: Vec<Map<String, Value>>,
+    extra: BTreeMap<String, String>,
+    consumed: Vec<usize>,
+}
+
+impl Engine {
+    /// A new engine with empty state.
+    pub fn new(rules: RuleSet, opts: EngineOptions) -> Engine {
+        let state = EngineState {
+            started: opts.started,
+            ..EngineState::default()
+        };
+        Engine::restore(rules, opts, state)
+    }
+
+    /// An engine resuming from a state taken with [`Engine::snapshot`]; state of rules that
+    /// no longer exist is dropped.
+    pub fn restore(rules: RuleSet, opts: EngineOptions, mut state: EngineState) -> Engine {
+        let mut slots = Vec::new();
+        for (ri, r) in rules.rules.iter().enumerate() {
+            for ii in 0..r.instances.len() {
+                slots.push(Slot {
+                    rule: ri,
+                    inst: ii,
+                    name: format!("{}#{ii}", r.id),
+                });
+            }
+        }
+        state
+            .rules
+            .retain(|k, _| slots.iter().any(|s| &s.name == k));
+        if state.started.is_none() {
+            state.started = opts.started;
+        }
+        let index = build_index(&rules, &slots);
+        Engine {
+            rules,
+            slots,
+            index,
+            opts,
+            state,
+        }
+    }
+
+    /// The state to keep across a restart.
+    pub fn snapshot(&self) -> EngineState {
+        self.state.clone()
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Current suppressions (rule, key, until, suppressed count).
+    pub fn suppressed(&self) -> Vec<Suppression> {
+        self.state
+            .rules
+            .values()
+            .flat_map(|s| s.suppress.values().cloned())
+            .collect()
+    }
+
+    fn candidates(&self, e: &Map<String, Value>, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.index.always);
+        for (field, map) in &self.index.by_field {
+            ferrodef_query::matcher::any_leaf(e, field, &mut |v| {
+                if let Value::String(s) = v {
+                    if let Some(list) = map.get(s.as_str()) {
+                        for &x in list {
+                            if !out.contains(&x) {
+                                out.push(x);
+                            }
+                        }
+                    }
+                }
+                false
+            });
+        }
+        out.sort_unstable();
+    }
+
+    /// Evaluates a batch of events at `now` (events get `alert_names` when they feed an
+    /// alert) and returns the alerts it completes.
+    pub fn process_batch(
+        &mut self,
+        events: &mut [Map<String, Value>],
+        now: DateTime<Utc>,
+    ) -> Vec<Alert> {
+        if self.state.started.is_none() {
+            self.state.started = Some(now);
+        }
+        let mut per_event: Vec<(usize, usize)> = Vec::new();
+        let mut touched: Vec<usize> = Vec::new();
+        let mut cand = Vec::new();
+        let mut alerts = Vec::new();
+        for (i, ev) in events.iter().enumerate() {
+            let doc = Doc::new(ev);
+            self.candidates(ev, &mut cand);
+            let (utc, recv) = (
+                time_of(ev, "utctimestamp"),
+                time_of(ev, "receivedtimestamp"),
+            );
+            for &si in &cand {
+                let slot = &self.slots[si];
+                let rule = &self.rules.rules[slot.rule];
+                let inst = &rule.instances[slot.inst];
+                if !(within(utc, now, inst.window) || within(recv, now, inst.window))
+                    || has_alert_name(ev, &rule.classname)
+                    || !inst.query.matches_doc(&doc, now)
+                    || inst.exclude.iter().any(|x| x.matches_doc(&doc, now))
+                    || excluded_time(inst, ev, now)
+                {
+                    continue;
+                }
+                match rule.kind {
+                    Kind::Event => per_event.push((si, i)),
+                    Kind::Deadman => {
+                        let seen = [utc, recv]
+                            .into_iter()
+                            .flatten()
+                            .filter(|t| *t <= now)
+                            .max();
+                        let st = self.state.rules.entry(slot.name.clone()).or_default();
+                        st.last_seen = st.last_seen.max(seen);
+                    }
+                    Kind::Aggregation | Kind::SshLateral => {
+                        let Some(agg) = &rule.aggregate else { continue };
+                        let Some(key) = get_path(ev, &agg.field).map(leaf_text) else {
+                            continue;
+                        };
+                        let st = self.state.rules.entry(slot.name.clone()).or_default();
+                        st.held.push_back(Held {
+                            key,
+                            utc,
+                            recv,
+                            event: ev.clone(),
+                            batch: Some(i),
+                        });
+                        if !touched.contains(&si) {
+                            touched.push(si);
+                        }
+                    }
+                }
+            }
+        }
+        for (si, i) in per_event {
+            let ev = events[i].clone();
+            let fired = Fired {
+                slot: si,
+                key: None,
+                count: 1,
+                samples: vec![ev],
+                all: Vec::new(),
+                extra: BTreeMap::new(),
+                consumed: Vec::new(),
+            };
+            if let Some(a) = self.emit(fired, now) {
+                alerts.push(a);
+            }
+            let classname = self.rules.rules[self.slots[si].rule].classname.clone();
+            add_alert_name(&mut events[i], &classname);
+        }
+        for si in touched {
+            alerts.extend(self.bound(si, now));
+            alerts.extend(self.evaluate_groups(si, now, events));
+        }
+        alerts
+    }
+
+    /// Drops expired events and enforces the caps of one slot (with a `System` alert when a
+    /// cap is hit).
+    fn bound(&mut self, si: usize, now: DateTime<Utc>) -> Vec<Alert> {
+        let slot = &self.slots[si];
+        let rule = &self.rules.rules[slot.rule];
+        let w = rule.instances[slot.inst].window;
+        let Some(st) = self.state.rules.get_mut(&slot.name) else {
+            return Vec::new();
+        };
+        st.held
+            .retain(|h| within(h.utc, now, w) || within(h.recv, now, w));
+        let max_e = self.opts.max_events_per_rule;
+        let mut dropped = 0usize;
+        while st.held.len() > max_e {
+            st.held.pop_front();
+            dropped += 1;
+        }
+        let max_g = self.opts.max_groups_per_rule;
+        let mut groups: Vec<&str> = Vec::new();
+        let mut over = false;
+        for h in &st.held {
+            if !groups.contains(&h.key.as_str()) {
+                if groups.len() >= max_g {
+                    over = true;
+                    break;
+                }
+                groups.push(&h.key);
+            }
+        }
+        if over {
+            let keep: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
+            let before = st.held.len();
+            st.held.retain(|h| keep.contains(&h.key));
+            dropped += before - st.held.len();
+        }
+        if dropped == 0 {
+            if st.held.len() < max_e / 2 {
+                st.capped = false;
+            }
+            return Vec::new();
+        }
+        if st.capped {
+            return Vec::new();
+        }
+        st.capped = true;
+        let id = rule.id.clone();
+        let summary = format!(
+            "rule {id}: window limit reached ({max_e} events / {max_g} groups); \
+             {dropped} oldest events dropped, the rule may miss alerts"
+        );
+        let seq = self.next_seq();
+        vec![Alert {
+            id: Alert::new_id(now, seq),
+            utctimestamp: now,
+            severity: Severity::Warning,
+            summary,
+            category: "limit".into(),
+            tags: vec!["ferrodef".into(), "limit".into()],
+            rule: format!("system:limit:{id}"),
+            rule_kind: RuleKind::System,
+            classname: "RuleWindowLimit".into(),
+            channel: None,
+            notify_mozdefbot: true,
+            url: None,
+            key: Some(id),
+            count: dropped as u64,
+            events: Vec::new(),
+            details: Map::new(),
+        }]
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.state.seq = self.state.seq.wrapping_add(1);
+        // splitmix64 of the sequence and the start time: unique and unpredictable enough.
+        let mut z = self.state.seq.wrapping_add(
+            self.state
+                .started
+                .and_then(|t| t.timestamp_nanos_opt())
+                .unwrap_or(0) as u64,
+        );
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn evaluate_groups(
+        &mut self,
+        si: usize,
+        now: DateTime<Utc>,
+        events: &mut [Map<String, Value>],
+    ) -> Vec<Alert> {
+        let slot = &self.slots[si];
+        let rule = &self.rules.rules[slot.rule];
+        let Some(agg) = rule.aggregate.clone() else {
+            return Vec::new();
+        };
+        let Some(st) = self.state.rules.get(&slot.name) else {
+            return Vec::new();
+        };
+        // Groups in MozDef's Counter.most_common order: count descending, ties by arrival.
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, h) in st.held.iter().enumerate() {
+            match groups.iter_mut().find(|g| g.0 == h.key) {
+                Some(g) => g.1.push(i),
+                None => groups.push((h.key.clone(), vec![i])),
+            }
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
+        let mut fired = Vec::new();
+        for (key, idx) in groups {
+            if (idx.len() as u64) < agg.threshold {
+                continue;
+            }
+            let all: Vec<&Map<String, Value>> = idx.iter().map(|&i| &st.held[i].event).collect();
+            if let Some((f, min)) = &agg.distinct {
+                let mut seen: Vec<String> = Vec::new();
+                for e in &all {
+                    if let Some(v) = get_path(e, f).map(leaf_text) {
+                        if !seen.contains(&v) {
+                            seen.push(v);
+                        }
+                    }
+                }
+                if (seen.len() as u64) < *min {
+                    continue;
+                }
+            }
+            let mut extra = BTreeMap::new();
+            let (samples, every): (Events, Events) = if let Some(f) = &agg.keep_ip_literal {
+                let kept: Vec<Map<String, Value>> = all
+                    .iter()
+                    .filter(|e| builtin::is_ip_literal(e, f))
+                    .map(|e| (*e).clone())
+                    .collect();
+                if kept.is_empty() {
+                    continue;
+                }
+                (kept.clone(), kept)
+            } else {
+                (
+                    all.iter().take(agg.samples).map(|e| (*e).clone()).collect(),
+                    all.iter().map(|e| (*e).clone()).collect(),
+                )
+            };
+            if rule.kind == Kind::SshLateral {
+                let refs: Vec<&Map<String, Value>> = samples.iter().collect();
+                let Some(policy) = &rule.ssh_policy else {
+                    continue;
+                };
+                let Some((users, sources)) = policy.violations(&key, &refs) else {
+                    continue;
+                };
+                extra.insert("users".into(), users.join(","));
+                extra.insert(
+                    "sources".into(),
+                    builtin::lateral_sources(&sources, self.opts.resolver.as_deref()),
+                );
+            }
+            if rule.id == "multiple_intel_hits" || rule.classname == "AlertMultipleIntelHits" {
+                let refs: Vec<&Map<String, Value>> = samples.iter().collect();
+                extra.insert("intel".into(), builtin::intel_samples(&refs));
+            }
+            fired.push(Fired {
+                slot: si,
+                key: Some(key),
+                count: idx.len() as u64,
+                samples,
+                all: every,
+                extra,
+                consumed: idx,
+            });
+        }
+        let mut alerts = Vec::new();
+        let mut consumed: Vec<usize> = Vec::new();
+        for f in fired {
+            consumed.extend(f.consumed.iter().copied());
+            if let Some(a) = self.emit(f, now) {
+                alerts.push(a);
+            }
+        }
+        // The events that fed an alert (or a suppressed one) leave the window; batch events
+        // record the rule.
+        let slot = &self.slots[si];
+        let classname = self.rules.rules[slot.rule].classname.clone();
+        if let Some(st) = self.state.rules.get_mut(&slot.name) {
+            consumed.sort_unstable();
+            for &i in consumed.iter().rev() {
+                if let Some(h) = st.held.remove(i) {
+                    if let Some(b) = h.batch {
+                        if let Some(e) = events.get_mut(b) {
+                            add_alert_name(e, &classname);
+                        }
+                    }
+                }
+            }
+            for h in st.held.iter_mut() {
+                h.batch = None;
+            }
+        }
+        alerts
+    }
+
+    /// Builds the alert, unless the rule and key are suppressed (then counts it).
+    fn emit(&mut self, f: Fired, now: DateTime<Utc>) -> Option<Alert> {
+        let slot = &self.slots[f.slot];
+        let rule = &self.rules.rules[slot.rule];
+        let inst = &rule.instances[slot.inst];
+        let dedup_key = match rule.kind {
+            Kind::Event => None,
+            _ => Some(f.key.clone().unwrap_or_default()),
+        };
+        if let Some(k) = &dedup_key {
+            if inst.suppress > Duration::zero() {
+                let st = self.state.rules.entry(slot.name.clone()).or_default();
+                if let Some(s) = st.suppress.get_mut(k) {
+                    if s.until > now {
+                        s.count += 1;
+                        s.events += f.count;
+                        return None;
+                    }
+                }
+                st.suppress.insert(
+                    k.clone(),
+                    Suppression {
+                        rule: rule.id.clone(),
+                        key: k.clone(),
+                        until: now + inst.suppress,
+                        count: 0,
+                        events: 0,
+                    },
+                );
+                // Expired suppressions go (bounded by the number of live keys).
+                st.suppress.retain(|_, s| s.until > now);
+            }
+        }
+        let samples: Vec<&Map<String, Value>> = f.samples.iter().collect();
+        let every: Vec<&Map<String, Value>> = if f.all.is_empty() {
+            samples.clone()
+        } else {
+            f.all.iter().collect()
+        };
+        let ctx = Ctx {
+            count: f.count,
+            value: f.key.as_deref(),
+            all: &every,
+            samples: &samples,
+            vars: &inst.vars,
+            extra: &f.extra,
+            resolver: self.opts.resolver.as_deref(),
+        };
+        let summary = inst.summary.render(&ctx);
+        let severity = rule
+            .severity_when
+            .iter()
+            .find(|(list, _)| f.key.as_ref().is_some_and(|k| list.contains(k)))
+            .map(|(_, s)| *s)
+            .unwrap_or(rule.severity);
+        let channel = rule.channel.clone();
+        let notify = Alert::mozdefbot(severity, channel.as_deref());
+        let (rid, classname, category, url, tags) = (
+            rule.id.clone(),
+            rule.classname.clone(),
+            rule.category.clone(),
+            rule.url.clone(),
+            inst.tags.clone(),
+        );
+        let seq = self.next_seq();
+        Some(Alert {
+            id: Alert::new_id(now, seq),
+            utctimestamp: now,
+            severity,
+            summary,
+            category,
+            tags,
+            rule: rid,
+            rule_kind: RuleKind::Mozdef,
+            classname,
+            channel,
+            notify_mozdefbot: notify,
+            url,
+            key: f.key,
+            count: f.count,
+            events: f.samples.into_iter().map(Value::Object).collect(),
+            details: Map::new(),
+        })
+    }
+
+    /// Advances the clock: expires windows and runs deadman checks. Call every second.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
+        if self.state.started.is_none() {
+            self.state.started = Some(now);
+        }
+        let started = self.state.started.unwrap_or(now);
+        let mut alerts = Vec::new();
+        for si in 0..self.slots.len() {
+            let slot = &self.slots[si];
+            let rule = &self.rules.rules[slot.rule];
+            let kind = rule.kind;
+            match kind {
+                Kind::Deadman => {
+                    let w = rule.instances[slot.inst].window;
+                    if now - started < w {
+                        continue;
+                    }
+                    let seen = self
+                        .state
+                        .rules
+                        .get(&slot.name)
+                        .and_then(|s| s.last_seen)
+                        .is_some_and(|t| t >= now - w);
+                    if seen {
+                        continue;
+                    }
+                    let key = format!("#{}", slot.inst);
+                    let fired = Fired {
+                        slot: si,
+                        key: Some(key),
+                        count: 0,
+                        samples: Vec::new(),
+                        all: Vec::new(),
+                        extra: BTreeMap::new(),
+                        consumed: Vec::new(),
+                    };
+                    if let Some(mut a) = self.emit(fired, now) {
+                        a.key = None;
+                        alerts.push(a);
+                    }
+                }
+                Kind::Aggregation | Kind::SshLateral => {
+                    if self.state.rules.contains_key(&slot.name) {
+                        alerts.extend(self.bound(si, now));
+                    }
+                }
+                Kind::Event => {}
+            }
+        }
+        alerts
+    }
+}
+
+fn build_index(rules: &RuleSet, slots: &[Slot]) -> Index {
+    let mut idx = Index::default();
+    for (si, s) in slots.iter().enumerate() {
+        let inst = &rules.rules[s.rule].instances[s.inst];
+        // Deadman rules must see every event to notice the heartbeat; index them too (their
+        // query's keywords are as selective).
+        let key = inst
+            .query
+            .required_keys()
+            .into_iter()
+            .find(|(_, v)| plain(v));
+        match key {
+            Some((f, v)) => {
+                let pos = match idx.by_field.iter().position(|(x, _)| *x == f) {
+                    Some(p) => p,
+                    None => {
+                        idx.by_field.push((f.clone(), HashMap::new()));
+                        idx.by_field.len() - 1
+                    }
+                };
+                idx.by_field[pos].1.entry(v).or_default().push(si);
+            }
+            None => idx.always.push(si),
+        }
+    }
+    idx
+}
+
+/// Runs rules over events (`rules test --events`): one batch, evaluated at the latest event
+/// time (or now), then a tick; returns what fires.
+pub fn run_events(rules: &RuleSet, events: Vec<Map<String, Value>>) -> Vec<Alert> {
+    let now = events
+        .iter()
+        .flat_map(|e| [time_of(e, "receivedtimestamp"), time_of(e, "utctimestamp")])
+        .flatten()
+        .max()
+        .unwrap_or_else(Utc::now);
+    let mut engine = Engine::new(
+        rules.clone(),
+        EngineOptions {
+            started: Some(now),
+            ..EngineOptions::default()
+        },
+    );
+    let mut events = events;
+    let mut out = engine.process_batch(&mut events, now);
+    out.extend(engine.tick(now));
+    out
+}
+
+/// Runs rules over stored history (`rules backtest`): events in time order, each evaluated at
+/// its own time (`receivedtimestamp`, else `utctimestamp`), the clock ticking every second of
+/// event time, deadman rules watching from `from`; events outside `[from, to]` are skipped.
+pub fn backtest<I>(rules: &RuleSet, events: I, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Alert>
+where
+    I: IntoIterator<Item = Map<String, Value>>,
+{
+    let mut engine = Engine::new(
+        rules.clone(),
+        EngineOptions {
+            started: Some(from),
+            ..EngineOptions::default()
+        },
+    );
+    let mut out = Vec::new();
+    let mut clock = from;
+    for e in events {
+        let Some(t) = time_of(&e, "receivedtimestamp").or_else(|| time_of(&e, "utctimestamp"))
+        else {
+            continue;
+        };
+        if t < from || t > to {
+            continue;
+        }
+        while clock + Duration::seconds(1) <= t {
+            clock += Duration::seconds(1);
+            // Jump over idle stretches longer than a minute in one tick per minute.
+            if t - clock > Duration::minutes(1) {
+                clock += Duration::seconds((t - clock).num_seconds() / 60 * 60 - 60);
+            }
+            out.extend(engine.tick(clock));
+        }
+        let mut batch = [e];
+        out.extend(engine.process_batch(&mut batch, t.max(clock)));
+    }
+    out.extend(engine.tick(to));
+    out
+}

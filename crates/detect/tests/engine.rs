@@ -1,0 +1,262 @@
+//! The streaming engine: batches, windows, deduplication, deadman, limits, state.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ferrodef_detect::{backtest, run_events, Engine, EngineOptions, EngineState, RuleSet};
+use ferrodef_event::RuleKind;
+use serde_json::{json, Map, Value};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn rules(texts: &[(&str, &str)]) -> RuleSet {
+    let files = texts
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    match RuleSet::from_texts(files) {
+        Ok(r) => r,
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+const BRUTE: &str = r#"
+classname: AlertBruteforceSsh
+query: 'summary:failed AND details.program:sshd'
+window: 2m
+aggregate: {field: details.sourceipaddress, threshold: 10, samples: 10}
+summary: '{count} ssh bruteforce attempts by {value}'
+severity: NOTICE
+category: bruteforce
+tags: [ssh]
+"#;
+
+fn fail(ip: &str, at: DateTime<Utc>) -> Map<String, Value> {
+    let ts = at.to_rfc3339();
+    json!({"summary": "Failed password for root", "hostname": "h",
+        "utctimestamp": ts, "receivedtimestamp": ts,
+        "details": {"program": "sshd", "sourceipaddress": ip}})
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+fn engine(r: RuleSet) -> Engine {
+    Engine::new(
+        r,
+        EngineOptions {
+            started: Some(t0()),
+            ..EngineOptions::default()
+        },
+    )
+}
+
+#[test]
+fn a_batch_is_aggregated_whole_and_its_events_are_tagged() {
+    let mut e = engine(rules(&[("bruteforce_ssh.yaml", BRUTE)]));
+    let mut batch: Vec<_> = (0..11).map(|_| fail("1.2.3.4", t0())).collect();
+    batch.push(fail("5.6.7.8", t0()));
+    let alerts = e.process_batch(&mut batch, t0());
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a.count, 11);
+    assert_eq!(a.events.len(), 10);
+    assert_eq!(a.summary, "11 ssh bruteforce attempts by 1.2.3.4");
+    assert_eq!(a.key.as_deref(), Some("1.2.3.4"));
+    assert_eq!(a.rule, "bruteforce_ssh");
+    assert_eq!(a.rule_kind, RuleKind::Mozdef);
+    assert!(!a.notify_mozdefbot);
+    for ev in &batch[..11] {
+        assert_eq!(ev["alert_names"], json!(["AlertBruteforceSsh"]));
+    }
+    assert!(batch[11].get("alert_names").is_none());
+    // Tagged events do not count again.
+    let again = e.process_batch(&mut batch[..11].to_vec(), t0());
+    assert!(again.is_empty());
+}
+
+#[test]
+fn events_across_batches_complete_an_alert_within_the_window_only() {
+    let mut e = engine(rules(&[("b.yaml", BRUTE)]));
+    for i in 0..9 {
+        let now = t0() + Duration::seconds(i);
+        assert!(e.process_batch(&mut [fail("1.1.1.1", now)], now).is_empty());
+    }
+    // Three minutes later the first nine are out of the 2-minute window.
+    let late = t0() + Duration::minutes(3);
+    assert!(e
+        .process_batch(&mut [fail("1.1.1.1", late)], late)
+        .is_empty());
+    let mut e = engine(rules(&[("b.yaml", BRUTE)]));
+    for i in 0..9 {
+        let now = t0() + Duration::seconds(i);
+        e.process_batch(&mut [fail("1.1.1.1", now)], now);
+    }
+    let now = t0() + Duration::seconds(30);
+    let a = e.process_batch(&mut [fail("1.1.1.1", now)], now);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].count, 10);
+}
+
+#[test]
+fn the_same_key_is_suppressed_within_the_period_and_counted() {
+    let mut e = engine(rules(&[("b.yaml", BRUTE)]));
+    let mut b: Vec<_> = (0..10).map(|_| fail("9.9.9.9", t0())).collect();
+    assert_eq!(e.process_batch(&mut b, t0()).len(), 1);
+    let now = t0() + Duration::seconds(60);
+    let mut b: Vec<_> = (0..10).map(|_| fail("9.9.9.9", now)).collect();
+    assert!(e.process_batch(&mut b, now).is_empty());
+    let s = e.suppressed();
+    assert_eq!(s.len(), 1);
+    assert_eq!((s[0].count, s[0].events), (1, 10));
+    assert_eq!(s[0].key, "9.9.9.9");
+    // After the period (the 2-minute window) it alerts again.
+    let now = t0() + Duration::seconds(121);
+    let mut b: Vec<_> = (0..10).map(|_| fail("9.9.9.9", now)).collect();
+    assert_eq!(e.process_batch(&mut b, now).len(), 1);
+}
+
+#[test]
+fn state_survives_a_restart_without_losing_or_doubling() {
+    let r = rules(&[("b.yaml", BRUTE)]);
+    let mut e = engine(r.clone());
+    let mut b: Vec<_> = (0..9).map(|_| fail("2.2.2.2", t0())).collect();
+    assert!(e.process_batch(&mut b, t0()).is_empty());
+    let mut b: Vec<_> = (0..10).map(|_| fail("3.3.3.3", t0())).collect();
+    assert_eq!(e.process_batch(&mut b, t0()).len(), 1);
+    let text = serde_json::to_string(&e.snapshot()).unwrap_or_default();
+    let state: EngineState = match serde_json::from_str(&text) {
+        Ok(s) => s,
+        Err(err) => panic!("{err}"),
+    };
+    let mut e2 = Engine::restore(r, EngineOptions::default(), state);
+    let now = t0() + Duration::seconds(5);
+    // The held nine are still there: one more completes the alert (not lost)...
+    let a = e2.process_batch(&mut [fail("2.2.2.2", now)], now);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].count, 10);
+    // ...and the alert already sent for 3.3.3.3 is not sent again (suppressed).
+    let mut b: Vec<_> = (0..10).map(|_| fail("3.3.3.3", now)).collect();
+    assert!(e2.process_batch(&mut b, now).is_empty());
+}
+
+#[test]
+fn hitting_the_window_limit_is_itself_an_alert() {
+    let r = rules(&[("b.yaml", BRUTE)]);
+    let mut e = Engine::new(
+        r,
+        EngineOptions {
+            max_events_per_rule: 5,
+            started: Some(t0()),
+            ..EngineOptions::default()
+        },
+    );
+    let mut b: Vec<_> = (0..8).map(|i| fail(&format!("10.0.0.{i}"), t0())).collect();
+    let a = e.process_batch(&mut b, t0());
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].rule_kind, RuleKind::System);
+    assert!(
+        a[0].summary.contains("3 oldest events dropped"),
+        "{}",
+        a[0].summary
+    );
+    // Said once, not at every batch.
+    let mut b: Vec<_> = (0..3).map(|i| fail(&format!("10.0.1.{i}"), t0())).collect();
+    assert!(e.process_batch(&mut b, t0()).is_empty());
+}
+
+const DEAD: &str = r#"
+classname: broNSM
+kind: deadman
+query: 'hostname:"${host}" AND category:bro'
+window: 20m
+summary: 'No {var.host} bro healthcheck events found the past 20 minutes'
+severity: ERROR
+category: deadman
+tags: [bro]
+instances: [{host: host1}, {host: host2}]
+"#;
+
+#[test]
+fn deadman_fires_per_instance_after_a_whole_window_of_silence() {
+    let mut e = engine(rules(&[("deadman.yaml", DEAD)]));
+    assert!(
+        e.tick(t0() + Duration::minutes(19)).is_empty(),
+        "not watched long enough"
+    );
+    let at = t0() + Duration::minutes(10);
+    let hb = json!({"hostname": "host1", "category": "bro", "utctimestamp": at.to_rfc3339()});
+    let mut b = vec![hb.as_object().cloned().unwrap_or_default()];
+    assert!(e.process_batch(&mut b, at).is_empty());
+    let a = e.tick(t0() + Duration::minutes(21));
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        a[0].summary,
+        "No host2 bro healthcheck events found the past 20 minutes"
+    );
+    assert!(a[0].events.is_empty());
+    // Once per window, not every tick.
+    assert!(e.tick(t0() + Duration::minutes(22)).is_empty());
+    let a = e.tick(t0() + Duration::minutes(31));
+    assert_eq!(a.len(), 1, "host1 silent for 21 minutes now");
+    assert!(a[0].summary.contains("host1"));
+}
+
+#[test]
+fn run_events_and_backtest() {
+    let r = rules(&[("b.yaml", BRUTE)]);
+    let evs: Vec<_> = (0..10)
+        .map(|i| fail("4.4.4.4", t0() + Duration::seconds(i)))
+        .collect();
+    let a = run_events(&r, evs.clone());
+    assert_eq!(a.len(), 1);
+    let a = backtest(&r, evs.clone(), t0(), t0() + Duration::hours(1));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].count, 10);
+    let spread: Vec<_> = (0..10)
+        .map(|i| fail("4.4.4.4", t0() + Duration::minutes(i)))
+        .collect();
+    assert!(backtest(&r, spread, t0(), t0() + Duration::hours(1)).is_empty());
+}
+
+#[test]
+fn validation_names_file_and_line_for_every_problem() {
+    let bad = "classname: X\nquery: 'category:(a'\nwindow: 2x\nsummary: '{nope}'\nseverity: LOUD\ncategory: c\n";
+    let errs = match RuleSet::from_texts(vec![("bad.yaml".into(), bad.into())]) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    };
+    let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    let all = text.join("\n");
+    assert!(all.contains("bad.yaml:2: query 'category:(a'"), "{all}");
+    assert!(all.contains("bad.yaml:3: duration '2x'"), "{all}");
+    assert!(all.contains("bad.yaml:4: unknown source 'nope'"), "{all}");
+    assert!(all.contains("bad.yaml:5: unknown severity 'LOUD'"), "{all}");
+    let errs = match RuleSet::from_texts(vec![("u.yaml".into(), "classname: X\nbogus: 1\n".into())])
+    {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    };
+    assert_eq!(errs[0].line, 2, "{}", errs[0]);
+}
+
+#[test]
+fn the_embedded_set_has_every_ported_alert() {
+    let r = match RuleSet::from_embedded() {
+        Ok(r) => r,
+        Err(e) => panic!("{e:?}"),
+    };
+    let list = r.list();
+    assert_eq!(list.len(), 40);
+    for id in [
+        "bruteforce_ssh",
+        "deadman_generic",
+        "ssh_lateral",
+        "get_watchlist",
+        "old_events",
+    ] {
+        assert!(list.iter().any(|x| x.id == id), "{id}");
+    }
+}

@@ -1,0 +1,755 @@
+//! In-memory evaluation of a query against one event (a JSON object), with the semantics of the
+//! store's search (`crates/store/src/tantivy_store/query.rs`), so that a rule's query matches in
+//! the stream exactly the events the same query finds in the store:
+//!
+//! - no field or `summary`: analysed text. The summary is split into words (runs of letters and
+//!   digits), lower-cased; words of 40 bytes or more are dropped (tantivy's default analyser).
+//!   A term or phrase matches when its words appear consecutively; a wildcard (lower-cased) or
+//!   regular expression matches when some word matches it whole;
+//! - `utctimestamp`, `receivedtimestamp`: dates (exact time or range; `now-15m` date math);
+//! - `timestamp`: a date when both sides read as one, else a keyword;
+//! - `details.sourceipaddress`, `details.destinationipaddress`: IP addresses (equality whatever
+//!   the notation, CIDR, ranges), and the raw string for wildcards and non-address values;
+//! - every other field: an exact, case-sensitive keyword; a query value that reads as a number
+//!   or boolean also matches a JSON number or boolean equal to it; a string that reads as an
+//!   RFC 3339 time is a date (as tantivy indexes it). Arrays match when any element matches;
+//!   `null` is no value. Ranges compare numbers when both bounds are numbers, times when both
+//!   are times, else strings.
+//!
+//! Relative times (`now-1d`) are evaluated at the `now` given to [`Matcher::matches`].
+
+use std::cell::OnceCell;
+use std::net::IpAddr;
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::{check_regex, parse_time, wildcard_to_regex, Expr};
+
+/// Words at least this long (in bytes) are not indexed (tantivy's `RemoveLongFilter`).
+const MAX_TOKEN_BYTES: usize = 40;
+
+/// Why an expression cannot be evaluated (the store refuses the same queries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchError(pub String);
+
+impl std::fmt::Display for MatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MatchError {}
+
+fn bad<T>(msg: impl Into<String>) -> Result<T, MatchError> {
+    Err(MatchError(msg.into()))
+}
+
+/// A compiled query.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    root: Node,
+}
+
+/// A time, fixed or relative to the evaluation time.
+#[derive(Debug, Clone)]
+enum TimeVal {
+    Fixed(DateTime<Utc>),
+    Relative(String),
+}
+
+impl TimeVal {
+    fn new(field: &str, s: &str) -> Result<TimeVal, MatchError> {
+        let t = parse_time(s, Utc::now())
+            .map_err(|e| MatchError(format!("field '{field}': '{s}' is not a time: {e}")))?;
+        // Date math is relative to the evaluation time; anything else is fixed.
+        Ok(if s.trim_start().starts_with("now") {
+            TimeVal::Relative(s.to_string())
+        } else {
+            TimeVal::Fixed(t)
+        })
+    }
+    fn at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            TimeVal::Fixed(t) => Some(*t),
+            TimeVal::Relative(s) => parse_time(s, now).ok(),
+        }
+    }
+}
+
+/// A keyword value of the query, pre-read in every type it can stand for.
+#[derive(Debug, Clone)]
+struct KeyVal {
+    text: String,
+    int: Option<i64>,
+    uint: Option<u64>,
+    float: Option<f64>,
+    boolean: Option<bool>,
+    /// As a date, to seconds (how the store queries dates inside JSON).
+    date: Option<i64>,
+}
+
+impl KeyVal {
+    fn new(v: &str) -> KeyVal {
+        let int = v.parse::<i64>().ok();
+        let uint = if int.is_none() {
+            v.parse::<u64>().ok()
+        } else {
+            None
+        };
+        let float = v
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && v.bytes().any(|b| b.is_ascii_digit()));
+        let boolean = match v {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        let date = if v.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            DateTime::parse_from_rfc3339(v).ok().map(|d| d.timestamp())
+        } else {
+            None
+        };
+        KeyVal {
+            text: v.to_string(),
+            int,
+            uint,
+            float,
+            boolean,
+            date,
+        }
+    }
+
+    fn matches(&self, leaf: &Value) -> bool {
+        match leaf {
+            Value::String(s) => match json_date(s) {
+                Some(d) => self.date == Some(d.timestamp()),
+                None => *s == self.text,
+            },
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    self.int == Some(i)
+                } else if let Some(u) = n.as_u64() {
+                    self.uint == Some(u)
+                } else {
+                    n.as_f64().is_some_and(|f| self.float == Some(f))
+                }
+            }
+            Value::Bool(b) => self.boolean == Some(*b),
+            _ => false,
+        }
+    }
+}
+
+/// A string the store indexes as a date (tantivy's rule for JSON strings).
+fn json_date(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() >= 20 && b[0].is_ascii_digit() && b[4] == b'-' {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    } else {
+        None
+    }
+}
+
+/// How a range compares.
+#[derive(Debug, Clone)]
+enum RangeKind {
+    Number(Bound<f64>, Bound<f64>),
+    Time(Bound<TimeVal>, Bound<TimeVal>),
+    Text(Bound<String>, Bound<String>),
+    Ip(Bound<IpAddr>, Bound<IpAddr>),
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    All,
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// Consecutive summary words.
+    Words(Vec<String>),
+    /// Some summary word matches the (anchored) expression.
+    WordRegex(Regex),
+    /// The summary has at least one word.
+    SummaryExists,
+    /// A keyword equal to the value.
+    Key(String, KeyVal),
+    /// An IP field equal to the address.
+    IpEq(String, IpAddr),
+    /// An IP field inside the network.
+    Cidr(String, ipnet::IpNet),
+    /// A keyword (string leaf) matching the anchored expression.
+    KeyRegex(String, Regex),
+    /// A date field equal to the time (to the millisecond, as stored).
+    DateEq(String, TimeVal),
+    Range(String, RangeKind),
+    Exists(String),
+}
+
+impl Matcher {
+    /// Compiles an expression; errors for what the store refuses too (ranges on `summary`,
+    /// patterns on dates, CIDR on non-IP fields, bad or oversized regular expressions, bad times).
+    pub fn new(expr: &Expr) -> Result<Matcher, MatchError> {
+        Ok(Matcher {
+            root: compile(expr)?,
+        })
+    }
+
+    /// Parses and compiles a query.
+    pub fn parse(query: &str) -> Result<Matcher, MatchError> {
+        let e = crate::parse(query).map_err(|e| MatchError(e.to_string()))?;
+        Matcher::new(&e)
+    }
+
+    /// Whether the event matches, relative times evaluated at `now`.
+    pub fn matches(&self, event: &Map<String, Value>, now: DateTime<Utc>) -> bool {
+        self.matches_doc(&Doc::new(event), now)
+    }
+
+    /// Same as [`Matcher::matches`] with a [`Doc`] that caches the summary's words, for
+    /// evaluating many matchers against one event.
+    pub fn matches_doc(&self, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
+        eval(&self.root, doc, now)
+    }
+
+    /// Every summary word the query requires (all of them must be in the summary for a match),
+    /// for indexing rules by word; empty when the query does not require any.
+    pub fn required_words(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        required(&self.root, &mut out);
+        out
+    }
+
+    /// Every `(field, value)` keyword equality the query requires, for indexing rules.
+    pub fn required_keys(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        required_keys(&self.root, &mut out);
+        out
+    }
+}
+
+fn required(n: &Node, out: &mut Vec<String>) {
+    match n {
+        Node::Words(w) => out.extend(w.iter().cloned()),
+        Node::And(v) => v.iter().for_each(|c| required(c, out)),
+        _ => {}
+    }
+}
+
+fn required_keys(n: &Node, out: &mut Vec<(String, String)>) {
+    match n {
+        Node::Key(f, k) => out.push((f.clone(), k.text.clone())),
+        Node::And(v) => v.iter().for_each(|c| required_keys(c, out)),
+        _ => {}
+    }
+}
+
+/// An event being matched, with its summary words computed once.
+pub struct Doc<'a> {
+    map: &'a Map<String, Value>,
+    words: OnceCell<Vec<(u32, String)>>,
+}
+
+impl<'a> Doc<'a> {
+    /// Wraps an event.
+    pub fn new(map: &'a Map<String, Value>) -> Doc<'a> {
+        Doc {
+            map,
+            words: OnceCell::new(),
+        }
+    }
+
+    /// The event.
+    pub fn map(&self) -> &'a Map<String, Value> {
+        self.map
+    }
+
+    /// The summary's indexed words with their positions.
+    pub fn words(&self) -> &[(u32, String)] {
+        self.words.get_or_init(|| match self.map.get("summary") {
+            Some(Value::String(s)) => analyse(s),
+            Some(Value::Array(a)) => {
+                let mut out = Vec::new();
+                let mut base = 0;
+                for v in a {
+                    if let Value::String(s) = v {
+                        let w = analyse(s);
+                        let n = w.last().map(|x| x.0 + 1).unwrap_or(0);
+                        out.extend(w.into_iter().map(|(p, t)| (p + base, t)));
+                        // A gap between values, so that phrases do not span two of them.
+                        base += n + 100;
+                    }
+                }
+                out
+            }
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// Splits text into lower-cased words of letters and digits, with their positions.
+pub fn analyse(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut pos = 0u32;
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() {
+            continue;
+        }
+        if w.len() < MAX_TOKEN_BYTES {
+            out.push((pos, w.to_lowercase()));
+        }
+        pos += 1;
+    }
+    out
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    analyse(text).into_iter().map(|(_, w)| w).collect()
+}
+
+fn anchored(field: &str, body: &str) -> Result<Regex, MatchError> {
+    check_regex(body).map_err(|e| MatchError(format!("field '{field}': {e}")))?;
+    Regex::new(&format!("^(?:{body})$"))
+        .map_err(|e| MatchError(format!("field '{field}': invalid pattern: {e}")))
+}
+
+fn is_ip_field(f: &str) -> bool {
+    matches!(
+        f,
+        "details.sourceipaddress" | "details.destinationipaddress"
+    )
+}
+
+fn is_date_field(f: &str) -> bool {
+    matches!(f, "utctimestamp" | "receivedtimestamp")
+}
+
+fn compile(e: &Expr) -> Result<Node, MatchError> {
+    Ok(match e {
+        Expr::MatchAll => Node::All,
+        Expr::And(v) => Node::And(v.iter().map(compile).collect::<Result<_, _>>()?),
+        Expr::Or(v) => Node::Or(v.iter().map(compile).collect::<Result<_, _>>()?),
+        Expr::Not(x) => Node::Not(Box::new(compile(x)?)),
+        Expr::Term { field, value } => term(field.as_deref(), value)?,
+        Expr::Phrase { field, text } => term(field.as_deref(), text)?,
+        Expr::Wildcard { field, pattern } => {
+            let body = wildcard_to_regex(pattern);
+            regex_node(field.as_deref(), &body, true)?
+        }
+        Expr::Regex { field, pattern } => regex_node(Some(field), pattern, false)?,
+        Expr::Range {
+            field,
+            lower,
+            upper,
+        } => range(field, lower, upper)?,
+        Expr::Exists { field } => exists(field),
+        Expr::Cidr { field, net } => {
+            if !is_ip_field(field) {
+                return bad(format!(
+                    "CIDR match {net} needs an IP field (details.sourceipaddress, \
+                     details.destinationipaddress); '{field}' is not one"
+                ));
+            }
+            Node::Cidr(field.clone(), *net)
+        }
+    })
+}
+
+fn exists(field: &str) -> Node {
+    if field == "summary" {
+        Node::SummaryExists
+    } else {
+        Node::Exists(field.to_string())
+    }
+}
+
+fn term(field: Option<&str>, value: &str) -> Result<Node, MatchError> {
+    Ok(match field {
+        None | Some("summary") => Node::Words(words_of(value)),
+        Some(f) if is_date_field(f) => Node::DateEq(f.to_string(), TimeVal::new(f, value)?),
+        Some(f @ "timestamp") => match TimeVal::new(f, value) {
+            Ok(t) => Node::Or(vec![
+                Node::DateEq(f.to_string(), t),
+                Node::Key(f.to_string(), KeyVal::new(value)),
+            ]),
+            Err(_) => Node::Key(f.to_string(), KeyVal::new(value)),
+        },
+        Some(f) if is_ip_field(f) => match value.parse::<IpAddr>() {
+            Ok(ip) => Node::IpEq(f.to_string(), ip),
+            Err(_) => Node::Key(f.to_string(), KeyVal::new(value)),
+        },
+        Some(f) => Node::Key(f.to_string(), KeyVal::new(value)),
+    })
+}
+
+fn regex_node(field: Option<&str>, body: &str, wildcard: bool) -> Result<Node, MatchError> {
+    Ok(match field {
+        None | Some("summary") => {
+            let body = if wildcard {
+                body.to_lowercase()
+            } else {
+                body.to_string()
+            };
+            Node::WordRegex(anchored("summary", &body)?)
+        }
+        Some(f) if is_date_field(f) => {
+            return bad(format!(
+                "wildcards and regular expressions do not apply to the date field '{f}'"
+            ))
+        }
+        Some(f) => Node::KeyRegex(f.to_string(), anchored(f, body)?),
+    })
+}
+
+fn bound_vals(lower: &Bound<String>, upper: &Bound<String>) -> Vec<String> {
+    [lower, upper]
+        .into_iter()
+        .filter_map(|b| match b {
+            Bound::Included(v) | Bound::Excluded(v) => Some(v.clone()),
+            Bound::Unbounded => None,
+        })
+        .collect()
+}
+
+fn map_b<T>(
+    b: &Bound<String>,
+    f: &mut dyn FnMut(&str) -> Result<T, MatchError>,
+) -> Result<Bound<T>, MatchError> {
+    Ok(match b {
+        Bound::Included(v) => Bound::Included(f(v)?),
+        Bound::Excluded(v) => Bound::Excluded(f(v)?),
+        Bound::Unbounded => Bound::Unbounded,
+    })
+}
+
+fn range(field: &str, lower: &Bound<String>, upper: &Bound<String>) -> Result<Node, MatchError> {
+    if matches!((lower, upper), (Bound::Unbounded, Bound::Unbounded)) {
+        return Ok(exists(field));
+    }
+    if field == "summary" {
+        return bad("range queries do not apply to the text field 'summary'");
+    }
+    let values = bound_vals(lower, upper);
+    let kind = if is_date_field(field) {
+        RangeKind::Time(
+            map_b(lower, &mut |v| TimeVal::new(field, v))?,
+            map_b(upper, &mut |v| TimeVal::new(field, v))?,
+        )
+    } else if is_ip_field(field) {
+        let mut conv = |v: &str| {
+            v.parse::<IpAddr>()
+                .map_err(|_| MatchError(format!("field '{field}': '{v}' is not an IP address")))
+        };
+        RangeKind::Ip(map_b(lower, &mut conv)?, map_b(upper, &mut conv)?)
+    } else if values.iter().all(|v| v.parse::<f64>().is_ok()) {
+        let mut conv = |v: &str| Ok(v.parse::<f64>().unwrap_or_default());
+        RangeKind::Number(map_b(lower, &mut conv)?, map_b(upper, &mut conv)?)
+    } else if values
+        .iter()
+        .all(|v| parse_time(v, DateTime::<Utc>::UNIX_EPOCH).is_ok())
+    {
+        RangeKind::Time(
+            map_b(lower, &mut |v| TimeVal::new(field, v))?,
+            map_b(upper, &mut |v| TimeVal::new(field, v))?,
+        )
+    } else {
+        let mut conv = |v: &str| Ok(v.to_string());
+        RangeKind::Text(map_b(lower, &mut conv)?, map_b(upper, &mut conv)?)
+    };
+    Ok(Node::Range(field.to_string(), kind))
+}
+
+/// Calls `f` on every non-null leaf at a dotted path (through arrays); stops when `f` is true.
+pub fn any_leaf(map: &Map<String, Value>, path: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    let mut parts = path.split('.');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = parts.collect();
+    match map.get(first) {
+        Some(v) => walk(v, &rest, f),
+        None => false,
+    }
+}
+
+fn walk(v: &Value, rest: &[&str], f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    match v {
+        Value::Array(a) => a.iter().any(|x| walk(x, rest, f)),
+        Value::Object(m) => match rest.split_first() {
+            Some((k, tail)) => m.get(*k).is_some_and(|x| walk(x, tail, f)),
+            None => false,
+        },
+        Value::Null => false,
+        leaf => rest.is_empty() && f(leaf),
+    }
+}
+
+/// Whether anything non-null is at or below the path (an object counts when it holds a value).
+fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
+    fn has_leaf(v: &Value) -> bool {
+        match v {
+            Value::Null => false,
+            Value::Array(a) => a.iter().any(has_leaf),
+            Value::Object(m) => m.values().any(has_leaf),
+            _ => true,
+        }
+    }
+    let mut cur: Vec<&Value> = Vec::new();
+    let mut parts = path.split('.');
+    match parts.next().and_then(|p| map.get(p)) {
+        Some(v) => cur.push(v),
+        None => return false,
+    }
+    for p in parts {
+        let mut next = Vec::new();
+        for v in cur {
+            collect_child(v, p, &mut next);
+        }
+        if next.is_empty() {
+            return false;
+        }
+        cur = next;
+    }
+    cur.into_iter().any(has_leaf)
+}
+
+fn collect_child<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(x) = m.get(key) {
+                out.push(x);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_child(x, key, out)),
+        _ => {}
+    }
+}
+
+/// The value of a date field as stored (to the millisecond).
+fn date_of(v: &Value) -> Option<DateTime<Utc>> {
+    let s = v.as_str()?;
+    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+    Some(truncate_ms(t))
+}
+
+fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+fn in_bounds<T: PartialOrd>(x: &T, lo: &Bound<T>, hi: &Bound<T>) -> bool {
+    let lo_ok = match lo {
+        Bound::Included(l) => x >= l,
+        Bound::Excluded(l) => x > l,
+        Bound::Unbounded => true,
+    };
+    let hi_ok = match hi {
+        Bound::Included(h) => x <= h,
+        Bound::Excluded(h) => x < h,
+        Bound::Unbounded => true,
+    };
+    lo_ok && hi_ok
+}
+
+fn time_bound(b: &Bound<TimeVal>, now: DateTime<Utc>) -> Option<Bound<DateTime<Utc>>> {
+    Some(match b {
+        Bound::Included(t) => Bound::Included(truncate_ms(t.at(now)?)),
+        Bound::Excluded(t) => Bound::Excluded(truncate_ms(t.at(now)?)),
+        Bound::Unbounded => Bound::Unbounded,
+    })
+}
+
+/// Both addresses in one family (IPv4 as IPv4-mapped IPv6), as the store keeps them.
+fn v6(ip: IpAddr) -> std::net::Ipv6Addr {
+    match ip {
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+        IpAddr::V6(a) => a,
+    }
+}
+
+fn ip_of(v: &Value) -> Option<IpAddr> {
+    v.as_str().and_then(|s| s.trim().parse::<IpAddr>().ok())
+}
+
+fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
+    let map = doc.map;
+    match n {
+        Node::All => true,
+        Node::And(v) => v.iter().all(|c| eval(c, doc, now)),
+        Node::Or(v) => v.iter().any(|c| eval(c, doc, now)),
+        Node::Not(c) => !eval(c, doc, now),
+        Node::Words(ws) => phrase_in(doc.words(), ws),
+        Node::WordRegex(re) => doc.words().iter().any(|(_, w)| re.is_match(w)),
+        Node::SummaryExists => !doc.words().is_empty(),
+        Node::Key(f, k) => any_leaf(map, f, &mut |v| k.matches(v)),
+        Node::IpEq(f, ip) => {
+            // The IP column holds the document's one address (first value only for arrays).
+            first_ip(map, f).is_some_and(|a| v6(a) == v6(*ip))
+        }
+        Node::Cidr(f, net) => first_ip(map, f).is_some_and(|a| net_contains(net, a)),
+        Node::KeyRegex(f, re) => any_leaf(map, f, &mut |v| match v {
+            Value::String(s) => json_date(s).is_none() && re.is_match(s),
+            _ => false,
+        }),
+        Node::DateEq(f, t) => match t.at(now) {
+            Some(t) => {
+                let t = truncate_ms(t);
+                any_leaf(map, f, &mut |v| date_of(v) == Some(t))
+            }
+            None => false,
+        },
+        Node::Range(f, kind) => range_match(map, f, kind, now),
+        Node::Exists(f) => exists_at(map, f),
+    }
+}
+
+fn first_ip(map: &Map<String, Value>, path: &str) -> Option<IpAddr> {
+    let d = map.get("details")?.as_object()?;
+    let key = path.strip_prefix("details.")?;
+    ip_of(d.get(key)?)
+}
+
+fn net_contains(net: &ipnet::IpNet, a: IpAddr) -> bool {
+    let lo = v6(net.network());
+    let hi = v6(net.broadcast());
+    let x = v6(a);
+    x >= lo && x <= hi
+}
+
+fn range_match(map: &Map<String, Value>, f: &str, kind: &RangeKind, now: DateTime<Utc>) -> bool {
+    match kind {
+        RangeKind::Number(lo, hi) => any_leaf(map, f, &mut |v| {
+            v.as_f64()
+                .is_some_and(|x| v.is_number() && in_bounds(&x, lo, hi))
+        }),
+        RangeKind::Time(lo, hi) => {
+            let (Some(lo), Some(hi)) = (time_bound(lo, now), time_bound(hi, now)) else {
+                return false;
+            };
+            let date_field = is_date_field(f);
+            any_leaf(map, f, &mut |v| {
+                let d = if date_field {
+                    date_of(v)
+                } else {
+                    v.as_str().and_then(json_date)
+                };
+                d.is_some_and(|d| in_bounds(&d, &lo, &hi))
+            })
+        }
+        RangeKind::Text(lo, hi) => any_leaf(map, f, &mut |v| match v {
+            Value::String(s) => json_date(s).is_none() && in_bounds(s, lo, hi),
+            _ => false,
+        }),
+        RangeKind::Ip(lo, hi) => {
+            let lo = lo.as_ref().map(|a| v6(*a));
+            let hi = hi.as_ref().map(|a| v6(*a));
+            first_ip(map, f).is_some_and(|a| in_bounds(&v6(a), &lo, &hi))
+        }
+    }
+}
+
+/// Whether the words appear consecutively (by position) in the analysed text.
+fn phrase_in(text: &[(u32, String)], phrase: &[String]) -> bool {
+    let Some((first, rest)) = phrase.split_first() else {
+        return false;
+    };
+    text.iter().enumerate().any(|(i, (p, w))| {
+        w == first
+            && rest.iter().enumerate().all(|(k, want)| {
+                text.get(i + k + 1)
+                    .is_some_and(|(q, w2)| *q == p + k as u32 + 1 && w2 == want)
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2017-01-01T01:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+    fn m(q: &str, e: &Map<String, Value>) -> bool {
+        match Matcher::parse(q) {
+            Ok(x) => x.matches(e, now()),
+            Err(err) => panic!("{q}: {err}"),
+        }
+    }
+
+    #[test]
+    fn summary_is_analysed_text() {
+        let e = ev(json!({"summary": "Failed password for Invalid user from 1.2.3.4 port 22"}));
+        assert!(m("failed", &e));
+        assert!(m("summary:FAILED", &e));
+        assert!(m("\"password for invalid\"", &e));
+        assert!(!m("\"password invalid\"", &e));
+        assert!(m("summary:\"1.2.3.4\"", &e));
+        assert!(!m("summary:\"1.2.3.5\"", &e));
+        assert!(m("summary:inv*", &e));
+        assert!(m("summary:/pass.*/", &e));
+        assert!(!m("summary:/Pass.*/", &e));
+        assert!(m("_exists_:summary", &e));
+        assert!(!m("_exists_:summary", &ev(json!({"summary": "..."}))));
+        // Underscores split words, as in the store.
+        let e2 = ev(json!({"summary": "ldap_count_entries failed"}));
+        assert!(m("summary:ldap_count_entries", &e2));
+        assert!(m("summary:count", &e2));
+    }
+
+    #[test]
+    fn keywords_are_exact() {
+        let e = ev(
+            json!({"category": "bro", "details": {"program": "sshd", "port": 22,
+            "ok": true, "tags": ["a", "b"], "host": "Foo.example.com"}}),
+        );
+        assert!(m("category:bro", &e));
+        assert!(!m("category:Bro", &e));
+        assert!(!m("category:br", &e));
+        assert!(m("details.program:sshd AND NOT details.program:ssh", &e));
+        assert!(m("details.port:22", &e));
+        assert!(!m("details.port:\"22x\"", &e));
+        assert!(m("details.ok:true", &e));
+        assert!(m("details.tags:b", &e));
+        assert!(m("details.host:*example*", &e));
+        assert!(!m("details.host:*EXAMPLE*", &e));
+        assert!(m("details.host:/[A-Z]oo\\..*/", &e));
+        assert!(!m("details.host:/oo.*/", &e));
+        assert!(m("details.port:[20 TO 30]", &e));
+        assert!(!m("details.port:{22 TO 30]", &e));
+        assert!(m("_exists_:details.program AND _exists_:details", &e));
+        assert!(!m("_exists_:details.nope", &e));
+    }
+
+    #[test]
+    fn ips_dates_and_nulls() {
+        let e = ev(json!({"utctimestamp": "2017-01-01T00:59:00+00:00",
+            "details": {"sourceipaddress": "10.1.2.3", "username": "", "gone": null}}));
+        assert!(m("details.sourceipaddress:10.1.2.3", &e));
+        assert!(m("details.sourceipaddress:\"::ffff:10.1.2.3\"", &e));
+        assert!(m("details.sourceipaddress:10.0.0.0/8", &e));
+        assert!(!m("details.sourceipaddress:11.0.0.0/8", &e));
+        assert!(m(
+            "details.sourceipaddress:[10.0.0.0 TO 10.255.255.255]",
+            &e
+        ));
+        assert!(m("details.sourceipaddress:10.1.*", &e));
+        assert!(m("utctimestamp:[now-2m TO now]", &e));
+        assert!(!m("utctimestamp:[now-30s TO now]", &e));
+        assert!(m("utctimestamp:<now-30s", &e));
+        assert!(m("details.username:\"\"", &e));
+        assert!(!m("_exists_:details.gone", &e));
+        assert!(Matcher::parse("summary:[a TO b]").is_err());
+        assert!(Matcher::parse("utctimestamp:abc*").is_err());
+        assert!(Matcher::parse("category:10.0.0.0/8").is_err());
+    }
+}
