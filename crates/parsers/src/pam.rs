@@ -33,6 +33,7 @@ re!(
     pub(crate) PAM_MORE,
     r"^PAM (\d+) more authentication failures?;(.*)$"
 );
+re!(MORE_BODY, r"^(\d+) more authentication failures?;(.*)$");
 re!(PASSWORD_CHANGED, r"^password changed for (\S+)");
 re!(
     NO_PASSWORD,
@@ -136,6 +137,13 @@ pub(crate) fn pam_body(r: Parsed, body: &str) -> Option<Parsed> {
     }
     if let Some(tail) = body.strip_prefix("authentication failure;") {
         return Some(authfail_fields(r, tail).s("failure", "authentication failure"));
+    }
+    if let Some(c) = MORE_BODY.captures(body) {
+        return Some(
+            authfail_fields(r, &c[2])
+                .s("failure", "more authentication failures")
+                .s("count", &c[1]),
+        );
     }
     if body.starts_with("check pass; user unknown") {
         return Some(

@@ -140,6 +140,14 @@ fn pam_older_form() {
                "sourcehostname": "scan.example.org", "success": false,
                "failure": "authentication failure"}),
     );
+    check(
+        "sshd(pam_unix)",
+        "2 more authentication failures; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4  user=root",
+        Some("authentication"),
+        json!({"service": "sshd", "pammodule": "pam_unix", "username": "root", "uid": "0",
+               "euid": "0", "tty": "NODEVssh", "sourceipaddress": "218.188.2.4",
+               "success": false, "failure": "more authentication failures", "count": "2"}),
+    );
     none("sshd(pam_unix)", "bad line");
     none("sshd(pam_", "authentication failure; user=x");
 }

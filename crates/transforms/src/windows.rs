@@ -37,27 +37,34 @@ pub(crate) enum Shape {
     EventXml,
 }
 
-/// Whether the document is a Windows event, and in which shape.
+/// Whether the document is a Windows event, and in which shape (one pass over the keys:
+/// every incoming document is asked).
 pub(crate) fn shape(fields: &[(String, Field)]) -> Option<Shape> {
-    let obj = |name: &str| {
-        fields.iter().find_map(|(k, f)| match f {
-            Field::Json(Value::Object(o)) if k == name => Some(o),
-            _ => None,
-        })
-    };
-    if obj("winlog").is_some_and(|w| {
-        w.contains_key("event_id") || w.contains_key("channel") || w.contains_key("event_data")
-    }) {
-        return Some(Shape::Winlogbeat);
+    let (mut event_id, mut nx_source, mut xml) = (false, false, false);
+    for (k, f) in fields {
+        match (k.as_str(), f) {
+            ("winlog", Field::Json(Value::Object(w)))
+                if w.contains_key("event_id")
+                    || w.contains_key("channel")
+                    || w.contains_key("event_data") =>
+            {
+                return Some(Shape::Winlogbeat)
+            }
+            ("EventID", _) => event_id = true,
+            ("SourceName" | "Channel" | "ProviderGuid", _) => nx_source = true,
+            ("Event", Field::Json(Value::Object(e))) => {
+                xml = e.get("System").is_some_and(Value::is_object);
+            }
+            _ => {}
+        }
     }
-    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
-    if has("EventID") && (has("SourceName") || has("Channel") || has("ProviderGuid")) {
-        return Some(Shape::Nxlog);
+    if event_id && nx_source {
+        Some(Shape::Nxlog)
+    } else if xml {
+        Some(Shape::EventXml)
+    } else {
+        None
     }
-    if obj("Event").is_some_and(|e| e.get("System").is_some_and(Value::is_object)) {
-        return Some(Shape::EventXml);
-    }
-    None
 }
 
 /// What is read from a Windows event before the MozDef event is built.

@@ -148,6 +148,11 @@ fn pam_failure_and_4625_share_the_rule_fields() {
     pipeline.run(&mut linux);
     let mut windows = normalize(nxlog_4625(), &ctx()).unwrap();
     pipeline.run(&mut windows);
+    // The older PAM form (program `sshd(pam_unix)`) too.
+    let old = b"<38>Nov 22 10:15:03 oldhost sshd(pam_unix)[2211]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=198.51.100.23  user=administrator";
+    let mut legacy = syslog_event(old, RawMeta::default(), &ctx(), &opts);
+    pipeline.run(&mut legacy);
+    assert_eq!(legacy.processname, "sshd(pam_unix)");
     let fields = |ev: &Event| {
         (
             ev.category.clone(),
@@ -158,6 +163,7 @@ fn pam_failure_and_4625_share_the_rule_fields() {
         )
     };
     assert_eq!(fields(&linux), fields(&windows));
+    assert_eq!(fields(&legacy), fields(&windows));
     assert_eq!(
         fields(&linux),
         (
