@@ -1,7 +1,7 @@
 //! sshd: logins (accepted, failed, invalid users), sessions, disconnects, PAM failures and
 //! reverse-mapping warnings.
 
-use crate::pam::{authfail_fields, parse_pam_as, PAM_MORE};
+use crate::pam::{authfail_fields, ip_text, parse_pam_as, PAM_MORE};
 use crate::parsed::{Cur, Parsed};
 
 re!(
@@ -191,6 +191,15 @@ pub fn parse_sshd(msg: &str) -> Option<Parsed> {
     closes(msg)
 }
 
+/// The peer of a connection line: `sourceipaddress` when it is an address, else
+/// `sourcehostname` (sshd with `UseDNS yes` names hosts).
+fn peer(r: Parsed, s: &str) -> Parsed {
+    match ip_text(s) {
+        Some(ip) => r.s("sourceipaddress", &ip),
+        None => r.s("sourcehostname", s),
+    }
+}
+
 /// Connections closed or dropped before or after authentication.
 fn closes(msg: &str) -> Option<Parsed> {
     let p = || Parsed::new("sshd", Some("authentication"));
@@ -200,9 +209,7 @@ fn closes(msg: &str) -> Option<Parsed> {
             .or(c.get(4))
             .map(|m| m.as_str())
             .filter(|s| !s.is_empty());
-        let mut r = p()
-            .opt("username", user)
-            .s("sourceipaddress", &c[5])
+        let mut r = peer(p().opt("username", user), &c[5])
             .opt("sourceport", c.get(6).map(|m| m.as_str()))
             .s(
                 "disconnect",
@@ -217,12 +224,13 @@ fn closes(msg: &str) -> Option<Parsed> {
         return Some(r);
     }
     if let Some(c) = SSH_DISCONNECTING.captures(msg) {
-        let mut r = p()
-            .opt("username", Some(&c[2]).filter(|s| !s.is_empty()))
-            .s("sourceipaddress", &c[3])
-            .s("sourceport", &c[4])
-            .s("disconnect", "disconnecting")
-            .s("reason", &c[5]);
+        let mut r = peer(
+            p().opt("username", Some(&c[2]).filter(|s| !s.is_empty())),
+            &c[3],
+        )
+        .s("sourceport", &c[4])
+        .s("disconnect", "disconnecting")
+        .s("reason", &c[5]);
         if c[5].starts_with("Too many authentication failures") {
             r = r
                 .s("authstatus", "Failed")
@@ -236,7 +244,7 @@ fn closes(msg: &str) -> Option<Parsed> {
     }
     if let Some(c) = SSH_NO_ID.captures(msg) {
         return Some(
-            p().s("sourceipaddress", &c[1])
+            peer(p(), &c[1])
                 .s("sourceport", &c[2])
                 .s("disconnect", "preauth"),
         );

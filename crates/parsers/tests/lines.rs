@@ -467,6 +467,13 @@ fn sshd_disconnects_and_closes() {
                "sourceipaddress": "192.0.2.4", "success": false, "authstatus": "Failed",
                "failure": "more authentication failures", "count": "5"}),
     );
+    check(
+        "sshd",
+        "Connection closed by scanner.example.net port 40000 [preauth]",
+        auth,
+        json!({"sourcehostname": "scanner.example.net", "sourceport": "40000",
+               "disconnect": "closed", "preauth": true}),
+    );
     none("sshd", "Connection closed by");
     none("sshd", "Disconnected from");
     none("sshd", "Failed password for root from");
