@@ -6,7 +6,11 @@
 //! | sshd | `authentication` | `username`, `sourceipaddress`, `sourceport`, `authmethod`, `authstatus` (`Accepted`/`Failed`/`Invalid`), `success`, `rsakeyfingerprint`, `sessiontype`, `device`, `invaliduser` |
 //! | sudo | `authorization` | `username`, `tty`, `pwd`, `targetuser`, `command`, `success`, `failure` |
 //! | su | `authorization` | `username`, `originuser`, `uid`, `status` (`opened`/`closed`), `fromuser`, `touser`, `success` |
-//! | pam session | `authentication` | `username`, `uid`, `originuser`, `status`, `service` |
+//! | pam (any service, both forms) | `authentication` (`account` for password changes) | `service`, `pammodule`, `username`, `uid`, `euid`, `tty`, `originuser`, `status`, `sourceipaddress`/`sourcehostname`, `success`, `failure`, `invaliduser` |
+//! | account (shadow-utils) | `account` | `action`, `targetuser`, `group`, `uid`, `gid`, `home`, `shell`, `username`, `success`... (`src/account.rs`) |
+//! | systemd-logind | `authentication` | `sessionid`, `username`, `status` |
+//! | kernel | (unchanged) | `device`, `promiscuous`; audit records go to auditd |
+//! | windows security events | `authentication` / `authorization` / `account` | `action`, `username`, `sourceipaddress`, `success`... (`src/windows.rs`; applied by the Windows normalizer) |
 //! | access log | `web` / `proxy` | `sourceipaddress`, `user`, `method`, `url`/`destination`, `host`, `status`, `bytes`, `referrer`, `useragent`, `proxyaction`, `elapsed` |
 //! | auditd | `execution` / `authentication` / `account` / `audit` | table in `src/auditd/mod.rs`: `audittype`, `syscall`, `success`, `command`, `args`, `paths`, `uid`/`auid`, `username`, `sourceipaddress`... |
 //!
@@ -22,23 +26,31 @@ macro_rules! re {
 }
 
 mod access;
+mod account;
 mod auditd;
+mod kernel;
+mod logind;
 mod pam;
 mod parsed;
 mod sshd;
 mod su;
 mod sudo;
+mod windows;
 
 pub use access::parse_access_log;
+pub use account::parse_account;
 pub use auditd::{
     auditd_event, parse_auditd, parse_auditd_record, AuditAssembler, AuditJoiner, AuditRecord,
     Joined,
 };
-pub use pam::parse_pam_session;
+pub use kernel::parse_kernel;
+pub use logind::parse_logind;
+pub use pam::{parse_pam, parse_pam_session};
 pub use parsed::{Fields, Parsed};
 pub use sshd::parse_sshd;
 pub use su::parse_su;
 pub use sudo::parse_sudo;
+pub use windows::{parse_windows, windows_event_title, SECURITY_PROVIDER};
 
 /// A raw `audit.log` line: `type=... msg=audit(` or `node=... type=...`.
 fn is_raw_audit(msg: &str) -> bool {
@@ -55,8 +67,15 @@ pub fn parse_by_program(program: &str, msg: &str) -> Option<Parsed> {
         "su" => parse_su(msg),
         "nginx" | "httpd" | "apache" | "apache2" | "squid" => parse_access_log(msg),
         "audispd" | "auditd" | "audit" | "audisp-syslog" | "audisp-remote" => parse_auditd(msg),
-        "kernel" if msg.contains("audit(") => parse_auditd(msg),
-        _ if msg.trim_start().starts_with("pam_unix(") => parse_pam_session(prog, msg),
+        "kernel" => parse_kernel(msg),
+        "systemd-logind" => parse_logind(msg),
+        "useradd" | "usermod" | "userdel" | "groupadd" | "groupmod" | "groupdel" | "gpasswd"
+        | "passwd" | "chage" | "chsh" | "chfn" | "chpasswd" | "newusers" => {
+            parse_account(msg).or_else(|| parse_pam(prog, msg))
+        }
+        // The older PAM form: the program is `SERVICE(pam_MODULE)`.
+        _ if prog.ends_with(')') && prog.contains("(pam_") => parse_pam(prog, msg),
+        _ if msg.trim_start().starts_with("pam_") => parse_pam(prog, msg),
         // Raw audit.log lines (no syslog header, so no program name).
         _ if is_raw_audit(msg) => parse_auditd(msg),
         _ => None,

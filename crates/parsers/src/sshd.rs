@@ -1,7 +1,7 @@
 //! sshd: logins (accepted, failed, invalid users), sessions, disconnects, PAM failures and
 //! reverse-mapping warnings.
 
-use crate::pam::{parse_pam_session, PAM_AUTHFAIL, PAM_MORE};
+use crate::pam::{authfail_fields, ip_text, parse_pam_as, PAM_MORE};
 use crate::parsed::{Cur, Parsed};
 
 re!(
@@ -27,6 +27,18 @@ re!(
 re!(
     SSH_MAXAUTH,
     r"^(?:error: )?maximum authentication attempts exceeded for (invalid user )?(\S+) from (\S+) port (\d+)"
+);
+re!(
+    SSH_CLOSED,
+    r"^Connection (closed|reset) by (?:(invalid|authenticating) user (\S*) )?(?:user (\S+) )?(\S+?)(?: port (\d+))?(?: \[preauth\])?$"
+);
+re!(
+    SSH_DISCONNECTING,
+    r"^Disconnecting (?:(invalid|authenticating) )?user (\S*) (\S+) port (\d+): (.*?)(?: \[preauth\])?$"
+);
+re!(
+    SSH_NO_ID,
+    r"^(?:Did not receive identification string from|Timeout before authentication for|Unable to negotiate with|banner exchange: Connection from) (\S+) port (\d+)"
 );
 re!(
     REVERSE_MAP,
@@ -148,25 +160,12 @@ pub fn parse_sshd(msg: &str) -> Option<Parsed> {
         }
         return Some(r);
     }
-    if let Some(c) = PAM_AUTHFAIL.captures(msg) {
-        return Some(
-            p().s("username", &c[3])
-                .opt(
-                    "sourceipaddress",
-                    c.get(2).map(|m| m.as_str()).filter(|s| !s.is_empty()),
-                )
-                .s("authstatus", "Failed")
-                .b("success", false)
-                .s("failure", "authentication failure"),
-        );
-    }
     if let Some(c) = PAM_MORE.captures(msg) {
         return Some(
-            p().s("username", &c[3])
-                .opt("sourceipaddress", Some(&c[2]).filter(|s| !s.is_empty()))
+            authfail_fields(p(), &c[2])
                 .s("authstatus", "Failed")
-                .b("success", false)
-                .s("failure", "more authentication failures"),
+                .s("failure", "more authentication failures")
+                .s("count", &c[1]),
         );
     }
     if let Some(c) = REVERSE_MAP.captures(msg) {
@@ -181,9 +180,74 @@ pub fn parse_sshd(msg: &str) -> Option<Parsed> {
         r.tags.push("reverse_mapping_failed");
         return Some(r);
     }
-    if let Some(mut r) = parse_pam_session("sshd", msg) {
-        r.parser = "sshd";
+    if let Some(r) = parse_pam_as("sshd", "authentication", msg) {
+        let failed = r.fields.get("success") == Some(&serde_json::Value::Bool(false));
+        return Some(if failed {
+            r.s("authstatus", "Failed")
+        } else {
+            r
+        });
+    }
+    closes(msg)
+}
+
+/// The peer of a connection line: `sourceipaddress` when it is an address, else
+/// `sourcehostname` (sshd with `UseDNS yes` names hosts).
+fn peer(r: Parsed, s: &str) -> Parsed {
+    match ip_text(s) {
+        Some(ip) => r.s("sourceipaddress", &ip),
+        None => r.s("sourcehostname", s),
+    }
+}
+
+/// Connections closed or dropped before or after authentication.
+fn closes(msg: &str) -> Option<Parsed> {
+    let p = || Parsed::new("sshd", Some("authentication"));
+    if let Some(c) = SSH_CLOSED.captures(msg) {
+        let user = c
+            .get(3)
+            .or(c.get(4))
+            .map(|m| m.as_str())
+            .filter(|s| !s.is_empty());
+        let mut r = peer(p().opt("username", user), &c[5])
+            .opt("sourceport", c.get(6).map(|m| m.as_str()))
+            .s(
+                "disconnect",
+                if &c[1] == "closed" { "closed" } else { "reset" },
+            );
+        if c.get(2).is_some_and(|m| m.as_str() == "invalid") {
+            r = r.b("invaliduser", true);
+        }
+        if msg.ends_with("[preauth]") {
+            r = r.b("preauth", true);
+        }
         return Some(r);
+    }
+    if let Some(c) = SSH_DISCONNECTING.captures(msg) {
+        let mut r = peer(
+            p().opt("username", Some(&c[2]).filter(|s| !s.is_empty())),
+            &c[3],
+        )
+        .s("sourceport", &c[4])
+        .s("disconnect", "disconnecting")
+        .s("reason", &c[5]);
+        if c[5].starts_with("Too many authentication failures") {
+            r = r
+                .s("authstatus", "Failed")
+                .b("success", false)
+                .s("failure", "too many authentication failures");
+        }
+        if c.get(1).is_some_and(|m| m.as_str() == "invalid") {
+            r = r.b("invaliduser", true);
+        }
+        return Some(r);
+    }
+    if let Some(c) = SSH_NO_ID.captures(msg) {
+        return Some(
+            peer(p(), &c[1])
+                .s("sourceport", &c[2])
+                .s("disconnect", "preauth"),
+        );
     }
     None
 }

@@ -1,6 +1,6 @@
 //! su: sessions and the failure/success lines of su itself.
 
-use crate::pam::PAM_SESSION;
+use crate::pam::{parse_pam_as, PAM_SESSION};
 use crate::parsed::Parsed;
 
 re!(SU_FAILED, r"^FAILED SU \(to (\S+)\) (\S+) on (\S+)");
@@ -48,5 +48,20 @@ pub fn parse_su(msg: &str) -> Option<Parsed> {
                 .b("success", &c[1] == "+"),
         );
     }
-    None
+    // Other PAM lines of su (authentication failures: `user` is the target account, `ruser`
+    // the one who ran su).
+    parse_pam_as("su", "authorization", msg).map(|r| {
+        let (to, from) = (
+            r.fields.get("username").cloned(),
+            r.fields.get("originuser").cloned(),
+        );
+        let mut r = r;
+        if let Some(serde_json::Value::String(to)) = to {
+            r = r.s("touser", &to);
+        }
+        if let Some(serde_json::Value::String(from)) = from {
+            r = r.s("fromuser", &from);
+        }
+        r
+    })
 }

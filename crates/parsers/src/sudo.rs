@@ -1,6 +1,6 @@
 //! sudo: commands run and failures.
 
-use crate::pam::{parse_pam_session, PAM_AUTHFAIL};
+use crate::pam::parse_pam_as;
 use crate::parsed::Parsed;
 
 /// The `user : [reason ; ]TTY=.. ; PWD=.. ; USER=.. ; [ENV=.. ; ]COMMAND=..` line of sudo, split
@@ -44,19 +44,15 @@ fn sudo_command(msg: &str) -> Option<Parsed> {
 
 /// sudo: commands run and failures.
 pub fn parse_sudo(msg: &str) -> Option<Parsed> {
-    let p = || Parsed::new("sudo", Some("authorization"));
     if let Some(r) = sudo_command(msg) {
         return Some(r);
     }
-    if let Some(c) = PAM_AUTHFAIL.captures(msg.trim()) {
-        return Some(
-            p().s("username", &c[3])
-                .b("success", false)
-                .s("failure", "authentication failure"),
-        );
-    }
-    parse_pam_session("sudo", msg).map(|mut r| {
-        r.parser = "sudo";
+    // PAM lines of sudo (authentication failures, sessions, password not given).
+    // Sessions are `authentication`, like every PAM session.
+    parse_pam_as("sudo", "authorization", msg).map(|mut r| {
+        if r.fields.contains_key("status") {
+            r.category = Some("authentication");
+        }
         r
     })
 }

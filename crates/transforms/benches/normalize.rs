@@ -1,4 +1,5 @@
-//! Normalization of a realistic mix of MozDef-style events (sshd, sudo, proxy, web).
+//! Normalization of a realistic mix of MozDef-style events (sshd, sudo, proxy, web), of
+//! Windows security events (nxlog and winlogbeat), and of one very wide event.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -50,6 +51,47 @@ fn bench(c: &mut Criterion) {
                     if let Ok(ev) = normalize(e, &ctx) {
                         black_box(serde_json::to_vec(&ev).ok());
                     }
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+
+    // Windows security events: a 4625 from nxlog, a 4624 from winlogbeat.
+    let windows = vec![
+        json!({"EventTime": "2026-11-22 10:15:03", "Hostname": "WS-0042.corp.example.com",
+               "Keywords": "9227875636482146304", "EventType": "AUDIT_FAILURE", "SeverityValue": 4,
+               "Severity": "ERROR", "EventID": 4625, "SourceName": "Microsoft-Windows-Security-Auditing",
+               "ProviderGuid": "{54849625-5478-4994-A5BA-3E3B0328C30D}", "Version": 0, "Task": 12544,
+               "OpcodeValue": 0, "RecordNumber": 3920117, "ProcessID": 708, "ThreadID": 3344,
+               "Channel": "Security", "Message": "An account failed to log on.", "Category": "Logon",
+               "Opcode": "Info", "SubjectUserSid": "S-1-0-0", "SubjectUserName": "-",
+               "TargetUserName": "administrator", "TargetDomainName": "CORP",
+               "Status": "0xc000006d", "SubStatus": "0xc000006a", "LogonType": "3",
+               "LogonProcessName": "NtLmSsp ", "AuthenticationPackageName": "NTLM",
+               "WorkstationName": "KALI", "IpAddress": "198.51.100.23", "IpPort": "50344",
+               "EventReceivedTime": "2026-11-22 10:15:04", "SourceModuleName": "eventlog",
+               "SourceModuleType": "im_msvistalog"}),
+        json!({"@timestamp": "2026-11-22T09:01:02.345Z", "message": "An account was successfully logged on.",
+               "event": {"code": "4624", "kind": "event", "outcome": "success"},
+               "host": {"name": "dc01.corp.example.com"}, "agent": {"type": "winlogbeat"},
+               "winlog": {"channel": "Security", "computer_name": "DC01.corp.example.com",
+                          "event_id": "4624", "provider_name": "Microsoft-Windows-Security-Auditing",
+                          "record_id": "1184422", "keywords": ["Audit Success"],
+                          "event_data": {"SubjectUserName": "DC01$", "TargetUserName": "jdoe",
+                                         "TargetDomainName": "CORP", "LogonType": "10",
+                                         "AuthenticationPackageName": "Negotiate",
+                                         "IpAddress": "::ffff:203.0.113.80", "IpPort": "0"}}}),
+    ];
+    let mut g = c.benchmark_group("normalize_windows");
+    g.throughput(Throughput::Elements(windows.len() as u64));
+    g.bench_function("nxlog_winlogbeat", |b| {
+        b.iter_batched(
+            || windows.clone(),
+            |evs| {
+                for e in evs {
+                    black_box(normalize(e, &ctx).ok());
                 }
             },
             BatchSize::SmallInput,

@@ -4,7 +4,8 @@
 //! `{"country_code": "US"}` schema of ip-location-db's free databases. For
 //! `details.sourceipaddress` and `details.destinationipaddress` it adds, as MozDef's `geoip`
 //! plugin did, `details.<source|destination>ipgeolocation` (`country_code`, `country_name`,
-//! `city`, `continent_code`, `latitude`, `longitude`, `time_zone`, `asn`, `as_organization`)
+//! `city`, `continent_code`, `latitude`, `longitude`, `time_zone`, `accuracy_radius`, `asn`,
+//! `as_organization`)
 //! and `details.<source|destination>ipgeopoint` (`"lat,lon"`). Private, loopback and other
 //! non-public addresses are not looked up. Lookups are cached.
 
@@ -181,6 +182,9 @@ impl GeoIp {
                 ("latitude", get(&v, &["location", "latitude"])),
                 ("longitude", get(&v, &["location", "longitude"])),
                 ("time_zone", get(&v, &["location", "time_zone"])),
+                // Kilometres around the point the address is likely in (impossible travel
+                // allows for it).
+                ("accuracy_radius", get(&v, &["location", "accuracy_radius"])),
                 ("postal_code", get(&v, &["postal", "code"])),
             ];
             for (k, val) in fields {

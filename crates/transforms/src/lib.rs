@@ -10,3 +10,4 @@ pub mod normalize;
 pub mod pipeline;
 pub mod syslog;
 pub mod transforms;
+pub mod windows;

@@ -18,7 +18,9 @@
 //!   processname, processid and summary, `unknown` for source; severity defaults to INFO; the
 //!   event time defaults to the received time; `type` is `event`.
 //! - an unparsable time or severity is an error naming the field and the value — never silently
-//!   replaced.
+//!   replaced;
+//! - Windows events (nxlog's flat JSON, winlogbeat's, the event XML as JSON) are normalized by
+//!   [`crate::windows`], which keeps their field names.
 
 use std::fmt;
 
@@ -60,7 +62,7 @@ impl fmt::Display for NormalizeError {
 
 impl std::error::Error for NormalizeError {}
 
-fn field_err(field: &str, message: impl Into<String>) -> NormalizeError {
+pub(crate) fn field_err(field: &str, message: impl Into<String>) -> NormalizeError {
     NormalizeError {
         field: Some(field.to_string()),
         message: message.into(),
@@ -68,7 +70,7 @@ fn field_err(field: &str, message: impl Into<String>) -> NormalizeError {
 }
 
 /// A JSON value as text (MozDef's `toUnicode`): strings as they are, others as JSON.
-fn text(v: Value) -> String {
+pub(crate) fn text(v: Value) -> String {
     match v {
         Value::String(s) => s,
         Value::Null => String::new(),
@@ -121,6 +123,11 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
             })
         }
     };
+    // Windows events (nxlog, winlogbeat, the event's XML as JSON) have a normalizer of their
+    // own: their field names are kept as they are.
+    if let Some(shape) = crate::windows::shape(&obj) {
+        return crate::windows::normalize_windows(shape, obj, ctx);
+    }
     let has_summary = obj.iter().any(|(k, _)| {
         let k = k.trim_start_matches('@');
         k.eq_ignore_ascii_case("summary") || k.eq_ignore_ascii_case("message")
@@ -143,20 +150,20 @@ pub fn normalize_incoming(raw: Incoming, ctx: &NormalizeContext) -> Result<Event
 }
 
 /// The event's fields as the document's keys are read (MozDef's keyMapping).
-struct EventFields {
-    details: Details,
+pub(crate) struct EventFields {
+    pub(crate) details: Details,
     /// Unknown top-level keys, kept in `details` unless set there explicitly.
-    extra: Vec<(String, Value)>,
-    summary: Option<String>,
-    time: Option<DateTime<Utc>>,
-    hostname: Option<String>,
-    severity: Option<Severity>,
-    processid: Option<String>,
-    processname: Option<String>,
-    category: Option<String>,
-    source: Option<String>,
-    eventsource: Option<String>,
-    tags: Vec<String>,
+    pub(crate) extra: Vec<(String, Value)>,
+    pub(crate) summary: Option<String>,
+    pub(crate) time: Option<DateTime<Utc>>,
+    pub(crate) hostname: Option<String>,
+    pub(crate) severity: Option<Severity>,
+    pub(crate) processid: Option<String>,
+    pub(crate) processname: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) eventsource: Option<String>,
+    pub(crate) tags: Vec<String>,
 }
 
 impl Default for EventFields {
@@ -247,7 +254,7 @@ impl EventFields {
     }
 
     /// The event, with MozDef's defaults for what the document did not say.
-    fn into_event(mut self, ctx: &NormalizeContext) -> Event {
+    pub(crate) fn into_event(mut self, ctx: &NormalizeContext) -> Event {
         // Unknown top-level keys are kept (in details) rather than dropped; details sent
         // explicitly win over them.
         self.details.extend_if_absent(self.extra);
@@ -275,7 +282,7 @@ impl EventFields {
 }
 
 /// A severity name or number (`key` names the field in the error).
-fn severity(key: &str, v: Value) -> Result<Severity, NormalizeError> {
+pub(crate) fn severity(key: &str, v: Value) -> Result<Severity, NormalizeError> {
     let s = text(v);
     Severity::parse(&s).ok_or_else(|| {
         field_err(
@@ -288,7 +295,7 @@ fn severity(key: &str, v: Value) -> Result<Severity, NormalizeError> {
 }
 
 /// Tags from an array, or from comma-separated text.
-fn push_tags(v: Value, tags: &mut Vec<String>) {
+pub(crate) fn push_tags(v: Value, tags: &mut Vec<String>) {
     match v {
         Value::Array(items) => tags.extend(items.into_iter().map(text)),
         Value::Null => {}

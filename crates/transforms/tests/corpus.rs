@@ -154,6 +154,10 @@ fn city_lookup_cases() {
             ("city", get_path(exp, &["city", "names", "en"])),
             ("latitude", get_path(exp, &["location", "latitude"])),
             ("longitude", get_path(exp, &["location", "longitude"])),
+            (
+                "accuracy_radius",
+                get_path(exp, &["location", "accuracy_radius"]),
+            ),
         ];
         for (k, v) in want {
             let same = match (got.get(k), v) {
@@ -239,4 +243,53 @@ fn enrich_adds_geopoint_like_mozdef() {
     assert_eq!(loc["country_code"], "GB");
     assert_eq!(loc["city"], "London");
     assert!(d["sourceipgeopoint"].as_str().unwrap().contains(','));
+}
+
+/// Every event of SigmaHQ's Windows regression samples (the event's XML as JSON; some files
+/// hold several) normalizes to the Windows convention: `details.eventid`, `channel`,
+/// `computer`, `providername` from `System`, `hostname` the computer, every EventData field
+/// under its own name with its value.
+#[test]
+fn sigma_windows_samples_normalize_to_the_windows_convention() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&corpora().join("sigma/regression_windows"), &mut files);
+    assert!(files.len() > 90, "{}", files.len());
+    let mut events = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for doc in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+            let doc = doc.unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let sys = &doc["Event"]["System"];
+            let ev =
+                normalize(doc.clone(), &ctx()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let d = |k: &str| ev.details.get(k).cloned().unwrap_or(Value::Null);
+            let at = f.display();
+            assert_eq!(d("eventid"), sys["EventID"], "{at}");
+            assert_eq!(d("channel"), sys["Channel"], "{at}");
+            assert_eq!(d("computer"), sys["Computer"], "{at}");
+            assert_eq!(
+                d("providername"),
+                sys["Provider"]["#attributes"]["Name"],
+                "{at}"
+            );
+            assert_eq!(Some(ev.hostname.as_str()), sys["Computer"].as_str(), "{at}");
+            let data = doc["Event"]["EventData"].as_object().into_iter().flatten();
+            // `#attributes` are the EventData element's own (its template name), not data.
+            for (k, v) in data.filter(|(k, _)| *k != "#attributes") {
+                assert_eq!(&d(k), v, "{at}: {k}");
+            }
+            events += 1;
+        }
+    }
+    assert!(events >= files.len(), "{events}");
 }
