@@ -156,6 +156,8 @@ pub struct FileConfig {
     pub syslog: SyslogFileConfig,
     #[serde(default)]
     pub limits: LimitsFileConfig,
+    #[serde(default)]
+    pub detection: DetectionConfig,
 }
 
 /// `[limits]` of the config file: protection against huge, slow, hostile or careless input.
@@ -308,6 +310,43 @@ pub struct Config {
     pub syslog: SyslogConfig,
     /// `[limits]`.
     pub limits: LimitsConfig,
+    /// `[detection]`: the rules run as events arrive.
+    pub detection: DetectionConfig,
+}
+
+/// `[detection]` of the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Run rules at all.
+    pub enabled: bool,
+    /// The shipped rule set (MozDef's alerts, ported; `ferrodef rules list`).
+    pub mozdef_rules: bool,
+    /// Directories (or files) of ferrodef rules; a rule with the id of a shipped one
+    /// replaces it.
+    pub rules_dirs: Vec<PathBuf>,
+    /// Directories of Sigma rules (e.g. a SigmaHQ checkout's `rules/linux`).
+    pub sigma_dirs: Vec<PathBuf>,
+    /// A Sigma field-mapping file replacing the built-in one (docs/sigma.md).
+    pub sigma_mapping: Option<PathBuf>,
+    /// Impossible travel (MozDef's geomodel) on successful logins.
+    pub geomodel: bool,
+    /// The same Sigma rule on the same host alerts at most once in this many seconds.
+    pub suppress_secs: u64,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            enabled: true,
+            mozdef_rules: true,
+            rules_dirs: Vec::new(),
+            sigma_dirs: Vec::new(),
+            sigma_mapping: None,
+            geomodel: true,
+            suppress_secs: 600,
+        }
+    }
 }
 
 fn syslog_config(args: &ServeArgs, file: &SyslogFileConfig) -> anyhow::Result<SyslogConfig> {
@@ -462,6 +501,7 @@ impl Config {
             transforms,
             syslog,
             limits: LimitsConfig::resolve(&file.limits)?,
+            detection: file.detection.clone(),
         };
         if cfg.retention_days == 0 {
             bail!("retention_days must be at least 1");

@@ -5,8 +5,10 @@ mod bench_chaos;
 mod bench_store;
 mod bench_syslog;
 mod config;
+mod detection;
 mod ingest_cmd;
 mod local;
+mod rules_cmd;
 mod search_cmd;
 mod serve;
 
@@ -33,6 +35,9 @@ enum Cmd {
     Ingest(ingest_cmd::IngestArgs),
     /// Searches events with the query language.
     Search(search_cmd::SearchArgs),
+    /// Detection rules: validate, list, test, backtest.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCmd),
     /// Load and query benchmarks against a server.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -64,11 +69,14 @@ fn main() -> std::process::ExitCode {
             }
             Cmd::Ingest(args) => ingest_cmd::run(args).await,
             Cmd::Search(args) => search_cmd::run(args).await,
+            Cmd::Rules(cmd) => rules_cmd::run(cmd).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
         }
     });
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // What failed was printed already.
+        Err(e) if e.is::<rules_cmd::Failed>() => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("ferrodef: {e:#}");
             std::process::ExitCode::FAILURE

@@ -12,6 +12,9 @@ use ferrodef_store::tantivy_store::TantivyOptions;
 use ferrodef_store::{Store, TantivyStore};
 
 use crate::config::Config;
+use crate::detection::Detection;
+use ferrodef_event::Alert;
+use ferrodef_ingest::detect::AlertSink;
 
 /// Files ferrodef creates are its owner's only: events are sensitive.
 pub fn private_files() {
@@ -43,7 +46,47 @@ pub struct Core {
     pub store: Arc<dyn Store>,
     pub ingest: IngestService,
     pub metrics: Arc<Metrics>,
+    /// The rules, when detection is on.
+    pub detection: Option<Arc<Detection>>,
+    /// Who hears about stored alerts (the console's live feed, notifications).
+    pub alerts: Arc<AlertFanout>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
     _lock: File,
+}
+
+/// Hands stored alerts to every listener added.
+#[derive(Default)]
+pub struct AlertFanout {
+    listeners: parking_lot::RwLock<Vec<Box<dyn Fn(&[Alert]) + Send + Sync>>>,
+}
+
+impl AlertFanout {
+    /// Adds a listener.
+    pub fn listen(&self, f: impl Fn(&[Alert]) + Send + Sync + 'static) {
+        self.listeners.write().push(Box::new(f));
+    }
+}
+
+impl AlertSink for AlertFanout {
+    fn accepted(&self, alerts: &[Alert]) {
+        for l in self.listeners.read().iter() {
+            l(alerts);
+        }
+    }
+}
+
+/// Runs the detector's time-driven rules every second.
+fn spawn_ticker(ingest: IngestService) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = ingest.detect_tick().await {
+                tracing::warn!("alerts of time-driven rules not written yet (retried): {e}");
+            }
+        }
+    })
 }
 
 impl Core {
@@ -98,18 +141,38 @@ impl Core {
                 "replayed the write-ahead log"
             );
         }
+        let alerts = Arc::new(AlertFanout::default());
+        let detection = if cfg.detection.enabled {
+            let d = Arc::new(Detection::start(&cfg.detection, &cfg.data_dir)?);
+            let (mozdef, sigma) = d.counts();
+            tracing::info!(mozdef, sigma, "detection rules loaded");
+            ingest.set_detection(d.clone(), alerts.clone());
+            Some(d)
+        } else {
+            None
+        };
+        let ticker = detection.as_ref().map(|_| spawn_ticker(ingest.clone()));
         Ok(Core {
             store,
             ingest,
             metrics,
+            detection,
+            alerts,
+            ticker,
             _lock: lock,
         })
     }
 
     /// Stops the ingest service: everything accepted is written and committed.
     pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(t) = &self.ticker {
+            t.abort();
+        }
         let ingest = self.ingest.clone();
         tokio::task::spawn_blocking(move || ingest.shutdown()).await?;
+        if let Some(d) = &self.detection {
+            d.save()?;
+        }
         Ok(())
     }
 }
@@ -121,6 +184,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let core = Core::start(&cfg).await?;
     spawn_retention(core.store.clone(), cfg.retention_days);
+    let book = Arc::new(ferrodef_api::alerts::AlertBook::load(&*core.store));
+    {
+        let book = book.clone();
+        core.alerts.listen(move |a| book.publish(a));
+    }
     let state = Arc::new(AppState {
         store: core.store.clone(),
         ingest: core.ingest.clone(),
@@ -136,7 +204,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             cfg.max_concurrent_searches,
             Duration::from_millis(cfg.search_timeout_ms),
         ),
-        alerts: Arc::new(ferrodef_api::alerts::AlertBook::load(&*core.store)),
+        alerts: book.clone(),
     });
     let stop = CancellationToken::new();
     let listeners = start_syslog(&cfg, core.ingest.clone(), &stop).await?;

@@ -1,0 +1,471 @@
+//! The detector the ingest service runs on every batch (see `ferrodef_ingest::detect`): the
+//! MozDef rule engine (`ferrodef-detect`, the shipped rule set plus the operator's rule
+//! directories), Sigma rules and correlations (`ferrodef-sigma`, from the operator's
+//! directories) and impossible travel (`ferrodef-geomodel`). Their state is saved under
+//! `<data>/detect/` every few seconds and at shutdown, and read back at start.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use ferrodef_detect::{Engine, EngineOptions, EngineState, RuleSet};
+use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_geomodel::{GeoConfig, GeoModel};
+use ferrodef_ingest::detect::Detector;
+use ferrodef_sigma::{CorrelationHit, Correlator, CorrelatorState, RuleInfo, SigmaRules};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::config::DetectionConfig;
+
+/// How often the state is saved.
+const SAVE_EVERY: Duration = Duration::seconds(10);
+
+/// A random 64-bit value (alert ids).
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    RandomState::new().hash_one((COUNTER.fetch_add(1, Ordering::Relaxed), Utc::now()))
+}
+
+/// The rules a detector runs, loaded and checked.
+pub struct LoadedRules {
+    /// MozDef-format rules (shipped, then the operator's: same id replaces).
+    pub mozdef: RuleSet,
+    /// Sigma rules, if any directory was given.
+    pub sigma: Option<Arc<SigmaRules>>,
+}
+
+/// Loads the configured rules; any problem is an error naming the file and line (a rule that
+/// does not load is never skipped silently).
+pub fn load_rules(cfg: &DetectionConfig) -> anyhow::Result<LoadedRules> {
+    let mut mozdef = if cfg.mozdef_rules {
+        RuleSet::from_embedded().map_err(|errs| rule_errors("the shipped rule set", &errs))?
+    } else {
+        RuleSet::default()
+    };
+    for dir in &cfg.rules_dirs {
+        let extra = RuleSet::load_dir(dir)
+            .map_err(|errs| rule_errors(&dir.display().to_string(), &errs))?;
+        for r in extra.rules {
+            mozdef.rules.retain(|old| old.id != r.id);
+            mozdef.rules.push(r);
+        }
+    }
+    let sigma = if cfg.sigma_dirs.is_empty() {
+        None
+    } else {
+        let opts = ferrodef_sigma::load_options(cfg.sigma_mapping.as_deref())
+            .map_err(|e| anyhow::anyhow!("sigma mapping: {e}"))?;
+        let mut texts = Vec::new();
+        for dir in &cfg.sigma_dirs {
+            texts.extend(sigma_texts(dir)?);
+        }
+        let (rules, problems) = SigmaRules::from_texts(&texts, &opts);
+        let (errors, warnings): (Vec<_>, Vec<_>) = problems
+            .iter()
+            .partition(|p| p.severity == ferrodef_sigma::ProblemSeverity::Error);
+        for w in warnings {
+            tracing::warn!("sigma: {w}");
+        }
+        if !errors.is_empty() {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::bail!(
+                "{} Sigma rule problem(s):\n  {}",
+                list.len(),
+                list.join("\n  ")
+            );
+        }
+        Some(Arc::new(rules))
+    };
+    Ok(LoadedRules { mozdef, sigma })
+}
+
+fn rule_errors(what: &str, errs: &[ferrodef_detect::RuleError]) -> anyhow::Error {
+    let list: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!("rules in {what}:\n  {}", list.join("\n  "))
+}
+
+/// The `.yml`/`.yaml` files under `dir` (or `dir` itself), with their text.
+fn sigma_texts(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let meta =
+            std::fs::metadata(&p).with_context(|| format!("sigma rules: {}", p.display()))?;
+        if meta.is_dir() && p.file_name().is_some_and(|n| n == "regression_data") {
+            // Test samples of SigmaHQ's layout, not rules.
+            continue;
+        }
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&p)
+                .with_context(|| format!("sigma rules: {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            stack.extend(entries.into_iter().rev());
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yml") | Some("yaml")
+        ) {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("sigma rules: reading {}", p.display()))?;
+            out.push((p, text));
+        }
+    }
+    Ok(out)
+}
+
+/// What is saved across restarts.
+#[derive(Default, Serialize, Deserialize)]
+struct Saved {
+    mozdef: Option<EngineState>,
+    correlations: Option<CorrelatorState>,
+    /// Sigma suppression: `rule id \u{1f} key` → until.
+    sigma_suppressed: HashMap<String, DateTime<Utc>>,
+}
+
+/// The detector.
+pub struct Detection {
+    mozdef: Mutex<Engine>,
+    sigma: Option<Arc<SigmaRules>>,
+    correlator: Mutex<Option<Correlator>>,
+    geomodel: Option<Mutex<GeoModel>>,
+    /// Same Sigma rule and key (host): no new alert before this.
+    sigma_suppressed: Mutex<HashMap<String, DateTime<Utc>>>,
+    suppress_for: Duration,
+    dir: PathBuf,
+    last_save: Mutex<DateTime<Utc>>,
+}
+
+impl Detection {
+    /// The detector of `cfg`'s rules, with the state saved in `<data_dir>/detect/`.
+    pub fn start(cfg: &DetectionConfig, data_dir: &Path) -> anyhow::Result<Detection> {
+        let rules = load_rules(cfg)?;
+        let dir = data_dir.join("detect");
+        ferrodef_ingest::create_private_dir(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let saved: Saved = match std::fs::read(dir.join("state.json")) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+                tracing::error!("detection state {}: {e}; starting afresh", dir.display());
+                Saved::default()
+            }),
+            Err(_) => Saved::default(),
+        };
+        let opts = EngineOptions::default();
+        let engine = match saved.mozdef {
+            Some(st) => Engine::restore(rules.mozdef, opts, st),
+            None => Engine::new(rules.mozdef, opts),
+        };
+        let correlator = rules.sigma.as_ref().map(|s| {
+            Correlator::with_state(
+                s.clone(),
+                saved.correlations.unwrap_or_default(),
+                Default::default(),
+            )
+        });
+        let geomodel = if cfg.geomodel {
+            let path = dir.join("geomodel.json");
+            Some(Mutex::new(
+                GeoModel::load(&path, GeoConfig::default())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            ))
+        } else {
+            None
+        };
+        Ok(Detection {
+            mozdef: Mutex::new(engine),
+            sigma: rules.sigma,
+            correlator: Mutex::new(correlator),
+            geomodel,
+            sigma_suppressed: Mutex::new(saved.sigma_suppressed),
+            suppress_for: Duration::seconds(cfg.suppress_secs as i64),
+            dir,
+            last_save: Mutex::new(Utc::now()),
+        })
+    }
+
+    /// Numbers for `/status` and the log: rules loaded.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.mozdef.lock().rules().rules.len(),
+            self.sigma.as_ref().map_or(0, |s| s.len()),
+        )
+    }
+
+    /// Writes the state (atomically: temporary file, then rename).
+    pub fn save(&self) -> anyhow::Result<()> {
+        let saved = Saved {
+            mozdef: Some(self.mozdef.lock().snapshot()),
+            correlations: self.correlator.lock().as_ref().map(|c| c.state().clone()),
+            sigma_suppressed: self.sigma_suppressed.lock().clone(),
+        };
+        let bytes = serde_json::to_vec(&saved)?;
+        let path = self.dir.join("state.json");
+        let tmp = self.dir.join("state.json.tmp");
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
+        if let Some(g) = &self.geomodel {
+            let p = self.dir.join("geomodel.json");
+            g.lock()
+                .save(&p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Sigma on one event: alerts of the rules it matches (suppressed per rule and host for
+    /// `suppress_for`), and what the correlations make of the matches.
+    fn sigma_event(
+        &self,
+        sigma: &SigmaRules,
+        event: &mut Map<String, Value>,
+        now: DateTime<Utc>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let v = Value::Object(std::mem::take(event));
+        let mut matched: Vec<&RuleInfo> = Vec::new();
+        sigma.for_each_match(&v, |r| matched.push(r));
+        let mut names = Vec::new();
+        if !matched.is_empty() {
+            let at = event_time(&v).unwrap_or(now);
+            let mut corr = self.correlator.lock();
+            for r in &matched {
+                if r.alert {
+                    let key = host_of(&v);
+                    if self.sigma_first(&r.id, &key, now) {
+                        alerts.push(sigma_alert(r, &v, key, now));
+                        names.push(Value::String(format!("sigma:{}", r.id)));
+                    }
+                }
+                if let Some(c) = corr.as_mut().filter(|c| c.wants(&r.id)) {
+                    for hit in c.observe(r, &v, at) {
+                        alerts.push(correlation_alert(hit, now));
+                    }
+                }
+            }
+        }
+        *event = match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        if !names.is_empty() {
+            let list = event
+                .entry("alert_names")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(a) = list {
+                a.extend(names);
+            }
+        }
+    }
+
+    /// Whether an alert for this Sigma rule and key may fire now (and starts its suppression).
+    fn sigma_first(&self, rule: &str, key: &Option<String>, now: DateTime<Utc>) -> bool {
+        let k = format!("{rule}\u{1f}{}", key.as_deref().unwrap_or(""));
+        let mut s = self.sigma_suppressed.lock();
+        if s.get(&k).is_some_and(|until| *until > now) {
+            return false;
+        }
+        if s.len() > 100_000 {
+            s.retain(|_, until| *until > now);
+        }
+        s.insert(k, now + self.suppress_for);
+        true
+    }
+}
+
+impl Detector for Detection {
+    fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert> {
+        let mut alerts = self.mozdef.lock().process_batch(events, now);
+        if let Some(sigma) = &self.sigma {
+            for ev in events.iter_mut() {
+                self.sigma_event(sigma, ev, now, &mut alerts);
+            }
+        }
+        if let Some(g) = &self.geomodel {
+            let mut g = g.lock();
+            for ev in events.iter_mut() {
+                let v = Value::Object(std::mem::take(ev));
+                if let Some(a) = g.observe(&v, now) {
+                    alerts.push(a);
+                }
+                if let Value::Object(m) = v {
+                    *ev = m;
+                }
+            }
+            let evicted = g.take_evictions();
+            if evicted > 0 {
+                alerts.push(system_alert(
+                    "geomodel_users_limit",
+                    format!("impossible travel: {evicted} user(s) forgotten (the user limit of the model was reached)"),
+                    now,
+                ));
+            }
+        }
+        alerts
+    }
+
+    fn tick(&self, now: DateTime<Utc>) -> Vec<Alert> {
+        let mut alerts = self.mozdef.lock().tick(now);
+        if let Some(c) = self.correlator.lock().as_mut() {
+            for hit in c.expire(now) {
+                alerts.push(correlation_alert(hit, now));
+            }
+        }
+        let due = {
+            let mut last = self.last_save.lock();
+            if now - *last >= SAVE_EVERY {
+                *last = now;
+                true
+            } else {
+                false
+            }
+        };
+        if due {
+            if let Err(e) = self.save() {
+                tracing::error!("saving the detection state: {e:#}");
+            }
+        }
+        alerts
+    }
+}
+
+/// The event's own time.
+fn event_time(v: &Value) -> Option<DateTime<Utc>> {
+    v.get("utctimestamp")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The host an event is about.
+fn host_of(v: &Value) -> Option<String> {
+    v.get("hostname")
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+}
+
+fn base_alert(
+    rule: &str,
+    kind: RuleKind,
+    classname: &str,
+    severity: Severity,
+    now: DateTime<Utc>,
+) -> Alert {
+    Alert {
+        id: Alert::new_id(now, random_u64()),
+        utctimestamp: now,
+        severity,
+        summary: String::new(),
+        category: String::new(),
+        tags: Vec::new(),
+        rule: rule.to_string(),
+        rule_kind: kind,
+        classname: classname.to_string(),
+        channel: None,
+        notify_mozdefbot: Alert::mozdefbot(severity, None),
+        url: None,
+        key: None,
+        count: 0,
+        events: Vec::new(),
+        details: Map::new(),
+    }
+}
+
+/// The alert of a Sigma rule's match.
+fn sigma_alert(r: &RuleInfo, event: &Value, key: Option<String>, now: DateTime<Utc>) -> Alert {
+    let mut a = base_alert(&r.id, RuleKind::Sigma, &r.title, r.severity(), now);
+    a.summary = match &key {
+        Some(h) => format!("{} on {h}", r.title),
+        None => r.title.clone(),
+    };
+    a.category = "sigma".into();
+    a.tags = std::iter::once("sigma".to_string())
+        .chain(r.tags.iter().cloned())
+        .collect();
+    a.url = r.references.first().cloned();
+    a.key = key;
+    a.count = 1;
+    a.events = vec![event.clone()];
+    a.details = sigma_details(r);
+    a
+}
+
+fn sigma_details(r: &RuleInfo) -> Map<String, Value> {
+    let mut d = Map::new();
+    d.insert(
+        "sigma".into(),
+        json!({
+            "id": r.id,
+            "title": r.title,
+            "level": r.level.map(|l| format!("{l:?}").to_lowercase()),
+            "status": r.status,
+            "description": r.description,
+            "author": r.author,
+            "falsepositives": r.falsepositives,
+            "file": r.path.display().to_string(),
+        }),
+    );
+    d
+}
+
+/// The alert of a correlation hit (or of a correlation limit reached).
+fn correlation_alert(hit: CorrelationHit, now: DateTime<Utc>) -> Alert {
+    match hit {
+        CorrelationHit::Match(m) => {
+            let r = &m.rule;
+            let mut a = base_alert(&r.id, RuleKind::Correlation, &r.title, r.severity(), now);
+            let group: Vec<String> = m
+                .group
+                .iter()
+                .map(|(f, v)| format!("{f}={}", v.as_deref().unwrap_or("-")))
+                .collect();
+            a.summary = if group.is_empty() {
+                format!("{} ({} matches)", r.title, m.count)
+            } else {
+                format!("{} ({} matches, {})", r.title, m.count, group.join(", "))
+            };
+            a.category = "correlation".into();
+            a.tags = std::iter::once("sigma".to_string())
+                .chain(r.tags.iter().cloned())
+                .collect();
+            a.key = (!group.is_empty()).then(|| group.join(","));
+            a.count = m.count as u64;
+            a.details = sigma_details(r);
+            a.details.insert(
+                "correlation".into(),
+                json!({
+                    "type": format!("{:?}", m.kind),
+                    "first": m.first,
+                    "last": m.last,
+                    "value": m.value,
+                    "rules": m.rules,
+                    "events": m.events,
+                }),
+            );
+            a
+        }
+        CorrelationHit::LimitReached(l) => system_alert(
+            &format!("correlation_limit:{}", l.rule.id),
+            format!(
+                "Sigma correlation '{}': state limit {:?} of {} reached; older state was dropped",
+                l.rule.title, l.limit, l.cap
+            ),
+            now,
+        ),
+    }
+}
+
+/// ferrodef telling about itself (a limit was reached).
+pub fn system_alert(rule: &str, summary: String, now: DateTime<Utc>) -> Alert {
+    let mut a = base_alert(rule, RuleKind::System, "ferrodef", Severity::Warning, now);
+    a.summary = summary;
+    a.category = "maintenance".into();
+    a.tags = vec!["ferrodef".into()];
+    a
+}
