@@ -1,0 +1,321 @@
+//! Detection end to end on the real binary: events posted → the shipped MozDef rule fires
+//! within a second, the alert is stored in the `alerts` stream with its events (which carry
+//! `alert_names`), is pushed on the live feed, can be triaged, and a restart neither loses its
+//! state nor fires it again; Sigma rules from a configured directory; the `rules` commands.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{bin, Server};
+use serde_json::{json, Value};
+
+/// `n` sshd failures from `ip` on `host`, as MozDef's bruteforce_ssh rule expects them.
+fn sshd_failures(n: usize, ip: &str, host: &str) -> String {
+    let now = chrono::Utc::now().to_rfc3339();
+    (0..n)
+        .map(|i| {
+            json!({
+                "utctimestamp": now,
+                "hostname": host,
+                "category": "authentication",
+                "summary": format!("Failed password for invalid user admin{i} from {ip} port 4242 ssh2 login failed"),
+                "details": {"program": "sshd", "sourceipaddress": ip},
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Polls the alert list until `pred` holds or 10 s pass.
+fn wait_alerts(s: &Server, query: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, v) = s.get(&format!("/api/alerts?{query}"));
+        assert_eq!(status, 200, "{v}");
+        if pred(&v) || Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Server::start_in(tmp.path(), &[]);
+
+    // Live feed first, so the alert is seen as it lands.
+    let feed = {
+        let url = format!("{}/api/alerts/stream", s.url);
+        std::thread::spawn(move || {
+            let resp = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap()
+                .get(url)
+                .send()
+                .expect("stream");
+            assert_eq!(resp.status().as_u16(), 200);
+            for line in BufReader::new(resp).lines() {
+                let line = line.expect("line");
+                if let Some(data) = line.strip_prefix("data:") {
+                    return serde_json::from_str::<Value>(data.trim()).expect("json");
+                }
+            }
+            panic!("the stream ended without an alert");
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Nine failures: below the threshold of ten.
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(9, "203.0.113.9", "web1"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = s.get("/api/alerts?rule=bruteforce_ssh");
+    assert_eq!(v["total"], 0, "no alert below the threshold: {v}");
+
+    // The tenth completes it: one alert, at once.
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(1, "203.0.113.9", "web2"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let v = wait_alerts(&s, "rule=bruteforce_ssh", |v| v["total"] == 1);
+    assert_eq!(v["total"], 1, "{v}");
+    let alert = &v["alerts"][0];
+    assert_eq!(alert["category"], "bruteforce");
+    assert_eq!(alert["severity"], "NOTICE");
+    assert_eq!(alert["classname"], "AlertBruteforceSsh");
+    assert_eq!(alert["status"], "open");
+    let summary = alert["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("10 ssh bruteforce attempts by 203.0.113.9"),
+        "{summary}"
+    );
+    assert!(summary.contains("web1 (9 hits)"), "{summary}");
+    assert_eq!(alert["events"].as_array().map(Vec::len), Some(10));
+    let id = alert["id"].as_str().unwrap().to_string();
+
+    let pushed = feed.join().expect("feed");
+    assert_eq!(pushed["id"], id.as_str());
+
+    // The event that completed it says so (the nine before were stored before the alert
+    // existed; stored events are not rewritten — the alert carries all ten).
+    assert_eq!(s.wait_total("alert_names:AlertBruteforceSsh", 1), 1);
+    assert_eq!(
+        s.total("alert_names:AlertBruteforceSsh AND hostname:web2"),
+        1
+    );
+
+    // Searchable with the query language in the alerts stream too.
+    let (status, v) = s.search_with("category:bruteforce", &[("stream", "alerts")]);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["total"], 1);
+
+    // Triage.
+    let (status, v) = s.post_json(
+        &format!("/api/alerts/{id}/status"),
+        &json!({"status": "acknowledged", "comment": "looking"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = s.post_json(
+        &format!("/api/alerts/{id}/status"),
+        &json!({"status": "bogus"}),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("bogus"));
+    let (status, v) = s.post_json(
+        "/alertstatus",
+        &json!({"alertid": id, "status": "escalated"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = s.post_json("/api/alerts/nope/status", &json!({"status": "closed"}));
+    assert_eq!(status, 404, "{v}");
+    let (_, v) = s.get(&format!("/api/alerts/{id}"));
+    assert_eq!(v["status"], "escalated");
+    assert_eq!(v["comments"][0]["text"], "looking");
+    let (_, v) = s.get("/api/alerts?status=open");
+    assert_eq!(v["total"], 0, "{v}");
+    let (_, v) = s.get("/api/alerts?status=escalated");
+    assert_eq!(v["total"], 1, "{v}");
+
+    // Restart: the triage state is back, the window state too (one more failure from the
+    // same source within the suppression period does not alert again).
+    s.stop();
+    let s = Server::start_in(tmp.path(), &[]);
+    let (_, v) = s.get(&format!("/api/alerts/{id}"));
+    assert_eq!(v["status"], "escalated", "{v}");
+    let (status, _) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(10, "203.0.113.9", "web3"),
+    );
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, v) = s.get("/api/alerts?rule=bruteforce_ssh");
+    assert_eq!(v["total"], 1, "suppressed after the restart too: {v}");
+    // Another source is another alert.
+    let (status, _) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(10, "198.51.100.7", "web3"),
+    );
+    assert_eq!(status, 200);
+    let v = wait_alerts(&s, "rule=bruteforce_ssh", |v| v["total"] == 2);
+    assert_eq!(v["total"], 2, "{v}");
+}
+
+#[test]
+fn sigma_rules_from_a_configured_directory_alert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("sigma");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("nc_listener.yml"),
+        r#"title: Netcat listener started
+id: 0d4c0ee6-1111-4b9e-8f2a-000000000001
+status: test
+level: high
+tags: [attack.execution]
+logsource:
+    product: linux
+detection:
+    keywords:
+        - 'nc -lvp'
+    condition: keywords
+"#,
+    )
+    .unwrap();
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nsigma_dirs = [{:?}]\n",
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let s = Server::start_in(&data, &["--config", config.to_str().unwrap()]);
+    let (status, v) = s.post(
+        "/syslog",
+        "text/plain",
+        "<13>Jan  1 00:00:00 box1 bash[77]: user ran nc -lvp 4444\n<13>Jan  1 00:00:00 box1 bash[77]: ls -l\n",
+    );
+    assert_eq!(status, 200, "{v}");
+    let v = wait_alerts(&s, "rule=0d4c0ee6-1111-4b9e-8f2a-000000000001", |v| {
+        v["total"] == 1
+    });
+    assert_eq!(v["total"], 1, "{v}");
+    let a = &v["alerts"][0];
+    assert_eq!(a["rule_kind"], "sigma");
+    assert_eq!(a["severity"], "ERROR", "Sigma high → ERROR");
+    assert_eq!(a["key"], "box1");
+    assert!(a["summary"]
+        .as_str()
+        .unwrap()
+        .contains("Netcat listener started"));
+}
+
+#[test]
+fn a_sigma_rule_that_does_not_load_stops_the_server_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("sigma");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("broken.yml"),
+        "title: broken\nid: 1\nlogsource:\n    product: linux\ndetection:\n    sel:\n        a|nosuchmodifier: x\n    condition: sel\n",
+    )
+    .unwrap();
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nsigma_dirs = [{:?}]\n",
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.yml"), "{err}");
+    assert!(err.contains("nosuchmodifier"), "{err}");
+}
+
+#[test]
+fn rules_validate_names_file_and_line_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "classname: Good\ndescription: d\nquery: 'category:x'\nwindow: 5m\nsummary: 'x'\nseverity: INFO\ncategory: test\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["rules", "validate"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "classname: Bad\ndescription: d\nquery: 'category:(x'\nwindow: 5m\nsummary: 'x'\nseverity: INFO\ncategory: test\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["rules", "validate"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bad.yaml:3"), "{text}");
+}
+
+#[test]
+fn rules_test_events_prints_what_fires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = tmp.path().join("events.ndjson");
+    std::fs::write(&events, sshd_failures(10, "192.0.2.50", "db1")).unwrap();
+    let out = Command::new(bin())
+        .args(["rules", "test", "--events"])
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let brute: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["rule"] == "bruteforce_ssh")
+        .collect();
+    assert_eq!(brute.len(), 1, "{alerts:?}");
+    assert_eq!(brute[0]["key"], "192.0.2.50");
+}
