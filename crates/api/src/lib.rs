@@ -8,6 +8,7 @@
 //! position of the problem where there is one.
 
 pub mod alerts;
+pub mod attackers;
 mod ingest;
 pub mod search;
 pub mod server;
@@ -161,6 +162,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/alerts/{id}/assign", post(alerts::triage))
         .route("/api/alerts/{id}/comment", post(alerts::triage))
         .route("/alertstatus", post(alerts::mozdef_status))
+        .route("/api/attackers", get(attackers::list))
+        .route("/api/attackers/{ip}", get(attackers::get_one))
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

@@ -120,6 +120,23 @@ fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["total"], 1);
 
+    // The source is an attacker.
+    let (status, v) = s.get("/api/attackers");
+    assert_eq!(status, 200, "{v}");
+    let a = v["attackers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "203.0.113.9")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(a["alerts"], 1);
+    assert_eq!(a["events"], 10);
+    let (status, v) = s.get("/api/attackers/203.0.113.9");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["alerts"][0]["id"], id.as_str());
+    let (status, _) = s.get("/api/attackers/192.0.2.77");
+    assert_eq!(status, 404);
+
     // Triage.
     let (status, v) = s.post_json(
         &format!("/api/alerts/{id}/status"),
