@@ -64,7 +64,10 @@ export function TimeChart({ x, series, bucketMs, stacked, height = 160, onZoom }
       legend: { show: series.length > 1, live: true },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.05)] } },
       axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 28 },
+        {
+          stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 28,
+          values: (u, splits) => splits.map((s) => axisTime(s * 1000, (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0))),
+        },
         {
           stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 48,
           values: (_u, vals) => vals.map(compact),
@@ -119,6 +122,15 @@ export function TimeChart({ x, series, bucketMs, stacked, height = 160, onZoom }
   }, [x, series, stacked, height, bucketMs]);
 
   return <div class="chart" ref={el} data-testid="chart" />;
+}
+
+/** An x-axis label in UTC, as precise as the visible span needs. */
+function axisTime(ms: number, spanSeconds: number): string {
+  const t = formatTime(ms, false); // 2026-01-02 10:00:05
+  if (spanSeconds <= 120) return t.slice(11, 19);
+  if (spanSeconds <= 2 * 86_400) return t.slice(11, 16);
+  if (spanSeconds <= 60 * 86_400) return `${t.slice(5, 10)} ${t.slice(11, 16)}`;
+  return t.slice(0, 10);
 }
 
 /** 1234 → 1.2k, 2500000 → 2.5M. */

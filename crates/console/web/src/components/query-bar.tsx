@@ -45,8 +45,7 @@ export function QueryBar({ value, onSubmit, error, busy, placeholder }: Props) {
               {value.slice(0, at)}
               <mark>{value.slice(at, at + 1) || ' '}</mark>
               {value.slice(at + 1)}
-              {'\n'}
-              {' '.repeat(at)}^
+              {'\n' + ' '.repeat(at)}^
             </pre>
           )}
           <div>{queryError.message}</div>

@@ -123,7 +123,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                       <td><span class={`status status-${a.status ?? 'open'}`}>{a.status ?? 'open'}</span></td>
                       <td class="col-summary">{a.summary}</td>
                       <td>{a.category}</td>
-                      <td class="mono small">{a.rule}</td>
+                      <td class="mono small nowrap">{a.rule}</td>
                       <td class="num">{a.count ?? a.events?.length ?? 0}</td>
                       <td>{a.assignee ?? ''}</td>
                       <td class="actions" onClick={(e) => e.stopPropagation()}>

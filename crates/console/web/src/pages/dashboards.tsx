@@ -45,7 +45,6 @@ export function DashboardsPage({ loc }: { loc: Location }) {
         <div class="spacer" />
         <TimePicker value={range} onChange={(r) => go(r)} />
         <label class="refresh-select">
-          <Icon name="refresh" />
           <select aria-label="Auto refresh" value={refresh} onChange={(e) => go(range, e.currentTarget.value)}>
             {REFRESH.map((r) => <option key={r.label} value={r.label}>{r.ms ? `every ${r.label}` : 'no refresh'}</option>)}
           </select>
@@ -65,13 +64,13 @@ export function DashboardsPage({ loc }: { loc: Location }) {
         <Panel title="Top hosts" testid="panel-hosts" params={{ terms: 'hostname', size: 10 }} {...common}>
           {(r) => <TopList res={r} onPick={(k) => search(addFilter('', 'hostname', k))} />}
         </Panel>
-        <Panel title="Authentications: succeeded vs failed" testid="panel-auth"
-          params={{ q: 'category:authentication', interval, terms: 'details.success', size: 5 }} {...common}>
-          {(r) => <AuthChart res={r} bucketMs={bucketMs} onZoom={zoom} />}
-        </Panel>
         <Panel title="Alerts by severity" testid="panel-alerts" params={{ stream: 'alerts', terms: 'severity', size: 10 }}
           {...common} emptyText="No alerts in this range">
           {(r) => <TopList res={r} onPick={(k) => navigate('alerts', { severity: String(k) })} />}
+        </Panel>
+        <Panel title="Authentications: succeeded vs failed" wide testid="panel-auth"
+          params={{ q: 'category:authentication', interval, terms: 'details.success', size: 5 }} {...common}>
+          {(r) => <AuthChart res={r} bucketMs={bucketMs} onZoom={zoom} />}
         </Panel>
       </div>
     </div>

@@ -106,10 +106,10 @@ export function SearchPage({ loc }: { loc: Location }) {
             {chart && chart.x.length > 0 ? (
               <TimeChart x={chart.x} series={chart.series} bucketMs={bucketMs} height={120} onZoom={zoom} />
             ) : (
-              <div class="chart-empty">{busy ? 'Loading…' : 'No events in this range'}</div>
+              <div class="chart-empty">{busy ? 'Loading…' : error ? 'Fix the query or the range to search' : 'No events in this range'}</div>
             )}
           </div>
-          <ResultTable result={result} sort={sort} onSort={(s) => go({ sort: s })} onFilter={filter} busy={busy} />
+          {!error && <ResultTable result={result} sort={sort} onSort={(s) => go({ sort: s })} onFilter={filter} busy={busy} />}
         </section>
       </div>
     </div>
