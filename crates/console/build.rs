@@ -95,7 +95,11 @@ fn write_table(dist: &Path, out: &Path) -> Result<(), String> {
     let mut files: Vec<(String, PathBuf)> = files
         .into_iter()
         .map(|f| {
-            let rel = f.strip_prefix(dist).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+            let rel = f
+                .strip_prefix(dist)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .replace('\\', "/");
             (rel, f)
         })
         .collect();

@@ -66,7 +66,10 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
     // Every page of the application is the same document; it reads its view from the URL.
     match find("index.html") {
         Some(index) => respond(index, headers, "no-cache"),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, "the console was built without index.html")
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the console was built without index.html",
+        )
             .into_response(),
     }
 }
@@ -144,8 +147,14 @@ fn with_security_headers(mut resp: Response) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     resp
 }

@@ -51,14 +51,21 @@ async fn pages_answer_the_application_with_a_strict_policy() {
     let index = String::from_utf8(body).unwrap();
     assert!(index.contains("<div id=\"app\">"), "{index}");
     // No inline script: the policy would block it.
-    assert!(!index.contains("<script>") && !index.contains("<style"), "{index}");
+    assert!(
+        !index.contains("<script>") && !index.contains("<style"),
+        "{index}"
+    );
     assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
     assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
     // Deep links (single-page application) answer the same document.
     for path in ["/ui/search", "/ui/dashboards?from=now-1h", "/ui/alerts/abc"] {
         let (status, h, body) = get(path, &[]).await;
         assert_eq!(status, StatusCode::OK, "{path}");
-        assert_eq!(h[header::CONTENT_TYPE], "text/html; charset=utf-8", "{path}");
+        assert_eq!(
+            h[header::CONTENT_TYPE],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
         assert_eq!(String::from_utf8(body).unwrap(), index, "{path}");
     }
 }
@@ -130,7 +137,9 @@ async fn a_missing_asset_is_404_not_the_page() {
     let (status, h, body) = get("/ui/assets/main-DOESNOTEXIST.js", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(h[header::CONTENT_TYPE], "text/plain; charset=utf-8");
-    assert!(String::from_utf8(body).unwrap().contains("/ui/assets/main-DOESNOTEXIST.js"));
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains("/ui/assets/main-DOESNOTEXIST.js"));
 }
 
 #[test]
@@ -141,7 +150,9 @@ fn the_map_data_and_the_charts_are_embedded() {
         .filter(|a| a.path.ends_with(".js"))
         .map(|a| std::str::from_utf8(a.body).unwrap())
         .collect();
-    assert!(js.iter().any(|s| s.contains("Topology") && s.contains("Antarctica")));
+    assert!(js
+        .iter()
+        .any(|s| s.contains("Topology") && s.contains("Antarctica")));
     assert!(js.iter().any(|s| s.contains("uplot")));
     // The entry script stays small: the map loads only with its page.
     let (_, _, body) = futures_lite_block(get("/ui/", &[]));
@@ -159,7 +170,9 @@ fn the_map_data_and_the_charts_are_embedded() {
         "entry script gzipped: {} bytes",
         main.gzip.map_or(main.body.len(), <[u8]>::len)
     );
-    assert!(!std::str::from_utf8(main.body).unwrap().contains("Antarctica"));
+    assert!(!std::str::from_utf8(main.body)
+        .unwrap()
+        .contains("Antarctica"));
 }
 
 fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {

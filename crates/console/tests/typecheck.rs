@@ -8,7 +8,11 @@ use std::process::Command;
 fn the_console_sources_type_check() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
     let tsc = web.join("node_modules/typescript/bin/tsc");
-    assert!(tsc.exists(), "{} is missing: the build installs it (npm ci)", tsc.display());
+    assert!(
+        tsc.exists(),
+        "{} is missing: the build installs it (npm ci)",
+        tsc.display()
+    );
     let out = Command::new("node")
         .arg(&tsc)
         .args(["--noEmit", "-p", "."])

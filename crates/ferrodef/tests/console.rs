@@ -55,7 +55,8 @@ fn console_dir() -> PathBuf {
 
 #[test]
 fn console_in_headless_chromium() {
-    let chromium = std::env::var("FERRODEF_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium =
+        std::env::var("FERRODEF_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).exists(),
         "{chromium} is missing: the browser tests need Debian's chromium (scripts/test installs it)"
@@ -84,7 +85,12 @@ fn console_in_headless_chromium() {
         .expect("run node (Node.js is needed to build and test the console)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser tests failed ({}); screenshots in {}", out.status, shots.display());
+    assert!(
+        out.status.success(),
+        "browser tests failed ({}); screenshots in {}",
+        out.status,
+        shots.display()
+    );
     // The runner ran the tests (not zero of them) and none failed.
     let count = |what: &str| {
         stdout
@@ -92,6 +98,9 @@ fn console_in_headless_chromium() {
             .find_map(|l| l.trim_start_matches("ℹ ").strip_prefix(what))
             .and_then(|n| n.trim().parse::<u32>().ok())
     };
-    assert!(count("pass ").is_some_and(|n| n >= 10), "too few browser tests ran:\n{stdout}");
+    assert!(
+        count("pass ").is_some_and(|n| n >= 10),
+        "too few browser tests ran:\n{stdout}"
+    );
     assert_eq!(count("fail "), Some(0), "{stdout}");
 }

@@ -58,7 +58,7 @@ export function TimeChart({ x, series, bucketMs, stacked, height = 160, onZoom }
     const opts: uPlot.Options = {
       width: root.clientWidth || 600,
       height,
-      padding: [8, 8, 0, 0],
+      padding: [8, 20, 0, 0],
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       legend: { show: series.length > 1, live: true },

@@ -125,22 +125,31 @@ function StackedHistogram({ res, bucketMs, onZoom }: { res: AggResult; bucketMs:
   return <TimeChart x={c.x} series={c.series} stacked bucketMs={bucketMs} height={200} onZoom={onZoom} />;
 }
 
+/** What a value of `details.success` means: the store counts booleans as 1 and 0. */
+function outcome(key: unknown): 'succeeded' | 'failed' | null {
+  const k = String(key).toLowerCase();
+  if (k === 'true' || k === '1') return 'succeeded';
+  if (k === 'false' || k === '0') return 'failed';
+  return null;
+}
+
 function AuthChart({ res, bucketMs, onZoom }: { res: AggResult; bucketMs: number; onZoom: (a: number, b: number) => void }) {
   const c = useMemo(() => {
     const s = bucketsToSeries(res.histogram ?? [], true);
     // Successes green, failures red, whatever else grey.
     for (const se of s.series) {
-      se.label = se.label === 'true' ? 'succeeded' : se.label === 'false' ? 'failed' : se.label === 'other' ? 'unknown' : se.label;
-      se.color = se.label === 'succeeded' ? '#22c55e' : se.label === 'failed' ? '#ef4444' : '#6b7280';
+      const o = se.label === 'other' ? null : outcome(se.label);
+      se.label = o ?? (se.label === 'other' ? 'unknown' : se.label);
+      se.color = o === 'succeeded' ? '#22c55e' : o === 'failed' ? '#ef4444' : '#6b7280';
     }
     return s;
   }, [res]);
-  const count = (k: string) => (res.terms ?? []).filter((t) => String(t.key) === k).reduce((a, t) => a + t.count, 0);
+  const count = (o: string) => (res.terms ?? []).filter((t) => outcome(t.key) === o).reduce((a, t) => a + t.count, 0);
   return (
     <div>
       <div class="stat-row">
-        <div class="stat"><span class="stat-value ok">{compact(count('true'))}</span><span class="muted small">succeeded</span></div>
-        <div class="stat"><span class="stat-value bad">{compact(count('false'))}</span><span class="muted small">failed</span></div>
+        <div class="stat"><span class="stat-value ok">{compact(count('succeeded'))}</span><span class="muted small">succeeded</span></div>
+        <div class="stat"><span class="stat-value bad">{compact(count('failed'))}</span><span class="muted small">failed</span></div>
       </div>
       <TimeChart x={c.x} series={c.series} stacked bucketMs={bucketMs} height={140} onZoom={onZoom} />
     </div>
