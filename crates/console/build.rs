@@ -27,6 +27,11 @@ fn run() -> Result<(), String> {
     for p in ["src", "build.mjs", "package.json", "package-lock.json"] {
         println!("cargo:rerun-if-changed={}", web.join(p).display());
     }
+    // A removed or reinstalled node_modules reruns the install.
+    println!(
+        "cargo:rerun-if-changed={}",
+        web.join("node_modules/.package-lock.json").display()
+    );
     println!("cargo:rerun-if-env-changed=FERRODEF_NPM");
     println!("cargo:rerun-if-env-changed=FERRODEF_NODE");
 

@@ -230,6 +230,23 @@ describe('shell', () => {
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Query');
   });
 
+  test('narrow screens: the search page fits a phone without sideways scrolling', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${BASE}/ui/search?q=category:authentication&from=now-2h`);
+    await phone.locator('[data-testid=events] tbody tr.event-row').first().waitFor();
+    await phone.screenshot({ path: join(SHOTS, 'search-phone.png'), fullPage: false });
+    const overflow = await phone.evaluate(() => {
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-panel'))
+        .slice(0, 5)
+        .map((e) => `${e.tagName}.${e.className}`);
+      return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
+    });
+    assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than the screen: ${overflow.wide}`);
+    await phone.close();
+  });
+
   test('no script error or policy violation on any page', () => {
     assert.deepEqual(pageErrors, []);
   });

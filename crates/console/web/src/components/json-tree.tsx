@@ -6,20 +6,22 @@ interface Props {
   value: unknown;
   /** Called with a field path and value to narrow (or exclude) the search. */
   onFilter?: (field: string, value: unknown, exclude: boolean) => void;
+  /** Levels open at first (2: the event and its objects). */
+  openDepth?: number;
 }
 
-export function JsonTree({ value, onFilter }: Props) {
+export function JsonTree({ value, onFilter, openDepth = 2 }: Props) {
   return (
     <div class="json-tree" role="tree">
-      <Node name={null} path="" value={value} depth={0} onFilter={onFilter} />
+      <Node name={null} path="" value={value} depth={0} onFilter={onFilter} openDepth={openDepth} />
     </div>
   );
 }
 
 function Node({
-  name, path, value, depth, onFilter,
-}: { name: string | null; path: string; value: unknown; depth: number } & Pick<Props, 'onFilter'>) {
-  const [open, setOpen] = useState(depth < 2);
+  name, path, value, depth, onFilter, openDepth,
+}: { name: string | null; path: string; value: unknown; depth: number; openDepth: number } & Pick<Props, 'onFilter'>) {
+  const [open, setOpen] = useState(depth < openDepth);
   const isObj = value !== null && typeof value === 'object';
   if (!isObj) {
     return (
@@ -61,7 +63,8 @@ function Node({
       {open && (
         <div class="jt-children" role="group">
           {entries.map(([k, v]) => (
-            <Node key={k} name={k} path={childPath(k)} value={v} depth={depth + 1} onFilter={onFilter} />
+            <Node key={k} name={k} path={childPath(k)} value={v} depth={depth + 1} onFilter={onFilter}
+              openDepth={openDepth} />
           ))}
           <span class="jt-brace">{r}</span>
         </div>

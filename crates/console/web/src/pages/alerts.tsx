@@ -148,7 +148,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                             {a.tags?.length ? <span>tags {a.tags.join(', ')}</span> : null}
                           </div>
                           {(a.events ?? []).length
-                            ? (a.events ?? []).map((ev, i) => <JsonTree key={i} value={ev} />)
+                            ? (a.events ?? []).map((ev, i) => <AlertEvent key={i} event={ev} initiallyOpen={(a.events ?? []).length === 1} />)
                             : <div class="muted small">No events attached.</div>}
                         </td>
                       </tr>
@@ -160,6 +160,23 @@ export function AlertsPage({ loc }: { loc: Location }) {
           )}
         </div>
       )}
+    </div>
+  );
+}
+
+/** One event of an alert: a line (time, host, summary) that opens to the whole event. */
+function AlertEvent({ event, initiallyOpen }: { event: Record<string, any>; initiallyOpen: boolean }) {
+  const [open, setOpen] = useState(initiallyOpen);
+  const t = Date.parse(event.utctimestamp);
+  return (
+    <div class="alert-event">
+      <button class="alert-event-line" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <span class={open ? 'jt-caret open' : 'jt-caret'}><Icon name="chevron" size={12} /></span>
+        <span class="mono">{Number.isNaN(t) ? '' : formatTime(t)}</span>
+        <span class="mono">{String(event.hostname ?? '')}</span>
+        <span>{String(event.summary ?? '')}</span>
+      </button>
+      {open && <JsonTree value={event} />}
     </div>
   );
 }
