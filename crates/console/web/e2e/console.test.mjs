@@ -114,7 +114,7 @@ describe('search', () => {
   });
 
   test('a syntax error is shown at its position', async () => {
-    const input = page.getByLabel('Query');
+    const input = page.getByRole('textbox', { name: 'Query', exact: true });
     await input.fill('category:authentication AND (hostname:web-1');
     await input.press('Enter');
     const err = page.getByTestId('query-error');
@@ -314,6 +314,17 @@ describe('shell', () => {
     await page.locator('body').click({ position: { x: 5, y: 300 } });
     await page.keyboard.press('/');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Query');
+    // j moves to the next event, Enter opens it.
+    await rows().first().waitFor();
+    await rows().first().focus();
+    await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    assert.equal(await rows().nth(1).getAttribute('aria-expanded'), 'true');
+    assert.equal(await rows().first().getAttribute('aria-expanded'), 'false');
+    // The syntax help opens from the query bar.
+    await page.getByRole('button', { name: 'Query syntax' }).click();
+    await page.getByRole('dialog', { name: 'Query syntax' }).waitFor();
+    await shot('search-syntax-help');
   });
 
   test('narrow screens: the search page fits a phone without sideways scrolling', async () => {

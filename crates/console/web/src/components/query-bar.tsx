@@ -35,6 +35,7 @@ export function QueryBar({ value, onSubmit, error, busy, placeholder }: Props) {
             if (e.key === 'Escape') input.current?.blur();
           }} />
       </div>
+      <SyntaxHelp />
       <button class="btn primary" type="submit" disabled={busy}>
         {busy ? 'Searching…' : 'Search'}
       </button>
@@ -52,5 +53,42 @@ export function QueryBar({ value, onSubmit, error, busy, placeholder }: Props) {
         </div>
       )}
     </form>
+  );
+}
+
+/** The query language at a glance (docs/query-language.md has it all). */
+const SYNTAX: [string, string][] = [
+  ['failed', 'a word of the summary'],
+  ['hostname:web-1', 'exact value of a field'],
+  ['summary:"failed password"', 'a phrase'],
+  ['a AND b, a OR b, NOT a, -a', 'boolean logic (adjacent terms are ANDed)'],
+  ['hostname:web-*', 'wildcards * and ?'],
+  ['hostname:/web-[0-9]+/', 'regular expression'],
+  ['details.port:[1 TO 1024]', 'range ([ ] inclusive, { } exclusive)'],
+  ['details.status:>=500', 'comparison'],
+  ['details.sourceipaddress:10.0.0.0/8', 'CIDR on IP fields'],
+  ['_exists_:details.username', 'the field has a value'],
+  ['utctimestamp:>now-15m', 'relative time'],
+];
+
+function SyntaxHelp() {
+  const [open, setOpen] = useState(false);
+  return (
+    <div class="syntax-help">
+      <button type="button" class="icon-btn" aria-label="Query syntax" title="Query syntax" aria-expanded={open}
+        onClick={() => setOpen(!open)} onBlur={() => setTimeout(() => setOpen(false), 150)}>?</button>
+      {open && (
+        <div class="popover syntax-panel" role="dialog" aria-label="Query syntax">
+          <table>
+            <tbody>
+              {SYNTAX.map(([q, what]) => (
+                <tr key={q}><td class="mono">{q}</td><td class="muted">{what}</td></tr>
+              ))}
+            </tbody>
+          </table>
+          <div class="muted small">Keys: / focuses the query, j / k move through events, Enter opens one.</div>
+        </div>
+      )}
+    </div>
   );
 }

@@ -8,7 +8,7 @@ import { JsonTree } from '../components/json-tree';
 import { toast } from '../components/toast';
 import { Location, navigate } from '../router';
 import { formatTime } from '../time';
-import { Severity } from './search';
+import { Severity, rowKey } from './search';
 
 /** One alert, as `GET /api/alerts` lists them. */
 export interface Alert {
@@ -116,7 +116,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                   <Fragment key={a.id}>
                     <tr class={open === a.id ? 'event-row open' : 'event-row'} tabIndex={0} aria-expanded={open === a.id}
                       onClick={() => setOpen(open === a.id ? null : a.id)}
-                      onKeyDown={(e) => e.key === 'Enter' && setOpen(open === a.id ? null : a.id)}>
+                      onKeyDown={(e) => rowKey(e, () => setOpen(open === a.id ? null : a.id))}>
                       <td class="col-caret"><span class="caret"><Icon name="chevron" size={12} /></span></td>
                       <td class="col-time mono">{formatTime(Date.parse(a.utctimestamp), false)}</td>
                       <td><Severity value={a.severity} /></td>

@@ -155,7 +155,7 @@ function ResultTable({ result, sort, onSort, onFilter, busy }: {
             <Fragment key={i}>
               <tr class={open.has(i) ? 'event-row open' : 'event-row'} tabIndex={0} aria-expanded={open.has(i)}
                 onClick={() => toggle(i)}
-                onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), toggle(i))}>
+                onKeyDown={(e) => rowKey(e, () => toggle(i))}>
                 <td class="col-caret"><span class="caret"><Icon name="chevron" size={12} /></span></td>
                 <td class="col-time mono">{h.utctimestamp ? formatTime(Date.parse(h.utctimestamp)) : ''}</td>
                 <td><Severity value={h.severity} /></td>
@@ -182,6 +182,22 @@ function ResultTable({ result, sort, onSort, onFilter, busy }: {
       )}
     </div>
   );
+}
+
+/** Keys on a focused row: Enter or Space opens it, j / k or the arrows move to the next one. */
+export function rowKey(e: KeyboardEvent, toggle: () => void) {
+  const row = e.currentTarget as HTMLElement;
+  const step = (dir: 1 | -1) => {
+    let r: Element | null = row;
+    do r = dir > 0 ? r.nextElementSibling : r.previousElementSibling;
+    while (r && !r.classList.contains('event-row'));
+    (r as HTMLElement | null)?.focus();
+  };
+  if (e.key === 'Enter' || e.key === ' ') toggle();
+  else if (e.key === 'j' || e.key === 'ArrowDown') step(1);
+  else if (e.key === 'k' || e.key === 'ArrowUp') step(-1);
+  else return;
+  e.preventDefault();
 }
 
 /** A severity as a coloured tag. */
