@@ -167,6 +167,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(ferrodef_console::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -1,0 +1,35 @@
+// Line icons (24×24, stroke = currentColor).
+const paths: Record<string, string> = {
+  search: 'M11 4a7 7 0 1 0 0 14a7 7 0 1 0 0-14zM21 21l-5-5',
+  dashboards: 'M4 4h7v7H4zM13 4h7v4h-7zM13 10h7v10h-7zM4 13h7v7H4z',
+  alerts: 'M12 3l9 16H3zM12 10v4M12 17v.5',
+  attackers: 'M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM3 12h18M12 3c3 3 3 15 0 18M12 3c-3 3-3 15 0 18',
+  clock: 'M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM12 7v5l3 2',
+  refresh: 'M20 11a8 8 0 1 0-2 6M20 5v6h-6',
+  user: 'M12 4a4 4 0 1 0 0 8a4 4 0 1 0 0-8zM4 20c1-4 5-6 8-6s7 2 8 6',
+  chevron: 'M9 6l6 6-6 6',
+  sun: 'M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8zM12 2v2M12 20v2M2 12h2M20 12h2M5 5l1.5 1.5M17.5 17.5L19 19M5 19l1.5-1.5M17.5 6.5L19 5',
+  moon: 'M20 14A8 8 0 0 1 10 4a8 8 0 1 0 10 10z',
+  plus: 'M12 5v14M5 12h14',
+  minus: 'M5 12h14',
+  copy: 'M8 8h12v12H8zM4 16V4h12',
+};
+
+export function Icon({ name, size = 16 }: { name: keyof typeof paths | string; size?: number }) {
+  return (
+    <svg
+      class="icon"
+      width={size}
+      height={size}
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      stroke-width="2"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+      aria-hidden="true"
+    >
+      <path d={paths[name] ?? ''} />
+    </svg>
+  );
+}

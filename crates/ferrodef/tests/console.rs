@@ -1,0 +1,112 @@
+//! The web console in a real browser: `ferrodef serve` with known events, then the browser
+//! tests of crates/console/web/e2e (headless Chromium through playwright-core, both installed
+//! by scripts/test and the console's build). Screenshots: target/console-screenshots/*.png.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{Duration, Utc};
+use common::Server;
+use serde_json::json;
+
+/// 20 authentications over the last hour (12 succeeded from 203.0.113.7, 8 failed from
+/// 198.51.100.23, on web-1 and web-2) and 10 sshd events: what e2e/console.test.mjs expects.
+fn events() -> String {
+    let now = Utc::now();
+    let mut lines = Vec::new();
+    for i in 0..20i64 {
+        let ok = i < 12;
+        let at = now - Duration::minutes(2 + i * 3);
+        lines.push(json!({
+            "utctimestamp": at.to_rfc3339(),
+            "category": "authentication",
+            "hostname": if i % 2 == 0 { "web-1" } else { "web-2" },
+            "processname": "sshd",
+            "severity": if ok { "INFO" } else { "WARNING" },
+            "summary": if ok { format!("Accepted password for alice{i}") } else { format!("Failed password for root{i}") },
+            "tags": ["auth", "ssh"],
+            "details": {
+                "sourceipaddress": if ok { "203.0.113.7" } else { "198.51.100.23" },
+                "username": if ok { format!("alice{i}") } else { format!("root{i}") },
+                "success": ok,
+            },
+        }));
+    }
+    for i in 0..10i64 {
+        lines.push(json!({
+            "utctimestamp": (now - Duration::minutes(1 + i * 5)).to_rfc3339(),
+            "category": "syslog",
+            "hostname": "db-1",
+            "summary": format!("connection {i} closed"),
+            "details": {"port": 5432 + i},
+        }));
+    }
+    lines
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect::<String>()
+}
+
+fn console_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/web")
+}
+
+#[test]
+fn console_in_headless_chromium() {
+    let chromium =
+        std::env::var("FERRODEF_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: the browser tests need Debian's chromium (scripts/test installs it)"
+    );
+    let web = console_dir();
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "{}/node_modules is missing: building ferrodef-console installs it (npm ci)",
+        web.display()
+    );
+
+    // The first start creates `admin` with this password (once the server has users); the
+    // browser tests log in with it when `/api/me` asks for a login.
+    const PASSWORD: &str = "console-test-password-1";
+    std::env::set_var("FERRODEF_ADMIN_PASSWORD", PASSWORD);
+    let server = Server::start(&[]);
+    let (status, body) = server.post("/_bulk", "application/x-ndjson", events());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 30, "{body}");
+    assert_eq!(server.wait_total("*", 30), 30);
+
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
+    let out = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "e2e/console.test.mjs"])
+        .current_dir(&web)
+        .env("FERRODEF_URL", &server.url)
+        .env("FERRODEF_SCREENSHOTS", &shots)
+        .env("FERRODEF_CHROMIUM", &chromium)
+        .env("FERRODEF_USER", "admin")
+        .env("FERRODEF_PASSWORD", PASSWORD)
+        .output()
+        .expect("run node (Node.js is needed to build and test the console)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "browser tests failed ({}); screenshots in {}",
+        out.status,
+        shots.display()
+    );
+    // The runner ran the tests (not zero of them) and none failed.
+    let count = |what: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim_start_matches("ℹ ").strip_prefix(what))
+            .and_then(|n| n.trim().parse::<u32>().ok())
+    };
+    assert!(
+        count("pass ").is_some_and(|n| n >= 10),
+        "too few browser tests ran:\n{stdout}"
+    );
+    assert_eq!(count("fail "), Some(0), "{stdout}");
+}
