@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
 use serde_yaml_ng::{Mapping as YamlMap, Value as Yaml};
 
 use crate::condition::{self, Cond, Quantity};
@@ -307,7 +308,14 @@ impl Selection {
 impl Item {
     fn matches(&self, view: &EventView<'_>) -> bool {
         match self.field {
-            Some(f) => self.values.matches_field(view, view.get(f)),
+            Some(f) => {
+                let v = view.get(f);
+                let lower = match v {
+                    Some(Value::String(s)) => values::LowerCache::with(view.lower_field(f, s)),
+                    _ => values::LowerCache::default(),
+                };
+                self.values.matches_field(view, v, lower)
+            }
             None => self.values.matches_keywords(view),
         }
     }

@@ -378,12 +378,7 @@ impl SigmaRules {
     }
 
     fn view<'a>(&'a self, event: &'a Value, fmt: usize) -> EventView<'a> {
-        EventView {
-            event,
-            fmt,
-            table: &self.table,
-            mapping: &self.mapping,
-        }
+        EventView::new(event, fmt, &self.table, &self.mapping)
     }
 
     fn build_index(&mut self) {
