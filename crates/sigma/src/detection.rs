@@ -130,6 +130,37 @@ impl Detection {
         }
     }
 
+    /// Literals one of which must appear in the event's keyword texts for the detection to
+    /// match (a prefilter for keyword rules); `None` when the condition does not need one.
+    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.required(&self.expr)
+    }
+
+    fn required(&self, e: &Expr) -> Option<Vec<Vec<u8>>> {
+        match e {
+            Expr::Sel(i) => match self.selections.get(*i)? {
+                Selection::Keywords(vs) => vs.keyword_literals(),
+                _ => None,
+            },
+            Expr::And(xs) => xs.iter().find_map(|x| self.required(x)),
+            Expr::Or(xs) => {
+                let mut all = Vec::new();
+                for x in xs {
+                    all.extend(self.required(x)?);
+                }
+                Some(all)
+            }
+            Expr::AtLeast(n, sels) if *n >= 1 => {
+                let mut all = Vec::new();
+                for s in sels {
+                    all.extend(self.required(&Expr::Sel(*s))?);
+                }
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+
     /// The conjunction of two detections (a filter applied to a rule).
     pub(crate) fn and(mut self, other: Detection) -> Detection {
         let offset = self.selections.len();

@@ -514,6 +514,25 @@ impl LowerCache {
 }
 
 impl ValueSet {
+    /// For a keyword item: the lower-cased literals one of which must appear in the event's
+    /// texts for it to match (`None`: no such set, e.g. a regex or `all`).
+    pub(crate) fn keyword_literals(&self) -> Option<Vec<Vec<u8>>> {
+        if self.all || self.atoms.is_empty() {
+            return None;
+        }
+        self.atoms
+            .iter()
+            .map(|a| match a {
+                Atom::Lower {
+                    kind: StrKind::Contains,
+                    text,
+                    ..
+                } if !text.is_empty() => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the field value matches; `lower` holds the value lower-cased when the caller
     /// has it.
     pub(crate) fn matches_field(
