@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
 use serde_yaml_ng::{Mapping as YamlMap, Value as Yaml};
 
 use crate::condition::{self, Cond, Quantity};
@@ -126,6 +127,37 @@ impl Detection {
                 false
             }
             Expr::Const(b) => *b,
+        }
+    }
+
+    /// Literals one of which must appear in the event's keyword texts for the detection to
+    /// match (a prefilter for keyword rules); `None` when the condition does not need one.
+    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.required(&self.expr)
+    }
+
+    fn required(&self, e: &Expr) -> Option<Vec<Vec<u8>>> {
+        match e {
+            Expr::Sel(i) => match self.selections.get(*i)? {
+                Selection::Keywords(vs) => vs.keyword_literals(),
+                _ => None,
+            },
+            Expr::And(xs) => xs.iter().find_map(|x| self.required(x)),
+            Expr::Or(xs) => {
+                let mut all = Vec::new();
+                for x in xs {
+                    all.extend(self.required(x)?);
+                }
+                Some(all)
+            }
+            Expr::AtLeast(n, sels) if *n >= 1 => {
+                let mut all = Vec::new();
+                for s in sels {
+                    all.extend(self.required(&Expr::Sel(*s))?);
+                }
+                Some(all)
+            }
+            _ => None,
         }
     }
 
@@ -307,7 +339,14 @@ impl Selection {
 impl Item {
     fn matches(&self, view: &EventView<'_>) -> bool {
         match self.field {
-            Some(f) => self.values.matches_field(view, view.get(f)),
+            Some(f) => {
+                let v = view.get(f);
+                let lower = match v {
+                    Some(Value::String(s)) => values::LowerCache::with(view.lower_field(f, s)),
+                    _ => values::LowerCache::default(),
+                };
+                self.values.matches_field(view, v, lower)
+            }
             None => self.values.matches_keywords(view),
         }
     }

@@ -1,7 +1,9 @@
 //! Field resolution at match time: the interned table of Sigma fields (with the renames of a
 //! log-source variant) → candidate paths per event format, and the view of one event.
 
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -53,17 +55,90 @@ impl FieldTable {
 /// Nesting depth up to which keyword search walks an event (hostile input).
 const MAX_KEYWORD_DEPTH: usize = 32;
 
-/// One event as the matcher sees it.
+/// One event as the matcher sees it, with the per-event caches of lower-cased values (so
+/// a value many rules compare is lower-cased once).
 pub(crate) struct EventView<'a> {
     pub(crate) event: &'a Value,
     pub(crate) fmt: usize,
     pub(crate) table: &'a FieldTable,
     pub(crate) mapping: &'a Mapping,
+    /// Per field id: the resolved value (`Some(None)`: absent), resolved once per event.
+    values: RefCell<Vec<Option<Option<&'a Value>>>>,
+    lower: RefCell<HashMap<FieldId, Rc<[u8]>>>,
+    keywords: OnceCell<Rc<KeywordTexts<'a>>>,
 }
 
+/// The texts keyword searches look at, each with its lower-cased form.
+pub(crate) type KeywordTexts<'a> = Vec<(&'a str, Rc<[u8]>)>;
+
 impl<'a> EventView<'a> {
-    /// The value of a field (first present candidate).
+    /// A view of `event`, of format `fmt`.
+    pub(crate) fn new(
+        event: &'a Value,
+        fmt: usize,
+        table: &'a FieldTable,
+        mapping: &'a Mapping,
+    ) -> EventView<'a> {
+        EventView {
+            event,
+            fmt,
+            table,
+            mapping,
+            values: RefCell::new(Vec::new()),
+            lower: RefCell::new(HashMap::new()),
+            keywords: OnceCell::new(),
+        }
+    }
+
+    /// The lower-cased text of field `id` whose value is `s`.
+    pub(crate) fn lower_field(&self, id: FieldId, s: &str) -> Rc<[u8]> {
+        if let Some(l) = self.lower.borrow().get(&id) {
+            return Rc::clone(l);
+        }
+        let l = crate::values::lower(s);
+        self.lower.borrow_mut().insert(id, Rc::clone(&l));
+        l
+    }
+
+    /// The keyword texts of the event, lower-cased once.
+    pub(crate) fn keyword_texts(&self) -> Rc<KeywordTexts<'a>> {
+        Rc::clone(self.keywords.get_or_init(|| {
+            let mut out: KeywordTexts<'a> = Vec::new();
+            let event: &'a Value = self.event;
+            let paths = self
+                .mapping
+                .formats
+                .get(self.fmt)
+                .map(|f| f.keywords.as_slice())
+                .unwrap_or(&[]);
+            if paths.is_empty() {
+                collect(event, 0, &mut out);
+            } else {
+                for p in paths {
+                    if let Some(v) = p.get(event) {
+                        collect(v, 0, &mut out);
+                    }
+                }
+            }
+            Rc::new(out)
+        }))
+    }
+
+    /// The value of a field (first present candidate), resolved once per event.
     pub(crate) fn get(&self, id: FieldId) -> Option<&'a Value> {
+        if let Some(Some(v)) = self.values.borrow().get(id) {
+            return *v;
+        }
+        let v = self.resolve(id);
+        let mut cache = self.values.borrow_mut();
+        if cache.len() <= id {
+            cache.resize(self.table.entries.len().max(id + 1), None);
+        }
+        cache[id] = Some(v);
+        v
+    }
+
+    fn resolve(&self, id: FieldId) -> Option<&'a Value> {
         let event = self.event;
         self.table
             .entries
@@ -73,33 +148,16 @@ impl<'a> EventView<'a> {
             .iter()
             .find_map(|p| p.get(event))
     }
-
-    /// Calls `f` with every text keyword searches look at, until it returns true.
-    pub(crate) fn any_keyword_text(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
-        let paths = self
-            .mapping
-            .formats
-            .get(self.fmt)
-            .map(|f| f.keywords.as_slice())
-            .unwrap_or(&[]);
-        if paths.is_empty() {
-            return walk(self.event, 0, f);
-        }
-        paths
-            .iter()
-            .filter_map(|p| p.get(self.event))
-            .any(|v| walk(v, 0, f))
-    }
 }
 
-fn walk(v: &Value, depth: usize, f: &mut dyn FnMut(&str) -> bool) -> bool {
+fn collect<'a>(v: &'a Value, depth: usize, out: &mut KeywordTexts<'a>) {
     if depth > MAX_KEYWORD_DEPTH {
-        return false;
+        return;
     }
     match v {
-        Value::String(s) => f(s),
-        Value::Array(items) => items.iter().any(|i| walk(i, depth + 1, f)),
-        Value::Object(map) => map.values().any(|i| walk(i, depth + 1, f)),
-        _ => false,
+        Value::String(s) => out.push((s.as_str(), crate::values::lower(s))),
+        Value::Array(items) => items.iter().for_each(|i| collect(i, depth + 1, out)),
+        Value::Object(map) => map.values().for_each(|i| collect(i, depth + 1, out)),
+        _ => {}
     }
 }

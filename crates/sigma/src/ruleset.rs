@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 use serde_yaml_ng::{Mapping as YamlMap, Value as Yaml};
 
@@ -45,6 +46,9 @@ struct Variant {
     det: Detection,
     /// The condition field and values it is indexed by.
     key: Option<(String, Vec<String>)>,
+    /// Prefilter: ids of literals (in `SigmaRules::literals`) one of which the event's
+    /// keyword texts must contain.
+    lits: Option<Vec<usize>>,
 }
 
 /// Variants by the value of one condition field (EventID, Channel...), lower-cased.
@@ -66,6 +70,8 @@ pub struct SigmaRules {
     /// correlation fields the same way).
     renames: Vec<Vec<BTreeMap<String, Rename>>>,
     pub(crate) correlations: Vec<CorrelationRule>,
+    /// One automaton over every prefilter literal (keyword rules).
+    literals: Option<AhoCorasick>,
 }
 
 /// A parsed but not yet compiled rule set.
@@ -186,6 +192,7 @@ impl SigmaRules {
             index: Index::default(),
             renames: Vec::new(),
             correlations: Vec::new(),
+            literals: None,
         };
         let filters: Vec<(Vec<String>, &Document)> = p
             .filters
@@ -313,6 +320,7 @@ impl SigmaRules {
                 conds,
                 det,
                 key: index_key(&spec.conditions),
+                lits: None,
             });
             renames.push(spec.fieldmappings.clone());
         }
@@ -378,15 +386,42 @@ impl SigmaRules {
     }
 
     fn view<'a>(&'a self, event: &'a Value, fmt: usize) -> EventView<'a> {
-        EventView {
-            event,
-            fmt,
-            table: &self.table,
-            mapping: &self.mapping,
+        EventView::new(event, fmt, &self.table, &self.mapping)
+    }
+
+    /// Builds the keyword prefilter: one automaton over the literals keyword rules need.
+    fn build_prefilter(&mut self) {
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        for v in &mut self.variants {
+            if let Some(req) = v.det.required_literals() {
+                let mut mine = Vec::new();
+                for l in req {
+                    let next = ids.len();
+                    let id = *ids.entry(l.clone()).or_insert_with(|| {
+                        lits.push(l);
+                        next
+                    });
+                    mine.push(id);
+                }
+                v.lits = Some(mine);
+            }
+        }
+        if lits.is_empty() {
+            return;
+        }
+        match AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&lits)
+        {
+            Ok(ac) => self.literals = Some(ac),
+            // Too large an automaton: no prefilter, every keyword rule is evaluated.
+            Err(_) => self.variants.iter_mut().for_each(|v| v.lits = None),
         }
     }
 
     fn build_index(&mut self) {
+        self.build_prefilter();
         let mut by_field: Vec<(FieldId, HashMap<String, Vec<usize>>)> = Vec::new();
         let mut always = Vec::new();
         let mapping = Arc::clone(&self.mapping);

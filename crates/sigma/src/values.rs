@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use ipnet::IpNet;
@@ -486,28 +487,60 @@ impl Atom {
     }
 }
 
-/// The lower-cased form of one event value, computed once for all the values of an item.
+/// The lower-cased form of one event value, computed once (per event, from the view's
+/// cache, or per item).
 #[derive(Default)]
 pub(crate) struct LowerCache {
-    text: Option<Vec<u8>>,
+    text: Option<Rc<[u8]>>,
+}
+
+/// Lower-cases a text (ASCII fast path).
+pub(crate) fn lower(t: &str) -> Rc<[u8]> {
+    if t.is_ascii() {
+        t.as_bytes().to_ascii_lowercase().into()
+    } else {
+        t.to_lowercase().into_bytes().into()
+    }
 }
 
 impl LowerCache {
+    pub(crate) fn with(text: Rc<[u8]>) -> LowerCache {
+        LowerCache { text: Some(text) }
+    }
+
     fn get(&mut self, t: &str) -> &[u8] {
-        self.text.get_or_insert_with(|| {
-            if t.is_ascii() {
-                t.as_bytes().to_ascii_lowercase()
-            } else {
-                t.to_lowercase().into_bytes()
-            }
-        })
+        self.text.get_or_insert_with(|| lower(t))
     }
 }
 
 impl ValueSet {
-    /// Whether the field value matches.
-    pub(crate) fn matches_field(&self, view: &EventView<'_>, v: Option<&Value>) -> bool {
-        let mut lower = LowerCache::default();
+    /// For a keyword item: the lower-cased literals one of which must appear in the event's
+    /// texts for it to match (`None`: no such set, e.g. a regex or `all`).
+    pub(crate) fn keyword_literals(&self) -> Option<Vec<Vec<u8>>> {
+        if self.all || self.atoms.is_empty() {
+            return None;
+        }
+        self.atoms
+            .iter()
+            .map(|a| match a {
+                Atom::Lower {
+                    kind: StrKind::Contains,
+                    text,
+                    ..
+                } if !text.is_empty() => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the field value matches; `lower` holds the value lower-cased when the caller
+    /// has it.
+    pub(crate) fn matches_field(
+        &self,
+        view: &EventView<'_>,
+        v: Option<&Value>,
+        mut lower: LowerCache,
+    ) -> bool {
         if self.all {
             !self.atoms.is_empty() && self.atoms.iter().all(|a| a.eval(view, v, &mut lower))
         } else {
@@ -518,14 +551,17 @@ impl ValueSet {
     /// Keyword search: whether the event's texts match (any value in any text; with `all`,
     /// every value in some text).
     pub(crate) fn matches_keywords(&self, view: &EventView<'_>) -> bool {
+        let texts = view.keyword_texts();
         let one = |a: &Atom| {
-            view.any_keyword_text(&mut |t: &str| a.eval_text(view, t, &mut LowerCache::default()))
+            texts
+                .iter()
+                .any(|(t, l)| a.eval_text(view, t, &mut LowerCache::with(Rc::clone(l))))
         };
         if self.all {
             !self.atoms.is_empty() && self.atoms.iter().all(one)
         } else {
-            view.any_keyword_text(&mut |t: &str| {
-                let mut lower = LowerCache::default();
+            texts.iter().any(|(t, l)| {
+                let mut lower = LowerCache::with(Rc::clone(l));
                 self.atoms.iter().any(|a| a.eval_text(view, t, &mut lower))
             })
         }
