@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(events.len() as u64));
     g.sample_size(10);
     g.bench_function("mozdef_set_10k_events_batches_of_100", |b| {
-        b.iter_batched(
+        b.iter_batched_ref(
             || {
                 (
                     Engine::new(
@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
                     events.clone(),
                 )
             },
-            |(mut engine, mut evs)| {
+            |(engine, evs)| {
                 let mut n = 0;
                 for (i, chunk) in evs.chunks_mut(100).enumerate() {
                     n += engine
@@ -84,6 +84,7 @@ fn bench(c: &mut Criterion) {
                 }
                 n
             },
+            // The engine and events are dropped outside the measurement.
             criterion::BatchSize::LargeInput,
         )
     });

@@ -67,11 +67,14 @@ impl std::fmt::Debug for EngineOptions {
 
 /// Events, owned.
 type Events = Vec<Map<String, Value>>;
+/// Events, borrowed.
+type EventRefs<'a> = Vec<&'a Map<String, Value>>;
 
 /// An event held in a window.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Held {
-    key: String,
+    /// Arrival order within the rule instance.
+    seq: u64,
     utc: Option<DateTime<Utc>>,
     recv: Option<DateTime<Utc>>,
     event: Map<String, Value>,
@@ -98,7 +101,12 @@ pub struct Suppression {
 /// The state of one rule instance.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct InstState {
-    held: VecDeque<Held>,
+    /// The window's events by aggregation value, each group in arrival order.
+    groups: HashMap<String, VecDeque<Held>>,
+    /// Events in all groups.
+    total: usize,
+    /// Arrival counter.
+    seq: u64,
     last_seen: Option<DateTime<Utc>>,
     suppress: BTreeMap<String, Suppression>,
     capped: bool,
@@ -201,7 +209,6 @@ struct Fired {
     /// Every event of the group (for `all.*` and `top.*`); empty: the samples.
     all: Vec<Map<String, Value>>,
     extra: BTreeMap<String, String>,
-    consumed: Vec<usize>,
 }
 
 impl Engine {
@@ -293,7 +300,8 @@ impl Engine {
             self.state.started = Some(now);
         }
         let mut per_event: Vec<(usize, usize)> = Vec::new();
-        let mut touched: Vec<usize> = Vec::new();
+        // Slots and the aggregation values this batch added to.
+        let mut touched: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut cand = Vec::new();
         let mut alerts = Vec::new();
         for (i, ev) in events.iter().enumerate() {
@@ -332,16 +340,20 @@ impl Engine {
                             continue;
                         };
                         let st = self.state.rules.entry(slot.name.clone()).or_default();
-                        st.held.push_back(Held {
-                            key,
+                        st.seq += 1;
+                        st.total += 1;
+                        let held = Held {
+                            seq: st.seq,
                             utc,
                             recv,
                             event: ev.clone(),
                             batch: Some(i),
-                        });
-                        if !touched.contains(&si) {
-                            touched.push(si);
+                        };
+                        let keys = touched.entry(si).or_default();
+                        if !keys.contains(&key) {
+                            keys.push(key.clone());
                         }
+                        st.groups.entry(key).or_default().push_back(held);
                     }
                 }
             }
@@ -355,7 +367,6 @@ impl Engine {
                 samples: vec![ev],
                 all: Vec::new(),
                 extra: BTreeMap::new(),
-                consumed: Vec::new(),
             };
             if let Some(a) = self.emit(fired, now) {
                 alerts.push(a);
@@ -363,50 +374,75 @@ impl Engine {
             let classname = self.rules.rules[self.slots[si].rule].classname.clone();
             add_alert_name(&mut events[i], &classname);
         }
-        for si in touched {
-            alerts.extend(self.bound(si, now));
-            alerts.extend(self.evaluate_groups(si, now, events));
+        for (si, keys) in touched {
+            alerts.extend(self.bound(si, now, Some(&keys)));
+            alerts.extend(self.evaluate_groups(si, now, events, &keys));
         }
         alerts
     }
 
-    /// Drops expired events and enforces the caps of one slot (with a `System` alert when a
-    /// cap is hit).
-    fn bound(&mut self, si: usize, now: DateTime<Utc>) -> Vec<Alert> {
+    /// Drops expired events (of the given groups, or all) and enforces the caps of one slot
+    /// (with a `System` alert when a cap is hit).
+    fn bound(&mut self, si: usize, now: DateTime<Utc>, keys: Option<&[String]>) -> Vec<Alert> {
         let slot = &self.slots[si];
         let rule = &self.rules.rules[slot.rule];
         let w = rule.instances[slot.inst].window;
         let Some(st) = self.state.rules.get_mut(&slot.name) else {
             return Vec::new();
         };
-        st.held
-            .retain(|h| within(h.utc, now, w) || within(h.recv, now, w));
-        let max_e = self.opts.max_events_per_rule;
-        let mut dropped = 0usize;
-        while st.held.len() > max_e {
-            st.held.pop_front();
-            dropped += 1;
-        }
-        let max_g = self.opts.max_groups_per_rule;
-        let mut groups: Vec<&str> = Vec::new();
-        let mut over = false;
-        for h in &st.held {
-            if !groups.contains(&h.key.as_str()) {
-                if groups.len() >= max_g {
-                    over = true;
-                    break;
+        let live = |h: &Held| within(h.utc, now, w) || within(h.recv, now, w);
+        let mut removed = 0usize;
+        match keys {
+            Some(keys) => {
+                for k in keys {
+                    if let Some(g) = st.groups.get_mut(k) {
+                        let before = g.len();
+                        g.retain(live);
+                        removed += before - g.len();
+                        if g.is_empty() {
+                            st.groups.remove(k);
+                        }
+                    }
                 }
-                groups.push(&h.key);
+            }
+            None => {
+                st.groups.retain(|_, g| {
+                    let before = g.len();
+                    g.retain(live);
+                    removed += before - g.len();
+                    !g.is_empty()
+                });
             }
         }
-        if over {
-            let keep: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
-            let before = st.held.len();
-            st.held.retain(|h| keep.contains(&h.key));
-            dropped += before - st.held.len();
+        st.total = st.total.saturating_sub(removed);
+        let (max_e, max_g) = (self.opts.max_events_per_rule, self.opts.max_groups_per_rule);
+        let mut dropped = 0usize;
+        // Over a cap: the oldest events (or the group holding the oldest event) go.
+        while st.total > max_e || st.groups.len() > max_g {
+            let Some(oldest) = st
+                .groups
+                .iter()
+                .filter_map(|(k, g)| g.front().map(|h| (h.seq, k.clone())))
+                .min()
+                .map(|(_, k)| k)
+            else {
+                break;
+            };
+            let whole = st.groups.len() > max_g;
+            if let Some(g) = st.groups.get_mut(&oldest) {
+                let n = if whole { g.len() } else { 1 };
+                for _ in 0..n {
+                    g.pop_front();
+                }
+                dropped += n;
+                st.total = st.total.saturating_sub(n);
+                if g.is_empty() {
+                    st.groups.remove(&oldest);
+                }
+            }
         }
         if dropped == 0 {
-            if st.held.len() < max_e / 2 {
+            if st.total < max_e / 2 && st.groups.len() < max_g / 2 {
                 st.capped = false;
             }
             return Vec::new();
@@ -456,11 +492,13 @@ impl Engine {
         z ^ (z >> 31)
     }
 
+    /// Alerts for the groups (among `keys`) at the threshold, most common first.
     fn evaluate_groups(
         &mut self,
         si: usize,
         now: DateTime<Utc>,
         events: &mut [Map<String, Value>],
+        keys: &[String],
     ) -> Vec<Alert> {
         let slot = &self.slots[si];
         let rule = &self.rules.rules[slot.rule];
@@ -470,21 +508,22 @@ impl Engine {
         let Some(st) = self.state.rules.get(&slot.name) else {
             return Vec::new();
         };
-        // Groups in MozDef's Counter.most_common order: count descending, ties by arrival.
-        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-        for (i, h) in st.held.iter().enumerate() {
-            match groups.iter_mut().find(|g| g.0 == h.key) {
-                Some(g) => g.1.push(i),
-                None => groups.push((h.key.clone(), vec![i])),
-            }
-        }
-        groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
+        // MozDef's Counter.most_common order: count descending, ties by arrival.
+        let mut ready: Vec<(usize, u64, &String)> = keys
+            .iter()
+            .filter_map(|k| {
+                let g = st.groups.get(k)?;
+                let first = g.front()?.seq;
+                (g.len() as u64 >= agg.threshold).then_some((g.len(), first, k))
+            })
+            .collect();
+        ready.sort_by_key(|(n, first, _)| (std::cmp::Reverse(*n), *first));
         let mut fired = Vec::new();
-        for (key, idx) in groups {
-            if (idx.len() as u64) < agg.threshold {
+        for (_, _, key) in ready {
+            let Some(group) = st.groups.get(key) else {
                 continue;
-            }
-            let all: Vec<&Map<String, Value>> = idx.iter().map(|&i| &st.held[i].event).collect();
+            };
+            let all: Vec<&Map<String, Value>> = group.iter().map(|h| &h.event).collect();
             if let Some((f, min)) = &agg.distinct {
                 let mut seen: Vec<String> = Vec::new();
                 for e in &all {
@@ -499,28 +538,25 @@ impl Engine {
                 }
             }
             let mut extra = BTreeMap::new();
-            let (samples, every): (Events, Events) = if let Some(f) = &agg.keep_ip_literal {
-                let kept: Vec<Map<String, Value>> = all
+            // Checks run on references; events are copied only into an alert that fires.
+            let (samples, every): (EventRefs, EventRefs) = if let Some(f) = &agg.keep_ip_literal {
+                let kept: Vec<&Map<String, Value>> = all
                     .iter()
+                    .copied()
                     .filter(|e| builtin::is_ip_literal(e, f))
-                    .map(|e| (*e).clone())
                     .collect();
                 if kept.is_empty() {
                     continue;
                 }
                 (kept.clone(), kept)
             } else {
-                (
-                    all.iter().take(agg.samples).map(|e| (*e).clone()).collect(),
-                    all.iter().map(|e| (*e).clone()).collect(),
-                )
+                (all.iter().copied().take(agg.samples).collect(), all.clone())
             };
             if rule.kind == Kind::SshLateral {
-                let refs: Vec<&Map<String, Value>> = samples.iter().collect();
                 let Some(policy) = &rule.ssh_policy else {
                     continue;
                 };
-                let Some((users, sources)) = policy.violations(&key, &refs) else {
+                let Some((users, sources)) = policy.violations(key, &samples) else {
                     continue;
                 };
                 extra.insert("users".into(), users.join(","));
@@ -529,45 +565,47 @@ impl Engine {
                     builtin::lateral_sources(&sources, self.opts.resolver.as_deref()),
                 );
             }
-            if rule.id == "multiple_intel_hits" || rule.classname == "AlertMultipleIntelHits" {
-                let refs: Vec<&Map<String, Value>> = samples.iter().collect();
-                extra.insert("intel".into(), builtin::intel_samples(&refs));
+            if rule.classname == "AlertMultipleIntelHits" {
+                extra.insert("intel".into(), builtin::intel_samples(&samples));
             }
+            let samples: Events = samples.into_iter().cloned().collect();
+            let every: Events = every.into_iter().cloned().collect();
             fired.push(Fired {
                 slot: si,
-                key: Some(key),
-                count: idx.len() as u64,
+                key: Some(key.clone()),
+                count: all.len() as u64,
                 samples,
                 all: every,
                 extra,
-                consumed: idx,
             });
         }
         let mut alerts = Vec::new();
-        let mut consumed: Vec<usize> = Vec::new();
+        let slot_name = self.slots[si].name.clone();
+        let classname = self.rules.rules[self.slots[si].rule].classname.clone();
         for f in fired {
-            consumed.extend(f.consumed.iter().copied());
+            let key = f.key.clone().unwrap_or_default();
             if let Some(a) = self.emit(f, now) {
                 alerts.push(a);
             }
-        }
-        // The events that fed an alert (or a suppressed one) leave the window; batch events
-        // record the rule.
-        let slot = &self.slots[si];
-        let classname = self.rules.rules[slot.rule].classname.clone();
-        if let Some(st) = self.state.rules.get_mut(&slot.name) {
-            consumed.sort_unstable();
-            for &i in consumed.iter().rev() {
-                if let Some(h) = st.held.remove(i) {
-                    if let Some(b) = h.batch {
-                        if let Some(e) = events.get_mut(b) {
+            // The group fed an alert (or a suppressed one): its events leave the window, and
+            // those of this batch record the rule.
+            if let Some(st) = self.state.rules.get_mut(&slot_name) {
+                if let Some(g) = st.groups.remove(&key) {
+                    st.total = st.total.saturating_sub(g.len());
+                    for h in g {
+                        if let Some(e) = h.batch.and_then(|b| events.get_mut(b)) {
                             add_alert_name(e, &classname);
                         }
                     }
                 }
             }
-            for h in st.held.iter_mut() {
-                h.batch = None;
+        }
+        // Batch positions mean nothing after this batch.
+        if let Some(st) = self.state.rules.get_mut(&slot_name) {
+            for k in keys {
+                if let Some(g) = st.groups.get_mut(k) {
+                    g.iter_mut().for_each(|h| h.batch = None);
+                }
             }
         }
         alerts
@@ -692,7 +730,6 @@ impl Engine {
                         samples: Vec::new(),
                         all: Vec::new(),
                         extra: BTreeMap::new(),
-                        consumed: Vec::new(),
                     };
                     if let Some(mut a) = self.emit(fired, now) {
                         a.key = None;
@@ -701,7 +738,7 @@ impl Engine {
                 }
                 Kind::Aggregation | Kind::SshLateral => {
                     if self.state.rules.contains_key(&slot.name) {
-                        alerts.extend(self.bound(si, now));
+                        alerts.extend(self.bound(si, now, None));
                     }
                 }
                 Kind::Event => {}

@@ -14,6 +14,9 @@ use crate::builtin::SshPolicy;
 use crate::spec::{KindSpec, RuleSpec};
 use crate::template::Template;
 
+/// Largest rule file, in bytes (a rule is a page of YAML; this bounds parsing work).
+pub const MAX_RULE_BYTES: usize = 1024 * 1024;
+
 /// A problem in a rule file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
@@ -228,6 +231,15 @@ pub fn compile(name: &str, text: &str) -> Result<Rule, Vec<RuleError>> {
         line,
         message,
     };
+    if text.len() > MAX_RULE_BYTES {
+        return Err(vec![err(
+            0,
+            format!(
+                "rule file of {} bytes is larger than the limit of {MAX_RULE_BYTES} bytes",
+                text.len()
+            ),
+        )]);
+    }
     let spec: RuleSpec = match serde_yaml_ng::from_str(text) {
         Ok(s) => s,
         Err(e) => {

@@ -260,3 +260,41 @@ fn the_embedded_set_has_every_ported_alert() {
         assert!(list.iter().any(|x| x.id == id), "{id}");
     }
 }
+
+#[test]
+fn hostile_rule_files_are_refused_with_a_reason() {
+    let huge = format!(
+        "classname: X\ndescription: '{}'\n",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let errs = RuleSet::from_texts(vec![("huge.yaml".into(), huge)])
+        .err()
+        .unwrap_or_default();
+    assert!(
+        errs[0].message.contains("larger than the limit"),
+        "{}",
+        errs[0]
+    );
+    let deep = format!(
+        "classname: X\nconfig: {{a: {}{}}}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let errs = RuleSet::from_texts(vec![("deep.yaml".into(), deep)])
+        .err()
+        .unwrap_or_default();
+    assert!(!errs.is_empty());
+    let laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nclassname: X\n";
+    let errs = RuleSet::from_texts(vec![("laughs.yaml".into(), laughs.into())])
+        .err()
+        .unwrap_or_default();
+    assert!(!errs.is_empty());
+}
+
+#[test]
+fn the_engine_can_move_to_the_service_thread() {
+    fn send<T: Send + 'static>() {}
+    send::<Engine>();
+    send::<RuleSet>();
+    send::<EngineState>();
+}

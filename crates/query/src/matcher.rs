@@ -466,26 +466,32 @@ fn range(field: &str, lower: &Bound<String>, upper: &Bound<String>) -> Result<No
 
 /// Calls `f` on every non-null leaf at a dotted path (through arrays); stops when `f` is true.
 pub fn any_leaf(map: &Map<String, Value>, path: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
-    let mut parts = path.split('.');
-    let Some(first) = parts.next() else {
-        return false;
+    let (first, rest) = match path.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (path, None),
     };
-    let rest: Vec<&str> = parts.collect();
     match map.get(first) {
-        Some(v) => walk(v, &rest, f),
+        Some(v) => walk(v, rest, f),
         None => false,
     }
 }
 
-fn walk(v: &Value, rest: &[&str], f: &mut dyn FnMut(&Value) -> bool) -> bool {
+/// `rest` is what is left of the dotted path (no allocation on the hot path).
+fn walk(v: &Value, rest: Option<&str>, f: &mut dyn FnMut(&Value) -> bool) -> bool {
     match v {
         Value::Array(a) => a.iter().any(|x| walk(x, rest, f)),
-        Value::Object(m) => match rest.split_first() {
-            Some((k, tail)) => m.get(*k).is_some_and(|x| walk(x, tail, f)),
+        Value::Object(m) => match rest {
+            Some(r) => {
+                let (k, tail) = match r.split_once('.') {
+                    Some((a, b)) => (a, Some(b)),
+                    None => (r, None),
+                };
+                m.get(k).is_some_and(|x| walk(x, tail, f))
+            }
             None => false,
         },
         Value::Null => false,
-        leaf => rest.is_empty() && f(leaf),
+        leaf => rest.is_none() && f(leaf),
     }
 }
 
