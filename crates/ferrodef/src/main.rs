@@ -4,11 +4,13 @@ mod bench;
 mod bench_chaos;
 mod bench_store;
 mod bench_syslog;
+mod client_auth;
 mod config;
 mod ingest_cmd;
 mod local;
 mod search_cmd;
 mod serve;
+mod user_cmd;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -36,6 +38,10 @@ enum Cmd {
     /// Load and query benchmarks against a server.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Users of a data directory: add, passwd, role, disable, enable, unlock, list.
+    User(user_cmd::UserArgs),
+    /// API tokens of a data directory: create, revoke, list.
+    Token(user_cmd::TokenArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +71,10 @@ fn main() -> std::process::ExitCode {
             Cmd::Ingest(args) => ingest_cmd::run(args).await,
             Cmd::Search(args) => search_cmd::run(args).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
+            Cmd::User(args) => tokio::task::spawn_blocking(move || user_cmd::run_user(args)).await?,
+            Cmd::Token(args) => {
+                tokio::task::spawn_blocking(move || user_cmd::run_token(args)).await?
+            }
         }
     });
     match res {

@@ -21,6 +21,19 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_ferrodef")
 }
 
+/// The password of the `admin` user the test servers create at first start. Reads need
+/// credentials: the helpers below send it (HTTP Basic); ingest on loopback needs none.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// `ferrodef` with the admin's credentials in the environment (for `search --server`,
+/// `ingest --server`).
+pub fn cli() -> Command {
+    let mut c = Command::new(bin());
+    c.env("FERRODEF_USER", "admin")
+        .env("FERRODEF_PASSWORD", ADMIN_PASSWORD);
+    c
+}
+
 impl Server {
     /// A server on a new temporary data directory.
     pub fn start(extra: &[&str]) -> Server {
@@ -46,6 +59,7 @@ impl Server {
             .args(&defaults)
             .args(extra)
             .env("FERRODEF_LOG", "warn")
+            .env("FERRODEF_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -124,6 +138,7 @@ impl Server {
     pub fn get(&self, path_and_query: &str) -> (u16, Value) {
         let resp = Server::client()
             .get(format!("{}{}", self.url, path_and_query))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .send()
             .expect("GET");
         let status = resp.status().as_u16();
@@ -137,6 +152,7 @@ impl Server {
     pub fn get_text(&self, path: &str) -> (u16, String) {
         let resp = Server::client()
             .get(format!("{}{}", self.url, path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .send()
             .expect("GET");
         (resp.status().as_u16(), resp.text().expect("body"))
@@ -148,6 +164,7 @@ impl Server {
         params.extend_from_slice(extra);
         let resp = Server::client()
             .get(format!("{}/api/search", self.url))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .query(&params)
             .send()
             .expect("search");
