@@ -16,8 +16,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use ferrodef_auth::{
     Actor, Auth, AuthError, LoginError, Permission, Principal, RequestInfo, Role, TokenOwner,
     UserChange, Via,
@@ -83,23 +81,13 @@ enum Credentials {
 }
 
 fn credentials(headers: &HeaderMap) -> Credentials {
+    use ferrodef_auth::credentials::{parse_authorization, Authorization};
     if let Some(v) = headers.get(header::AUTHORIZATION) {
-        let Ok(v) = v.to_str() else {
-            return Credentials::Malformed("the Authorization header is not text");
+        return match parse_authorization(v.as_bytes()) {
+            Ok(Authorization::Bearer(t)) => Credentials::Bearer(t),
+            Ok(Authorization::Basic { user, password }) => Credentials::Basic(user, password),
+            Err(m) => Credentials::Malformed(m),
         };
-        let (scheme, rest) = v.trim().split_once(' ').unwrap_or((v, ""));
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("bearer") {
-            return Credentials::Bearer(rest.to_string());
-        }
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
-            return match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                Some((u, p)) => Credentials::Basic(u.to_string(), p.to_string()),
-                None => Credentials::Malformed("the Basic credentials are not base64 of user:password"),
-            };
-        }
-        return Credentials::Malformed("unsupported Authorization scheme: use Bearer or Basic");
     }
     match session_cookie(headers) {
         Some(id) => Credentials::Session(id),
@@ -109,14 +97,10 @@ fn credentials(headers: &HeaderMap) -> Credentials {
 
 /// The session cookie's value.
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+    ferrodef_auth::credentials::cookie(
+        headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
+        SESSION_COOKIE,
+    )
 }
 
 /// Why a request has no principal.

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod clock;
+pub mod credentials;
 pub mod file;
 mod model;
 pub mod password;

@@ -299,16 +299,21 @@ impl SecurityLog {
         time: DateTime<Utc>,
     ) -> cef::Event {
         let (sig, name, sev) = ev.signature();
+        // `src` is part of the fixed fields: empty when unknown (a command on the server).
         let mut e = cef::Event::new(sig, name, sev)
             .user(clean_user(&actor.name))
             .user_id(actor.id)
             .action(ev.action())
             .extension("rt", time.format("%b %d %Y %H:%M:%S").to_string())
             .source_ip(req.src.map_or_else(String::new, |ip| ip.to_string()))
-            .destination_ip(req.dst.map_or_else(String::new, |ip| ip.to_string()))
             .request(clean(&req.method, 16), clean(&req.url, 512))
-            .user_agent(clean(req.user_agent.as_deref().unwrap_or(""), 256))
             .msg(clean(&ev.msg(), cef::MAX_MSG_CHARS));
+        if let Some(dst) = req.dst {
+            e = e.destination_ip(dst.to_string());
+        }
+        if let Some(ua) = &req.user_agent {
+            e = e.user_agent(clean(ua, 256));
+        }
         if let Some(t) = ev.target() {
             e = e.extension("duser", clean_user(t));
         }

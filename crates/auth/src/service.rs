@@ -542,7 +542,7 @@ impl Auth {
             );
             Ok(None)
         };
-        let Some(id) = token_id(token) else {
+        let Some(id) = crate::credentials::token_id(token) else {
             return refuse("malformed token");
         };
         let data = self.data()?;
@@ -956,12 +956,4 @@ fn basic_key(name: &str, password: &str) -> String {
     b.push(0);
     b.extend_from_slice(password.as_bytes());
     sha256_hex(&b)
-}
-
-/// The id part of a token `fdt_<12 hex>_<secret>`.
-fn token_id(token: &str) -> Option<&str> {
-    let rest = token.strip_prefix(TOKEN_PREFIX)?;
-    let id = rest.get(..12)?;
-    let ok = id.bytes().all(|b| b.is_ascii_hexdigit()) && rest.as_bytes().get(12) == Some(&b'_');
-    ok.then_some(id)
 }

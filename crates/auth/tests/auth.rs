@@ -22,9 +22,10 @@ fn fixture_with(settings: AuthSettings) -> Fixture {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
     let log = SecurityLog::new();
     let events = MemorySink::default();
-    log.add_sink(Arc::new(events.clone()));
-    let auth = Auth::open(dir.path(), settings, Arc::new(clock.clone()), log).unwrap();
+    let auth = Auth::open(dir.path(), settings, Arc::new(clock.clone()), log.clone()).unwrap();
     auth.bootstrap_admin(Some("admin password 1")).unwrap();
+    // Events from here on (the first admin's NPA0 is checked in its own test).
+    log.add_sink(Arc::new(events.clone()));
     Fixture {
         _dir: dir,
         auth,
@@ -72,6 +73,7 @@ fn first_start_creates_admin_once_and_a_generated_password_works() {
     assert_eq!(a.login("admin", &pw, &RequestInfo::default()).unwrap().role, Role::Admin);
     // Never again: the next start sees a user.
     assert_eq!(open().bootstrap_admin(None).unwrap(), None);
+    assert_eq!(a.users().unwrap().len(), 1);
     assert_eq!(open().bootstrap_admin(Some("another password")).unwrap(), None);
     assert!(open().login("admin", "another password", &RequestInfo::default()).is_err());
     // A too-short configured password is refused, naming the setting.

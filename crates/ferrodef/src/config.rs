@@ -179,7 +179,7 @@ pub struct FileConfig {
 }
 
 /// `[auth]` of the config file: users, logins and the security events.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthFileConfig {
     /// Password of the `admin` user created at first start (`FERRODEF_ADMIN_PASSWORD` wins).
@@ -205,10 +205,30 @@ pub struct AuthFileConfig {
     pub cef_syslog_facility: Option<String>,
 }
 
+/// A secret that `{:?}` does not show.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl std::fmt::Debug for AuthFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthFileConfig")
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("require_ingest_token", &self.require_ingest_token)
+            .field("cef_syslog", &self.cef_syslog)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Effective `[auth]` settings.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     pub require_ingest_token: bool,
     pub settings: ferrodef_auth::AuthSettings,
     pub cef_syslog: Option<(cef::Transport, cef::Facility)>,
@@ -264,7 +284,8 @@ impl AuthConfig {
         let admin_password = std::env::var("FERRODEF_ADMIN_PASSWORD")
             .ok()
             .filter(|p| !p.is_empty())
-            .or(f.admin_password.clone());
+            .or(f.admin_password.clone())
+            .map(Secret);
         Ok(AuthConfig {
             admin_password,
             require_ingest_token: require_flag

@@ -206,7 +206,7 @@ async fn start_auth(cfg: &Config, core: &Core) -> anyhow::Result<Arc<ferrodef_au
     let (dir, settings, password) = (
         cfg.data_dir.clone(),
         cfg.auth.settings.clone(),
-        cfg.auth.admin_password.clone(),
+        cfg.auth.admin_password.clone().map(|s| s.0),
     );
     let auth = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let auth = ferrodef_auth::Auth::open(
