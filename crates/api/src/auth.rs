@@ -559,9 +559,11 @@ pub async fn set_password(
     Ok(Json(json!({"result": "password changed"})).into_response())
 }
 
+/// Query of `GET /api/tokens`.
 #[derive(Deserialize)]
-struct TokenQuery {
-    user: Option<String>,
+pub struct TokenQuery {
+    /// Only this user's tokens (admins).
+    pub user: Option<String>,
 }
 
 /// `GET /api/tokens`: admins see every token (or one user's with `?user=`); others their own.
