@@ -394,7 +394,7 @@ pub async fn login(
         Err(e) => return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())),
     };
     let tls = conn.is_some_and(|Extension(c)| c.tls);
-    let max_age = (session.expires - s.auth.now()).num_seconds().max(0);
+    let max_age = s.auth.settings().session_ttl.num_seconds().max(0);
     let mut r = Json(json!({
         "user": p.name,
         "role": p.role,

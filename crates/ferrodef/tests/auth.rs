@@ -375,7 +375,6 @@ fn session_cookie_attributes_logout_and_password_change() {
     assert_eq!(change(json!({"password": "a new admin password", "old_password": ADMIN_PASSWORD})), 200);
     let r = client().get(format!("{url}/api/me")).header("cookie", &sess.cookie).send().unwrap();
     assert_eq!(r.status(), 401);
-    wait_hits(&s, "details.cef.signature:APC0 AND details.username:admin");
     // Logout ends a session and clears the cookie.
     let (_, s2, _) = login(url, "admin", "a new admin password");
     let s2 = s2.unwrap();
@@ -389,6 +388,12 @@ fn session_cookie_attributes_logout_and_password_change() {
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     let r = client().get(format!("{url}/api/me")).header("cookie", &s2.cookie).send().unwrap();
     assert_eq!(r.status(), 401);
+    // Back to the harness's password (an admin reset from the command line), then the event.
+    cli(&dir, &["user", "passwd", "admin", "--password-stdin"], Some(&format!("{ADMIN_PASSWORD}\n")));
+    wait_hits(&s, "details.cef.signature:APC0 AND details.username:admin");
+    let reset = wait_hits(&s, "details.cef.signature:APR0");
+    assert_eq!(reset[0]["details"]["destinationusername"], "admin");
+    assert!(reset[0]["details"]["username"].as_str().unwrap().starts_with("cli:"), "{}", reset[0]);
     // A browser script gets no Basic challenge (no browser login box).
     let r = client().get(format!("{url}/api/me")).header("sec-fetch-mode", "cors").send().unwrap();
     assert_eq!(r.status(), 401);
@@ -397,8 +402,12 @@ fn session_cookie_attributes_logout_and_password_change() {
 
 /// Reads the child's stderr until it is listening; returns (url, stderr text).
 fn spawn_fresh(dir: &std::path::Path) -> (std::process::Child, String, String) {
+    spawn_on(dir, "127.0.0.1:0")
+}
+
+fn spawn_on(dir: &std::path::Path, listen: &str) -> (std::process::Child, String, String) {
     let mut child = Command::new(common::bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--syslog-udp", "off", "--syslog-tcp", "off", "--data-dir"])
+        .args(["serve", "--listen", listen, "--syslog-udp", "off", "--syslog-tcp", "off", "--data-dir"])
         .arg(dir)
         .env_remove("FERRODEF_ADMIN_PASSWORD")
         .env("FERRODEF_LOG", "warn")
@@ -521,8 +530,8 @@ fn commands_manage_users_and_tokens_while_the_server_runs() {
 fn a_listener_beyond_loopback_needs_ingest_tokens() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
-    let s = Server::start_in(&dir, &["--listen", "0.0.0.0:0"]);
-    let port = s.url.rsplit(':').next().unwrap().to_string();
+    let (mut child, url, _) = spawn_on(&dir, "0.0.0.0:0");
+    let port = url.rsplit(':').next().unwrap().to_string();
     let url = format!("http://127.0.0.1:{port}");
     let post = |auth: Option<&str>| {
         let mut r = client().post(format!("{url}/events")).header("content-type", "application/json").body(r#"{"summary":"x"}"#);
@@ -534,6 +543,8 @@ fn a_listener_beyond_loopback_needs_ingest_tokens() {
     assert_eq!(post(None), 401);
     let t = token_of(&dir, &["--source", "host1", "--role", "ingest", "--name", "h"]);
     assert_eq!(post(Some(&t)), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]
