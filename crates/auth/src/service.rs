@@ -301,17 +301,13 @@ impl Auth {
             });
             Ok(true)
         })?;
+        // Installing is no security event: the first admin goes to the server's log only, so
+        // a new data directory's store stays empty and no rule alerts on every installation.
         if created {
-            self.emit(
-                SecurityEvent::NewPrivilegedAccount {
-                    target: "admin".into(),
-                    how: "created",
-                },
-                &Actor {
-                    name: "ferrodef".into(),
-                    id: 0,
-                },
-                &RequestInfo::cli("first start"),
+            tracing::info!(
+                target: "ferrodef::security",
+                generated,
+                "first start: created the user 'admin' (role admin)"
             );
         }
         Ok((created && generated).then_some(pw))

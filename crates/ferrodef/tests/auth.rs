@@ -415,14 +415,6 @@ fn spawn_on(dir: &std::path::Path, listen: &str) -> (std::process::Child, String
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let l = out.next().expect("server stopped").unwrap();
-        if let Some(u) = l.strip_prefix("ferrodef listening on ") {
-            break u.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in out {});
     let err = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -432,7 +424,25 @@ fn spawn_on(dir: &std::path::Path, listen: &str) -> (std::process::Child, String
             }
         }
     });
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut text = String::new();
+    let url = loop {
+        match out.next() {
+            Some(l) => {
+                if let Some(u) = l.unwrap().strip_prefix("ferrodef listening on ") {
+                    break u.trim().to_string();
+                }
+            }
+            None => {
+                while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+                    text.push_str(&l);
+                    text.push('\n');
+                }
+                panic!("the server stopped: {text}");
+            }
+        }
+    };
+    std::thread::spawn(move || for _ in out {});
     while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
         text.push_str(&l);
         text.push('\n');
@@ -454,17 +464,18 @@ fn first_start_prints_a_generated_admin_password_once() {
     assert!(pw.len() >= 20, "{err}");
     assert_eq!(login(&url, "admin", &pw).0, 200);
     assert_eq!(login(&url, "admin", "something else").0, 401);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    stop(child);
     let (mut child, url, err) = spawn_fresh(&dir);
     assert!(!err.contains("created the user"), "{err}");
     assert!(!err.contains(&pw), "never printed again");
     assert_eq!(login(&url, "admin", &pw).0, 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    // The store has the new privileged account event.
-    let s = Server::start_in(&tmp.path().join("other"), &[]);
-    wait_hits(&s, "details.cef.signature:NPA0 AND details.destinationusername:admin");
+    stop(child);
+}
+
+/// SIGTERM and wait for a clean exit.
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    assert!(child.wait().unwrap().success());
 }
 
 #[test]
@@ -543,8 +554,7 @@ fn a_listener_beyond_loopback_needs_ingest_tokens() {
     assert_eq!(post(None), 401);
     let t = token_of(&dir, &["--source", "host1", "--role", "ingest", "--name", "h"]);
     assert_eq!(post(Some(&t)), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    stop(child);
 }
 
 #[test]
