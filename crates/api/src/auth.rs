@@ -52,10 +52,7 @@ pub fn request_info(req: &Request) -> RequestInfo {
     } else {
         "http"
     };
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str());
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     RequestInfo {
         src: conn.map(|c| c.peer.ip()),
         dst: conn.map(|c| c.local.ip()),
@@ -263,7 +260,9 @@ pub async fn layer(State(s): State<Arc<AppState>>, mut req: Request, next: Next)
             let why = match sent {
                 None => Some("missing CSRF token"),
                 Some(t) if !ferrodef_auth::secret::ct_eq(t, csrf) => {
-                    if t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    if t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    {
                         Some("wrong CSRF token")
                     } else {
                         Some("CSRF token with unexpected characters")
@@ -475,7 +474,8 @@ struct NewUser {
 }
 
 fn role(s: &str) -> Result<Role, ApiError> {
-    s.parse().map_err(|e: String| ApiError::new(StatusCode::BAD_REQUEST, e))
+    s.parse()
+        .map_err(|e: String| ApiError::new(StatusCode::BAD_REQUEST, e))
 }
 
 /// `POST /api/users`: `{"name", "role", "password"}`.
@@ -635,7 +635,8 @@ pub async fn create_token(
         ));
     }
     let auth = s.auth.clone();
-    let (view, token) = run(move || auth.create_token(&p.actor(), owner, r, &t.name, &info)).await?;
+    let (view, token) =
+        run(move || auth.create_token(&p.actor(), owner, r, &t.name, &info)).await?;
     let mut body = serde_json::to_value(&view)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     body["token"] = json!(token);

@@ -81,7 +81,10 @@ pub fn access(method: &Method, path: &str) -> Access {
 
 /// Whether `method` may change something (CSRF checks apply).
 pub fn is_unsafe(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 #[cfg(test)]

@@ -233,10 +233,12 @@ struct Conn {
 impl Conn {
     async fn run<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
         let info = self.info;
-        let app = self.app.map_request(move |mut r: axum::http::Request<hyper::body::Incoming>| {
-            r.extensions_mut().insert(info);
-            r
-        });
+        let app = self
+            .app
+            .map_request(move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(info);
+                r
+            });
         let service = TowerToHyperService::new(app);
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())

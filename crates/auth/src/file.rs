@@ -182,7 +182,11 @@ impl AuthFile {
             })();
             match rec {
                 Some(r) => out.push(r),
-                None => tracing::warn!("{} line {}: not a spooled security event", path.display(), n + 1),
+                None => tracing::warn!(
+                    "{} line {}: not a spooled security event",
+                    path.display(),
+                    n + 1
+                ),
             }
         }
         std::fs::remove_file(&path).map_err(|e| io_err("removing", &path, e))?;
@@ -190,7 +194,9 @@ impl AuthFile {
     }
 
     fn write(&self, data: &AuthData) -> Result<(), AuthError> {
-        let tmp = self.dir.join(format!("auth.json.tmp-{}", std::process::id()));
+        let tmp = self
+            .dir
+            .join(format!("auth.json.tmp-{}", std::process::id()));
         let text = serde_json::to_vec_pretty(data)
             .map_err(|e| AuthError::Storage(format!("encoding the auth state: {e}")))?;
         let mut f = OpenOptions::new()

@@ -51,9 +51,7 @@ pub use security::{
     Actor, MemorySink, RequestInfo, SecurityEvent, SecurityLog, SecurityRecord, SecuritySink,
     SpoolSink, SyslogSink,
 };
-pub use service::{
-    Auth, AuthSettings, LoginError, Principal, UserChange, Via, TOKEN_PREFIX,
-};
+pub use service::{Auth, AuthSettings, LoginError, Principal, UserChange, Via, TOKEN_PREFIX};
 pub use session::NewSession;
 
 /// An error of a user or token operation.

@@ -200,7 +200,10 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
-    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if name.is_empty() || name.len() > 64 || !ok_chars || !first_ok {
         return Err(format!(
             "invalid {what} name {name:?}: use 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"

@@ -104,7 +104,10 @@ mod tests {
             (Role::Ingest, [false, false, true, false]),
         ];
         for (role, expect) in table {
-            for (p, e) in [P::Read, P::Triage, P::Ingest, P::Admin].into_iter().zip(expect) {
+            for (p, e) in [P::Read, P::Triage, P::Ingest, P::Admin]
+                .into_iter()
+                .zip(expect)
+            {
                 assert_eq!(role.allows(p), e, "{role} {p:?}");
             }
         }

@@ -169,7 +169,9 @@ impl SecurityEvent {
                 format!("the account's role does not allow {needed}")
             }
             SecurityEvent::LoginFailed { reason } => format!("login failed: {reason}"),
-            SecurityEvent::AccountLocked { failures, until, .. } => format!(
+            SecurityEvent::AccountLocked {
+                failures, until, ..
+            } => format!(
                 "locked after {failures} failed logins until {}",
                 until.format("%Y-%m-%dT%H:%M:%SZ")
             ),
@@ -468,7 +470,10 @@ mod tests {
         let parsed = cef::parse(&line).unwrap();
         assert_eq!(parsed.get("suser"), Some("bob src=6.6.6.6"));
         assert_eq!(parsed.get("src"), Some(""));
-        assert_eq!(parsed.labeled("requestClientApplication"), Some("evil CEF:0|x"));
+        assert_eq!(
+            parsed.labeled("requestClientApplication"),
+            Some("evil CEF:0|x")
+        );
         assert_eq!(parsed.signature_id, "AUTH0");
     }
 
@@ -486,7 +491,11 @@ mod tests {
         let r = mem.records();
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].signature, "TOK1");
-        assert!(r[0].cef.contains("suser=unauthenticated suid=0"), "{}", r[0].cef);
+        assert!(
+            r[0].cef.contains("suser=unauthenticated suid=0"),
+            "{}",
+            r[0].cef
+        );
     }
 
     #[test]

@@ -111,7 +111,9 @@ pub enum LoginError {
     #[error("invalid user name or password")]
     BadCredentials,
     /// The account is locked after too many failures.
-    #[error("the account is locked after too many failed logins until {until}; an admin can unlock it")]
+    #[error(
+        "the account is locked after too many failed logins until {until}; an admin can unlock it"
+    )]
     Locked {
         /// Until when.
         until: DateTime<Utc>,
@@ -348,7 +350,9 @@ impl Auth {
                 return Err(LoginError::Throttled { retry_after });
             }
         }
-        let data = self.data().map_err(|e| LoginError::Storage(e.to_string()))?;
+        let data = self
+            .data()
+            .map_err(|e| LoginError::Storage(e.to_string()))?;
         let Some(user) = data.user(name).cloned() else {
             // Same work as a wrong password: no timing difference for unknown names.
             let _ = password::verify(password, password::dummy_hash());
@@ -440,7 +444,10 @@ impl Auth {
 
     /// Counts a wrong password; locks the account at the limit.
     fn count_failure(&self, user: &User, req: &RequestInfo) -> Result<(), AuthError> {
-        let (max, lock_for) = (self.settings.max_failures.max(1), self.settings.lock_duration);
+        let (max, lock_for) = (
+            self.settings.max_failures.max(1),
+            self.settings.lock_duration,
+        );
         let id = user.id;
         let locked_now = self.update(|d, now| {
             let Some(u) = d.users.iter_mut().find(|u| u.id == id) else {

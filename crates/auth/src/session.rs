@@ -47,7 +47,13 @@ pub struct Sessions {
 
 impl Sessions {
     /// Starts a session for `user`.
-    pub fn create(&mut self, user_id: u64, user: &str, now: DateTime<Utc>, ttl: Duration) -> NewSession {
+    pub fn create(
+        &mut self,
+        user_id: u64,
+        user: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> NewSession {
         if self.by_hash.len() >= MAX_SESSIONS {
             let oldest = self
                 .by_hash
@@ -119,12 +125,20 @@ mod tests {
         let n = s.create(1, "ann", now, Duration::hours(8));
         assert_ne!(n.id, n.csrf);
         let idle = Duration::hours(1);
-        assert_eq!(s.get(&n.id, now + Duration::minutes(50), idle).unwrap().user, "ann");
+        assert_eq!(
+            s.get(&n.id, now + Duration::minutes(50), idle)
+                .unwrap()
+                .user,
+            "ann"
+        );
         assert!(s.get(&n.id, now + Duration::minutes(100), idle).is_some());
         assert!(s.get("nope", now, idle).is_none());
         assert!(s.get(&n.id, now + Duration::hours(9), idle).is_none());
         let n2 = s.create(1, "ann", now, Duration::hours(8));
-        assert!(s.get(&n2.id, now + Duration::hours(2), idle).is_none(), "idle");
+        assert!(
+            s.get(&n2.id, now + Duration::hours(2), idle).is_none(),
+            "idle"
+        );
         let n3 = s.create(2, "bob", now, Duration::hours(8));
         s.remove_user(2);
         assert!(s.get(&n3.id, now, idle).is_none());

@@ -81,8 +81,14 @@ mod tests {
             assert_eq!(t.blocked_for(ip, start, 3, w), None);
             t.fail(ip, start + Duration::seconds(i), 3);
         }
-        assert_eq!(t.blocked_for(ip, start + Duration::seconds(10), 3, w), Some(590));
+        assert_eq!(
+            t.blocked_for(ip, start + Duration::seconds(10), 3, w),
+            Some(590)
+        );
         assert_eq!(t.blocked_for(other, start, 3, w), None);
-        assert_eq!(t.blocked_for(ip, start + Duration::seconds(601), 3, w), None);
+        assert_eq!(
+            t.blocked_for(ip, start + Duration::seconds(601), 3, w),
+            None
+        );
     }
 }

@@ -52,7 +52,11 @@ fn admin() -> Actor {
 }
 
 fn signatures(f: &Fixture) -> Vec<String> {
-    f.events.records().into_iter().map(|r| r.signature).collect()
+    f.events
+        .records()
+        .into_iter()
+        .map(|r| r.signature)
+        .collect()
 }
 
 #[test]
@@ -68,17 +72,34 @@ fn first_start_creates_admin_once_and_a_generated_password_works() {
         .unwrap()
     };
     let a = open();
-    let pw = a.bootstrap_admin(None).unwrap().expect("a generated password");
+    let pw = a
+        .bootstrap_admin(None)
+        .unwrap()
+        .expect("a generated password");
     assert!(pw.len() >= 20, "{pw}");
-    assert_eq!(a.login("admin", &pw, &RequestInfo::default()).unwrap().role, Role::Admin);
+    assert_eq!(
+        a.login("admin", &pw, &RequestInfo::default()).unwrap().role,
+        Role::Admin
+    );
     // Never again: the next start sees a user.
     assert_eq!(open().bootstrap_admin(None).unwrap(), None);
     assert_eq!(a.users().unwrap().len(), 1);
-    assert_eq!(open().bootstrap_admin(Some("another password")).unwrap(), None);
-    assert!(open().login("admin", "another password", &RequestInfo::default()).is_err());
+    assert_eq!(
+        open().bootstrap_admin(Some("another password")).unwrap(),
+        None
+    );
+    assert!(open()
+        .login("admin", "another password", &RequestInfo::default())
+        .is_err());
     // A too-short configured password is refused, naming the setting.
     let dir2 = tempfile::tempdir().unwrap();
-    let b = Auth::open(dir2.path(), AuthSettings::default(), Arc::new(SystemClock), SecurityLog::new()).unwrap();
+    let b = Auth::open(
+        dir2.path(),
+        AuthSettings::default(),
+        Arc::new(SystemClock),
+        SecurityLog::new(),
+    )
+    .unwrap();
     let e = b.bootstrap_admin(Some("short")).unwrap_err().to_string();
     assert!(e.contains("FERRODEF_ADMIN_PASSWORD"), "{e}");
 }
@@ -91,10 +112,16 @@ fn lockout_after_n_failures_then_unlock_after_the_period() {
         .add_user(&admin(), "ann", Role::Analyst, "ann password 1", &r)
         .unwrap();
     for _ in 0..4 {
-        assert_eq!(f.auth.login("ann", "wrong", &r), Err(LoginError::BadCredentials));
+        assert_eq!(
+            f.auth.login("ann", "wrong", &r),
+            Err(LoginError::BadCredentials)
+        );
     }
     assert_eq!(f.auth.user("ann").unwrap().failed_logins, 4);
-    assert_eq!(f.auth.login("ann", "wrong", &r), Err(LoginError::BadCredentials));
+    assert_eq!(
+        f.auth.login("ann", "wrong", &r),
+        Err(LoginError::BadCredentials)
+    );
     let until = Utc.with_ymd_and_hms(2026, 3, 1, 12, 15, 0).unwrap();
     assert_eq!(f.auth.user("ann").unwrap().locked_until, Some(until));
     let sigs = signatures(&f);
@@ -109,7 +136,10 @@ fn lockout_after_n_failures_then_unlock_after_the_period() {
     assert_eq!(parsed.get("rt"), Some("Mar 01 2026 12:00:00"));
     assert_eq!(parsed.get("requestMethod"), Some("POST"));
     assert_eq!(parsed.get("request"), Some("/api/login"));
-    assert_eq!(parsed.labeled("requestClientApplication"), Some("test-agent/1"));
+    assert_eq!(
+        parsed.labeled("requestClientApplication"),
+        Some("test-agent/1")
+    );
     // Locked: even the right password is refused, without being checked.
     assert_eq!(
         f.auth.login("ann", "ann password 1", &r),
@@ -130,12 +160,18 @@ fn admin_lock_is_severity_9_and_an_admin_can_unlock() {
         ..AuthSettings::default()
     });
     let r = req("198.51.100.8");
-    f.auth.add_user(&admin(), "root2", Role::Admin, "root2 password", &r).unwrap();
+    f.auth
+        .add_user(&admin(), "root2", Role::Admin, "root2 password", &r)
+        .unwrap();
     let _ = f.auth.login("root2", "x", &r);
     let _ = f.auth.login("root2", "y", &r);
     let rec = f.events.records().last().unwrap().clone();
     assert_eq!((rec.signature.as_str(), rec.severity), ("AAL0", 9));
-    assert!(rec.cef.contains("|AAL0|Admin Account Locked|9|"), "{}", rec.cef);
+    assert!(
+        rec.cef.contains("|AAL0|Admin Account Locked|9|"),
+        "{}",
+        rec.cef
+    );
     let change = UserChange {
         unlock: true,
         ..UserChange::default()
@@ -153,14 +189,20 @@ fn an_address_with_too_many_failures_is_throttled() {
     });
     let bad = req("203.0.113.9");
     for name in ["a", "b", "c"] {
-        assert_eq!(f.auth.login(name, "x", &bad), Err(LoginError::BadCredentials));
+        assert_eq!(
+            f.auth.login(name, "x", &bad),
+            Err(LoginError::BadCredentials)
+        );
     }
     assert!(matches!(
         f.auth.login("admin", "admin password 1", &bad),
         Err(LoginError::Throttled { retry_after: 600 })
     ));
     // Another address is not affected.
-    assert!(f.auth.login("admin", "admin password 1", &req("203.0.113.10")).is_ok());
+    assert!(f
+        .auth
+        .login("admin", "admin password 1", &req("203.0.113.10"))
+        .is_ok());
     f.clock.advance(Duration::minutes(10));
     assert!(f.auth.login("admin", "admin password 1", &bad).is_ok());
 }
@@ -171,19 +213,38 @@ fn tokens_are_hashed_shown_once_and_revocable() {
     let r = req("192.0.2.1");
     let (view, secret) = f
         .auth
-        .create_token(&admin(), TokenOwner::Source("fw1".into()), Role::Ingest, "firewall", &r)
+        .create_token(
+            &admin(),
+            TokenOwner::Source("fw1".into()),
+            Role::Ingest,
+            "firewall",
+            &r,
+        )
         .unwrap();
-    assert!(secret.starts_with("fdt_") && secret.contains(&view.id), "{secret}");
+    assert!(
+        secret.starts_with("fdt_") && secret.contains(&view.id),
+        "{secret}"
+    );
     let raw = std::fs::read_to_string(f._dir.path().join("auth/auth.json")).unwrap();
     assert!(!raw.contains(&secret[16..]), "the secret is not stored");
     let p = f.auth.check_token(&secret, &r).unwrap().unwrap();
-    assert_eq!((p.name.as_str(), p.role, p.user_id), ("source:fw1", Role::Ingest, 0));
-    assert!(f.auth.check_token(&format!("{secret}x"), &r).unwrap().is_none());
+    assert_eq!(
+        (p.name.as_str(), p.role, p.user_id),
+        ("source:fw1", Role::Ingest, 0)
+    );
+    assert!(f
+        .auth
+        .check_token(&format!("{secret}x"), &r)
+        .unwrap()
+        .is_none());
     assert!(f.auth.check_token("fdt_nothing", &r).unwrap().is_none());
     f.auth.revoke_token(&admin(), &view.id, &r).unwrap();
     assert!(f.auth.check_token(&secret, &r).unwrap().is_none());
     let sigs = signatures(&f);
-    assert!(sigs.iter().any(|s| s == "TOK0") && sigs.iter().any(|s| s == "TOK1"), "{sigs:?}");
+    assert!(
+        sigs.iter().any(|s| s == "TOK0") && sigs.iter().any(|s| s == "TOK1"),
+        "{sigs:?}"
+    );
     assert_eq!(sigs.iter().filter(|s| **s == "TOK2").count(), 3);
     assert!(f.auth.tokens(None).unwrap()[0].revoked.is_some());
 }
@@ -192,48 +253,85 @@ fn tokens_are_hashed_shown_once_and_revocable() {
 fn a_users_token_follows_the_user() {
     let f = fixture();
     let r = req("192.0.2.2");
-    f.auth.add_user(&admin(), "vic", Role::Analyst, "vic password", &r).unwrap();
+    f.auth
+        .add_user(&admin(), "vic", Role::Analyst, "vic password", &r)
+        .unwrap();
     let (_, tok) = f
         .auth
-        .create_token(&admin(), TokenOwner::User("vic".into()), Role::Analyst, "script", &r)
+        .create_token(
+            &admin(),
+            TokenOwner::User("vic".into()),
+            Role::Analyst,
+            "script",
+            &r,
+        )
         .unwrap();
     assert!(f
         .auth
-        .create_token(&admin(), TokenOwner::User("vic".into()), Role::Admin, "x", &r)
+        .create_token(
+            &admin(),
+            TokenOwner::User("vic".into()),
+            Role::Admin,
+            "x",
+            &r
+        )
         .is_err());
     let change = |role, disabled| UserChange {
         role,
         disabled,
         unlock: false,
     };
-    f.auth.update_user(&admin(), "vic", &change(Some(Role::Viewer), None), &r).unwrap();
-    assert_eq!(f.auth.check_token(&tok, &r).unwrap().unwrap().role, Role::Viewer);
-    f.auth.update_user(&admin(), "vic", &change(None, Some(true)), &r).unwrap();
+    f.auth
+        .update_user(&admin(), "vic", &change(Some(Role::Viewer), None), &r)
+        .unwrap();
+    assert_eq!(
+        f.auth.check_token(&tok, &r).unwrap().unwrap().role,
+        Role::Viewer
+    );
+    f.auth
+        .update_user(&admin(), "vic", &change(None, Some(true)), &r)
+        .unwrap();
     assert!(f.auth.check_token(&tok, &r).unwrap().is_none());
     assert_eq!(signatures(&f).iter().filter(|s| **s == "UD0").count(), 1);
-    assert_eq!(f.auth.login("vic", "vic password", &r), Err(LoginError::BadCredentials));
+    assert_eq!(
+        f.auth.login("vic", "vic password", &r),
+        Err(LoginError::BadCredentials)
+    );
 }
 
 #[test]
 fn sessions_end_on_logout_disable_and_password_change() {
     let f = fixture();
     let r = req("192.0.2.3");
-    f.auth.add_user(&admin(), "sam", Role::Viewer, "sam password", &r).unwrap();
+    f.auth
+        .add_user(&admin(), "sam", Role::Viewer, "sam password", &r)
+        .unwrap();
     let p = f.auth.login("sam", "sam password", &r).unwrap();
     let s = f.auth.create_session(&p);
     let got = f.auth.session(&s.id).unwrap().unwrap();
-    assert_eq!(got.via, Via::Session { csrf: s.csrf.clone() });
+    assert_eq!(
+        got.via,
+        Via::Session {
+            csrf: s.csrf.clone()
+        }
+    );
     f.clock.advance(Duration::seconds(1));
-    let sam = Actor { name: "sam".into(), id: 2 };
+    let sam = Actor {
+        name: "sam".into(),
+        id: 2,
+    };
     assert!(matches!(
-        f.auth.set_password(&sam, "sam", Some("bad"), "new sam password", &r),
+        f.auth
+            .set_password(&sam, "sam", Some("bad"), "new sam password", &r),
         Err(AuthError::Forbidden(_))
     ));
     f.auth
         .set_password(&sam, "sam", Some("sam password"), "new sam password", &r)
         .unwrap();
     assert!(f.auth.session(&s.id).unwrap().is_none());
-    let s2 = f.auth.create_session(&f.auth.login("sam", "new sam password", &r).unwrap());
+    let s2 = f
+        .auth
+        .create_session(&f.auth.login("sam", "new sam password", &r).unwrap());
     assert!(f.auth.session(&s2.id).unwrap().is_some());
     f.auth.end_session(&s2.id);
     assert!(f.auth.session(&s2.id).unwrap().is_none());
@@ -247,13 +345,29 @@ fn sessions_end_on_logout_disable_and_password_change() {
 fn admin_events_name_actor_and_target() {
     let f = fixture();
     let r = req("192.0.2.4");
-    f.auth.add_user(&admin(), "low", Role::Viewer, "low password", &r).unwrap();
-    assert!(signatures(&f).is_empty(), "no event for a low-level account");
-    let up = UserChange { role: Some(Role::Admin), ..UserChange::default() };
-    f.auth.update_user(&admin(), "low", &up, &r).unwrap();
-    f.auth.set_password(&admin(), "low", None, "reset password", &r).unwrap();
     f.auth
-        .set_password(&admin(), "admin", Some("admin password 1"), "admin password 2", &r)
+        .add_user(&admin(), "low", Role::Viewer, "low password", &r)
+        .unwrap();
+    assert!(
+        signatures(&f).is_empty(),
+        "no event for a low-level account"
+    );
+    let up = UserChange {
+        role: Some(Role::Admin),
+        ..UserChange::default()
+    };
+    f.auth.update_user(&admin(), "low", &up, &r).unwrap();
+    f.auth
+        .set_password(&admin(), "low", None, "reset password", &r)
+        .unwrap();
+    f.auth
+        .set_password(
+            &admin(),
+            "admin",
+            Some("admin password 1"),
+            "admin password 2",
+            &r,
+        )
         .unwrap();
     assert_eq!(signatures(&f), vec!["NPA0", "APR0", "APC0"]);
     let recs = f.events.records();
@@ -262,7 +376,10 @@ fn admin_events_name_actor_and_target() {
     assert_eq!(npa.get("duser"), Some("low"));
     assert_eq!(npa.get("act"), Some("Action Allowed"));
     // The last enabled admin cannot be demoted.
-    let down = UserChange { role: Some(Role::Viewer), ..UserChange::default() };
+    let down = UserChange {
+        role: Some(Role::Viewer),
+        ..UserChange::default()
+    };
     f.auth.update_user(&admin(), "low", &down, &r).unwrap();
     assert!(matches!(
         f.auth.update_user(&admin(), "admin", &down, &r),
@@ -281,9 +398,25 @@ fn another_process_changes_are_seen() {
     )
     .unwrap();
     let (v, tok) = other
-        .create_token(&admin(), TokenOwner::Source("s".into()), Role::Ingest, "n", &RequestInfo::default())
+        .create_token(
+            &admin(),
+            TokenOwner::Source("s".into()),
+            Role::Ingest,
+            "n",
+            &RequestInfo::default(),
+        )
         .unwrap();
-    assert!(f.auth.check_token(&tok, &RequestInfo::default()).unwrap().is_some());
-    other.revoke_token(&admin(), &v.id, &RequestInfo::default()).unwrap();
-    assert!(f.auth.check_token(&tok, &RequestInfo::default()).unwrap().is_none());
+    assert!(f
+        .auth
+        .check_token(&tok, &RequestInfo::default())
+        .unwrap()
+        .is_some());
+    other
+        .revoke_token(&admin(), &v.id, &RequestInfo::default())
+        .unwrap();
+    assert!(f
+        .auth
+        .check_token(&tok, &RequestInfo::default())
+        .unwrap()
+        .is_none());
 }

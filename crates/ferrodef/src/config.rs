@@ -218,7 +218,10 @@ impl std::fmt::Debug for Secret {
 impl std::fmt::Debug for AuthFileConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthFileConfig")
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
             .field("require_ingest_token", &self.require_ingest_token)
             .field("cef_syslog", &self.cef_syslog)
             .finish_non_exhaustive()
@@ -253,7 +256,11 @@ impl AuthConfig {
             lock_duration: minutes(f.lock_minutes, "lock_minutes", d.lock_duration)?,
             ip_max_failures: f.ip_max_failures.unwrap_or(d.ip_max_failures),
             ip_window: minutes(f.ip_window_minutes, "ip_window_minutes", d.ip_window)?,
-            session_ttl: minutes(f.session_hours.map(|h| h * 60), "session_hours", d.session_ttl)?,
+            session_ttl: minutes(
+                f.session_hours.map(|h| h * 60),
+                "session_hours",
+                d.session_ttl,
+            )?,
             session_idle: minutes(
                 f.session_idle_minutes,
                 "session_idle_minutes",

@@ -71,7 +71,9 @@ fn main() -> std::process::ExitCode {
             Cmd::Ingest(args) => ingest_cmd::run(args).await,
             Cmd::Search(args) => search_cmd::run(args).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
-            Cmd::User(args) => tokio::task::spawn_blocking(move || user_cmd::run_user(args)).await?,
+            Cmd::User(args) => {
+                tokio::task::spawn_blocking(move || user_cmd::run_user(args)).await?
+            }
             Cmd::Token(args) => {
                 tokio::task::spawn_blocking(move || user_cmd::run_token(args)).await?
             }

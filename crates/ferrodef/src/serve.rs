@@ -209,12 +209,8 @@ async fn start_auth(cfg: &Config, core: &Core) -> anyhow::Result<Arc<ferrodef_au
         cfg.auth.admin_password.clone().map(|s| s.0),
     );
     let auth = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let auth = ferrodef_auth::Auth::open(
-            &dir,
-            settings,
-            Arc::new(ferrodef_auth::SystemClock),
-            log,
-        )?;
+        let auth =
+            ferrodef_auth::Auth::open(&dir, settings, Arc::new(ferrodef_auth::SystemClock), log)?;
         if let Some(generated) = auth.bootstrap_admin(password.as_deref())? {
             crate::user_cmd::announce_generated_admin(&generated);
         }
