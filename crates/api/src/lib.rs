@@ -6,11 +6,20 @@
 //! Search: `GET /api/search`, `GET /api/aggregate`. Operations: `GET /status`, `GET /health`,
 //! `GET /metrics`. Every error answer is JSON: `{"error": "...", ...}` with the line, column or
 //! position of the problem where there is one.
+//!
+//! Users and access: `POST /api/login`, `POST /api/logout`, `GET /api/me`, `GET/POST
+//! /api/users`, `PATCH /api/users/{name}`, `POST /api/users/{name}/password`, `GET/POST
+//! /api/tokens`, `DELETE /api/tokens/{id}`. Who may call what is one table,
+//! [`policy::POLICY`]; the [`auth`] middleware applies it to every request (see
+//! `docs/auth.md`).
 
 pub mod alerts;
 pub mod attackers;
+pub mod auth;
 mod ingest;
+pub mod policy;
 pub mod search;
+pub mod security_sink;
 pub mod server;
 
 use std::sync::Arc;
@@ -18,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{delete, get, patch, post};
+use axum::{Extension, Json, Router};
+use ferrodef_auth::{Auth, Principal};
 use ferrodef_ingest::{IngestService, Metrics};
 use ferrodef_store::Store;
 use serde_json::json;
@@ -81,21 +91,30 @@ pub struct AppState {
     pub body_budget: BodyBudget,
     /// Bounds searches and aggregations: how many at once, and for how long.
     pub search: search::SearchGate,
+    /// Users, tokens, sessions.
+    pub auth: Arc<Auth>,
+    /// How the API applies authentication.
+    pub auth_config: auth::AuthConfig,
     /// Triage state of the alerts and their live feed.
     pub alerts: Arc<alerts::AlertBook>,
 }
 
-/// Who makes a request, for the records it leaves (alert triage changes).
+/// Who makes a request (the authenticated user or token), for the records it leaves (alert
+/// triage changes).
 pub struct Actor(pub String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
-        _parts: &mut axum::http::request::Parts,
+        parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Actor("anonymous".into()))
+        let name = parts
+            .extensions
+            .get::<ferrodef_auth::Principal>()
+            .map_or_else(|| "anonymous".to_string(), |p| p.name.clone());
+        Ok(Actor(name))
     }
 }
 
@@ -167,8 +186,23 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/users", get(auth::list_users).post(auth::add_user))
+        .route("/api/users/{name}", patch(auth::patch_user))
+        .route("/api/users/{name}/password", post(auth::set_password))
+        .route(
+            "/api/tokens",
+            get(auth::list_tokens).post(auth::create_token),
+        )
+        .route("/api/tokens/{id}", delete(auth::revoke_token))
         .merge(ferrodef_console::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::layer,
+        ))
         .with_state(state)
 }
 
@@ -213,8 +247,18 @@ async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) ->
     .into_response()
 }
 
-async fn health(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {
-    Json(s.ingest.health()).into_response()
+/// `GET /health`: open to load balancers, so only `status` for anonymous callers; the reasons
+/// and counters for authenticated ones.
+async fn health(
+    axum::extract::State(s): axum::extract::State<Arc<AppState>>,
+    who: Option<Extension<Principal>>,
+) -> Response {
+    let h = s.ingest.health();
+    if who.is_some() {
+        Json(h).into_response()
+    } else {
+        Json(json!({ "status": h.status })).into_response()
+    }
 }
 
 async fn metrics(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {

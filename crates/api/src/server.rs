@@ -9,7 +9,12 @@
 //!   progress (keep-alive connections do not hold a slot forever).
 //! - On stop, the listener closes, each connection finishes its request in progress and
 //!   closes; connections still open after `grace` are dropped.
+//! - With TLS (rustls), the handshake happens in the connection's task, holding its slot, and
+//!   must finish within `header_timeout`.
+//! - Each request carries a [`ConnInfo`] extension: the client's and the server's address and
+//!   whether the connection is TLS (security events and cookies use them).
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,7 +25,20 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
+
+/// The connection a request came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address the client connected to.
+    pub local: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
 
 /// Limits of the HTTP server.
 #[derive(Debug, Clone, Copy)]
@@ -108,16 +126,30 @@ pub async fn serve(
     stop: CancellationToken,
     refused: impl Fn() + Send + Sync + 'static,
 ) {
+    serve_tls(listener, app, limits, None, stop, refused).await
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    stop: CancellationToken,
+    refused: impl Fn() + Send + Sync + 'static,
+) {
+    let acceptor = tls.map(TlsAcceptor::from);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let epoch = Instant::now();
+    let local = listener.local_addr().ok();
     loop {
         let accepted = tokio::select! {
             _ = stop.cancelled() => break,
             a = listener.accept() => a,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
         };
-        let (stream, _peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "http: accept failed");
@@ -127,43 +159,47 @@ pub async fn serve(
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             refused();
-            tasks.spawn(async move {
-                let mut stream = stream;
-                let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(BUSY)).await;
-            });
+            // Over TLS a plain-text answer would not be understood: just close.
+            if acceptor.is_none() {
+                tasks.spawn(async move {
+                    let mut stream = stream;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(2), stream.write_all(BUSY)).await;
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let info = ConnInfo {
+            peer,
+            local: stream.local_addr().ok().or(local).unwrap_or(peer),
+            tls: acceptor.is_some(),
+        };
         let last = Arc::new(AtomicU64::new(epoch.elapsed().as_millis() as u64));
-        let io = TokioIo::new(Tracked {
+        let tracked = Tracked {
             inner: stream,
             last: last.clone(),
             epoch,
-        });
-        let service = TowerToHyperService::new(app.clone());
+        };
+        let app = app.clone();
         let stop = stop.clone();
+        let acceptor = acceptor.clone();
         tasks.spawn(async move {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .keep_alive(true)
-                .serve_connection(io, service);
-            tokio::pin!(conn);
-            let mut closing = false;
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tokio::select! {
-                    _ = conn.as_mut() => break,
-                    _ = stop.cancelled(), if !closing => {
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                    _ = tick.tick(), if !closing => {
-                        let idle = epoch.elapsed().as_millis() as u64 - last.load(Ordering::Relaxed);
-                        if idle >= limits.idle_timeout.as_millis() as u64 {
-                            conn.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
+            let conn = Conn {
+                app,
+                info,
+                limits,
+                stop,
+                last,
+                epoch,
+            };
+            match acceptor {
+                None => conn.run(tracked).await,
+                Some(acc) => {
+                    match tokio::time::timeout(limits.header_timeout, acc.accept(tracked)).await {
+                        Ok(Ok(tls)) => conn.run(tls).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "http: TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "http: TLS handshake timed out"),
                     }
                 }
             }
@@ -181,5 +217,53 @@ pub async fn serve(
             "http: connections still busy after the grace period are dropped"
         );
         tasks.shutdown().await;
+    }
+}
+
+/// One connection being served.
+struct Conn {
+    app: Router,
+    info: ConnInfo,
+    limits: ServerLimits,
+    stop: CancellationToken,
+    last: Arc<AtomicU64>,
+    epoch: Instant,
+}
+
+impl Conn {
+    async fn run<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
+        let info = self.info;
+        let app = self
+            .app
+            .map_request(move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(info);
+                r
+            });
+        let service = TowerToHyperService::new(app);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let mut closing = false;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = conn.as_mut() => break,
+                _ = self.stop.cancelled(), if !closing => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                _ = tick.tick(), if !closing => {
+                    let idle = self.epoch.elapsed().as_millis() as u64
+                        - self.last.load(Ordering::Relaxed);
+                    if idle >= self.limits.idle_timeout.as_millis() as u64 {
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
+            }
+        }
     }
 }

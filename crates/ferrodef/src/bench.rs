@@ -60,6 +60,8 @@ pub struct IngestArgs {
     /// Keep the started server running after the run (prints its address)
     #[arg(long)]
     pub keep: bool,
+    #[command(flatten)]
+    pub auth: crate::client_auth::ClientAuth,
 }
 
 /// Options of `bench query`.
@@ -74,6 +76,8 @@ pub struct QueryArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub auth: crate::client_auth::ClientAuth,
 }
 
 /// Runs a bench subcommand.
@@ -218,7 +222,10 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             (s.url.clone(), Some(s))
         }
     };
-    let client = reqwest::Client::new();
+    let client = match &spawned {
+        Some(s) => s.client()?,
+        None => a.auth.client()?,
+    };
     let run = format!("run{}", Utc::now().timestamp_millis());
     let now_ms = Utc::now().timestamp_millis();
     let spread_ms = i64::from(a.spread_hours) * 3_600_000;
@@ -373,6 +380,7 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     if a.keep {
         if let Some(s) = spawned {
             println!("server kept running at {server} (pid {})", s.pid());
+            println!("its token (read and ingest, not revoked): {}", s.token);
             std::mem::forget(s);
         }
     }
@@ -431,7 +439,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 type QueryCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
 
 async fn query(a: QueryArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = a.auth.client()?;
     let server = a.server.trim_end_matches('/');
     let cases: [QueryCase; 2] = [
         (

@@ -92,7 +92,7 @@ pub async fn run(a: ChaosArgs) -> anyhow::Result<()> {
         );
     }
     let server = crate::local::spawn_server(Some(dir.clone()), &[])?;
-    let client = reqwest::Client::new();
+    let client = server.client()?;
     let base = server.url.clone();
     // Wait for the replay to be searchable: the total stops moving.
     let mut last = u64::MAX;

@@ -100,7 +100,7 @@ pub async fn run(a: SyslogBenchArgs) -> anyhow::Result<()> {
     let mut peak_mib = 0.0;
     match &local {
         Some(l) => {
-            let client = reqwest::Client::new();
+            let client = l.client()?;
             loop {
                 let v: Value = client
                     .get(format!("{}/api/search", l.url))

@@ -74,6 +74,18 @@ pub struct ServeArgs {
     /// Longest syslog/CEF message in bytes; longer ones are truncated and tagged `truncated` [default: 65536]
     #[arg(long, env = "FERRODEF_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
+    /// PEM certificate chain: the HTTP API is served over HTTPS
+    #[arg(long, env = "FERRODEF_HTTP_TLS_CERT")]
+    pub http_tls_cert: Option<PathBuf>,
+    /// PEM private key of the HTTPS listener
+    #[arg(long, env = "FERRODEF_HTTP_TLS_KEY")]
+    pub http_tls_key: Option<PathBuf>,
+    /// PEM CA bundle: HTTPS clients must present a certificate signed by it
+    #[arg(long, env = "FERRODEF_HTTP_TLS_CLIENT_CA")]
+    pub http_tls_client_ca: Option<PathBuf>,
+    /// Ingest endpoints need a token (or an analyst/admin user) [default: true unless the HTTP listener is loopback-only]
+    #[arg(long, env = "FERRODEF_REQUIRE_INGEST_TOKEN")]
+    pub require_ingest_token: Option<bool>,
 }
 
 /// A listener address or `off`.
@@ -158,6 +170,140 @@ pub struct FileConfig {
     pub limits: LimitsFileConfig,
     #[serde(default)]
     pub detection: DetectionConfig,
+    /// PEM certificate chain of the HTTPS listener.
+    pub http_tls_cert: Option<PathBuf>,
+    /// PEM private key of the HTTPS listener.
+    pub http_tls_key: Option<PathBuf>,
+    /// PEM CA bundle for HTTPS client certificates.
+    pub http_tls_client_ca: Option<PathBuf>,
+    #[serde(default)]
+    pub auth: AuthFileConfig,
+}
+
+/// `[auth]` of the config file: users, logins and the security events.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFileConfig {
+    /// Password of the `admin` user created at first start (`FERRODEF_ADMIN_PASSWORD` wins).
+    pub admin_password: Option<String>,
+    /// Ingest endpoints need a token [true unless the HTTP listener is loopback-only].
+    pub require_ingest_token: Option<bool>,
+    /// Failed logins in a row that lock an account [5].
+    pub max_failures: Option<u32>,
+    /// Minutes a lock lasts [15].
+    pub lock_minutes: Option<i64>,
+    /// Failed logins from one address within `ip_window_minutes` before it is refused [20].
+    pub ip_max_failures: Option<u32>,
+    /// [10].
+    pub ip_window_minutes: Option<i64>,
+    /// Longest console session, in hours [12].
+    pub session_hours: Option<i64>,
+    /// A console session unused this many minutes ends [60].
+    pub session_idle_minutes: Option<i64>,
+    /// Also send the security events (CEF) to syslog: `udp:HOST:PORT`, `tcp:HOST:PORT` or
+    /// `local` (/dev/log) [off].
+    pub cef_syslog: Option<String>,
+    /// Facility of those messages [LOCAL4].
+    pub cef_syslog_facility: Option<String>,
+}
+
+/// A secret that `{:?}` does not show.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl std::fmt::Debug for AuthFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthFileConfig")
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
+            .field("require_ingest_token", &self.require_ingest_token)
+            .field("cef_syslog", &self.cef_syslog)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Effective `[auth]` settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub admin_password: Option<Secret>,
+    pub require_ingest_token: bool,
+    pub settings: ferrodef_auth::AuthSettings,
+    pub cef_syslog: Option<(cef::Transport, cef::Facility)>,
+}
+
+impl AuthConfig {
+    /// The `[auth]` settings; ingest tokens are required by default unless `listen` is a
+    /// loopback address.
+    pub fn resolve(
+        f: &AuthFileConfig,
+        require_flag: Option<bool>,
+        listen: SocketAddr,
+    ) -> anyhow::Result<AuthConfig> {
+        let d = ferrodef_auth::AuthSettings::default();
+        let minutes = |v: Option<i64>, name: &str, def: chrono::Duration| match v {
+            Some(m) if m <= 0 => bail!("[auth] {name} must be at least 1"),
+            Some(m) => Ok(chrono::Duration::minutes(m)),
+            None => Ok(def),
+        };
+        let settings = ferrodef_auth::AuthSettings {
+            max_failures: f.max_failures.unwrap_or(d.max_failures),
+            lock_duration: minutes(f.lock_minutes, "lock_minutes", d.lock_duration)?,
+            ip_max_failures: f.ip_max_failures.unwrap_or(d.ip_max_failures),
+            ip_window: minutes(f.ip_window_minutes, "ip_window_minutes", d.ip_window)?,
+            session_ttl: minutes(
+                f.session_hours.map(|h| h * 60),
+                "session_hours",
+                d.session_ttl,
+            )?,
+            session_idle: minutes(
+                f.session_idle_minutes,
+                "session_idle_minutes",
+                d.session_idle,
+            )?,
+            basic_cache_ttl: d.basic_cache_ttl,
+        };
+        if settings.max_failures == 0 || settings.ip_max_failures == 0 {
+            bail!("[auth] max_failures and ip_max_failures must be at least 1");
+        }
+        let facility = match &f.cef_syslog_facility {
+            Some(name) => name
+                .parse::<cef::Facility>()
+                .map_err(|e| anyhow::anyhow!("[auth] cef_syslog_facility: {e}"))?,
+            None => cef::Facility::Local4,
+        };
+        let cef_syslog = match f.cef_syslog.as_deref() {
+            None | Some("off") => None,
+            Some("local") => Some((cef::Transport::Unix("/dev/log".into()), facility)),
+            Some(s) => match s.split_once(':') {
+                Some(("udp", addr)) => Some((cef::Transport::Udp(addr.into()), facility)),
+                Some(("tcp", addr)) => Some((cef::Transport::Tcp(addr.into()), facility)),
+                _ => bail!(
+                    "[auth] cef_syslog: '{s}' is not udp:HOST:PORT, tcp:HOST:PORT, local or off"
+                ),
+            },
+        };
+        let admin_password = std::env::var("FERRODEF_ADMIN_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .or(f.admin_password.clone())
+            .map(Secret);
+        Ok(AuthConfig {
+            admin_password,
+            require_ingest_token: require_flag
+                .or(f.require_ingest_token)
+                .unwrap_or(!listen.ip().is_loopback()),
+            settings,
+            cef_syslog,
+        })
+    }
 }
 
 /// `[limits]` of the config file: protection against huge, slow, hostile or careless input.
@@ -310,6 +456,10 @@ pub struct Config {
     pub syslog: SyslogConfig,
     /// `[limits]`.
     pub limits: LimitsConfig,
+    /// HTTPS for the HTTP listener (same options as the syslog TLS listener).
+    pub http_tls: Option<ferrodef_sources::syslog::TlsSettings>,
+    /// `[auth]`.
+    pub auth: AuthConfig,
     /// `[detection]`: the rules run as events arrive.
     pub detection: DetectionConfig,
 }
@@ -457,11 +607,25 @@ impl Config {
         let syslog = syslog_config(args, &file.syslog)?;
         let mut transforms = file.transforms.unwrap_or_default();
         default_geoip(&mut transforms, &data_dir);
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let http_tls = match (
+            args.http_tls_cert.clone().or(file.http_tls_cert),
+            args.http_tls_key.clone().or(file.http_tls_key),
+        ) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(ferrodef_sources::syslog::TlsSettings {
+                cert,
+                key,
+                client_ca: args.http_tls_client_ca.clone().or(file.http_tls_client_ca),
+            }),
+            _ => bail!("HTTPS needs both http_tls_cert and http_tls_key"),
+        };
+        let auth = AuthConfig::resolve(&file.auth, args.require_ingest_token, listen)?;
         let cfg = Config {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
             data_dir,
             retention_days: args.retention_days.or(file.retention_days).unwrap_or(90),
             max_body_bytes: args
@@ -502,6 +666,8 @@ impl Config {
             syslog,
             limits: LimitsConfig::resolve(&file.limits)?,
             detection: file.detection.clone(),
+            http_tls,
+            auth,
         };
         if cfg.retention_days == 0 {
             bail!("retention_days must be at least 1");

@@ -45,6 +45,8 @@ pub struct IngestArgs {
     /// No progress bar
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub auth: crate::client_auth::ClientAuth,
 }
 
 /// How a file's lines are read.
@@ -277,8 +279,13 @@ async fn post(
         .await;
     match r {
         Ok(r) => {
-            let status = r.status().as_u16();
-            Ok((status, r.json().await.unwrap_or(Value::Null)))
+            let status = r.status();
+            let body = r.json().await.unwrap_or(Value::Null);
+            if let Some(hint) = crate::client_auth::explain_refusal(status) {
+                let msg = body.get("error").and_then(Value::as_str).unwrap_or("");
+                anyhow::bail!("{server}{path} answered {status}: {msg}\n  {hint}");
+            }
+            Ok((status.as_u16(), body))
         }
         // Connection refused: the server is not there; do not wait long.
         Err(e) if e.is_connect() && attempt >= 1 => {
@@ -385,7 +392,9 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
     let target = Arc::new(match &core {
         Some(c) => Target::Local(c.ingest.clone()),
         None => Target::Http {
-            client: reqwest::Client::builder()
+            client: a
+                .auth
+                .builder()?
                 .timeout(Duration::from_secs(120))
                 .build()?,
             server: a

@@ -1,5 +1,9 @@
 //! A `ferrodef serve` child process on loopback, for commands that work on a data directory
 //! (`ingest --data-dir`, `bench`): they then go through exactly the server's own code paths.
+//!
+//! The tools authenticate to it with a token of role analyst (read and ingest) made for the
+//! run on the data directory (owner `source:ferrodef-local`) and revoked when the server stops.
+//! On a temporary data directory the first admin gets a random password nobody needs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +17,10 @@ pub struct LocalServer {
     pub url: String,
     /// Its syslog listeners: ("udp" | "tcp" | "tls", address).
     pub syslog: Vec<(String, SocketAddr)>,
+    /// The run's API token.
+    pub token: String,
+    token_id: String,
+    dir: PathBuf,
     child: Child,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -26,6 +34,11 @@ impl LocalServer {
             .map(|(_, a)| *a)
     }
 
+    /// An HTTP client authenticated with the run's token.
+    pub fn client(&self) -> anyhow::Result<reqwest::Client> {
+        crate::client_auth::ClientAuth::token(&self.token).client()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -35,7 +48,22 @@ impl LocalServer {
     pub fn kill9(mut self) -> anyhow::Result<()> {
         self.child.kill()?;
         self.child.wait()?;
+        self.revoke();
         Ok(())
+    }
+
+    fn revoke(&mut self) {
+        if self.token_id.is_empty() {
+            return;
+        }
+        if let Ok(auth) = open_auth(&self.dir) {
+            let _ = auth.revoke_token(
+                &local_actor(),
+                &self.token_id,
+                &ferrodef_auth::RequestInfo::cli("local server stopped"),
+            );
+        }
+        self.token_id.clear();
     }
 
     /// Stops the server and waits until it has committed everything.
@@ -49,6 +77,7 @@ impl LocalServer {
             .arg(self.child.id().to_string())
             .status();
         let status = self.child.wait()?;
+        self.revoke();
         if !status.success() {
             bail!("the local server exited with {status}");
         }
@@ -75,8 +104,26 @@ pub fn spawn_server(data_dir: Option<PathBuf>, extra: &[&str]) -> anyhow::Result
             (t.path().to_path_buf(), Some(t))
         }
     };
+    let (token_id, token) = {
+        let auth = open_auth(&dir)?;
+        let (v, token) = auth.create_token(
+            &local_actor(),
+            ferrodef_auth::TokenOwner::Source("ferrodef-local".into()),
+            ferrodef_auth::Role::Analyst,
+            "ferrodef local tools (revoked when the run ends)",
+            &ferrodef_auth::RequestInfo::cli("local server"),
+        )?;
+        (v.id, token)
+    };
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    if tmp.is_some() {
+        cmd.env(
+            "FERRODEF_ADMIN_PASSWORD",
+            ferrodef_auth::secret::random_token(18),
+        );
+    }
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
         .args(
@@ -100,6 +147,9 @@ pub fn spawn_server(data_dir: Option<PathBuf>, extra: &[&str]) -> anyhow::Result
     let mut server = LocalServer {
         url: String::new(),
         syslog: Vec::new(),
+        token,
+        token_id,
+        dir: dir.clone(),
         child,
         _tmp: tmp,
     };
@@ -124,4 +174,24 @@ pub fn spawn_server(data_dir: Option<PathBuf>, extra: &[&str]) -> anyhow::Result
         "the server on {} exited before listening (is another ferrodef using it?)",
         dir.display()
     )
+}
+
+fn local_actor() -> ferrodef_auth::Actor {
+    ferrodef_auth::Actor {
+        name: "ferrodef-local".into(),
+        id: 0,
+    }
+}
+
+/// The data directory's users and tokens, without recording security events (the run's own
+/// token is no event worth an analyst's time).
+fn open_auth(dir: &std::path::Path) -> anyhow::Result<ferrodef_auth::Auth> {
+    crate::serve::private_files();
+    ferrodef_auth::Auth::open(
+        dir,
+        ferrodef_auth::AuthSettings::default(),
+        std::sync::Arc::new(ferrodef_auth::SystemClock),
+        ferrodef_auth::SecurityLog::new(),
+    )
+    .with_context(|| format!("users and tokens of {}", dir.display()))
 }

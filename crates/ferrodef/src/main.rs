@@ -4,6 +4,7 @@ mod bench;
 mod bench_chaos;
 mod bench_store;
 mod bench_syslog;
+mod client_auth;
 mod config;
 mod detection;
 mod ingest_cmd;
@@ -11,6 +12,7 @@ mod local;
 mod rules_cmd;
 mod search_cmd;
 mod serve;
+mod user_cmd;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -41,6 +43,10 @@ enum Cmd {
     /// Load and query benchmarks against a server.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Users of a data directory: add, passwd, role, disable, enable, unlock, list.
+    User(user_cmd::UserArgs),
+    /// API tokens of a data directory: create, revoke, list.
+    Token(user_cmd::TokenArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +77,12 @@ fn main() -> std::process::ExitCode {
             Cmd::Search(args) => search_cmd::run(args).await,
             Cmd::Rules(cmd) => rules_cmd::run(cmd).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
+            Cmd::User(args) => {
+                tokio::task::spawn_blocking(move || user_cmd::run_user(args)).await?
+            }
+            Cmd::Token(args) => {
+                tokio::task::spawn_blocking(move || user_cmd::run_token(args)).await?
+            }
         }
     });
     match res {

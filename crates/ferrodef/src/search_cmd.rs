@@ -52,6 +52,8 @@ pub struct SearchArgs {
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub auth: crate::client_auth::ClientAuth,
 }
 
 /// Prints where a query error is.
@@ -89,7 +91,9 @@ fn params(args: &SearchArgs) -> SearchParams {
 async fn remote(args: &SearchArgs) -> anyhow::Result<Value> {
     let url = format!("{}/api/search", args.server.trim_end_matches('/'));
     let params = params(args).to_pairs();
-    let resp = reqwest::Client::new()
+    let resp = args
+        .auth
+        .client()?
         .get(&url)
         .query(&params)
         .send()
@@ -107,6 +111,9 @@ async fn remote(args: &SearchArgs) -> anyhow::Result<Value> {
             .unwrap_or("unknown error");
         if let Some(pos) = body.get("position").and_then(Value::as_u64) {
             return Err(explain_query_error(&args.query, pos as usize, msg));
+        }
+        if let Some(hint) = crate::client_auth::explain_refusal(status) {
+            bail!("{url} answered {status}: {msg}\n  {hint}");
         }
         bail!("{url} answered {status}: {msg}");
     }

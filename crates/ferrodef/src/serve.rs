@@ -189,6 +189,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         let book = book.clone();
         core.alerts.listen(move |a| book.publish(a));
     }
+    let auth = start_auth(&cfg, &core).await?;
     let state = Arc::new(AppState {
         store: core.store.clone(),
         ingest: core.ingest.clone(),
@@ -205,6 +206,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             Duration::from_millis(cfg.search_timeout_ms),
         ),
         alerts: book.clone(),
+        auth,
+        auth_config: ferrodef_api::auth::AuthConfig {
+            require_ingest_token: cfg.auth.require_ingest_token,
+        },
     });
     let stop = CancellationToken::new();
     let listeners = start_syslog(&cfg, core.ingest.clone(), &stop).await?;
@@ -213,13 +218,25 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(data_dir = %cfg.data_dir.display(), "ferrodef listening on http://{addr}");
-    println!("ferrodef listening on http://{addr}");
+    let tls = match &cfg.http_tls {
+        Some(t) => Some(Arc::new(
+            ferrodef_sources::syslog::server_config(t).context("HTTPS listener")?,
+        )),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        data_dir = %cfg.data_dir.display(),
+        require_ingest_token = cfg.auth.require_ingest_token,
+        "ferrodef listening on {scheme}://{addr}"
+    );
+    println!("ferrodef listening on {scheme}://{addr}");
     let metrics = core.metrics.clone();
-    let http = tokio::spawn(ferrodef_api::server::serve(
+    let http = tokio::spawn(ferrodef_api::server::serve_tls(
         listener,
         app,
         cfg.limits.http,
+        tls,
         stop.clone(),
         move || metrics.connection_problem("http", "too_many_connections"),
     ));
@@ -239,6 +256,51 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     tracing::info!("committing accepted events");
     core.stop().await
+}
+
+/// Opens the users and tokens of the data directory, sends the security events to the store
+/// (and syslog when configured), and creates the first admin on first start.
+async fn start_auth(cfg: &Config, core: &Core) -> anyhow::Result<Arc<ferrodef_auth::Auth>> {
+    let log = ferrodef_auth::SecurityLog::new();
+    log.add_sink(Arc::new(ferrodef_api::security_sink::IngestSink::start(
+        core.ingest.clone(),
+        &cfg.mozdefhostname,
+    )));
+    if let Some((transport, facility)) = &cfg.auth.cef_syslog {
+        log.add_sink(Arc::new(ferrodef_auth::SyslogSink::new(
+            transport.clone(),
+            *facility,
+        )));
+    }
+    let (dir, settings, password) = (
+        cfg.data_dir.clone(),
+        cfg.auth.settings.clone(),
+        cfg.auth.admin_password.clone().map(|s| s.0),
+    );
+    let auth = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let auth =
+            ferrodef_auth::Auth::open(&dir, settings, Arc::new(ferrodef_auth::SystemClock), log)?;
+        if let Some(generated) = auth.bootstrap_admin(password.as_deref())? {
+            crate::user_cmd::announce_generated_admin(&generated);
+        }
+        Ok(Arc::new(auth))
+    })
+    .await??;
+    // Events of `ferrodef user`/`token` commands run meanwhile, spooled in the data directory.
+    let drain = auth.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let a = drain.clone();
+            match tokio::task::spawn_blocking(move || a.drain_spool()).await {
+                Ok(Err(e)) => tracing::error!("security event spool: {e}"),
+                Err(e) => tracing::error!("security event spool task: {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
+    Ok(auth)
 }
 
 /// Binds the syslog listeners (printing where, for scripts and tests) and runs them until

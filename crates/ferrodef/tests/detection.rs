@@ -57,6 +57,7 @@ fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
                 .build()
                 .unwrap()
                 .get(url)
+                .basic_auth("admin", Some(common::ADMIN_PASSWORD))
                 .send()
                 .expect("stream");
             assert_eq!(resp.status().as_u16(), 200);
@@ -138,23 +139,23 @@ fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
     assert_eq!(status, 404);
 
     // Triage.
-    let (status, v) = s.post_json(
+    let (status, v) = s.post_json_as_admin(
         &format!("/api/alerts/{id}/status"),
         &json!({"status": "acknowledged", "comment": "looking"}),
     );
     assert_eq!(status, 200, "{v}");
-    let (status, v) = s.post_json(
+    let (status, v) = s.post_json_as_admin(
         &format!("/api/alerts/{id}/status"),
         &json!({"status": "bogus"}),
     );
     assert_eq!(status, 400, "{v}");
     assert!(v["error"].as_str().unwrap().contains("bogus"));
-    let (status, v) = s.post_json(
+    let (status, v) = s.post_json_as_admin(
         "/alertstatus",
         &json!({"alertid": id, "status": "escalated"}),
     );
     assert_eq!(status, 200, "{v}");
-    let (status, v) = s.post_json("/api/alerts/nope/status", &json!({"status": "closed"}));
+    let (status, v) = s.post_json_as_admin("/api/alerts/nope/status", &json!({"status": "closed"}));
     assert_eq!(status, 404, "{v}");
     let (_, v) = s.get(&format!("/api/alerts/{id}"));
     assert_eq!(v["status"], "escalated");

@@ -216,7 +216,7 @@ fn aggregations() {
 #[test]
 fn cli_search_table_and_json() {
     let s = fixture();
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args([
             "search",
             "--server",
@@ -234,7 +234,7 @@ fn cli_search_table_and_json() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"], 2);
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args(["search", "--server", &s.url, "hostname:web-*"])
         .output()
         .unwrap();
@@ -242,7 +242,7 @@ fn cli_search_table_and_json() {
     assert!(text.starts_with("UTCTIMESTAMP"), "{text}");
     assert!(text.contains("GET /index.html 500"), "{text}");
     assert!(text.contains("3 of 3 matching events"), "{text}");
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args(["search", "--server", &s.url, "category:(auth"])
         .output()
         .unwrap();
@@ -326,7 +326,7 @@ fn hostile_parameters_answer_400_naming_the_limit() {
 #[test]
 fn cli_search_on_a_data_dir_reads_parameters_as_the_api_does() {
     let s = fixture();
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args(["search", "--server", &s.url, "--from", "now-264170y", "*"])
         .output()
         .unwrap();
@@ -339,7 +339,7 @@ fn cli_search_on_a_data_dir_reads_parameters_as_the_api_does() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args(["search", "--data-dir"])
         .arg(&dir)
         .args(["--from", "now-264170y", "*"])
@@ -353,7 +353,7 @@ fn cli_search_on_a_data_dir_reads_parameters_as_the_api_does() {
             "{err}"
         );
     }
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args(["search", "--format", "json", "--data-dir"])
         .arg(&dir)
         .arg("category:authentication")

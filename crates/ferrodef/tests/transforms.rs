@@ -89,7 +89,7 @@ Nov 22 10:00:11 bastion sshd[105]: Received disconnect from 203.0.113.50 port 40
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("auth.log");
     std::fs::write(&file, log).unwrap();
-    let out = std::process::Command::new(common::bin())
+    let out = common::cli()
         .args(["ingest", "--quiet", "--server", &s.url])
         .arg(&file)
         .output()

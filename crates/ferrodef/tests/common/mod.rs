@@ -21,6 +21,19 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_ferrodef")
 }
 
+/// The password of the `admin` user the test servers create at first start. Reads need
+/// credentials: the helpers below send it (HTTP Basic); ingest on loopback needs none.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// `ferrodef` with the admin's credentials in the environment (for `search --server`,
+/// `ingest --server`).
+pub fn cli() -> Command {
+    let mut c = Command::new(bin());
+    c.env("FERRODEF_USER", "admin")
+        .env("FERRODEF_PASSWORD", ADMIN_PASSWORD);
+    c
+}
+
 impl Server {
     /// A server on a new temporary data directory.
     pub fn start(extra: &[&str]) -> Server {
@@ -46,6 +59,7 @@ impl Server {
             .args(&defaults)
             .args(extra)
             .env("FERRODEF_LOG", "warn")
+            .env("FERRODEF_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -117,6 +131,23 @@ impl Server {
         )
     }
 
+    /// POSTs JSON as the admin (HTTP Basic), for the endpoints that change things.
+    pub fn post_json_as_admin(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = Server::client()
+            .post(format!("{}{}", self.url, path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("POST");
+        let status = resp.status().as_u16();
+        let text = resp.text().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post(path, "application/json", body.to_string())
     }
@@ -124,6 +155,7 @@ impl Server {
     pub fn get(&self, path_and_query: &str) -> (u16, Value) {
         let resp = Server::client()
             .get(format!("{}{}", self.url, path_and_query))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .send()
             .expect("GET");
         let status = resp.status().as_u16();
@@ -137,6 +169,7 @@ impl Server {
     pub fn get_text(&self, path: &str) -> (u16, String) {
         let resp = Server::client()
             .get(format!("{}{}", self.url, path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .send()
             .expect("GET");
         (resp.status().as_u16(), resp.text().expect("body"))
@@ -148,6 +181,7 @@ impl Server {
         params.extend_from_slice(extra);
         let resp = Server::client()
             .get(format!("{}/api/search", self.url))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
             .query(&params)
             .send()
             .expect("search");

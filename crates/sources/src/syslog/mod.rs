@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 
 pub use tcp::{ListenerLimits, TcpListener};
-pub use tls::{TlsListener, TlsSettings};
+pub use tls::{server_config, TlsError, TlsListener, TlsSettings};
 pub use tokio_util::sync::CancellationToken;
 pub use udp::UdpListener;
 

@@ -1,0 +1,117 @@
+//! Who may call what: one table, method and path pattern to the access needed. The auth
+//! middleware and the tests read it; a new endpoint gets a row here.
+
+use axum::http::Method;
+use ferrodef_auth::Permission;
+
+/// What a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Nothing (health, login, the console's pages and assets).
+    Open,
+    /// Any authenticated principal (the handler checks more).
+    LoggedIn,
+    /// A principal whose role allows this.
+    Need(Permission),
+    /// Ingest: an ingest-capable principal when tokens are required (listener not
+    /// loopback-only, or `[auth] require_ingest_token`), else anyone.
+    Ingest,
+}
+
+use Access::{Ingest, LoggedIn, Need, Open};
+use Permission::{Admin, Read, Triage};
+
+/// The table, first match wins: (method or `*`, path pattern, access). In patterns `{}`
+/// matches one path segment and a final `*` the rest of the path.
+pub const POLICY: &[(&str, &str, Access)] = &[
+    ("GET", "/health", Open),
+    ("POST", "/api/login", Open),
+    ("POST", "/api/logout", LoggedIn),
+    ("GET", "/api/me", LoggedIn),
+    ("GET", "/api/users", Need(Admin)),
+    ("POST", "/api/users", Need(Admin)),
+    ("PATCH", "/api/users/{}", Need(Admin)),
+    // Admins reset anyone's; every user changes their own (the handler checks which).
+    ("POST", "/api/users/{}/password", LoggedIn),
+    // Everyone manages their own tokens; admins everyone's (the handler checks).
+    ("GET", "/api/tokens", LoggedIn),
+    ("POST", "/api/tokens", LoggedIn),
+    ("DELETE", "/api/tokens/{}", LoggedIn),
+    ("GET", "/api/search", Need(Read)),
+    ("GET", "/api/aggregate", Need(Read)),
+    ("GET", "/api/alerts", Need(Read)),
+    ("GET", "/api/alerts/stream", Need(Read)),
+    ("GET", "/api/alerts/{}", Need(Read)),
+    ("POST", "/api/alerts/{}/status", Need(Triage)),
+    ("POST", "/api/alerts/{}/assign", Need(Triage)),
+    ("POST", "/api/alerts/{}/comment", Need(Triage)),
+    // MozDef's alert status endpoint.
+    ("POST", "/alertstatus", Need(Triage)),
+    ("GET", "/api/attackers", Need(Read)),
+    ("GET", "/api/attackers/{}", Need(Read)),
+    ("GET", "/status", Need(Read)),
+    ("GET", "/metrics", Need(Read)),
+    ("*", "/events", Ingest),
+    ("*", "/events/", Ingest),
+    ("*", "/_bulk", Ingest),
+    ("*", "/cef", Ingest),
+    ("*", "/nxlog", Ingest),
+    ("*", "/syslog", Ingest),
+    ("*", "/custom/{}", Ingest),
+    // The rest of the API: reading needs read, changing needs triage.
+    ("GET", "/api/*", Need(Read)),
+    ("HEAD", "/api/*", Need(Read)),
+    ("*", "/api/*", Need(Triage)),
+];
+
+fn matches(pattern: &str, path: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return path.starts_with(prefix);
+    }
+    let mut p = pattern.split('/');
+    let mut s = path.split('/');
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return true,
+            (Some("{}"), Some(seg)) if !seg.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The access `method` on `path` needs: the first matching row of [`POLICY`]; paths outside
+/// the table (the console's pages and assets) are open, but anything under `/api/` is not.
+pub fn access(method: &Method, path: &str) -> Access {
+    POLICY
+        .iter()
+        .find(|(m, pat, _)| (*m == "*" || *m == method.as_str()) && matches(pat, path))
+        .map_or(Open, |(_, _, a)| *a)
+}
+
+/// Whether `method` may change something (CSRF checks apply).
+pub fn is_unsafe(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lookups() {
+        assert_eq!(access(&Method::GET, "/health"), Open);
+        assert_eq!(access(&Method::POST, "/health"), Open);
+        assert_eq!(access(&Method::GET, "/"), Open);
+        assert_eq!(access(&Method::PATCH, "/api/users/ann"), Need(Admin));
+        assert_eq!(access(&Method::PATCH, "/api/users/"), Need(Triage));
+        assert_eq!(access(&Method::POST, "/api/users/ann/password"), LoggedIn);
+        assert_eq!(access(&Method::PUT, "/custom/app1"), Ingest);
+        assert_eq!(access(&Method::GET, "/api/alerts"), Need(Read));
+        assert_eq!(access(&Method::POST, "/api/alerts/1/ack"), Need(Triage));
+        assert_eq!(access(&Method::DELETE, "/api/users/ann"), Need(Triage));
+    }
+}

@@ -1,0 +1,1011 @@
+//! Users, tokens, sessions and authorization, end to end on the real binary: every endpoint
+//! against every kind of caller (one table: add a row for a new endpoint), CSRF, lockout,
+//! first start, the `user`/`token` commands on a live data directory, cookies, HTTPS, and the
+//! security events landing in the store as CEF with the prescribed fields.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, ADMIN_PASSWORD};
+use reqwest::blocking::{Client, RequestBuilder};
+use serde_json::{json, Value};
+
+fn client() -> Client {
+    Server::client()
+}
+
+/// Runs a `ferrodef user|token ...` command on `dir`; returns stdout, failing on error.
+fn cli(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> String {
+    let mut child = Command::new(common::bin())
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut si = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            si.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ferrodef {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A config file raising the per-address throttle: every test request comes from 127.0.0.1.
+fn config(dir: &std::path::Path, extra: &str) -> String {
+    let p = dir.join("auth-test.toml");
+    std::fs::write(&p, format!("[auth]\nip_max_failures = 100000\n{extra}")).unwrap();
+    p.display().to_string()
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn login(
+    url: &str,
+    user: &str,
+    password: &str,
+) -> (u16, Option<Session>, reqwest::header::HeaderMap) {
+    let r = client()
+        .post(format!("{url}/api/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let v: Value = r.json().unwrap();
+    let cookie = headers
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+    let s = cookie.map(|cookie| Session {
+        cookie,
+        csrf: v["csrf_token"].as_str().unwrap_or("").to_string(),
+    });
+    (status, s, headers)
+}
+
+/// One kind of caller.
+struct Who {
+    name: &'static str,
+    auth: Box<dyn Fn(RequestBuilder) -> RequestBuilder>,
+}
+
+fn bearer(t: String) -> Box<dyn Fn(RequestBuilder) -> RequestBuilder> {
+    Box::new(move |r| r.bearer_auth(&t))
+}
+
+fn basic(u: &'static str, p: &'static str) -> Box<dyn Fn(RequestBuilder) -> RequestBuilder> {
+    Box::new(move |r| r.basic_auth(u, Some(p)))
+}
+
+fn token_of(dir: &std::path::Path, args: &[&str]) -> String {
+    let mut a = vec!["token", "create"];
+    a.extend_from_slice(args);
+    cli(dir, &a, None).trim().to_string()
+}
+
+/// Searches the store as admin; returns the hits.
+fn search(s: &Server, q: &str) -> Vec<Value> {
+    let (status, v) = s.search_with(q, &[("size", "100")]);
+    assert_eq!(status, 200, "{v}");
+    v["hits"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits (up to 15 s) for `q` to match at least one event.
+fn wait_hits(s: &Server, q: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let h = search(s, q);
+        if !h.is_empty() {
+            return h;
+        }
+        assert!(Instant::now() < deadline, "no event matches {q}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every endpoint × every kind of caller. Expected statuses per row, in the order of `WHO`.
+#[test]
+fn every_endpoint_against_every_caller() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let cfg = config(tmp.path(), "require_ingest_token = true\n");
+    let s = Server::start_in(&dir, &["-c", &cfg]);
+    let url = s.url.clone();
+    // Users and tokens, made with the commands while the server runs.
+    for (user, role) in [
+        ("viewer1", "viewer"),
+        ("analyst1", "analyst"),
+        ("disabled1", "analyst"),
+        ("locked1", "analyst"),
+        ("target1", "viewer"),
+    ] {
+        cli(
+            &dir,
+            &["user", "add", user, "--role", role, "--password-stdin"],
+            Some(&format!("{user}-password\n")),
+        );
+    }
+    cli(&dir, &["user", "disable", "disabled1"], None);
+    let viewer_token = token_of(
+        &dir,
+        &["--user", "viewer1", "--role", "viewer", "--name", "v"],
+    );
+    let ingest_token = token_of(
+        &dir,
+        &["--source", "fw1", "--role", "ingest", "--name", "fw"],
+    );
+    let revoked = token_of(
+        &dir,
+        &["--source", "old", "--role", "admin", "--name", "old"],
+    );
+    let victim = token_of(
+        &dir,
+        &["--user", "admin", "--role", "admin", "--name", "victim"],
+    );
+    let victim_id = &victim[4..16];
+    let revoked_id = revoked[4..16].to_string();
+    cli(&dir, &["token", "revoke", &revoked_id], None);
+    // Lock locked1: five wrong passwords.
+    for _ in 0..5 {
+        let r = client()
+            .get(format!("{url}/api/me"))
+            .basic_auth("locked1", Some("nope"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let (st, admin, _) = login(&url, "admin", ADMIN_PASSWORD);
+    assert_eq!(st, 200);
+    let admin = admin.unwrap();
+    let admin_cookie = admin.cookie.clone();
+    let admin_csrf = admin.csrf.clone();
+    let who: Vec<Who> = vec![
+        Who {
+            name: "anonymous",
+            auth: Box::new(|r| r),
+        },
+        Who {
+            name: "viewer",
+            auth: bearer(viewer_token),
+        },
+        Who {
+            name: "analyst",
+            auth: basic("analyst1", "analyst1-password"),
+        },
+        Who {
+            name: "admin",
+            auth: Box::new(move |r| {
+                r.header("cookie", &admin_cookie)
+                    .header("x-csrf-token", &admin_csrf)
+            }),
+        },
+        Who {
+            name: "ingest",
+            auth: bearer(ingest_token),
+        },
+        Who {
+            name: "revoked",
+            auth: bearer(revoked),
+        },
+        Who {
+            name: "disabled",
+            auth: basic("disabled1", "disabled1-password"),
+        },
+        Who {
+            name: "locked",
+            auth: basic("locked1", "locked1-password"),
+        },
+    ];
+    let ev = r#"{"summary":"authz row"}"#;
+    // (method, path, body, content type, expected: anonymous viewer analyst admin ingest revoked disabled locked)
+    let rows: Vec<(&str, String, String, &str, [u16; 8])> = vec![
+        (
+            "GET",
+            "/health".into(),
+            String::new(),
+            "",
+            [200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/search?q=*".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/aggregate?q=*&terms=category".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/status".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/metrics".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/me".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/users".into(),
+            String::new(),
+            "",
+            [401, 403, 403, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/api/users".into(),
+            r#"{"name":"new-{who}","role":"viewer","password":"new user password"}"#.into(),
+            "application/json",
+            [401, 403, 403, 201, 403, 401, 401, 401],
+        ),
+        (
+            "PATCH",
+            "/api/users/target1".into(),
+            r#"{"disabled":false}"#.into(),
+            "application/json",
+            [401, 403, 403, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/api/users/target1/password".into(),
+            r#"{"password":"target1 new password"}"#.into(),
+            "application/json",
+            [401, 403, 403, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/tokens".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/api/tokens".into(),
+            r#"{"name":"t-{who}","role":"viewer"}"#.into(),
+            "application/json",
+            [401, 201, 201, 201, 403, 401, 401, 401],
+        ),
+        (
+            "DELETE",
+            format!("/api/tokens/{victim_id}"),
+            String::new(),
+            "",
+            [401, 403, 403, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/events".into(),
+            ev.into(),
+            "application/json",
+            [401, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/_bulk".into(),
+            ev.into(),
+            "application/x-ndjson",
+            [401, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/cef".into(),
+            "CEF:0|a|b|1|s|n|3|src=10.0.0.1".into(),
+            "text/plain",
+            [401, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/nxlog".into(),
+            ev.into(),
+            "application/json",
+            [401, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/syslog".into(),
+            "<13>Jan  1 00:00:00 h app: authz row".into(),
+            "text/plain",
+            [401, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/custom/app1".into(),
+            ev.into(),
+            "application/json",
+            [401, 403, 200, 200, 200, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/nothing-here".into(),
+            String::new(),
+            "",
+            [401, 404, 404, 404, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/console/page".into(),
+            String::new(),
+            "",
+            [404, 404, 404, 404, 404, 404, 404, 404],
+        ),
+        // Last: the admin's session ends here.
+        (
+            "POST",
+            "/api/logout".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 200, 401, 401, 401],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, ctype, expected) in &rows {
+        for (w, want) in who.iter().zip(expected) {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut r = (w.auth)(client().request(m, format!("{url}{path}")));
+            if !ctype.is_empty() {
+                r = r
+                    .header("content-type", *ctype)
+                    .body(body.replace("{who}", w.name));
+            }
+            let resp = r.send().unwrap();
+            let got = resp.status().as_u16();
+            let www = resp.headers().get("www-authenticate").cloned();
+            let text = resp.text().unwrap();
+            if got != *want {
+                failures.push(format!(
+                    "{method} {path} as {}: {got} (want {want}): {text}",
+                    w.name
+                ));
+                continue;
+            }
+            if got >= 400 {
+                let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                assert!(
+                    v["error"].is_string(),
+                    "{method} {path} as {}: {text}",
+                    w.name
+                );
+            }
+            if got == 401 {
+                assert_eq!(
+                    www.as_ref().and_then(|v| v.to_str().ok()),
+                    Some("Basic realm=\"ferrodef\", charset=\"UTF-8\""),
+                    "{method} {path} as {}",
+                    w.name
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The anonymous health answer says nothing more than the status.
+    let anon: Value = client()
+        .get(format!("{url}/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(anon.as_object().unwrap().len(), 1, "{anon}");
+    // The refusals are security events in the store, with the prescribed fields.
+    let denied = wait_hits(
+        &s,
+        "details.cef.signature:ACE0 AND details.username:viewer1",
+    );
+    let d = &denied[0]["details"];
+    assert_eq!(d["cef"]["vendor"], "mozilla");
+    assert_eq!(d["cef"]["product"], "ferrodef");
+    assert_eq!(d["sourceipaddress"], "127.0.0.1");
+    assert_eq!(d["destinationipaddress"], "127.0.0.1");
+    assert_eq!(d["action"], "Action Denied");
+    assert!(d["requestMethod"].is_string(), "{d}");
+    assert!(
+        d["url"].as_str().unwrap().starts_with("http://127.0.0.1:"),
+        "{d}"
+    );
+    assert!(d["requestClientApplication"].is_string(), "{d}");
+    assert_eq!(d["sourceUserId"], "2", "{d}");
+    assert!(d["deviceReceiptTime"].is_string(), "{d}");
+    assert_eq!(denied[0]["summary"], "Access Control Violation");
+    assert_eq!(denied[0]["category"], "cef");
+    wait_hits(&s, "details.cef.signature:AL0 AND details.username:locked1");
+    wait_hits(&s, "details.cef.signature:TOK2");
+    // Events of the commands (spooled) reached the store too.
+    let revokes = wait_hits(&s, "details.cef.signature:TOK1");
+    assert!(
+        revokes.iter().any(|h| h["details"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&revoked_id)),
+        "{revokes:?}"
+    );
+    wait_hits(
+        &s,
+        "details.cef.signature:UD0 AND details.destinationusername:disabled1",
+    );
+}
+
+#[test]
+fn csrf_missing_wrong_or_cross_origin_is_refused_and_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Server::start_in(&tmp.path().join("d"), &[]);
+    let url = &s.url;
+    let (_, sess, _) = login(url, "admin", ADMIN_PASSWORD);
+    let sess = sess.unwrap();
+    let body = json!({"name": "csrf-user", "role": "viewer", "password": "long password"});
+    let post = |csrf: Option<&str>, origin: Option<&str>| {
+        let mut r = client()
+            .post(format!("{url}/api/users"))
+            .header("cookie", &sess.cookie)
+            .json(&body);
+        if let Some(c) = csrf {
+            r = r.header("x-csrf-token", c);
+        }
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        let resp = r.send().unwrap();
+        (resp.status().as_u16(), resp.json::<Value>().unwrap())
+    };
+    let (st, v) = post(None, None);
+    assert_eq!(st, 403, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("missing CSRF token"),
+        "{v}"
+    );
+    let (st, _) = post(Some("AAAA"), None);
+    assert_eq!(st, 403);
+    let (st, v) = post(Some("<script>"), None);
+    assert_eq!(st, 403);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("unexpected characters"),
+        "{v}"
+    );
+    let (st, _) = post(Some(&sess.csrf), Some("https://evil.example"));
+    assert_eq!(st, 403);
+    // Same origin with the right token works.
+    let host = url.trim_start_matches("http://");
+    let (st, v) = post(Some(&sess.csrf), Some(&format!("http://{host}")));
+    assert_eq!(st, 201, "{v}");
+    // GET needs no CSRF token.
+    let r = client()
+        .get(format!("{url}/api/me"))
+        .header("cookie", &sess.cookie)
+        .send()
+        .unwrap();
+    let me: Value = r.json().unwrap();
+    assert_eq!(me["csrf_token"], sess.csrf.as_str());
+    assert_eq!(me["via"], "session");
+    let hits = wait_hits(&s, "details.cef.signature:CSRF0 AND details.username:admin");
+    assert!(hits.len() >= 3, "{hits:?}");
+    let cross = hits
+        .iter()
+        .chain(
+            search(
+                &s,
+                "details.cef.signature:CSRF0 AND details.username:unauthenticated",
+            )
+            .iter(),
+        )
+        .find(|h| {
+            h["details"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("evil.example")
+        })
+        .cloned();
+    let cross = cross.expect("a CSRF event for the cross-origin request");
+    assert_eq!(cross["details"]["username"], "unauthenticated");
+    assert_eq!(cross["severity"], "ERROR");
+}
+
+#[test]
+fn lockout_after_failures_event_and_admin_unlock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let cfg = config(tmp.path(), "max_failures = 3\n");
+    let s = Server::start_in(&dir, &["-c", &cfg]);
+    let url = &s.url;
+    cli(
+        &dir,
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ],
+        Some("bob password 1\n"),
+    );
+    for _ in 0..3 {
+        assert_eq!(login(url, "bob", "guess").0, 401);
+    }
+    let r = client()
+        .post(format!("{url}/api/login"))
+        .json(&json!({"username": "bob", "password": "bob password 1"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().unwrap();
+    assert!(v["error"].as_str().unwrap().contains("locked"), "{v}");
+    let lock = wait_hits(&s, "details.cef.signature:AL0");
+    assert_eq!(lock[0]["details"]["username"], "bob");
+    assert_eq!(lock[0]["summary"], "Account Locked");
+    let fails = wait_hits(&s, "details.cef.signature:AUTH0 AND details.username:bob");
+    assert!(fails.len() >= 3);
+    // Listed as locked; an admin unlocks it over the API.
+    let users: Value = client()
+        .get(format!("{url}/api/users"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let bob = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "bob")
+        .unwrap()
+        .clone();
+    assert!(bob["locked_until"].is_string(), "{bob}");
+    let r = client()
+        .patch(format!("{url}/api/users/bob"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"unlock": true}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(login(url, "bob", "bob password 1").0, 200);
+}
+
+#[test]
+fn session_cookie_attributes_logout_and_password_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let s = Server::start_in(&dir, &[]);
+    let url = &s.url;
+    let (st, sess, headers) = login(url, "admin", ADMIN_PASSWORD);
+    assert_eq!(st, 200);
+    let set = headers["set-cookie"].to_str().unwrap().to_string();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    assert!(!set.contains("Secure"), "no Secure over plain HTTP: {set}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let sess = sess.unwrap();
+    // Own password change needs the old password; it ends the session.
+    let change = |body: Value| {
+        client()
+            .post(format!("{url}/api/users/admin/password"))
+            .header("cookie", &sess.cookie)
+            .header("x-csrf-token", &sess.csrf)
+            .json(&body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(change(json!({"password": "a new admin password"})), 400);
+    assert_eq!(
+        change(json!({"password": "a new admin password", "old_password": "wrong"})),
+        403
+    );
+    assert_eq!(
+        change(json!({"password": "a new admin password", "old_password": ADMIN_PASSWORD})),
+        200
+    );
+    let r = client()
+        .get(format!("{url}/api/me"))
+        .header("cookie", &sess.cookie)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Logout ends a session and clears the cookie.
+    let (_, s2, _) = login(url, "admin", "a new admin password");
+    let s2 = s2.unwrap();
+    let r = client()
+        .post(format!("{url}/api/logout"))
+        .header("cookie", &s2.cookie)
+        .header("x-csrf-token", &s2.csrf)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = client()
+        .get(format!("{url}/api/me"))
+        .header("cookie", &s2.cookie)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Back to the harness's password (an admin reset from the command line), then the event.
+    cli(
+        &dir,
+        &["user", "passwd", "admin", "--password-stdin"],
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    );
+    wait_hits(&s, "details.cef.signature:APC0 AND details.username:admin");
+    let reset = wait_hits(&s, "details.cef.signature:APR0");
+    assert_eq!(reset[0]["details"]["destinationusername"], "admin");
+    assert!(
+        reset[0]["details"]["username"]
+            .as_str()
+            .unwrap()
+            .starts_with("cli:"),
+        "{}",
+        reset[0]
+    );
+    // A browser script gets no Basic challenge (no browser login box).
+    let r = client()
+        .get(format!("{url}/api/me"))
+        .header("sec-fetch-mode", "cors")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("www-authenticate").is_none());
+}
+
+/// Reads the child's stderr until it is listening; returns (url, stderr text).
+fn spawn_fresh(dir: &std::path::Path) -> (std::process::Child, String, String) {
+    spawn_on(dir, "127.0.0.1:0")
+}
+
+fn spawn_on(dir: &std::path::Path, listen: &str) -> (std::process::Child, String, String) {
+    let mut child = Command::new(common::bin())
+        .args([
+            "serve",
+            "--listen",
+            listen,
+            "--syslog-udp",
+            "off",
+            "--syslog-tcp",
+            "off",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env_remove("FERRODEF_ADMIN_PASSWORD")
+        .env("FERRODEF_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines() {
+            if tx.send(l.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut text = String::new();
+    let url = loop {
+        match out.next() {
+            Some(l) => {
+                if let Some(u) = l.unwrap().strip_prefix("ferrodef listening on ") {
+                    break u.trim().to_string();
+                }
+            }
+            None => {
+                while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+                    text.push_str(&l);
+                    text.push('\n');
+                }
+                panic!("the server stopped: {text}");
+            }
+        }
+    };
+    std::thread::spawn(move || for _ in out {});
+    while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    (child, url, text)
+}
+
+#[test]
+fn first_start_prints_a_generated_admin_password_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let (child, url, err) = spawn_fresh(&dir);
+    let pw = err
+        .lines()
+        .skip_while(|l| !l.contains("created the user 'admin'"))
+        .nth(2)
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| panic!("no password in: {err}"));
+    assert!(pw.len() >= 20, "{err}");
+    assert_eq!(login(&url, "admin", &pw).0, 200);
+    assert_eq!(login(&url, "admin", "something else").0, 401);
+    stop(child);
+    let (child, url, err) = spawn_fresh(&dir);
+    assert!(!err.contains("created the user"), "{err}");
+    assert!(!err.contains(&pw), "never printed again");
+    assert_eq!(login(&url, "admin", &pw).0, 200);
+    stop(child);
+}
+
+/// SIGTERM and wait for a clean exit.
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn commands_manage_users_and_tokens_while_the_server_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let s = Server::start_in(&dir, &[]);
+    let url = &s.url;
+    let out = cli(
+        &dir,
+        &[
+            "user",
+            "add",
+            "carol",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some("carol password\n"),
+    );
+    assert!(out.contains("added user carol"), "{out}");
+    let list = cli(&dir, &["user", "list"], None);
+    assert!(list.contains("carol") && list.contains("viewer"), "{list}");
+    let read = |u: &str, p: &str| {
+        client()
+            .get(format!("{url}/api/search?q=*"))
+            .basic_auth(u, Some(p))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(read("carol", "carol password"), 200);
+    cli(
+        &dir,
+        &["user", "passwd", "carol", "--password-stdin"],
+        Some("carol password 2\n"),
+    );
+    assert_eq!(
+        read("carol", "carol password"),
+        401,
+        "the cached old password stops working"
+    );
+    assert_eq!(read("carol", "carol password 2"), 200);
+    cli(&dir, &["user", "role", "carol", "admin"], None);
+    let r = client()
+        .get(format!("{url}/api/users"))
+        .basic_auth("carol", Some("carol password 2"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    cli(&dir, &["user", "disable", "carol"], None);
+    assert_eq!(read("carol", "carol password 2"), 401);
+    cli(&dir, &["user", "enable", "carol"], None);
+    assert_eq!(read("carol", "carol password 2"), 200);
+    let token = token_of(
+        &dir,
+        &["--user", "carol", "--role", "analyst", "--name", "script"],
+    );
+    assert!(token.starts_with("fdt_"), "{token}");
+    let me: Value = client()
+        .get(format!("{url}/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        (me["user"].as_str(), me["role"].as_str(), me["via"].as_str()),
+        (Some("carol"), Some("analyst"), Some("token"))
+    );
+    let tokens = cli(&dir, &["token", "list"], None);
+    assert!(
+        tokens.contains("script") && tokens.contains("user:carol"),
+        "{tokens}"
+    );
+    assert!(!tokens.contains(&token[17..]), "no secret in the list");
+    cli(&dir, &["token", "revoke", &token[4..16]], None);
+    let r = client()
+        .get(format!("{url}/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // The search command authenticates with a token.
+    let reader = token_of(
+        &dir,
+        &["--user", "carol", "--role", "viewer", "--name", "cli"],
+    );
+    let out = Command::new(common::bin())
+        .args([
+            "search", "--server", url, "--token", &reader, "*", "-o", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(common::bin())
+        .args(["search", "--server", url, "*"])
+        .env_remove("FERRODEF_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bad input is refused with a clear message.
+    let out = Command::new(common::bin())
+        .args([
+            "user",
+            "add",
+            "bad name",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    wait_hits(
+        &s,
+        "details.cef.signature:NPA0 AND details.destinationusername:carol",
+    );
+}
+
+#[test]
+fn a_listener_beyond_loopback_needs_ingest_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let (child, url, _) = spawn_on(&dir, "0.0.0.0:0");
+    let port = url.rsplit(':').next().unwrap().to_string();
+    let url = format!("http://127.0.0.1:{port}");
+    let post = |auth: Option<&str>| {
+        let mut r = client()
+            .post(format!("{url}/events"))
+            .header("content-type", "application/json")
+            .body(r#"{"summary":"x"}"#);
+        if let Some(t) = auth {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap().status().as_u16()
+    };
+    assert_eq!(post(None), 401);
+    let t = token_of(
+        &dir,
+        &["--source", "host1", "--role", "ingest", "--name", "h"],
+    );
+    assert_eq!(post(Some(&t)), 200);
+    stop(child);
+}
+
+#[test]
+fn https_end_to_end_with_a_generated_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let (cp, kp) = (tmp.path().join("c.pem"), tmp.path().join("k.pem"));
+    std::fs::write(&cp, cert.cert.pem()).unwrap();
+    std::fs::write(&kp, cert.key_pair.serialize_pem()).unwrap();
+    let dir = tmp.path().join("d");
+    let s = Server::start_in(
+        &dir,
+        &[
+            "--http-tls-cert",
+            cp.to_str().unwrap(),
+            "--http-tls-key",
+            kp.to_str().unwrap(),
+        ],
+    );
+    assert!(s.url.starts_with("https://127.0.0.1:"), "{}", s.url);
+    let tls = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let r = tls
+        .post(format!("{}/api/login", s.url))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.contains("; Secure"), "{set}");
+    let r = tls
+        .post(format!("{}/events", s.url))
+        .header("content-type", "application/json")
+        .body(r#"{"summary":"over tls"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v: Value = tls
+            .get(format!("{}/api/search", s.url))
+            .query(&[("q", "summary:\"over tls\""), ("size", "0")])
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if v["total"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Plain HTTP to the HTTPS port gets no answer.
+    let plain = s.url.replace("https://", "http://");
+    assert!(client().get(format!("{plain}/health")).send().is_err());
+    // The search command trusts the CA given.
+    let out = Command::new(common::bin())
+        .args([
+            "search",
+            "--server",
+            &s.url,
+            "--ca-cert",
+            cp.to_str().unwrap(),
+            "--user",
+            "admin",
+            "*",
+        ])
+        .env("FERRODEF_PASSWORD", ADMIN_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
