@@ -26,7 +26,10 @@ type Arrivals = Arc<(Mutex<HashMap<String, Instant>>, Notify)>;
 
 async fn receive(State(arrivals): State<Arrivals>, headers: HeaderMap, _body: Bytes) -> StatusCode {
     let now = Instant::now();
-    if let Some(id) = headers.get("x-ferrodef-alert-id").and_then(|v| v.to_str().ok()) {
+    if let Some(id) = headers
+        .get("x-ferrodef-alert-id")
+        .and_then(|v| v.to_str().ok())
+    {
         arrivals.0.lock().insert(id.to_string(), now);
         arrivals.1.notify_waiters();
     }

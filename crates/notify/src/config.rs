@@ -472,7 +472,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("queue_sise") && err.contains("line 3"), "{err}");
+        assert!(
+            err.contains("queue_sise") && err.contains("line 3"),
+            "{err}"
+        );
     }
 
     #[test]

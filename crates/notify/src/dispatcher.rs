@@ -27,7 +27,7 @@ use crate::config::{NotifyConfig, RetryPolicy};
 use crate::error::{ConfigError, SendError};
 use crate::metrics::{drop_label, label, NotifyMetrics, DROP_QUEUE_FULL, DROP_SHUTDOWN};
 use crate::notifier::Notifier;
-use crate::record::{DeliveryLog, DeliveryRecord, DeliveryStatus, DeliverySink};
+use crate::record::{DeliveryLog, DeliveryRecord, DeliverySink, DeliveryStatus};
 use crate::route::Route;
 
 /// An alert waiting in a lane.
@@ -38,7 +38,7 @@ struct Job {
 }
 
 /// What a lane's tasks share.
-struct Lane {
+pub(crate) struct Lane {
     name: String,
     notifier: Notifier,
     retry: RetryPolicy,
@@ -110,11 +110,16 @@ impl std::fmt::Debug for Dispatcher {
 /// Checks a configuration and builds its lanes (no task started).
 pub(crate) fn build_lanes(config: &NotifyConfig) -> Result<Vec<(Lane, Route, usize)>, ConfigError> {
     if config.record_capacity == 0 {
-        return Err(ConfigError::new("notify", "record_capacity", "must be at least 1"));
+        return Err(ConfigError::new(
+            "notify",
+            "record_capacity",
+            "must be at least 1",
+        ));
     }
     if let Some(url) = &config.console_url {
-        reqwest::Url::parse(url)
-            .map_err(|e| ConfigError::new("notify", "console_url", format!("bad URL {url:?}: {e}")))?;
+        reqwest::Url::parse(url).map_err(|e| {
+            ConfigError::new("notify", "console_url", format!("bad URL {url:?}: {e}"))
+        })?;
     }
     let mut names = HashSet::new();
     let mut lanes = Vec::new();
@@ -124,13 +129,21 @@ pub(crate) fn build_lanes(config: &NotifyConfig) -> Result<Vec<(Lane, Route, usi
             return Err(ConfigError::new(name, "name", "empty name"));
         }
         if !names.insert(name) {
-            return Err(ConfigError::new(name, "name", "two notifiers have this name"));
+            return Err(ConfigError::new(
+                name,
+                "name",
+                "two notifiers have this name",
+            ));
         }
         if n.queue_size == 0 {
             return Err(ConfigError::new(name, "queue_size", "must be at least 1"));
         }
         if n.max_in_flight == 0 {
-            return Err(ConfigError::new(name, "max_in_flight", "must be at least 1"));
+            return Err(ConfigError::new(
+                name,
+                "max_in_flight",
+                "must be at least 1",
+            ));
         }
         check_retry(name, &n.retry)?;
         let route = Route::compile(name, &n.route)?;
@@ -151,10 +164,18 @@ pub(crate) fn build_lanes(config: &NotifyConfig) -> Result<Vec<(Lane, Route, usi
 
 fn check_retry(name: &str, r: &RetryPolicy) -> Result<(), ConfigError> {
     if r.max_attempts == 0 {
-        return Err(ConfigError::new(name, "retry.max_attempts", "must be at least 1"));
+        return Err(ConfigError::new(
+            name,
+            "retry.max_attempts",
+            "must be at least 1",
+        ));
     }
     if !r.multiplier.is_finite() || r.multiplier < 1.0 {
-        return Err(ConfigError::new(name, "retry.multiplier", "must be a number ≥ 1"));
+        return Err(ConfigError::new(
+            name,
+            "retry.multiplier",
+            "must be a number ≥ 1",
+        ));
     }
     if r.initial_backoff > r.max_backoff {
         return Err(ConfigError::new(
@@ -238,9 +259,10 @@ impl Dispatcher {
             self.shared.log.put(record.clone());
             let sent = match &lane.tx {
                 Some(tx) => tx.try_send(job).map_err(|e| match e {
-                    mpsc::error::TrySendError::Full(_) => {
-                        (DROP_QUEUE_FULL, format!("queue full ({} alerts waiting)", lane.capacity))
-                    }
+                    mpsc::error::TrySendError::Full(_) => (
+                        DROP_QUEUE_FULL,
+                        format!("queue full ({} alerts waiting)", lane.capacity),
+                    ),
                     mpsc::error::TrySendError::Closed(_) => {
                         (DROP_SHUTDOWN, "dispatcher shut down".to_string())
                     }
@@ -249,7 +271,11 @@ impl Dispatcher {
             };
             match sent {
                 Ok(()) => {
-                    self.shared.metrics.pending.get_or_create(&label(&lane.name)).inc();
+                    self.shared
+                        .metrics
+                        .pending
+                        .get_or_create(&label(&lane.name))
+                        .inc();
                     out.queued.push(lane.name.clone());
                 }
                 Err((reason, message)) => {
@@ -296,14 +322,15 @@ impl Dispatcher {
         let _ = self.shutdown.send(true);
         let deadline = tokio::time::Instant::now() + grace;
         let mut flushed = true;
-        for worker in &mut self.workers {
-            if tokio::time::timeout_at(deadline, &mut *worker).await.is_err() {
+        for mut worker in self.workers.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut worker)
+                .await
+                .is_err()
+            {
                 flushed = false;
                 worker.abort();
+                let _ = worker.await; // ends at once, its deliveries with it
             }
-        }
-        for worker in self.workers.drain(..) {
-            let _ = worker.await; // aborted workers end at once, their deliveries with them
         }
         let mut abandoned = 0;
         for record in self.shared.log.unfinished() {
@@ -313,7 +340,10 @@ impl Dispatcher {
                 .dropped
                 .get_or_create(&drop_label(&record.notifier, DROP_SHUTDOWN))
                 .inc();
-            metrics.pending.get_or_create(&label(&record.notifier)).dec();
+            metrics
+                .pending
+                .get_or_create(&label(&record.notifier))
+                .dec();
             let error = match &record.last_error {
                 Some(e) => format!("shutdown before delivery (last error: {e})"),
                 None => "shutdown before delivery".to_string(),
@@ -390,7 +420,8 @@ async fn deliver(lane: &Lane, shared: &Shared, job: Job, mut shutdown: watch::Re
             Err(e) => {
                 let wait = next_wait(policy, record.attempts, &e);
                 record.last_error = Some(e.message.clone());
-                let give_up = give_up_reason(policy, &record, &e, job.submitted, wait, *shutdown.borrow());
+                let give_up =
+                    give_up_reason(policy, &record, &e, job.submitted, wait, *shutdown.borrow());
                 if let Some(why) = give_up {
                     tracing::warn!(notifier = %lane.name, alert = %job.alert.id, attempts = record.attempts, "notification failed: {} ({why})", e.message);
                     metrics.failed.get_or_create(&l).inc();
@@ -400,7 +431,9 @@ async fn deliver(lane: &Lane, shared: &Shared, job: Job, mut shutdown: watch::Re
                 }
                 metrics.retried.get_or_create(&l).inc();
                 record.status = DeliveryStatus::Retrying;
-                record.next_attempt_at = chrono::Duration::from_std(wait).ok().map(|d| Utc::now() + d);
+                record.next_attempt_at = chrono::Duration::from_std(wait)
+                    .ok()
+                    .map(|d| Utc::now() + d);
                 shared.put(record.clone());
                 // A shutdown cuts the wait short: one last attempt now.
                 tokio::select! {
@@ -439,7 +472,10 @@ fn give_up_reason(
         return Some(format!("{} attempts made", record.attempts));
     }
     if submitted.elapsed() + wait > policy.max_age {
-        return Some(format!("next attempt would be later than max_age {:?}", policy.max_age));
+        return Some(format!(
+            "next attempt would be later than max_age {:?}",
+            policy.max_age
+        ));
     }
     if shutting_down {
         return Some("shutting down".into());

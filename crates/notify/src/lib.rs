@@ -49,8 +49,8 @@ pub mod template;
 mod testing;
 
 pub use config::{
-    AmqpConfig, EmailConfig, NotifierConfig, NotifyConfig, RetryPolicy, SlackConfig,
-    SmtpSecurity, SyslogConfig, SyslogTransport, WebhookConfig,
+    AmqpConfig, EmailConfig, NotifierConfig, NotifyConfig, RetryPolicy, SlackConfig, SmtpSecurity,
+    SyslogConfig, SyslogTransport, WebhookConfig,
 };
 pub use dispatcher::{Dispatcher, ShutdownReport, Submitted};
 pub use error::{ConfigError, SendError};

@@ -39,7 +39,9 @@ pub const DROP_SHUTDOWN: &str = "shutdown";
 type HistogramFamily = Family<NotifierLabel, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0])
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0,
+    ])
 }
 
 /// The counters of the notification dispatcher.
@@ -216,10 +218,18 @@ mod tests {
             .get_or_create(&drop_label("soc hook", DROP_QUEUE_FULL))
             .inc_by(3);
         let text = m.render();
-        assert!(text.contains("ferrodef_notify_sent_total{notifier=\"soc hook\"} 1"), "{text}");
-        assert!(text.contains("ferrodef_notify_failed_total{notifier=\"soc hook\"} 0"), "{text}");
         assert!(
-            text.contains("ferrodef_notify_dropped_total{notifier=\"soc hook\",reason=\"queue_full\"} 3"),
+            text.contains("ferrodef_notify_sent_total{notifier=\"soc hook\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ferrodef_notify_failed_total{notifier=\"soc hook\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ferrodef_notify_dropped_total{notifier=\"soc hook\",reason=\"queue_full\"} 3"
+            ),
             "{text}"
         );
         let c = m.counts("soc hook");

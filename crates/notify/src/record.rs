@@ -120,7 +120,11 @@ impl DeliveryLog {
     }
 
     /// Forgets the oldest alerts beyond capacity, skipping (keeping) those still in flight.
-    fn evict(&self, by_alert: &mut HashMap<String, Vec<DeliveryRecord>>, order: &mut VecDeque<String>) {
+    fn evict(
+        &self,
+        by_alert: &mut HashMap<String, Vec<DeliveryRecord>>,
+        order: &mut VecDeque<String>,
+    ) {
         let mut scanned = 0;
         while by_alert.len() > self.capacity && scanned < order.len() {
             let Some(id) = order.pop_front() else { break };
@@ -191,7 +195,10 @@ mod tests {
             log.put(rec(&format!("done{i}"), "hook", DeliveryStatus::Delivered));
         }
         assert_eq!(log.get("pending").len(), 1, "in-flight records are kept");
-        assert!(log.get("done0").is_empty(), "old final records are forgotten");
+        assert!(
+            log.get("done0").is_empty(),
+            "old final records are forgotten"
+        );
         assert_eq!(log.get("done4").len(), 1);
         assert_eq!(log.inner.lock().by_alert.len(), 2);
     }

@@ -62,18 +62,25 @@ impl Route {
         if self.min_severity.is_some_and(|min| alert.severity < min) {
             return false;
         }
-        if !self.categories.is_empty()
-            && !self.categories.contains(&alert.category.to_lowercase())
+        if !self.categories.is_empty() && !self.categories.contains(&alert.category.to_lowercase())
         {
             return false;
         }
         if !self.rule_kinds.is_empty() && !self.rule_kinds.contains(&alert.rule_kind) {
             return false;
         }
-        if self.rules.as_ref().is_some_and(|g| !g.is_match(&alert.rule)) {
+        if self
+            .rules
+            .as_ref()
+            .is_some_and(|g| !g.is_match(&alert.rule))
+        {
             return false;
         }
-        if self.exclude_rules.as_ref().is_some_and(|g| g.is_match(&alert.rule)) {
+        if self
+            .exclude_rules
+            .as_ref()
+            .is_some_and(|g| g.is_match(&alert.rule))
+        {
             return false;
         }
         if !self.tags.is_empty()
@@ -163,7 +170,10 @@ mod tests {
             ..RouteConfig::default()
         };
         let e = Route::compile("pager", &config).unwrap_err().to_string();
-        assert!(e.contains("pager") && e.contains("route.rules") && e.contains("a["), "{e}");
+        assert!(
+            e.contains("pager") && e.contains("route.rules") && e.contains("a["),
+            "{e}"
+        );
     }
 
     #[test]

@@ -57,7 +57,9 @@ impl Templates {
                 .map_err(|e| ConfigError::new(notifier, name, describe(&e)))?;
         }
         let templates = Templates { env };
-        let known: HashSet<&str> = VARIABLES.iter().copied().collect();
+        // The alert's fields and minijinja's global functions (`range`, `dict`…).
+        let mut known: HashSet<&str> = VARIABLES.iter().copied().collect();
+        known.extend(templates.env.globals().map(|(name, _)| name));
         for (name, _) in sources {
             let t = templates
                 .env
@@ -111,7 +113,9 @@ pub fn context(alert: &Alert, console_url: Option<&str>) -> JinjaValue {
     map.insert("event_count".into(), Value::from(alert.events.len()));
     map.insert(
         "link".into(),
-        console_url.map_or(Value::Null, |base| Value::String(alert_link(base, &alert.id))),
+        console_url.map_or(Value::Null, |base| {
+            Value::String(alert_link(base, &alert.id))
+        }),
     );
     JinjaValue::from_serialize(Value::Object(map))
 }
@@ -161,8 +165,14 @@ mod tests {
         let subject = t.render("subject", &ctx).unwrap();
         assert_eq!(subject, format!("[ferrodef] WARNING: {}", a.summary));
         let body = t.render("body", &ctx).unwrap();
-        assert!(body.contains("Rule:     bruteforce_ssh (mozdef, AlertBruteforceSsh)"), "{body}");
-        assert!(body.contains(&format!("Alert:    https://siem.example/alerts/{}", a.id)), "{body}");
+        assert!(
+            body.contains("Rule:     bruteforce_ssh (mozdef, AlertBruteforceSsh)"),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("Alert:    https://siem.example/alerts/{}", a.id)),
+            "{body}"
+        );
         assert!(body.contains("Tags:     ssh, bruteforce"), "{body}");
 
         let mut bare = a.clone();
@@ -198,6 +208,9 @@ mod tests {
 
     #[test]
     fn links_escape_ids() {
-        assert_eq!(alert_link("https://a/", "x y/z"), "https://a/alerts/x%20y%2Fz");
+        assert_eq!(
+            alert_link("https://a/", "x y/z"),
+            "https://a/alerts/x%20y%2Fz"
+        );
     }
 }

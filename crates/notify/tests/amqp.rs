@@ -71,7 +71,11 @@ async fn bind_queue(channel: &Channel, exchange: &str, key: &str) -> String {
 
 /// Gets the message whose id is `id` from `queue`, skipping others (other runs may publish
 /// to the shared `alerts` exchange).
-async fn get_message(channel: &Channel, queue: &str, id: &str) -> Option<lapin::message::BasicGetMessage> {
+async fn get_message(
+    channel: &Channel,
+    queue: &str,
+    id: &str,
+) -> Option<lapin::message::BasicGetMessage> {
     let end = std::time::Instant::now() + Duration::from_secs(10);
     while std::time::Instant::now() < end {
         match channel
@@ -80,7 +84,12 @@ async fn get_message(channel: &Channel, queue: &str, id: &str) -> Option<lapin::
             .unwrap()
         {
             Some(m) => {
-                let mid = m.delivery.properties.message_id().as_ref().map(|s| s.to_string());
+                let mid = m
+                    .delivery
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|s| s.to_string());
                 if mid.as_deref() == Some(id) {
                     return Some(m);
                 }
@@ -94,7 +103,10 @@ async fn get_message(channel: &Channel, queue: &str, id: &str) -> Option<lapin::
 #[tokio::test]
 async fn publishes_to_mozdefs_alerts_exchange_persistent_and_confirmed() {
     let b = broker().await;
-    if !require("RabbitMQ at 127.0.0.1:5672", b.as_ref().map(drop).map_err(Clone::clone)) {
+    if !require(
+        "RabbitMQ at 127.0.0.1:5672",
+        b.as_ref().map(drop).map_err(Clone::clone),
+    ) {
         return;
     }
     let (_conn, channel) = b.unwrap();
@@ -104,18 +116,36 @@ async fn publishes_to_mozdefs_alerts_exchange_persistent_and_confirmed() {
         "[[notifiers]]\nname = \"mq\"\n[notifiers.amqp]\nurl = \"{URL}\"\n"
     ));
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
-    let mut a = alert(fastrand_id(), Severity::Warning, "bruteforce", "bruteforce_ssh");
+    let mut a = alert(
+        fastrand_id(),
+        Severity::Warning,
+        "bruteforce",
+        "bruteforce_ssh",
+    );
     a.summary = "published to RabbitMQ".into();
     d.submit(&a);
-    let m = get_message(&channel, &queue, &a.id).await.expect("the alert arrives");
+    let m = get_message(&channel, &queue, &a.id)
+        .await
+        .expect("the alert arrives");
     let got: ferrodef_event::Alert = serde_json::from_slice(&m.delivery.data).unwrap();
     assert_eq!(got, a);
     let props = &m.delivery.properties;
     assert_eq!(*props.delivery_mode(), Some(2), "persistent");
-    assert_eq!(props.content_type().as_ref().map(|s| s.to_string()).as_deref(), Some("application/json"));
+    assert_eq!(
+        props
+            .content_type()
+            .as_ref()
+            .map(|s| s.to_string())
+            .as_deref(),
+        Some("application/json")
+    );
     assert_eq!(m.delivery.routing_key.as_str(), "mozdef.alert");
     assert_eq!(m.delivery.exchange.as_str(), "alerts");
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status == DeliveryStatus::Delivered).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status
+            == DeliveryStatus::Delivered)
+        .await
+    );
     assert_eq!(d.metrics().counts("mq").sent, 1);
     d.shutdown(Duration::from_secs(5)).await;
 }
@@ -123,7 +153,10 @@ async fn publishes_to_mozdefs_alerts_exchange_persistent_and_confirmed() {
 #[tokio::test]
 async fn configurable_exchange_and_key_and_unroutable_mandatory_is_a_failure() {
     let b = broker().await;
-    if !require("RabbitMQ at 127.0.0.1:5672", b.as_ref().map(drop).map_err(Clone::clone)) {
+    if !require(
+        "RabbitMQ at 127.0.0.1:5672",
+        b.as_ref().map(drop).map_err(Clone::clone),
+    ) {
         return;
     }
     let (_conn, channel) = b.unwrap();
@@ -143,14 +176,32 @@ async fn configurable_exchange_and_key_and_unroutable_mandatory_is_a_failure() {
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
     let a = alert(fastrand_id(), Severity::Critical, "c", "r");
     d.submit(&a);
-    let m = get_message(&channel, &queue, &a.id).await.expect("the alert arrives");
+    let m = get_message(&channel, &queue, &a.id)
+        .await
+        .expect("the alert arrives");
     assert_eq!(m.delivery.routing_key.as_str(), "siem.alert");
-    assert!(wait_until(Duration::from_secs(10), || d.deliveries(&a.id).iter().all(|r| r.status.is_final())).await);
+    assert!(
+        wait_until(Duration::from_secs(10), || d
+            .deliveries(&a.id)
+            .iter()
+            .all(|r| r.status.is_final()))
+        .await
+    );
     let recs = d.deliveries(&a.id);
     let nowhere = recs.iter().find(|r| r.notifier == "nowhere").unwrap();
-    assert_eq!((nowhere.status, nowhere.attempts), (DeliveryStatus::Failed, 2), "{nowhere:?}");
-    assert!(nowhere.last_error.as_deref().unwrap().contains("NO_ROUTE"), "{nowhere:?}");
-    assert_eq!(recs.iter().find(|r| r.notifier == "routed").unwrap().status, DeliveryStatus::Delivered);
+    assert_eq!(
+        (nowhere.status, nowhere.attempts),
+        (DeliveryStatus::Failed, 2),
+        "{nowhere:?}"
+    );
+    assert!(
+        nowhere.last_error.as_deref().unwrap().contains("NO_ROUTE"),
+        "{nowhere:?}"
+    );
+    assert_eq!(
+        recs.iter().find(|r| r.notifier == "routed").unwrap().status,
+        DeliveryStatus::Delivered
+    );
     d.shutdown(Duration::from_secs(5)).await;
     let _ = channel
         .exchange_delete(exchange.as_str().into(), Default::default())
@@ -160,7 +211,10 @@ async fn configurable_exchange_and_key_and_unroutable_mandatory_is_a_failure() {
 #[tokio::test]
 async fn wrong_credentials_fail_with_the_brokers_reason() {
     let b = broker().await;
-    if !require("RabbitMQ at 127.0.0.1:5672", b.as_ref().map(drop).map_err(Clone::clone)) {
+    if !require(
+        "RabbitMQ at 127.0.0.1:5672",
+        b.as_ref().map(drop).map_err(Clone::clone),
+    ) {
         return;
     }
     let cfg = config(
@@ -169,10 +223,18 @@ async fn wrong_credentials_fail_with_the_brokers_reason() {
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
     let a = alert(fastrand_id(), Severity::Critical, "c", "r");
     d.submit(&a);
-    assert!(wait_until(Duration::from_secs(20), || d.deliveries(&a.id)[0].status.is_final()).await);
+    assert!(
+        wait_until(Duration::from_secs(20), || d.deliveries(&a.id)[0]
+            .status
+            .is_final())
+        .await
+    );
     let r = &d.deliveries(&a.id)[0];
     assert_eq!((r.status, r.attempts), (DeliveryStatus::Failed, 2), "{r:?}");
-    assert!(r.last_error.as_deref().unwrap().contains("AMQP connect"), "{r:?}");
+    assert!(
+        r.last_error.as_deref().unwrap().contains("AMQP connect"),
+        "{r:?}"
+    );
     d.shutdown(Duration::from_secs(5)).await;
 }
 

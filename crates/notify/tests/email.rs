@@ -89,7 +89,8 @@ impl SmtpServer {
 
 /// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files.
 fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
     let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&c, cert.cert.pem()).unwrap();
     std::fs::write(&k, cert.key_pair.serialize_pem()).unwrap();
@@ -99,7 +100,10 @@ fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_smtp_with_templated_subject_and_body() {
     let server = SmtpServer::start(None);
-    if !require("SMTP server (aiosmtpd)", server.as_ref().map(drop).map_err(Clone::clone)) {
+    if !require(
+        "SMTP server (aiosmtpd)",
+        server.as_ref().map(drop).map_err(Clone::clone),
+    ) {
         return;
     }
     let server = server.unwrap();
@@ -125,18 +129,41 @@ async fn plain_smtp_with_templated_subject_and_body() {
     assert!(wait_until(Duration::from_secs(15), || server.messages().len() == 1).await);
     let m = &server.messages()[0];
     assert_eq!(m["mail_from"], "siem@example.com");
-    assert_eq!(m["rcpt_tos"], serde_json::json!(["soc@example.com", "oncall@example.com"]));
+    assert_eq!(
+        m["rcpt_tos"],
+        serde_json::json!(["soc@example.com", "oncall@example.com"])
+    );
     assert_eq!(m["tls"], false);
     let data = m["data"].as_str().unwrap().replace("\r\n", "\n");
+    let (headers, body) = data.split_once("\n\n").expect("headers, blank line, body");
+    // Unfold header lines (RFC 5322) and undo quoted-printable soft line breaks.
+    let headers = headers.replace("\n ", " ");
+    let body = body.replace("=\n", "");
     assert!(
-        data.contains("Subject: [ERROR] bruteforce: 10 ssh bruteforce attempts by 203.0.113.7  Bcc: evil@example.com\n"),
+        headers.contains("Subject: [ERROR] bruteforce: 10 ssh bruteforce attempts by 203.0.113.7  Bcc: evil@example.com\n"),
         "the subject is one line: {data}"
     );
-    assert!(!data.lines().any(|l| l.starts_with("Bcc:")), "{data}");
-    assert!(data.contains("Rule:     bruteforce_ssh (mozdef, AlertBruteforceSsh)"), "{data}");
-    assert!(data.contains(&format!("Alert:    https://siem.example.com/alerts/{}", a.id)), "{data}");
-    assert!(data.contains("Content-Type: text/plain"), "{data}");
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status == DeliveryStatus::Delivered).await);
+    assert!(
+        !headers.lines().any(|l| l.starts_with("Bcc:")),
+        "no header injected: {data}"
+    );
+    assert!(headers.contains("Content-Type: text/plain"), "{data}");
+    assert!(
+        body.contains("Rule:     bruteforce_ssh (mozdef, AlertBruteforceSsh)"),
+        "{data}"
+    );
+    assert!(
+        body.contains(&format!(
+            "Alert:    https://siem.example.com/alerts/{}",
+            a.id
+        )),
+        "{data}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status
+            == DeliveryStatus::Delivered)
+        .await
+    );
     assert_eq!(d.metrics().counts("mail").sent, 1);
     d.shutdown(Duration::from_secs(5)).await;
 }
@@ -146,7 +173,10 @@ async fn starttls_required_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(dir.path());
     let server = SmtpServer::start(Some((&cert, &key)));
-    if !require("SMTP server (aiosmtpd)", server.as_ref().map(drop).map_err(Clone::clone)) {
+    if !require(
+        "SMTP server (aiosmtpd)",
+        server.as_ref().map(drop).map_err(Clone::clone),
+    ) {
         return;
     }
     let server = server.unwrap();
@@ -164,13 +194,31 @@ async fn starttls_required_and_verified() {
     let d = Dispatcher::start(config(&text), NotifyMetrics::new()).unwrap();
     let a = alert(2, Severity::Critical, "c", "r");
     d.submit(&a);
-    assert!(wait_until(Duration::from_secs(15), || d.deliveries(&a.id).iter().all(|r| r.status.is_final())).await);
+    assert!(
+        wait_until(Duration::from_secs(15), || d
+            .deliveries(&a.id)
+            .iter()
+            .all(|r| r.status.is_final()))
+        .await
+    );
     let recs = d.deliveries(&a.id);
     let trusted = recs.iter().find(|r| r.notifier == "trusted").unwrap();
     assert_eq!(trusted.status, DeliveryStatus::Delivered, "{trusted:?}");
     let untrusted = recs.iter().find(|r| r.notifier == "untrusted").unwrap();
-    assert_eq!(untrusted.status, DeliveryStatus::Failed, "an unknown CA is refused");
-    assert!(untrusted.last_error.as_deref().unwrap().to_lowercase().contains("certificate"), "{untrusted:?}");
+    assert_eq!(
+        untrusted.status,
+        DeliveryStatus::Failed,
+        "an unknown CA is refused"
+    );
+    assert!(
+        untrusted
+            .last_error
+            .as_deref()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{untrusted:?}"
+    );
     let msgs = server.messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0]["tls"], true, "the message went over STARTTLS");
@@ -182,7 +230,10 @@ async fn plain_client_refused_by_a_server_requiring_starttls() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(dir.path());
     let server = SmtpServer::start(Some((&cert, &key)));
-    if !require("SMTP server (aiosmtpd)", server.as_ref().map(drop).map_err(Clone::clone)) {
+    if !require(
+        "SMTP server (aiosmtpd)",
+        server.as_ref().map(drop).map_err(Clone::clone),
+    ) {
         return;
     }
     let server = server.unwrap();
@@ -193,7 +244,12 @@ async fn plain_client_refused_by_a_server_requiring_starttls() {
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
     let a = alert(3, Severity::Critical, "c", "r");
     d.submit(&a);
-    assert!(wait_until(Duration::from_secs(15), || d.deliveries(&a.id)[0].status.is_final()).await);
+    assert!(
+        wait_until(Duration::from_secs(15), || d.deliveries(&a.id)[0]
+            .status
+            .is_final())
+        .await
+    );
     let r = &d.deliveries(&a.id)[0];
     assert_eq!(r.status, DeliveryStatus::Failed);
     // 530 "Must issue a STARTTLS command first" is permanent: one attempt.

@@ -45,7 +45,10 @@ async fn posts_slack_payload_with_severity_colour_and_links() {
     let blocks = att["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "section");
     assert_eq!(blocks[0]["text"]["type"], "mrkdwn");
-    assert!(blocks[0]["text"]["text"].as_str().unwrap().starts_with("*10 ssh bruteforce"));
+    assert!(blocks[0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("*10 ssh bruteforce"));
     let fields: Vec<&str> = blocks[1]["fields"]
         .as_array()
         .unwrap()
@@ -71,7 +74,11 @@ async fn posts_slack_payload_with_severity_colour_and_links() {
             a.id
         )
     );
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status == DeliveryStatus::Delivered).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status
+            == DeliveryStatus::Delivered)
+        .await
+    );
     d.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -93,7 +100,11 @@ async fn colours_follow_severity() {
     for (n, (sev, _)) in sevs.iter().enumerate() {
         d.submit(&alert(10 + n as u64, *sev, "c", "r"));
     }
-    assert!(wait_until(Duration::from_secs(10), || rx.received().len() == sevs.len()).await);
+    assert!(
+        wait_until(Duration::from_secs(10), || rx.received().len()
+            == sevs.len())
+        .await
+    );
     for req in rx.received() {
         let p = req.json();
         let text = p["text"].as_str().unwrap();

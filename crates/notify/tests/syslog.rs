@@ -14,7 +14,8 @@ use ferrodef_notify::{DeliveryStatus, Dispatcher, NotifyMetrics};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cef_over_udp_with_configured_facility() {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let cfg = config(&format!(
         r#"
         console_url = "https://siem.example.com"
@@ -52,7 +53,11 @@ async fn cef_over_udp_with_configured_facility() {
     assert_eq!(ev.labeled("classname"), Some("AlertBruteforceSsh"));
     let link = format!("https://siem.example.com/alerts/{}", a.id);
     assert_eq!(ev.labeled("alertUrl"), Some(link.as_str()));
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status == DeliveryStatus::Delivered).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status
+            == DeliveryStatus::Delivered)
+        .await
+    );
     d.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -62,7 +67,9 @@ async fn cef_over_tcp_one_line_per_alert() {
     let addr = listener.local_addr().unwrap();
     let reader = std::thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut lines = Vec::new();
         let mut r = BufReader::new(stream);
         while lines.len() < 3 {

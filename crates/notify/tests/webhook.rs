@@ -57,11 +57,19 @@ async fn delivers_signed_json_verified_independently() {
     let req = &rx.received()[0];
     let body: ferrodef_event::Alert = serde_json::from_slice(&req.body).unwrap();
     assert_eq!(body, a, "the body is the alert's JSON");
-    assert_eq!(req.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        req.header("content-type").as_deref(),
+        Some("application/json")
+    );
     assert_eq!(req.header("x-team").as_deref(), Some("soc"));
-    assert_eq!(req.header("x-ferrodef-alert-id").as_deref(), Some(a.id.as_str()));
+    assert_eq!(
+        req.header("x-ferrodef-alert-id").as_deref(),
+        Some(a.id.as_str())
+    );
 
-    let ts = req.header("x-ferrodef-timestamp").expect("timestamp header");
+    let ts = req
+        .header("x-ferrodef-timestamp")
+        .expect("timestamp header");
     let ts_num: i64 = ts.parse().unwrap();
     assert!((chrono::Utc::now().timestamp() - ts_num).abs() < 60);
     let mut signed = ts.clone().into_bytes();
@@ -71,10 +79,32 @@ async fn delivers_signed_json_verified_independently() {
     assert_eq!(req.header("x-ferrodef-signature"), Some(expected.clone()));
     // And our verifier agrees, and refuses a replay an hour later.
     let now = chrono::Utc::now().timestamp();
-    assert!(ferrodef_notify::notifier::verify(SECRET.as_bytes(), &ts, &req.body, &expected, now, 300).is_ok());
-    assert!(ferrodef_notify::notifier::verify(SECRET.as_bytes(), &ts, &req.body, &expected, now + 3600, 300).is_err());
+    assert!(ferrodef_notify::notifier::verify(
+        SECRET.as_bytes(),
+        &ts,
+        &req.body,
+        &expected,
+        now,
+        300
+    )
+    .is_ok());
+    assert!(ferrodef_notify::notifier::verify(
+        SECRET.as_bytes(),
+        &ts,
+        &req.body,
+        &expected,
+        now + 3600,
+        300
+    )
+    .is_err());
 
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id).first().is_some_and(|r| r.status == DeliveryStatus::Delivered)).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || d
+            .deliveries(&a.id)
+            .first()
+            .is_some_and(|r| r.status == DeliveryStatus::Delivered))
+        .await
+    );
     let r = &d.deliveries(&a.id)[0];
     assert_eq!((r.attempts, r.last_error.as_deref()), (1, None));
     assert!(r.delivered_at.is_some());
@@ -121,7 +151,11 @@ async fn retries_with_backoff_until_the_receiver_recovers() {
     let start = std::time::Instant::now();
     d.submit(&a);
     // While retrying, the record says so.
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status == DeliveryStatus::Retrying).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status
+            == DeliveryStatus::Retrying)
+        .await
+    );
     let r = d.deliveries(&a.id)[0].clone();
     assert!(r.last_error.as_deref().unwrap().contains("503"), "{r:?}");
     assert!(r.next_attempt_at.is_some());
@@ -131,10 +165,17 @@ async fn retries_with_backoff_until_the_receiver_recovers() {
     // Waits of 100 + 200 + 400 ms before the fourth attempt.
     assert!(elapsed >= Duration::from_millis(700), "{elapsed:?}");
     assert_eq!(rx.hits(), 4);
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status == DeliveryStatus::Delivered).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&a.id)[0].status
+            == DeliveryStatus::Delivered)
+        .await
+    );
     let r = &d.deliveries(&a.id)[0];
     assert_eq!(r.attempts, 4);
-    assert!(r.last_error.as_deref().unwrap().contains("503"), "the last error stays visible");
+    assert!(
+        r.last_error.as_deref().unwrap().contains("503"),
+        "the last error stays visible"
+    );
     let c = d.metrics().counts("flaky");
     assert_eq!((c.sent, c.retried, c.failed), (1, 3, 0));
     d.shutdown(Duration::from_secs(5)).await;
@@ -161,14 +202,30 @@ async fn gives_up_after_max_attempts_and_on_permanent_errors() {
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
     let a = alert(4, Severity::Error, "c", "r");
     assert_eq!(d.submit(&a).queued.len(), 2);
-    assert!(wait_until(Duration::from_secs(10), || d.deliveries(&a.id).iter().all(|r| r.status.is_final())).await);
+    assert!(
+        wait_until(Duration::from_secs(10), || d
+            .deliveries(&a.id)
+            .iter()
+            .all(|r| r.status.is_final()))
+        .await
+    );
     let recs = d.deliveries(&a.id);
     let down_rec = recs.iter().find(|r| r.notifier == "down").unwrap();
-    assert_eq!((down_rec.status, down_rec.attempts), (DeliveryStatus::Failed, 3));
+    assert_eq!(
+        (down_rec.status, down_rec.attempts),
+        (DeliveryStatus::Failed, 3)
+    );
     assert!(down_rec.last_error.as_deref().unwrap().contains("502"));
-    assert!(down_rec.last_error.as_deref().unwrap().contains("3 attempts"));
+    assert!(down_rec
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("3 attempts"));
     let refused_rec = recs.iter().find(|r| r.notifier == "refused").unwrap();
-    assert_eq!((refused_rec.status, refused_rec.attempts), (DeliveryStatus::Failed, 1));
+    assert_eq!(
+        (refused_rec.status, refused_rec.attempts),
+        (DeliveryStatus::Failed, 1)
+    );
     assert!(refused_rec.last_error.as_deref().unwrap().contains("401"));
     assert_eq!(down.hits(), 3);
     assert_eq!(refused.hits(), 1);
@@ -176,24 +233,39 @@ async fn gives_up_after_max_attempts_and_on_permanent_errors() {
     assert_eq!(d.metrics().counts("down").retried, 2);
     assert_eq!(d.metrics().counts("refused").retried, 0);
     let text = d.metrics().render();
-    assert!(text.contains("ferrodef_notify_failed_total{notifier=\"down\"} 1"), "{text}");
+    assert!(
+        text.contains("ferrodef_notify_failed_total{notifier=\"down\"} 1"),
+        "{text}"
+    );
     d.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
 async fn connection_refused_is_retried_and_recorded() {
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let cfg = config(&format!(
         "[[notifiers]]\nname = \"nobody\"\nretry = {{ max_attempts = 2, initial_backoff = \"10ms\" }}\nwebhook = {{ url = \"http://127.0.0.1:{port}/x\", timeout = \"2s\" }}\n"
     ));
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
     let a = alert(5, Severity::Error, "c", "r");
     d.submit(&a);
-    assert!(wait_until(Duration::from_secs(10), || d.deliveries(&a.id)[0].status.is_final()).await);
+    assert!(
+        wait_until(Duration::from_secs(10), || d.deliveries(&a.id)[0]
+            .status
+            .is_final())
+        .await
+    );
     let r = &d.deliveries(&a.id)[0];
     assert_eq!((r.status, r.attempts), (DeliveryStatus::Failed, 2));
-    assert!(r.last_error.as_deref().unwrap().contains("cannot connect"), "{r:?}");
+    assert!(
+        r.last_error.as_deref().unwrap().contains("cannot connect"),
+        "{r:?}"
+    );
     d.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -274,12 +346,18 @@ async fn routes_by_severity_category_rule_and_kind() {
     assert_eq!(d.submit(&low_ssh).queued, vec!["all", "ssh"]);
     assert_eq!(d.submit(&critical_other).queued, vec!["all", "pager"]);
     assert_eq!(d.submit(&sigma_ssh).queued, vec!["all", "pager"]);
-    assert!(wait_until(Duration::from_secs(10), || all.received().len() == 3
-        && pager.received().len() == 2
-        && ssh.received().len() == 1)
-    .await);
+    assert!(
+        wait_until(Duration::from_secs(10), || all.received().len() == 3
+            && pager.received().len() == 2
+            && ssh.received().len() == 1)
+        .await
+    );
     let ids = |r: &Receiver| {
-        let mut v: Vec<String> = r.received().iter().map(|q| q.json()["id"].as_str().unwrap().to_string()).collect();
+        let mut v: Vec<String> = r
+            .received()
+            .iter()
+            .map(|q| q.json()["id"].as_str().unwrap().to_string())
+            .collect();
         v.sort();
         v
     };
@@ -287,7 +365,11 @@ async fn routes_by_severity_category_rule_and_kind() {
     let mut want = vec![critical_other.id.clone(), sigma_ssh.id.clone()];
     want.sort();
     assert_eq!(ids(&pager), want);
-    assert_eq!(d.deliveries(&low_ssh.id).len(), 2, "one record per routed notifier");
+    assert_eq!(
+        d.deliveries(&low_ssh.id).len(),
+        2,
+        "one record per routed notifier"
+    );
     d.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -302,13 +384,26 @@ async fn submit_never_waits_on_a_hung_receiver() {
     let d = Dispatcher::start(cfg, NotifyMetrics::new()).unwrap();
     let start = std::time::Instant::now();
     for n in 0..50 {
-        assert_eq!(d.submit(&alert(300 + n, Severity::Error, "c", "r")).queued.len(), 1);
+        assert_eq!(
+            d.submit(&alert(300 + n, Severity::Error, "c", "r"))
+                .queued
+                .len(),
+            1
+        );
     }
-    assert!(start.elapsed() < Duration::from_millis(500), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
     // Shutdown is bounded by its grace period even so; what was not delivered is recorded.
     let start = std::time::Instant::now();
     let report = d.shutdown(Duration::from_millis(300)).await;
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(!report.flushed);
     assert_eq!(report.abandoned, 50);
 }
@@ -331,27 +426,47 @@ async fn shutdown_flushes_queued_alerts_and_cuts_retry_waits() {
     let first = alert(400, Severity::Error, "c", "r");
     d.submit(&first);
     // The first attempt fails and waits an hour to retry; the others queue behind it.
-    assert!(wait_until(Duration::from_secs(5), || d.deliveries(&first.id)[0].status == DeliveryStatus::Retrying).await);
-    let rest: Vec<_> = (401..404).map(|n| alert(n, Severity::Error, "c", "r")).collect();
+    assert!(
+        wait_until(Duration::from_secs(5), || d.deliveries(&first.id)[0].status
+            == DeliveryStatus::Retrying)
+        .await
+    );
+    let rest: Vec<_> = (401..404)
+        .map(|n| alert(n, Severity::Error, "c", "r"))
+        .collect();
     for a in &rest {
         d.submit(a);
     }
     let start = std::time::Instant::now();
     let report = d.shutdown(Duration::from_secs(10)).await;
     assert!(report.flushed, "{report:?}");
-    assert!(start.elapsed() < Duration::from_secs(5), "the hour-long wait was cut short");
-    assert_eq!(rx.received().len(), 4, "the retried alert and the queued ones went out");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the hour-long wait was cut short"
+    );
+    assert_eq!(
+        rx.received().len(),
+        4,
+        "the retried alert and the queued ones went out"
+    );
     assert_eq!(metrics.counts("hook").sent, 4);
     assert_eq!(metrics.counts("hook").pending, 0);
 }
 
 #[test]
 fn config_errors_say_which_notifier_and_field() {
-    let bad = |text: &str| ferrodef_notify::NotifyConfig::from_toml_str(text).unwrap_err().to_string();
+    let bad = |text: &str| {
+        ferrodef_notify::NotifyConfig::from_toml_str(text)
+            .unwrap_err()
+            .to_string()
+    };
     let e = bad("[[notifiers]]\nname = \"a\"\nwebhook = { url = \"http://x\" }\n[[notifiers]]\nname = \"a\"\nwebhook = { url = \"http://y\" }\n");
     assert!(e.contains("'a'") && e.contains("name"), "{e}");
     let e = bad("[[notifiers]]\nname = \"two\"\nwebhook = { url = \"http://x\" }\nslack = { url = \"http://y\" }\n");
-    assert!(e.contains("exactly one") && e.contains("webhook, slack"), "{e}");
+    assert!(
+        e.contains("exactly one") && e.contains("webhook, slack"),
+        "{e}"
+    );
     let e = bad("[[notifiers]]\nname = \"none\"\n");
     assert!(e.contains("exactly one") && e.contains("none"), "{e}");
     let e = bad("[[notifiers]]\nname = \"q\"\nqueue_size = 0\nwebhook = { url = \"http://x\" }\n");

@@ -4,8 +4,8 @@
 
 use ferrodef_event::Alert;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::Confirmation;
 use lapin::types::FieldTable;
+use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use tokio::sync::Mutex;
 
@@ -62,14 +62,15 @@ impl AmqpNotifier {
         let body = serde_json::to_vec(alert)
             .map_err(|e| SendError::permanent(format!("alert to JSON: {e}")))?;
         let channel = self.channel().await?;
-        let result = tokio::time::timeout(self.config.timeout, self.publish(&channel, alert, &body))
-            .await
-            .unwrap_or_else(|_| {
-                Err(SendError::transient(format!(
-                    "AMQP: no confirm within {:?}",
-                    self.config.timeout
-                )))
-            });
+        let result =
+            tokio::time::timeout(self.config.timeout, self.publish(&channel, alert, &body))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SendError::transient(format!(
+                        "AMQP: no confirm within {:?}",
+                        self.config.timeout
+                    )))
+                });
         if result.is_err() && !channel.status().connected() {
             // The next attempt reconnects.
             *self.state.lock().await = None;
@@ -77,7 +78,12 @@ impl AmqpNotifier {
         result
     }
 
-    async fn publish(&self, channel: &Channel, alert: &Alert, body: &[u8]) -> Result<(), SendError> {
+    async fn publish(
+        &self,
+        channel: &Channel,
+        alert: &Alert,
+        body: &[u8],
+    ) -> Result<(), SendError> {
         let mut properties = BasicProperties::default()
             .with_content_type("application/json".into())
             .with_message_id(alert.id.clone().into())
@@ -125,7 +131,11 @@ impl AmqpNotifier {
         let timeout = self.config.timeout;
         let (conn, channel) = tokio::time::timeout(timeout, self.connect())
             .await
-            .unwrap_or_else(|_| Err(SendError::transient(format!("AMQP: no connection within {timeout:?}"))))?;
+            .unwrap_or_else(|_| {
+                Err(SendError::transient(format!(
+                    "AMQP: no connection within {timeout:?}"
+                )))
+            })?;
         *state = Some((conn, channel.clone()));
         Ok(channel)
     }
@@ -157,7 +167,10 @@ impl AmqpNotifier {
                 )
                 .await
                 .map_err(|e| {
-                    SendError::transient(format!("AMQP: declaring exchange {:?}: {e}", self.config.exchange))
+                    SendError::transient(format!(
+                        "AMQP: declaring exchange {:?}: {e}",
+                        self.config.exchange
+                    ))
                 })?;
         }
         Ok((conn, channel))
@@ -171,7 +184,6 @@ impl AmqpNotifier {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,10 +192,17 @@ mod tests {
     fn config_errors_name_fields() {
         let c: AmqpConfig = toml::from_str("url = \"http://x\"").unwrap();
         assert_eq!(AmqpNotifier::new("q", &c).unwrap_err().field, "amqp.url");
-        let c: AmqpConfig = toml::from_str("url = \"amqp://127.0.0.1\"\nexchange_type = \"x\"").unwrap();
-        assert_eq!(AmqpNotifier::new("q", &c).unwrap_err().field, "amqp.exchange_type");
+        let c: AmqpConfig =
+            toml::from_str("url = \"amqp://127.0.0.1\"\nexchange_type = \"x\"").unwrap();
+        assert_eq!(
+            AmqpNotifier::new("q", &c).unwrap_err().field,
+            "amqp.exchange_type"
+        );
         let c: AmqpConfig = toml::from_str("").unwrap();
         assert_eq!(AmqpNotifier::new("q", &c).unwrap_err().field, "amqp.url");
-        assert_eq!((c.exchange.as_str(), c.routing_key.as_str()), ("alerts", "mozdef.alert"));
+        assert_eq!(
+            (c.exchange.as_str(), c.routing_key.as_str()),
+            ("alerts", "mozdef.alert")
+        );
     }
 }

@@ -53,12 +53,11 @@ impl EmailNotifier {
         if c.to.is_empty() {
             return Err(ConfigError::new(name, "email.to", "no recipient"));
         }
-        let to = c
-            .to
-            .iter()
-            .enumerate()
-            .map(|(i, s)| mailbox(&format!("email.to[{i}]"), s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let to =
+            c.to.iter()
+                .enumerate()
+                .map(|(i, s)| mailbox(&format!("email.to[{i}]"), s))
+                .collect::<Result<Vec<_>, _>>()?;
         let templates = Templates::compile(
             name,
             &[("email.subject", &c.subject), ("email.body", &c.body)],
@@ -113,10 +112,7 @@ fn one_line(s: &str) -> String {
     }
 }
 
-fn transport(
-    name: &str,
-    c: &EmailConfig,
-) -> Result<AsyncSmtpTransportBuilder, ConfigError> {
+fn transport(name: &str, c: &EmailConfig) -> Result<AsyncSmtpTransportBuilder, ConfigError> {
     let port = c.port.unwrap_or(match c.security {
         SmtpSecurity::None | SmtpSecurity::Opportunistic => 25,
         SmtpSecurity::Starttls => 587,
@@ -192,19 +188,34 @@ mod tests {
     fn config_errors_name_fields() {
         let mut c = config();
         c.to.push("not an address".into());
-        assert_eq!(EmailNotifier::new("m", &c, None).unwrap_err().field, "email.to[1]");
+        assert_eq!(
+            EmailNotifier::new("m", &c, None).unwrap_err().field,
+            "email.to[1]"
+        );
         let mut c = config();
         c.to.clear();
-        assert_eq!(EmailNotifier::new("m", &c, None).unwrap_err().field, "email.to");
+        assert_eq!(
+            EmailNotifier::new("m", &c, None).unwrap_err().field,
+            "email.to"
+        );
         let mut c = config();
         c.username = Some("u".into());
-        assert_eq!(EmailNotifier::new("m", &c, None).unwrap_err().field, "email.username");
+        assert_eq!(
+            EmailNotifier::new("m", &c, None).unwrap_err().field,
+            "email.username"
+        );
         let mut c = config();
         c.ca_file = Some("/nonexistent/ca.pem".into());
-        assert_eq!(EmailNotifier::new("m", &c, None).unwrap_err().field, "email.ca_file");
+        assert_eq!(
+            EmailNotifier::new("m", &c, None).unwrap_err().field,
+            "email.ca_file"
+        );
         let mut c = config();
         c.subject = "{{ summary".into();
-        assert_eq!(EmailNotifier::new("m", &c, None).unwrap_err().field, "email.subject");
+        assert_eq!(
+            EmailNotifier::new("m", &c, None).unwrap_err().field,
+            "email.subject"
+        );
         assert!(EmailNotifier::new("m", &config(), None).is_ok());
     }
 }

@@ -18,7 +18,11 @@ pub(crate) fn client(notifier: &str, timeout: Duration) -> Result<reqwest::Clien
 }
 
 /// Checks a URL: absolute, http or https.
-pub(crate) fn check_url(notifier: &str, field: &str, url: &str) -> Result<reqwest::Url, ConfigError> {
+pub(crate) fn check_url(
+    notifier: &str,
+    field: &str,
+    url: &str,
+) -> Result<reqwest::Url, ConfigError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ConfigError::new(notifier, field, format!("bad URL {url:?}: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -68,6 +72,12 @@ pub(crate) async fn check_response(response: Response) -> Result<(), SendError> 
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(3600)))
 }

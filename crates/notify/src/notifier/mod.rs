@@ -35,7 +35,10 @@ pub enum Notifier {
 
 impl Notifier {
     /// Builds the notifier a configuration names (exactly one kind must be set).
-    pub fn from_config(c: &NotifierConfig, console_url: Option<&str>) -> Result<Notifier, ConfigError> {
+    pub fn from_config(
+        c: &NotifierConfig,
+        console_url: Option<&str>,
+    ) -> Result<Notifier, ConfigError> {
         let name = c.name.as_str();
         let set: Vec<&str> = [
             ("webhook", c.webhook.is_some()),
@@ -53,7 +56,11 @@ impl Notifier {
                 "",
                 format!(
                     "set exactly one of webhook, slack, email, syslog, amqp (found {})",
-                    if set.is_empty() { "none".to_string() } else { set.join(", ") }
+                    if set.is_empty() {
+                        "none".to_string()
+                    } else {
+                        set.join(", ")
+                    }
                 ),
             ));
         }

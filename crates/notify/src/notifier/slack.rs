@@ -89,7 +89,10 @@ pub fn payload(alert: &Alert, config: &SlackConfig, console_url: Option<&str>) -
     let mut fields = vec![
         field("Severity", alert.severity.as_str()),
         field("Category", &escape(&alert.category)),
-        field("Rule", &format!("`{}` ({})", escape(&alert.rule), kind(alert))),
+        field(
+            "Rule",
+            &format!("`{}` ({})", escape(&alert.rule), kind(alert)),
+        ),
         field("Events", &alert.count.to_string()),
     ];
     if let Some(key) = &alert.key {
@@ -101,12 +104,17 @@ pub fn payload(alert: &Alert, config: &SlackConfig, console_url: Option<&str>) -
     ];
     let mut links = Vec::new();
     if let Some(base) = console_url {
-        links.push(format!("<{}|Open in ferrodef>", alert_link(base, &alert.id)));
+        links.push(format!(
+            "<{}|Open in ferrodef>",
+            alert_link(base, &alert.id)
+        ));
     }
     if let Some(url) = &alert.url {
         links.push(format!("<{}|Runbook>", escape(url)));
     }
-    let mut context = vec![json!({"type": "mrkdwn", "text": format!("{} · {}", alert.utctimestamp.to_rfc3339(), escape(&alert.id))})];
+    let mut context = vec![
+        json!({"type": "mrkdwn", "text": format!("{} · {}", alert.utctimestamp.to_rfc3339(), escape(&alert.id))}),
+    ];
     if !links.is_empty() {
         context.push(json!({"type": "mrkdwn", "text": links.join(" · ")}));
     }
@@ -166,7 +174,9 @@ mod tests {
         let p = payload(&a, &config(), Some("https://siem"));
         assert_eq!(p["text"], "[CRITICAL] &lt;!channel&gt; a &amp; b");
         assert_eq!(p["attachments"][0]["color"], "#d00000");
-        let ctx = p["attachments"][0]["blocks"][2]["elements"][1]["text"].as_str().unwrap();
+        let ctx = p["attachments"][0]["blocks"][2]["elements"][1]["text"]
+            .as_str()
+            .unwrap();
         assert!(ctx.contains(&format!("<https://siem/alerts/{}|Open in ferrodef>", a.id)));
         assert!(p.get("channel").is_none());
     }
@@ -192,6 +202,9 @@ mod tests {
     #[test]
     fn needs_a_url() {
         let c: SlackConfig = toml::from_str("channel = \"#x\"").unwrap();
-        assert_eq!(SlackNotifier::new("s", &c, None).unwrap_err().field, "slack.url");
+        assert_eq!(
+            SlackNotifier::new("s", &c, None).unwrap_err().field,
+            "slack.url"
+        );
     }
 }

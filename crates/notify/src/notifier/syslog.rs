@@ -56,7 +56,8 @@ impl SyslogNotifier {
             product: c.product.clone(),
             device_version: env!("CARGO_PKG_VERSION").into(),
         };
-        let mut sender = SyslogSender::new(transport, config.clone(), c.tag.clone()).facility(facility);
+        let mut sender =
+            SyslogSender::new(transport, config.clone(), c.tag.clone()).facility(facility);
         if let Some(h) = &c.hostname {
             sender = sender.hostname(h.clone());
         }
@@ -108,14 +109,24 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 /// The CEF event of an alert.
-pub fn cef_event(alert: &Alert, config: &CefConfig, console_url: Option<&str>) -> CefEvent<'static> {
+pub fn cef_event(
+    alert: &Alert,
+    config: &CefConfig,
+    console_url: Option<&str>,
+) -> CefEvent<'static> {
     let o = |s: &str| Cow::Owned(s.to_string());
     let mut ext: Vec<(Cow<'static, str>, Cow<'static, str>)> = vec![
-        (o("rt"), Cow::Owned(alert.utctimestamp.timestamp_millis().to_string())),
+        (
+            o("rt"),
+            Cow::Owned(alert.utctimestamp.timestamp_millis().to_string()),
+        ),
         (o("cat"), o(&alert.category)),
         (o("externalId"), o(&alert.id)),
         (o("cnt"), Cow::Owned(alert.count.to_string())),
-        (o("msg"), Cow::Owned(cut(&alert.summary, cef::MAX_MSG_CHARS))),
+        (
+            o("msg"),
+            Cow::Owned(cut(&alert.summary, cef::MAX_MSG_CHARS)),
+        ),
     ];
     let mut labeled = |n: u8, label: &str, value: String| {
         ext.push((Cow::Owned(format!("cs{n}Label")), o(label)));
@@ -176,7 +187,10 @@ mod tests {
         assert_eq!(ev.labeled("tags"), Some("ssh,bruteforce"));
         let link = format!("https://siem/alerts/{}", a.id);
         assert_eq!(ev.labeled("alertUrl"), Some(link.as_str()));
-        assert_eq!(ev.get("rt"), Some(a.utctimestamp.timestamp_millis().to_string().as_str()));
+        assert_eq!(
+            ev.get("rt"),
+            Some(a.utctimestamp.timestamp_millis().to_string().as_str())
+        );
     }
 
     #[test]
@@ -191,13 +205,19 @@ mod tests {
             Severity::Alert,
             Severity::Emergency,
         ];
-        assert!(all.windows(2).all(|w| cef_severity(w[0]) < cef_severity(w[1])));
+        assert!(all
+            .windows(2)
+            .all(|w| cef_severity(w[0]) < cef_severity(w[1])));
         assert_eq!(cef_severity(Severity::Emergency), 10);
     }
 
     #[test]
     fn bad_facility_is_named() {
-        let c: SyslogConfig = toml::from_str("address = \"127.0.0.1:514\"\nfacility = \"local9\"").unwrap();
-        assert_eq!(SyslogNotifier::new("s", &c, None).unwrap_err().field, "syslog.facility");
+        let c: SyslogConfig =
+            toml::from_str("address = \"127.0.0.1:514\"\nfacility = \"local9\"").unwrap();
+        assert_eq!(
+            SyslogNotifier::new("s", &c, None).unwrap_err().field,
+            "syslog.facility"
+        );
     }
 }

@@ -66,7 +66,10 @@ impl WebhookNotifier {
             let timestamp = chrono::Utc::now().timestamp().to_string();
             request = request
                 .header(self.timestamp_header.clone(), &timestamp)
-                .header(self.signature_header.clone(), sign(secret, &timestamp, &body));
+                .header(
+                    self.signature_header.clone(),
+                    sign(secret, &timestamp, &body),
+                );
         }
         let response = request.body(body).send().await.map_err(request_error)?;
         check_response(response).await
@@ -160,7 +163,10 @@ mod tests {
     fn sign_and_verify() {
         let s = sign(b"k", "1700000000", b"{}");
         assert!(s.starts_with("sha256=") && s.len() == 7 + 64);
-        assert_eq!(verify(b"k", "1700000000", b"{}", &s, 1_700_000_100, 300), Ok(()));
+        assert_eq!(
+            verify(b"k", "1700000000", b"{}", &s, 1_700_000_100, 300),
+            Ok(())
+        );
         assert_eq!(
             verify(b"k", "1700000000", b"{ }", &s, 1_700_000_000, 300),
             Err(VerifyError::Mismatch)

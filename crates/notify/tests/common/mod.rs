@@ -110,7 +110,11 @@ impl Receiver {
     }
 }
 
-async fn receive(State(st): State<Arc<ReceiverState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(st): State<Arc<ReceiverState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     st.hits.fetch_add(1, Ordering::SeqCst);
     if !st.delay.is_zero() {
         tokio::time::sleep(st.delay).await;
@@ -151,7 +155,9 @@ pub fn require(service: &str, available: Result<(), String>) -> bool {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{service} is needed under CI and is not available: {why}");
             }
-            eprintln!("SKIPPED: {service} is not available ({why}); set it up as scripts/test does");
+            eprintln!(
+                "SKIPPED: {service} is not available ({why}); set it up as scripts/test does"
+            );
             false
         }
     }
