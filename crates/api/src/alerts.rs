@@ -339,7 +339,11 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     let hit = find(&s, &id).await?;
-    Ok(Json(with_state(hit, &s.alerts.state(&id))).into_response())
+    let mut v = with_state(hit, &s.alerts.state(&id));
+    if let (Some(d), Value::Object(m)) = (&s.notify, &mut v) {
+        m.insert("deliveries".into(), json!(d.deliveries(&id)));
+    }
+    Ok(Json(v).into_response())
 }
 
 /// Body of the triage endpoints.

@@ -97,6 +97,8 @@ pub struct AppState {
     pub auth_config: auth::AuthConfig,
     /// Triage state of the alerts and their live feed.
     pub alerts: Arc<alerts::AlertBook>,
+    /// Where alerts are sent (their delivery records, the notification metrics).
+    pub notify: Option<Arc<ferrodef_notify::Dispatcher>>,
 }
 
 /// Who makes a request (the authenticated user or token), for the records it leaves (alert
@@ -269,7 +271,16 @@ async fn metrics(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        s.metrics.render(),
+        {
+            let mut text = s.metrics.render();
+            if let Some(d) = &s.notify {
+                // Both are complete Prometheus texts; the notification families follow.
+                let extra = d.metrics().render();
+                text = text.trim_end_matches("# EOF\n").to_string();
+                text.push_str(&extra);
+            }
+            text
+        },
     )
         .into_response()
 }

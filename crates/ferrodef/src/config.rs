@@ -170,6 +170,9 @@ pub struct FileConfig {
     pub limits: LimitsFileConfig,
     #[serde(default)]
     pub detection: DetectionConfig,
+    /// `[notify]`: where alerts are sent (docs/notifications.md).
+    #[serde(default)]
+    pub notify: ferrodef_notify::NotifyConfig,
     /// PEM certificate chain of the HTTPS listener.
     pub http_tls_cert: Option<PathBuf>,
     /// PEM private key of the HTTPS listener.
@@ -462,6 +465,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[detection]`: the rules run as events arrive.
     pub detection: DetectionConfig,
+    /// `[notify]`: where alerts are sent.
+    pub notify: ferrodef_notify::NotifyConfig,
 }
 
 /// `[detection]` of the config file.
@@ -666,6 +671,7 @@ impl Config {
             syslog,
             limits: LimitsConfig::resolve(&file.limits)?,
             detection: file.detection.clone(),
+            notify: file.notify.clone(),
             http_tls,
             auth,
         };

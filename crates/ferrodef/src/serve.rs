@@ -189,6 +189,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         let book = book.clone();
         core.alerts.listen(move |a| book.publish(a));
     }
+    let notify = start_notify(&cfg, &core)?;
     let auth = start_auth(&cfg, &core).await?;
     let state = Arc::new(AppState {
         store: core.store.clone(),
@@ -206,6 +207,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             Duration::from_millis(cfg.search_timeout_ms),
         ),
         alerts: book.clone(),
+        notify: notify.clone(),
         auth,
         auth_config: ferrodef_api::auth::AuthConfig {
             require_ingest_token: cfg.auth.require_ingest_token,
@@ -255,7 +257,23 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         tracing::warn!("connections still open after the grace period are dropped");
     }
     tracing::info!("committing accepted events");
-    core.stop().await
+    let stopped = core.stop().await;
+    if let Some(d) = notify {
+        // The listener holds it weakly; the API state is gone with the HTTP server.
+        match Arc::try_unwrap(d) {
+            Ok(d) => {
+                let r = d.shutdown(grace).await;
+                if r.abandoned > 0 {
+                    tracing::warn!(
+                        abandoned = r.abandoned,
+                        "notifications not delivered before the grace period ended"
+                    );
+                }
+            }
+            Err(_) => tracing::warn!("notifications still in use at shutdown; not flushed"),
+        }
+    }
+    stopped
 }
 
 /// Opens the users and tokens of the data directory, sends the security events to the store
@@ -385,4 +403,36 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// Starts the notification dispatcher of `[notify]` (none when no notifier is configured) and
+/// hands it every stored alert.
+fn start_notify(
+    cfg: &Config,
+    core: &Core,
+) -> anyhow::Result<Option<Arc<ferrodef_notify::Dispatcher>>> {
+    if cfg.notify.notifiers.is_empty() {
+        return Ok(None);
+    }
+    let d = Arc::new(
+        ferrodef_notify::Dispatcher::start(
+            cfg.notify.clone(),
+            ferrodef_notify::NotifyMetrics::new(),
+        )
+        .map_err(|e| anyhow::anyhow!("[notify]: {e}"))?,
+    );
+    tracing::info!(notifiers = ?d.notifiers(), "notifications");
+    let sender = Arc::downgrade(&d);
+    core.alerts.listen(move |alerts| {
+        let Some(sender) = sender.upgrade() else {
+            return;
+        };
+        for a in alerts {
+            let s = sender.submit(a);
+            if !s.dropped.is_empty() {
+                tracing::warn!(alert = %a.id, dropped = ?s.dropped, "notification queue full");
+            }
+        }
+    });
+    Ok(Some(d))
 }

@@ -337,3 +337,100 @@ fn rules_test_events_prints_what_fires() {
     assert_eq!(brute.len(), 1, "{alerts:?}");
     assert_eq!(brute[0]["key"], "192.0.2.50");
 }
+
+/// A one-shot HTTP receiver on loopback: returns its URL and a channel of request bodies.
+fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Read headers, then the body by Content-Length.
+            let body = loop {
+                let n = c.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break Some(
+                            String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string(),
+                        );
+                    }
+                }
+            };
+            let _ =
+                c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            if let Some(b) = body {
+                let _ = tx.send(b);
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn alerts_are_sent_to_a_webhook_and_the_delivery_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, bodies) = webhook_receiver();
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[notify]\n[[notify.notifiers]]\nname = \"soc\"\nroute = {{ categories = [\"bruteforce\"] }}\n[notify.notifiers.webhook]\nurl = {url:?}\nsecret = \"s3cret\"\n"
+        ),
+    )
+    .unwrap();
+    let s = Server::start_in(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let sent = Instant::now();
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(10, "192.0.2.99", "mail1"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let body = bodies
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the webhook got the alert");
+    let latency = sent.elapsed();
+    let alert: Value = serde_json::from_str(&body).expect("alert JSON");
+    assert_eq!(alert["rule"], "bruteforce_ssh");
+    assert_eq!(alert["key"], "192.0.2.99");
+    eprintln!("event accepted → webhook received: {latency:?}");
+    let id = alert["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = s.get(&format!("/api/alerts/{id}"));
+        if v["deliveries"][0]["status"] == "delivered" {
+            assert_eq!(v["deliveries"][0]["notifier"], "soc");
+            break;
+        }
+        assert!(Instant::now() < deadline, "delivery not recorded: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, metrics) = s.get_text("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ferrodef_notify_sent_total{notifier=\"soc\"} 1")),
+        "{metrics}"
+    );
+}
