@@ -53,7 +53,7 @@ impl FieldTable {
 }
 
 /// Nesting depth up to which keyword search walks an event (hostile input).
-const MAX_KEYWORD_DEPTH: usize = 32;
+pub(crate) const MAX_KEYWORD_DEPTH: usize = 32;
 
 /// One event as the matcher sees it, with the per-event caches of lower-cased values (so
 /// a value many rules compare is lower-cased once).
@@ -62,8 +62,11 @@ pub(crate) struct EventView<'a> {
     pub(crate) fmt: usize,
     pub(crate) table: &'a FieldTable,
     pub(crate) mapping: &'a Mapping,
-    /// Per field id: the resolved value (`Some(None)`: absent), resolved once per event.
-    values: RefCell<Vec<Option<Option<&'a Value>>>>,
+    /// Whether keys are looked up exactly (the format's `exact_keys`).
+    exact: bool,
+    /// The fields resolved so far (`None`: absent), each resolved once per event; few per
+    /// event, so a list.
+    values: RefCell<Vec<(FieldId, Option<&'a Value>)>>,
     lower: RefCell<HashMap<FieldId, Rc<[u8]>>>,
     keywords: OnceCell<Rc<KeywordTexts<'a>>>,
 }
@@ -84,6 +87,7 @@ impl<'a> EventView<'a> {
             fmt,
             table,
             mapping,
+            exact: mapping.formats.get(fmt).is_some_and(|f| f.exact_keys),
             values: RefCell::new(Vec::new()),
             lower: RefCell::new(HashMap::new()),
             keywords: OnceCell::new(),
@@ -115,7 +119,7 @@ impl<'a> EventView<'a> {
                 collect(event, 0, &mut out);
             } else {
                 for p in paths {
-                    if let Some(v) = p.get(event) {
+                    if let Some(v) = self.get_path(p) {
                         collect(v, 0, &mut out);
                     }
                 }
@@ -126,27 +130,31 @@ impl<'a> EventView<'a> {
 
     /// The value of a field (first present candidate), resolved once per event.
     pub(crate) fn get(&self, id: FieldId) -> Option<&'a Value> {
-        if let Some(Some(v)) = self.values.borrow().get(id) {
+        if let Some((_, v)) = self.values.borrow().iter().find(|(f, _)| *f == id) {
             return *v;
         }
         let v = self.resolve(id);
-        let mut cache = self.values.borrow_mut();
-        if cache.len() <= id {
-            cache.resize(self.table.entries.len().max(id + 1), None);
-        }
-        cache[id] = Some(v);
+        self.values.borrow_mut().push((id, v));
         v
     }
 
+    /// The value at a path of the event, with the format's key lookup.
+    pub(crate) fn get_path(&self, p: &JsonPath) -> Option<&'a Value> {
+        if self.exact {
+            p.get_exact(self.event)
+        } else {
+            p.get(self.event)
+        }
+    }
+
     fn resolve(&self, id: FieldId) -> Option<&'a Value> {
-        let event = self.event;
         self.table
             .entries
             .get(id)?
             .per_format
             .get(self.fmt)?
             .iter()
-            .find_map(|p| p.get(event))
+            .find_map(|p| self.get_path(p))
     }
 }
 

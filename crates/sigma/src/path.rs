@@ -41,6 +41,20 @@ impl JsonPath {
         Some(cur)
     }
 
+    /// The value at this path, keys compared exactly (events whose keys are known, such as
+    /// ferrodef's normalized events: no scan of an object's keys for a key it lacks).
+    pub fn get_exact<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let mut cur = root;
+        for seg in &self.segments {
+            cur = match cur {
+                Value::Object(map) => map.get(seg.as_str())?,
+                Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
     /// The path as written.
     pub fn text(&self) -> String {
         self.segments.join(".")
