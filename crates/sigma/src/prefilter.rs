@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde_json::Value;
 
 use crate::detection::{Clause, Requirement, Source};
@@ -86,10 +86,15 @@ impl PrefilterBuilder {
         let mut lit_source = vec![0u32; self.ids.len()];
         let mut sources = Vec::with_capacity(by_source.len());
         for (si, (source, lits)) in by_source.into_iter().enumerate() {
-            let ac = AhoCorasick::builder()
+            // A DFA searches fastest; too many literals for one: let the crate choose.
+            let mut builder = AhoCorasick::builder();
+            builder
                 .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(true)
+                .ascii_case_insensitive(true);
+            let ac = builder
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(lits.iter().map(|(_, l)| l))
+                .or_else(|_| builder.kind(None).build(lits.iter().map(|(_, l)| l)))
                 .ok()?;
             for (id, _) in &lits {
                 lit_source[*id as usize] = si as u32;
