@@ -64,9 +64,8 @@ pub(crate) struct EventView<'a> {
     pub(crate) mapping: &'a Mapping,
     /// Whether keys are looked up exactly (the format's `exact_keys`).
     exact: bool,
-    /// The fields resolved so far (`None`: absent), each resolved once per event; few per
-    /// event, so a list.
-    values: RefCell<Vec<(FieldId, Option<&'a Value>)>>,
+    /// The fields resolved so far, each resolved once per event.
+    values: RefCell<FieldCache<'a>>,
     lower: RefCell<HashMap<FieldId, Rc<[u8]>>>,
     keywords: OnceCell<Rc<KeywordTexts<'a>>>,
 }
@@ -88,7 +87,7 @@ impl<'a> EventView<'a> {
             table,
             mapping,
             exact: mapping.formats.get(fmt).is_some_and(|f| f.exact_keys),
-            values: RefCell::new(Vec::new()),
+            values: RefCell::new(FieldCache::default()),
             lower: RefCell::new(HashMap::new()),
             keywords: OnceCell::new(),
         }
@@ -130,11 +129,11 @@ impl<'a> EventView<'a> {
 
     /// The value of a field (first present candidate), resolved once per event.
     pub(crate) fn get(&self, id: FieldId) -> Option<&'a Value> {
-        if let Some((_, v)) = self.values.borrow().iter().find(|(f, _)| *f == id) {
-            return *v;
+        if let Some(v) = self.values.borrow().find(id) {
+            return v;
         }
         let v = self.resolve(id);
-        self.values.borrow_mut().push((id, v));
+        self.values.borrow_mut().push(id, v);
         v
     }
 
@@ -155,6 +154,48 @@ impl<'a> EventView<'a> {
             .get(self.fmt)?
             .iter()
             .find_map(|p| self.get_path(p))
+    }
+}
+
+/// Fields resolved in one event (`None`: absent). An event needs few, so the first ones are
+/// kept inline (no allocation), the rest in a list.
+struct FieldCache<'a> {
+    inline: [(FieldId, Option<&'a Value>); FieldCache::INLINE],
+    len: usize,
+    spill: Vec<(FieldId, Option<&'a Value>)>,
+}
+
+impl Default for FieldCache<'_> {
+    fn default() -> Self {
+        FieldCache {
+            inline: [(FieldId::MAX, None); FieldCache::INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+}
+
+impl<'a> FieldCache<'a> {
+    const INLINE: usize = 24;
+
+    fn find(&self, id: FieldId) -> Option<Option<&'a Value>> {
+        self.inline
+            .get(..self.len)
+            .unwrap_or_default()
+            .iter()
+            .chain(self.spill.iter())
+            .find(|(f, _)| *f == id)
+            .map(|(_, v)| *v)
+    }
+
+    fn push(&mut self, id: FieldId, v: Option<&'a Value>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (id, v);
+                self.len += 1;
+            }
+            None => self.spill.push((id, v)),
+        }
     }
 }
 

@@ -35,6 +35,9 @@ pub(crate) struct Prefilter {
     lit_source: Vec<u32>,
 }
 
+/// A literal with its id.
+type IdLit = (u32, Vec<u8>);
+
 /// Collects literals while rules are compiled.
 #[derive(Default)]
 pub(crate) struct PrefilterBuilder {
@@ -76,7 +79,7 @@ impl PrefilterBuilder {
 
     /// Builds the automata; `None` when one cannot be built (then no prefilter is used).
     pub(crate) fn build(self) -> Option<Prefilter> {
-        let mut by_source: Vec<(Source, Vec<(u32, Vec<u8>)>)> = Vec::new();
+        let mut by_source: Vec<(Source, Vec<IdLit>)> = Vec::new();
         for (id, (src, lit)) in self.lits.into_iter().enumerate() {
             match by_source.iter_mut().find(|(s, _)| *s == src) {
                 Some((_, v)) => v.push((id as u32, lit)),
