@@ -18,6 +18,9 @@ use serde_json::Value;
 use crate::detection::{Clause, Requirement, Source};
 use crate::fields::{EventView, MAX_KEYWORD_DEPTH};
 
+/// Most literals of one source compiled to a DFA.
+const DFA_LITERALS: usize = 2000;
+
 /// One source's automaton.
 #[derive(Debug, Clone)]
 struct SourceAc {
@@ -89,16 +92,22 @@ impl PrefilterBuilder {
         let mut lit_source = vec![0u32; self.ids.len()];
         let mut sources = Vec::with_capacity(by_source.len());
         for (si, (source, lits)) in by_source.into_iter().enumerate() {
-            // A DFA searches fastest; too many literals for one: let the crate choose.
+            // A DFA searches fastest but its memory grows with the literals: up to
+            // `DFA_LITERALS` literals a DFA, beyond (or if it cannot be built) the crate's
+            // choice (a contiguous NFA).
             let mut builder = AhoCorasick::builder();
             builder
                 .match_kind(MatchKind::Standard)
                 .ascii_case_insensitive(true);
-            let ac = builder
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(lits.iter().map(|(_, l)| l))
-                .or_else(|_| builder.kind(None).build(lits.iter().map(|(_, l)| l)))
-                .ok()?;
+            let dfa = (lits.len() <= DFA_LITERALS).then(|| {
+                builder
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(lits.iter().map(|(_, l)| l))
+            });
+            let ac = match dfa {
+                Some(Ok(ac)) => ac,
+                _ => builder.kind(None).build(lits.iter().map(|(_, l)| l)).ok()?,
+            };
             for (id, _) in &lits {
                 lit_source[*id as usize] = si as u32;
             }
