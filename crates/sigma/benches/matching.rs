@@ -9,6 +9,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrodef_sigma::{regression, SigmaRules};
 use serde_json::{json, Value};
 
+#[path = "support/mix.rs"]
+mod mix;
+
 fn corpora() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     match std::env::var_os("FERRODEF_CORPORA") {
@@ -125,6 +128,24 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    for (name, events) in [
+        ("263_rules_ingest_mix", mix::realistic_mix(1000)),
+        (
+            "263_rules_ingest_mix_10pct_matching",
+            mix::matching_mix(1000),
+        ),
+    ] {
+        g.throughput(Throughput::Elements(events.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for e in &events {
+                    rules.for_each_match(e, |_| n += 1);
+                }
+                n
+            })
+        });
+    }
     let win = corpora().join("sigma/regression_windows");
     let (wrules, _) = SigmaRules::load_dir(&win);
     let mut all = Vec::new();

@@ -130,34 +130,31 @@ impl Detection {
         }
     }
 
-    /// Literals one of which must appear in the event's keyword texts for the detection to
-    /// match (a prefilter for keyword rules); `None` when the condition does not need one.
-    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
-        self.required(&self.expr)
+    /// A prefilter: clauses that must all hold for the detection to match, each a list of
+    /// (source, literal) alternatives one of which holds (the source's text contains the
+    /// literal, up to ASCII case); empty when the condition needs no literal (negations,
+    /// regexes, numbers...). Ordered most selective first.
+    /// `common` tells how many rules need a literal (a literal many rules need, such as the
+    /// auditd record type `EXECVE`, is likely common in events too, so it selects less).
+    pub(crate) fn requirement(&self, common: &Commonness) -> Requirement {
+        let mut r = self.required(&self.expr, common);
+        r.sort_by_key(|c| std::cmp::Reverse(selectivity(c, common)));
+        r
     }
 
-    fn required(&self, e: &Expr) -> Option<Vec<Vec<u8>>> {
+    fn required(&self, e: &Expr, w: &Commonness) -> Requirement {
         match e {
-            Expr::Sel(i) => match self.selections.get(*i)? {
-                Selection::Keywords(vs) => vs.keyword_literals(),
-                _ => None,
-            },
-            Expr::And(xs) => xs.iter().find_map(|x| self.required(x)),
-            Expr::Or(xs) => {
-                let mut all = Vec::new();
-                for x in xs {
-                    all.extend(self.required(x)?);
-                }
-                Some(all)
-            }
+            Expr::Sel(i) => self
+                .selections
+                .get(*i)
+                .map(|s| s.required(w))
+                .unwrap_or_default(),
+            Expr::And(xs) => xs.iter().flat_map(|x| self.required(x, w)).collect(),
+            Expr::Or(xs) => union(xs.iter().map(|x| self.required(x, w)), w),
             Expr::AtLeast(n, sels) if *n >= 1 => {
-                let mut all = Vec::new();
-                for s in sels {
-                    all.extend(self.required(&Expr::Sel(*s))?);
-                }
-                Some(all)
+                union(sels.iter().map(|s| self.required(&Expr::Sel(*s), w)), w)
             }
-            _ => None,
+            _ => Vec::new(),
         }
     }
 
@@ -326,7 +323,78 @@ fn compile_item(key: &str, v: &Yaml, ctx: &mut DetectionCtx<'_>) -> Result<Item,
     Ok(Item { field, values })
 }
 
+/// Where a prefilter literal is looked for: the keyword texts, or one field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Source {
+    Keywords,
+    Field(FieldId),
+}
+
+/// Alternatives, one of which must hold: the source's text contains the literal.
+pub(crate) type Clause = Vec<(Source, Vec<u8>)>;
+
+/// Clauses that must all hold.
+pub(crate) type Requirement = Vec<Clause>;
+
+/// How many rule variants need each literal (see [`Detection::requirement`]).
+pub(crate) type Commonness = std::collections::HashMap<(Source, Vec<u8>), u32>;
+
+/// How selective a clause is (higher: rejects more events): its most common literal needed by
+/// few rules, then its shortest literal long (up to 8), then few alternatives.
+fn selectivity(
+    c: &Clause,
+    common: &Commonness,
+) -> (std::cmp::Reverse<u32>, usize, std::cmp::Reverse<usize>) {
+    let most = c
+        .iter()
+        .map(|k| common.get(k).copied().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    let shortest = c.iter().map(|(_, l)| l.len()).min().unwrap_or(0);
+    (
+        std::cmp::Reverse(most),
+        shortest.min(8),
+        std::cmp::Reverse(c.len()),
+    )
+}
+
+/// Most clauses an OR of alternatives yields.
+const MAX_OR_CLAUSES: usize = 3;
+
+/// Of alternatives (OR): clause `i` is the union of each alternative's `i`-th most selective
+/// clause (every such choice is implied by the OR: whichever alternative holds, its clause
+/// holds), for `i` up to the fewest clauses an alternative has; nothing when one alternative
+/// has no clause.
+fn union(reqs: impl Iterator<Item = Requirement>, w: &Commonness) -> Requirement {
+    let mut alts: Vec<Requirement> = Vec::new();
+    for mut r in reqs {
+        if r.is_empty() {
+            return Vec::new();
+        }
+        r.sort_by_key(|c| std::cmp::Reverse(selectivity(c, w)));
+        alts.push(r);
+    }
+    let n = alts
+        .iter()
+        .map(Vec::len)
+        .min()
+        .unwrap_or(0)
+        .min(MAX_OR_CLAUSES);
+    (0..n)
+        .map(|i| alts.iter().flat_map(|a| a[i].iter().cloned()).collect())
+        .filter(|c: &Clause| !c.is_empty())
+        .collect()
+}
+
 impl Selection {
+    fn required(&self, w: &Commonness) -> Requirement {
+        match self {
+            Selection::And(items) => items.iter().filter_map(Item::required).collect(),
+            Selection::Or(alts) => union(alts.iter().map(|a| a.required(w)), w),
+            Selection::Keywords(vs) => keyword_req(vs).into_iter().collect(),
+        }
+    }
+
     fn matches(&self, view: &EventView<'_>) -> bool {
         match self {
             Selection::And(items) => items.iter().all(|i| i.matches(view)),
@@ -336,7 +404,22 @@ impl Selection {
     }
 }
 
+fn keyword_req(vs: &ValueSet) -> Option<Clause> {
+    let lits = vs.required_literals()?;
+    Some(lits.into_iter().map(|l| (Source::Keywords, l)).collect())
+}
+
 impl Item {
+    fn required(&self) -> Option<Clause> {
+        match self.field {
+            Some(f) => {
+                let lits = self.values.required_literals()?;
+                Some(lits.into_iter().map(|l| (Source::Field(f), l)).collect())
+            }
+            None => keyword_req(&self.values),
+        }
+    }
+
     fn matches(&self, view: &EventView<'_>) -> bool {
         match self.field {
             Some(f) => {

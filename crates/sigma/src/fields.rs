@@ -53,7 +53,7 @@ impl FieldTable {
 }
 
 /// Nesting depth up to which keyword search walks an event (hostile input).
-const MAX_KEYWORD_DEPTH: usize = 32;
+pub(crate) const MAX_KEYWORD_DEPTH: usize = 32;
 
 /// One event as the matcher sees it, with the per-event caches of lower-cased values (so
 /// a value many rules compare is lower-cased once).
@@ -62,8 +62,10 @@ pub(crate) struct EventView<'a> {
     pub(crate) fmt: usize,
     pub(crate) table: &'a FieldTable,
     pub(crate) mapping: &'a Mapping,
-    /// Per field id: the resolved value (`Some(None)`: absent), resolved once per event.
-    values: RefCell<Vec<Option<Option<&'a Value>>>>,
+    /// Whether keys are looked up exactly (the format's `exact_keys`).
+    exact: bool,
+    /// The fields resolved so far, each resolved once per event.
+    values: RefCell<FieldCache<'a>>,
     lower: RefCell<HashMap<FieldId, Rc<[u8]>>>,
     keywords: OnceCell<Rc<KeywordTexts<'a>>>,
 }
@@ -84,7 +86,8 @@ impl<'a> EventView<'a> {
             fmt,
             table,
             mapping,
-            values: RefCell::new(Vec::new()),
+            exact: mapping.formats.get(fmt).is_some_and(|f| f.exact_keys),
+            values: RefCell::new(FieldCache::default()),
             lower: RefCell::new(HashMap::new()),
             keywords: OnceCell::new(),
         }
@@ -115,7 +118,7 @@ impl<'a> EventView<'a> {
                 collect(event, 0, &mut out);
             } else {
                 for p in paths {
-                    if let Some(v) = p.get(event) {
+                    if let Some(v) = self.get_path(p) {
                         collect(v, 0, &mut out);
                     }
                 }
@@ -126,27 +129,73 @@ impl<'a> EventView<'a> {
 
     /// The value of a field (first present candidate), resolved once per event.
     pub(crate) fn get(&self, id: FieldId) -> Option<&'a Value> {
-        if let Some(Some(v)) = self.values.borrow().get(id) {
-            return *v;
+        if let Some(v) = self.values.borrow().find(id) {
+            return v;
         }
         let v = self.resolve(id);
-        let mut cache = self.values.borrow_mut();
-        if cache.len() <= id {
-            cache.resize(self.table.entries.len().max(id + 1), None);
-        }
-        cache[id] = Some(v);
+        self.values.borrow_mut().push(id, v);
         v
     }
 
+    /// The value at a path of the event, with the format's key lookup.
+    pub(crate) fn get_path(&self, p: &JsonPath) -> Option<&'a Value> {
+        if self.exact {
+            p.get_exact(self.event)
+        } else {
+            p.get(self.event)
+        }
+    }
+
     fn resolve(&self, id: FieldId) -> Option<&'a Value> {
-        let event = self.event;
         self.table
             .entries
             .get(id)?
             .per_format
             .get(self.fmt)?
             .iter()
-            .find_map(|p| p.get(event))
+            .find_map(|p| self.get_path(p))
+    }
+}
+
+/// Fields resolved in one event (`None`: absent). An event needs few, so the first ones are
+/// kept inline (no allocation), the rest in a list.
+struct FieldCache<'a> {
+    inline: [(FieldId, Option<&'a Value>); FieldCache::INLINE],
+    len: usize,
+    spill: Vec<(FieldId, Option<&'a Value>)>,
+}
+
+impl Default for FieldCache<'_> {
+    fn default() -> Self {
+        FieldCache {
+            inline: [(FieldId::MAX, None); FieldCache::INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+}
+
+impl<'a> FieldCache<'a> {
+    const INLINE: usize = 24;
+
+    fn find(&self, id: FieldId) -> Option<Option<&'a Value>> {
+        self.inline
+            .get(..self.len)
+            .unwrap_or_default()
+            .iter()
+            .chain(self.spill.iter())
+            .find(|(f, _)| *f == id)
+            .map(|(_, v)| *v)
+    }
+
+    fn push(&mut self, id: FieldId, v: Option<&'a Value>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (id, v);
+                self.len += 1;
+            }
+            None => self.spill.push((id, v)),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod fields;
 pub mod mapping;
 mod path;
 mod pattern;
+mod prefilter;
 pub mod regression;
 mod rule;
 mod ruleset;

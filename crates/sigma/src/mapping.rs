@@ -41,6 +41,10 @@ pub struct FormatSpec {
     /// Paths keyword searches look at; empty: every string value in the event.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Keys are looked up exactly (default false: a key absent in the event is then looked up
+    /// ignoring case and spaces, as raw Windows event shapes need).
+    #[serde(default)]
+    pub exact_keys: bool,
 }
 
 /// The `match` of a log-source entry.
@@ -137,6 +141,8 @@ pub(crate) struct Format {
     fields_lower: BTreeMap<String, Vec<JsonPath>>,
     default: Vec<String>,
     pub(crate) keywords: Vec<JsonPath>,
+    /// See [`FormatSpec::exact_keys`].
+    pub(crate) exact_keys: bool,
 }
 
 /// The compiled mapping.
@@ -194,6 +200,7 @@ impl Mapping {
                     detect: f.detect.iter().map(|p| JsonPath::parse(p)).collect(),
                     default: f.default,
                     keywords: f.keywords.iter().map(|p| JsonPath::parse(p)).collect(),
+                    exact_keys: f.exact_keys,
                 }
             })
             .collect();

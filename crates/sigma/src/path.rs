@@ -30,7 +30,7 @@ impl JsonPath {
         let mut cur = root;
         for seg in &self.segments {
             cur = match cur {
-                Value::Object(map) => match map.get(seg.as_str()) {
+                Value::Object(map) => match lookup(map, seg) {
                     Some(v) => v,
                     None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v)?,
                 },
@@ -41,9 +41,36 @@ impl JsonPath {
         Some(cur)
     }
 
+    /// The value at this path, keys compared exactly (events whose keys are known, such as
+    /// ferrodef's normalized events: no scan of an object's keys for a key it lacks).
+    pub fn get_exact<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let mut cur = root;
+        for seg in &self.segments {
+            cur = match cur {
+                Value::Object(map) => lookup(map, seg)?,
+                Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
     /// The path as written.
     pub fn text(&self) -> String {
         self.segments.join(".")
+    }
+}
+
+/// Objects up to this many keys are searched by comparing keys, not by hashing (events'
+/// objects are small, and comparing a few short keys costs less than hashing one).
+const LINEAR_LOOKUP: usize = 16;
+
+/// The value of key `seg` in an object.
+fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
+    if map.len() <= LINEAR_LOOKUP {
+        map.iter().find(|(k, _)| k.as_str() == seg).map(|(_, v)| v)
+    } else {
+        map.get(seg)
     }
 }
 

@@ -5,16 +5,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 use serde_yaml_ng::{Mapping as YamlMap, Value as Yaml};
 
 use crate::correlation::rule::{self as corr_rule, CorrelationRule};
-use crate::detection::{Detection, DetectionCtx};
+use crate::detection::{Commonness, Detection, DetectionCtx, Source};
 use crate::document::{self, Document};
 use crate::error::{CompileError, Error, LoadProblem, ProblemSeverity};
 use crate::fields::{EventView, FieldId, FieldTable};
 use crate::mapping::{LogSourceSpec, Mapping, Rename};
+use crate::prefilter::{ClauseIds, Prefilter, PrefilterBuilder, Scan};
 use crate::rule::{self, RuleInfo, RuleKind};
 
 /// How rules are loaded: the field mapping and the `expand` placeholders.
@@ -46,12 +46,13 @@ struct Variant {
     det: Detection,
     /// The condition field and values it is indexed by.
     key: Option<(String, Vec<String>)>,
-    /// Prefilter: ids of literals (in `SigmaRules::literals`) one of which the event's
-    /// keyword texts must contain.
-    lits: Option<Vec<usize>>,
+    /// Prefilter: ids of literals (in `SigmaRules::prefilter`) one of which the event must
+    /// contain where the detection looks (`None`: no prefilter).
+    lits: Option<Box<[ClauseIds]>>,
 }
 
-/// Variants by the value of one condition field (EventID, Channel...), lower-cased.
+/// Per event format, the variants that apply to it: by the value of one condition field
+/// (EventID, Channel...), lower-cased, and those with no indexed condition.
 #[derive(Debug, Clone, Default)]
 struct Index {
     by_field: Vec<(FieldId, HashMap<String, Vec<usize>>)>,
@@ -65,13 +66,14 @@ pub struct SigmaRules {
     table: FieldTable,
     infos: Vec<RuleInfo>,
     variants: Vec<Variant>,
-    index: Index,
+    /// One index per format of the mapping.
+    index: Vec<Index>,
     /// Per detection rule, the field names' renames of each of its variants (to resolve
     /// correlation fields the same way).
     renames: Vec<Vec<BTreeMap<String, Rename>>>,
     pub(crate) correlations: Vec<CorrelationRule>,
-    /// One automaton over every prefilter literal (keyword rules).
-    literals: Option<AhoCorasick>,
+    /// The literal prefilter's automata.
+    prefilter: Prefilter,
 }
 
 /// A parsed but not yet compiled rule set.
@@ -189,10 +191,10 @@ impl SigmaRules {
             table: FieldTable::default(),
             infos: Vec::new(),
             variants: Vec::new(),
-            index: Index::default(),
+            index: Vec::new(),
             renames: Vec::new(),
             correlations: Vec::new(),
-            literals: None,
+            prefilter: Prefilter::default(),
         };
         let filters: Vec<(Vec<String>, &Document)> = p
             .filters
@@ -389,61 +391,74 @@ impl SigmaRules {
         EventView::new(event, fmt, &self.table, &self.mapping)
     }
 
-    /// Builds the keyword prefilter: one automaton over the literals keyword rules need.
+    /// Builds the literal prefilter from every variant's detection requirement.
     fn build_prefilter(&mut self) {
-        let mut lits: Vec<Vec<u8>> = Vec::new();
-        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
-        for v in &mut self.variants {
-            if let Some(req) = v.det.required_literals() {
-                let mut mine = Vec::new();
-                for l in req {
-                    let next = ids.len();
-                    let id = *ids.entry(l.clone()).or_insert_with(|| {
-                        lits.push(l);
-                        next
-                    });
-                    mine.push(id);
-                }
-                v.lits = Some(mine);
+        // First pass: how many variants need each literal (with no commonness known);
+        // second pass: requirements preferring the literals few rules need.
+        let mut common = Commonness::new();
+        for v in &self.variants {
+            let mut mine: Vec<(Source, Vec<u8>)> =
+                v.det.requirement(&common).into_iter().flatten().collect();
+            mine.sort();
+            mine.dedup();
+            for k in mine {
+                *common.entry(k).or_default() += 1;
             }
         }
-        if lits.is_empty() {
-            return;
+        let mut b = PrefilterBuilder::default();
+        for v in &mut self.variants {
+            v.lits = b.add(v.det.requirement(&common));
         }
-        match AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&lits)
-        {
-            Ok(ac) => self.literals = Some(ac),
-            // Too large an automaton: no prefilter, every keyword rule is evaluated.
-            Err(_) => self.variants.iter_mut().for_each(|v| v.lits = None),
+        match b.build() {
+            Some(p) => {
+                for c in self
+                    .variants
+                    .iter_mut()
+                    .flat_map(|v| v.lits.iter_mut().flatten())
+                {
+                    c.finish(&p);
+                }
+                self.prefilter = p;
+            }
+            // An automaton too large to build: no prefilter, every candidate is evaluated.
+            None => self.variants.iter_mut().for_each(|v| v.lits = None),
         }
     }
 
     fn build_index(&mut self) {
         self.build_prefilter();
-        let mut by_field: Vec<(FieldId, HashMap<String, Vec<usize>>)> = Vec::new();
-        let mut always = Vec::new();
         let mapping = Arc::clone(&self.mapping);
+        let mut index = vec![Index::default(); mapping.formats.len()];
         for (vi, v) in self.variants.iter().enumerate() {
-            match v.key.clone() {
-                Some((field, values)) => {
-                    let id = self.table.intern(&mapping, &[field]);
-                    let pos = match by_field.iter().position(|(f, _)| *f == id) {
-                        Some(p) => p,
-                        None => {
-                            by_field.push((id, HashMap::new()));
-                            by_field.len() - 1
-                        }
-                    };
-                    for val in values {
-                        by_field[pos].1.entry(val).or_default().push(vi);
-                    }
+            let key = v
+                .key
+                .clone()
+                .map(|(field, values)| (self.table.intern(&mapping, &[field]), values));
+            for (fmt, idx) in index.iter_mut().enumerate() {
+                if !v.formats.is_empty() && !v.formats.contains(&fmt) {
+                    continue;
                 }
-                None => always.push(vi),
+                match &key {
+                    Some((id, values)) => {
+                        let pos = match idx.by_field.iter().position(|(f, _)| f == id) {
+                            Some(p) => p,
+                            None => {
+                                idx.by_field.push((*id, HashMap::new()));
+                                idx.by_field.len() - 1
+                            }
+                        };
+                        for val in values {
+                            let list = idx.by_field[pos].1.entry(val.clone()).or_default();
+                            if !list.contains(&vi) {
+                                list.push(vi);
+                            }
+                        }
+                    }
+                    None => idx.always.push(vi),
+                }
             }
         }
-        self.index = Index { by_field, always };
+        self.index = index;
     }
 
     /// The rules `event` matches (each once, in load order).
@@ -459,17 +474,23 @@ impl SigmaRules {
         let Some(fmt) = self.mapping.detect(event) else {
             return;
         };
+        let Some(index) = self.index.get(fmt) else {
+            return;
+        };
         let view = self.view(event, fmt);
+        let mut scan = Scan::take(&self.prefilter);
         let mut matched: Vec<usize> = Vec::new();
         let mut check = |vi: usize| {
             let Some(v) = self.variants.get(vi) else {
                 return;
             };
-            if !v.formats.is_empty() && !v.formats.contains(&fmt) {
-                return;
-            }
             if matched.contains(&v.rule) {
                 return;
+            }
+            if let Some(clauses) = &v.lits {
+                if !clauses.iter().all(|c| scan.any(&self.prefilter, c, &view)) {
+                    return;
+                }
             }
             if v.conds.as_ref().is_some_and(|c| !c.matches(&view)) {
                 return;
@@ -478,18 +499,12 @@ impl SigmaRules {
                 matched.push(v.rule);
             }
         };
-        for (field, buckets) in &self.index.by_field {
+        for (field, buckets) in &index.by_field {
             let Some(value) = view.get(*field) else {
                 continue;
             };
             let mut probe = |v: &Value| {
-                let key = match v {
-                    Value::String(s) => s.to_lowercase(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    _ => return,
-                };
-                if let Some(list) = buckets.get(&key) {
+                if let Some(list) = bucket(buckets, v) {
                     list.iter().for_each(|vi| check(*vi));
                 }
             };
@@ -498,9 +513,10 @@ impl SigmaRules {
                 other => probe(other),
             }
         }
-        for vi in &self.index.always {
+        for vi in &index.always {
             check(*vi);
         }
+        scan.put_back();
         matched.sort_unstable();
         for r in matched {
             if let Some(info) = self.infos.get(r) {
@@ -538,6 +554,27 @@ impl SigmaRules {
 
     pub(crate) fn info_mut(&mut self, rule: usize) -> Option<&mut RuleInfo> {
         self.infos.get_mut(rule)
+    }
+}
+
+/// The variants indexed under an event value (compared lower-cased; no allocation for
+/// lower-case ASCII text and numbers).
+fn bucket<'b>(buckets: &'b HashMap<String, Vec<usize>>, v: &Value) -> Option<&'b Vec<usize>> {
+    match v {
+        Value::String(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) && s.is_ascii() => {
+            buckets.get(s.as_str())
+        }
+        Value::String(s) => buckets.get(&s.to_lowercase()),
+        Value::Number(n) => {
+            use std::io::Write;
+            let mut buf = [0u8; 40];
+            let mut cur = std::io::Cursor::new(&mut buf[..]);
+            write!(cur, "{n}").ok()?;
+            let len = cur.position() as usize;
+            buckets.get(std::str::from_utf8(buf.get(..len)?).ok()?)
+        }
+        Value::Bool(b) => buckets.get(if *b { "true" } else { "false" }),
+        _ => None,
     }
 }
 

@@ -48,8 +48,9 @@ pub(crate) enum Atom {
         text: Vec<u8>,
         finder: Option<Box<Finder<'static>>>,
     },
-    /// Any other string comparison (cased, wildcards inside, byte values).
-    Str(StrMatch),
+    /// Any other string comparison (cased, wildcards inside, byte values), with the longest
+    /// literal part of the value (which every matching text contains, up to ASCII case).
+    Str(StrMatch, Option<Vec<u8>>),
     /// `null`: the field is absent or null.
     Null,
     /// `exists`.
@@ -290,7 +291,18 @@ fn str_atom(p: &Pat, cased: bool) -> Result<Atom, String> {
                 (kind == StrKind::Contains).then(|| Box::new(Finder::new(&text).into_owned()));
             Atom::Lower { kind, text, finder }
         }
-        other => Atom::Str(other),
+        other => {
+            let need = p
+                .iter()
+                .filter_map(|t| match t {
+                    pattern::Tok::Lit(b) => Some(b),
+                    _ => None,
+                })
+                .max_by_key(|b| b.len())
+                .filter(|b| !b.is_empty())
+                .cloned();
+            Atom::Str(other, need)
+        }
     })
 }
 
@@ -427,7 +439,7 @@ impl Atom {
                     StrKind::Contains => finder.as_ref().is_some_and(|f| f.find(l).is_some()),
                 }
             }
-            Atom::Str(m) => m.is_match(t.as_bytes()),
+            Atom::Str(m, _) => m.is_match(t.as_bytes()),
             Atom::Re(re) => re.is_match(t),
             _ => self.eval_json(view, &Value::String(t.to_string()), lower),
         }
@@ -445,7 +457,7 @@ impl Atom {
                     StrKind::Contains => finder.as_ref().is_some_and(|f| f.find(l).is_some()),
                 }
             }
-            Atom::Str(m) => text_of(v).is_some_and(|t| m.is_match(t.as_bytes())),
+            Atom::Str(m, _) => text_of(v).is_some_and(|t| m.is_match(t.as_bytes())),
             Atom::Num(cmp, n) => number_of(v).is_some_and(|x| match cmp {
                 Cmp::Lt => x < *n,
                 Cmp::Lte => x <= *n,
@@ -514,23 +526,30 @@ impl LowerCache {
 }
 
 impl ValueSet {
-    /// For a keyword item: the lower-cased literals one of which must appear in the event's
-    /// texts for it to match (`None`: no such set, e.g. a regex or `all`).
-    pub(crate) fn keyword_literals(&self) -> Option<Vec<Vec<u8>>> {
-        if self.all || self.atoms.is_empty() {
+    /// Literals one of which the text this value set is compared with must contain (up to
+    /// ASCII case) for it to match (`None`: no such set, e.g. a regex, a negation or an
+    /// empty value). Every literal comparison (exact, prefix, suffix, substring, wildcard
+    /// pattern) implies that the text contains its (longest) literal part; with `all`, any
+    /// one value's literal is needed (the longest is taken). A non-ASCII text is not searched
+    /// (the prefilter lets it through), so Unicode case folding needs no care here.
+    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        let lit = |a: &Atom| match a {
+            Atom::Lower { text, .. } if !text.is_empty() => Some(text.clone()),
+            Atom::Str(_, Some(need)) => Some(need.clone()),
+            _ => None,
+        };
+        if self.all {
+            return self
+                .atoms
+                .iter()
+                .filter_map(lit)
+                .max_by_key(Vec::len)
+                .map(|l| vec![l]);
+        }
+        if self.atoms.is_empty() {
             return None;
         }
-        self.atoms
-            .iter()
-            .map(|a| match a {
-                Atom::Lower {
-                    kind: StrKind::Contains,
-                    text,
-                    ..
-                } if !text.is_empty() => Some(text.clone()),
-                _ => None,
-            })
-            .collect()
+        self.atoms.iter().map(lit).collect()
     }
 
     /// Whether the field value matches; `lower` holds the value lower-cased when the caller
