@@ -57,8 +57,11 @@ pub struct Core {
 /// Hands stored alerts to every listener added.
 #[derive(Default)]
 pub struct AlertFanout {
-    listeners: parking_lot::RwLock<Vec<Box<dyn Fn(&[Alert]) + Send + Sync>>>,
+    listeners: parking_lot::RwLock<Vec<AlertListener>>,
 }
+
+/// Something told about stored alerts.
+type AlertListener = Box<dyn Fn(&[Alert]) + Send + Sync>;
 
 impl AlertFanout {
     /// Adds a listener.
