@@ -249,7 +249,8 @@ fn the_embedded_set_has_every_ported_alert() {
         Err(e) => panic!("{e:?}"),
     };
     let list = r.list();
-    assert_eq!(list.len(), 40);
+    // MozDef's 40 alerts and ferrodef's own console_login_failures.
+    assert_eq!(list.len(), 41);
     for id in [
         "bruteforce_ssh",
         "deadman_generic",

@@ -442,14 +442,21 @@ fn every_endpoint_against_every_caller() {
     wait_hits(&s, "details.cef.signature:AL0 AND details.username:locked1");
     wait_hits(&s, "details.cef.signature:TOK2");
     // Events of the commands (spooled) reached the store too.
-    let revokes = wait_hits(&s, "details.cef.signature:TOK1");
-    assert!(
-        revokes.iter().any(|h| h["details"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains(&revoked_id)),
-        "{revokes:?}"
-    );
+    // (The API's own revocation may be stored first: wait for the command's.)
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let revokes = wait_hits(&s, "details.cef.signature:TOK1");
+        if revokes.iter().any(|h| {
+            h["details"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&revoked_id)
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{revokes:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     wait_hits(
         &s,
         "details.cef.signature:UD0 AND details.destinationusername:disabled1",

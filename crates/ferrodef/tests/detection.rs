@@ -434,3 +434,23 @@ fn alerts_are_sent_to_a_webhook_and_the_delivery_is_recorded() {
         "{metrics}"
     );
 }
+
+#[test]
+fn repeated_console_login_failures_raise_ferrodefs_own_alert() {
+    let s = Server::start(&[]);
+    for i in 0..5 {
+        let (status, _) = s.post_json(
+            "/api/login",
+            &json!({"username": format!("mallory{i}"), "password": "wrong"}),
+        );
+        assert_eq!(status, 401);
+    }
+    let v = wait_alerts(&s, "rule=console_login_failures", |v| v["total"] == 1);
+    assert_eq!(v["total"], 1, "{v}");
+    let a = &v["alerts"][0];
+    assert_eq!(a["severity"], "WARNING");
+    assert_eq!(a["key"], "127.0.0.1");
+    let summary = a["summary"].as_str().unwrap();
+    assert!(summary.starts_with("5 failed ferrodef logins from 127.0.0.1"), "{summary}");
+    assert!(summary.contains("mallory0"), "{summary}");
+}
