@@ -68,10 +68,8 @@ fn console_in_headless_chromium() {
         web.display()
     );
 
-    // The first start creates `admin` with this password (once the server has users); the
-    // browser tests log in with it when `/api/me` asks for a login.
-    const PASSWORD: &str = "console-test-password-1";
-    std::env::set_var("FERRODEF_ADMIN_PASSWORD", PASSWORD);
+    // The first start creates `admin` with common::ADMIN_PASSWORD; the browser tests log in
+    // with it.
     let server = Server::start(&[]);
     let (status, body) = server.post("/_bulk", "application/x-ndjson", events());
     assert_eq!(status, 200, "{body}");
@@ -86,7 +84,7 @@ fn console_in_headless_chromium() {
         .env("FERRODEF_SCREENSHOTS", &shots)
         .env("FERRODEF_CHROMIUM", &chromium)
         .env("FERRODEF_USER", "admin")
-        .env("FERRODEF_PASSWORD", PASSWORD)
+        .env("FERRODEF_PASSWORD", common::ADMIN_PASSWORD)
         .output()
         .expect("run node (Node.js is needed to build and test the console)");
     let stdout = String::from_utf8_lossy(&out.stdout);

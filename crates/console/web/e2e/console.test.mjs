@@ -34,7 +34,10 @@ before(async () => {
   page.on('console', (m) => {
     // The browser logs every error answer: a 404 of an endpoint that does not exist yet and
     // the 400 of the syntax error test are expected; any other error is not.
-    if (m.type() === 'error' && !/status of (400|404)\b/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+    // So are the 401s of `/api/me` that make the console show its login page, and of the
+    // wrong password the logout test types.
+    const loginCheck = /status of 401\b/.test(m.text()) && /\/api\/(me|login)$/.test(m.location().url);
+    if (m.type() === 'error' && !/status of (400|404)\b/.test(m.text()) && !loginCheck) pageErrors.push(`console: ${m.text()}`);
   });
   await login();
 });
@@ -56,7 +59,13 @@ async function login() {
   await page.getByLabel('User').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.locator('.topbar').waitFor();
+  try {
+    await page.locator('.topbar').waitFor();
+  } catch (e) {
+    await shot('login-failed');
+    throw e;
+  }
+  await shot('logged-in');
 }
 
 const rows = () => page.locator('[data-testid=events] tbody tr.event-row');
@@ -342,6 +351,25 @@ describe('shell', () => {
     });
     assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than the screen: ${overflow.wide}`);
     await phone.close();
+  });
+
+  test('logging out ends the session (CSRF token sent), logging in again restores it', async () => {
+    await page.goto(`${BASE}/ui/search`);
+    await page.locator('.user-menu button').click();
+    const out = page.waitForRequest((r) => r.url().endsWith('/api/logout'));
+    await page.getByRole('menuitem', { name: 'Log out' }).click();
+    const req = await out;
+    assert.ok(req.headers()['x-csrf-token'], 'logout carries the CSRF token');
+    assert.equal((await req.response()).status(), 200);
+    await page.getByLabel('Password').waitFor();
+    assert.equal((await page.request.get(`${BASE}/api/me`)).status(), 401);
+    await shot('login');
+    // A wrong password is refused with a message on the form.
+    await page.getByLabel('User').fill(process.env.FERRODEF_USER);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password' }).waitFor();
+    await login();
   });
 
   test('no script error or policy violation on any page', () => {

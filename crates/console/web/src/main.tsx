@@ -48,7 +48,7 @@ function App() {
   const loadMe = async () => {
     try {
       const m = await api('GET', '/api/me', { quiet401: true });
-      setCsrf(m?.csrf ?? null);
+      setCsrf(m?.csrf_token ?? null);
       setMe({ user: m?.user ?? null, role: m?.role ?? null });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setMe('login');
@@ -89,7 +89,7 @@ function App() {
     <div class="shell">
       <header class="topbar">
         <a class="brand" href="/ui/search" onClick={(e) => { e.preventDefault(); navigate('search'); }}>
-          <span class="brand-mark">F</span> ferrodef
+          <span class="brand-mark">F</span> <span class="brand-name">ferrodef</span>
         </a>
         <nav class="nav" aria-label="Pages">
           {PAGES.map((p) => (
@@ -137,7 +137,7 @@ function UserMenu({ me, onLogout }: { me: Me; onLogout: () => void }) {
     <div class="user-menu">
       <button class="btn ghost" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)}
         onBlur={() => setTimeout(() => setOpen(false), 150)}>
-        <Icon name="user" /> {me.user}
+        <Icon name="user" /> <span class="user-name">{me.user}</span>
       </button>
       {open && (
         <div class="popover menu" role="menu">
