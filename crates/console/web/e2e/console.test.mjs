@@ -5,9 +5,12 @@
 //   FERRODEF_SCREENSHOTS  where screenshots go
 //   FERRODEF_CHROMIUM     the browser (default /usr/bin/chromium)
 //   FERRODEF_USER, FERRODEF_PASSWORD  credentials, when the server asks for a login
+//   FERRODEF_ATTACKER_IP, FERRODEF_ATTACKER_COUNTRY  an address the server's GeoIP city
+//                         database places in that country (English name, as on the map)
 // The events (see console.rs): 20 authentications in the last hour (12 succeeded, 8 failed)
 // from 203.0.113.7 (12) and 198.51.100.23 (8) on hosts web-1 and web-2 (10 each), and 10
-// `syslog` events of db-1.
+// `syslog` events of db-1; none of them makes an alert. The tests post the sshd failures that
+// do, while the alerts page watches.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -213,8 +216,8 @@ describe('attackers', () => {
     assert.ok(countries > 150, `${countries} countries`);
     const names = await map.locator('path.country title').allTextContents();
     for (const c of ['France', 'Brazil', 'Japan', 'Australia']) assert.ok(names.includes(c), c);
-    // Until the server has attackers, the page says so instead of failing.
-    await page.locator('.map-note, [data-testid=attackers]').first().waitFor();
+    // No alert yet: the page says so.
+    await page.locator('.map-note', { hasText: 'no attackers seen' }).waitFor();
     await shot('attackers');
   });
 });
@@ -222,94 +225,112 @@ describe('attackers', () => {
 describe('alerts', () => {
   test('the alerts page renders what the server has', async () => {
     await page.goto(`${BASE}/ui/alerts`);
-    await page.locator('[data-testid=alerts-missing], [data-testid=alerts], .alerts-page .empty').first().waitFor();
+    await page.locator('.alerts-page .empty', { hasText: 'No alerts match' }).waitFor();
     await shot('alerts');
   });
 });
 
-// The alerts and attackers endpoints come from the detection work; until the server has them
-// (404), these tests serve their documented contract (docs/console.md) to the page, so the
-// rendering, the actions and the map markers are checked now. Once the server answers, they
-// are skipped in favour of tests on its real data.
-describe('alerts and attackers, from their API contract', () => {
-  const now = Date.now();
-  const ev = (i, host) => ({
-    utctimestamp: new Date(now - i * 60_000).toISOString(), hostname: host, category: 'authentication',
-    summary: `Failed password for root${i}`, details: { sourceipaddress: '198.51.100.23', success: false },
-  });
-  const alerts = [
-    { id: 'a1', utctimestamp: new Date(now - 60_000).toISOString(), severity: 'HIGH', summary: '8 failed logins from 198.51.100.23',
-      category: 'bruteforce', tags: ['ssh'], rule: 'ssh-bruteforce', rule_kind: 'threshold', key: '198.51.100.23', count: 8,
-      status: 'open', assignee: null, events: [ev(1, 'web-1'), ev(2, 'web-2')] },
-    { id: 'a2', utctimestamp: new Date(now - 120_000).toISOString(), severity: 'MEDIUM', summary: 'root login attempt',
-      category: 'authentication', tags: [], rule: 'root-login', rule_kind: 'match', key: 'web-1', count: 1,
-      status: 'acknowledged', assignee: 'alice', events: [ev(3, 'web-1')] },
-  ];
-  const attackers = [
-    { ip: '192.0.2.99', country: 'Japan', lat: 35.68, lon: 139.69, asn: 'AS2516', first_seen: alerts[1].utctimestamp,
-      last_seen: alerts[0].utctimestamp, alerts: 9, events: 40 },
-    { ip: '198.51.100.23', country: 'Brazil', lat: -23.55, lon: -46.63, asn: 'AS28573', first_seen: alerts[1].utctimestamp,
-      last_seen: alerts[0].utctimestamp, alerts: 1, events: 8 },
-  ];
-  const served = {};
-  before(async () => {
-    for (const e of ['alerts', 'attackers']) served[e] = (await page.request.get(`${BASE}/api/${e}`)).status() !== 404;
-  });
-  after(async () => {
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
-  });
+// Real detections: sshd failures from an address the server's GeoIP test database places in
+// London (see console.rs) are posted while the alerts page is open; the shipped rule
+// bruteforce_ssh (10 failures from one address in 2 minutes) fires, and the alert, its events,
+// its triage and its attacker are followed through the console.
+describe('alerts and attackers, on real detections', () => {
+  const IP = process.env.FERRODEF_ATTACKER_IP ?? '81.2.69.160';
+  const COUNTRY = process.env.FERRODEF_ATTACKER_COUNTRY ?? 'United Kingdom';
+  let alertId;
 
-  test('the alert list, an alert\'s events, and acknowledging one', async (t) => {
-    if (served.alerts) return t.skip('the server has /api/alerts');
-    const posted = [];
-    await page.route(/\/api\/alerts(\?.*)?$/, (r) => r.fulfill({ json: { total: alerts.length, alerts } }));
-    await page.route(/\/api\/alerts\/[^/]+\/status$/, (r) => {
-      posted.push({ url: new URL(r.request().url()).pathname, body: r.request().postDataJSON(),
-        csrf: r.request().headers()['x-csrf-token'] ?? null });
-      return r.fulfill({ json: { result: 'ok' } });
-    });
+  /** Posts `n` sshd failures from IP to /_bulk (as a log forwarder would: no session). */
+  async function sshdFailures(n) {
+    const now = new Date().toISOString();
+    const body = Array.from({ length: n }, (_, i) => JSON.stringify({
+      utctimestamp: now, hostname: 'bastion-1', category: 'authentication',
+      summary: `Failed password for invalid user guest${i} from ${IP} port 4242 ssh2 login failed`,
+      details: { program: 'sshd', sourceipaddress: IP },
+    })).join('\n') + '\n';
+    const r = await fetch(`${BASE}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+    assert.equal(r.status, 200, await r.text());
+  }
+
+  test('an alert arrives live, opens with its events, and is acknowledged', async () => {
     await page.goto(`${BASE}/ui/alerts`);
-    const rows = page.locator('[data-testid=alerts] tbody tr.event-row');
-    await rows.first().waitFor();
-    assert.equal(await rows.count(), 2);
-    await rows.first().click();
+    await page.locator('.live-stream').waitFor();
+    // A mark in the page's memory: it survives only if the page is not reloaded.
+    await page.evaluate(() => { window.__noReload = true; });
+    const row = page.locator('[data-testid=alerts] tbody tr.event-row', { hasText: IP });
+    assert.equal(await row.count(), 0, 'no alert about the attacker before its failures');
+    await sshdFailures(10);
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'the alert arrived without a reload');
+    await page.locator('.toast', { hasText: 'New alert' }).first().waitFor();
+    assert.match(await row.innerText(), /ssh bruteforce attempts by 81\.2\.69\.160/);
+    assert.match(await row.innerText(), /bruteforce/);
+    alertId = await row.getAttribute('data-alert-id');
+    assert.ok(alertId, 'the row names its alert');
+    await shot('alerts-live');
+
+    // Its events: the ten failures, each opening to the stored (enriched) event.
+    await row.click();
     const lines = page.locator('.alert-event-line');
-    assert.deepEqual((await lines.allInnerTexts()).map((l) => l.includes('Failed password for root')), [true, true]);
+    await lines.first().waitFor();
+    const texts = await lines.allInnerTexts();
+    assert.equal(texts.length, 10, texts.join('\n'));
+    assert.ok(texts.every((t) => t.includes(`from ${IP} port 4242`) && t.includes('bastion-1')), texts.join('\n'));
     await lines.first().click();
-    await page.locator('.event-detail .json-tree').first().waitFor();
+    const tree = page.locator('.event-detail .json-tree').first();
+    await tree.waitFor();
+    // Enriched on the way in: the GeoIP city database's place for the address.
+    assert.match(await tree.innerText(), /sourceipgeopoint:\s*"51\.5142,-0\.0931"/);
+    await shot('alert-detail');
+
     page.once('dialog', (d) => d.accept('looking into it'));
-    await rows.first().getByRole('button', { name: 'Ack' }).click();
+    await row.getByRole('button', { name: 'Ack' }).click();
     await page.locator('.toast', { hasText: 'Alert acknowledged' }).waitFor();
-    assert.equal(posted.length, 1);
-    assert.equal(posted[0].url, '/api/alerts/a1/status');
-    assert.deepEqual(posted[0].body, { status: 'acknowledged', comment: 'looking into it' });
-    await shot('alerts-contract');
+    await page.waitForFunction(
+      (id) => document.querySelector(`tr[data-alert-id="${id}"] .status`)?.textContent === 'acknowledged', alertId);
+    // The server has it: status, who, and the comment.
+    const r = await page.request.get(`${BASE}/api/alerts/${alertId}`);
+    assert.equal(r.status(), 200);
+    const a = await r.json();
+    assert.equal(a.status, 'acknowledged');
+    assert.equal(a.updated_by, process.env.FERRODEF_USER);
+    assert.deepEqual(a.comments.map((c) => [c.user, c.text]), [[process.env.FERRODEF_USER, 'looking into it']]);
+    await shot('alert-acknowledged');
   });
 
-  test('attackers on the map, each in its country', async (t) => {
-    if (served.attackers) return t.skip('the server has /api/attackers');
-    await page.route(/\/api\/attackers(\?.*)?$/, (r) => r.fulfill({ json: attackers }));
+  test('the attacker is on the map inside its country, and has its own page', async () => {
+    assert.ok(alertId, 'the alert of the previous test');
     await page.goto(`${BASE}/ui/attackers`);
-    const markers = page.locator('[data-testid=world-map] circle.marker');
-    await markers.first().waitFor();
-    assert.equal(await markers.count(), 2);
-    // Each marker's centre lies inside the outline of its country.
-    const inside = await page.evaluate(() => {
+    const marker = page.locator(`[data-testid=world-map] circle.marker[data-ip="${IP}"]`);
+    await marker.waitFor();
+    assert.equal(await marker.getAttribute('data-country'), COUNTRY);
+    // The marker's centre lies inside the outline of that country, and of no other.
+    const inside = await page.evaluate((ip) => {
       const svg = document.querySelector('[data-testid=world-map]');
-      const byName = (n) => [...svg.querySelectorAll('path.country')].find((p) => p.querySelector('title')?.textContent === n);
-      return [...svg.querySelectorAll('circle.marker')].map((c) => {
-        const country = c.querySelector('title').textContent.split(' — ')[1];
-        const path = byName(country);
-        const pt = svg.createSVGPoint();
-        pt.x = Number(c.getAttribute('cx'));
-        pt.y = Number(c.getAttribute('cy'));
-        return [country, !!path && path.isPointInFill(pt)];
-      });
-    });
-    assert.deepEqual(inside.sort(), [['Brazil', true], ['Japan', true]]);
-    assert.equal(await page.locator('[data-testid=attackers] tbody tr').count(), 2);
-    await shot('attackers-contract');
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
+      const c = svg.querySelector(`circle.marker[data-ip="${ip}"]`);
+      const pt = svg.createSVGPoint();
+      pt.x = Number(c.getAttribute('cx'));
+      pt.y = Number(c.getAttribute('cy'));
+      return [...svg.querySelectorAll('path.country')].filter((p) => p.isPointInFill(pt)).map((p) => p.querySelector('title').textContent);
+    }, IP);
+    assert.deepEqual(inside, [COUNTRY]);
+    const tableRow = page.locator('[data-testid=attackers] tbody tr', { hasText: IP });
+    assert.match(await tableRow.innerText(), /United Kingdom \(GB\)\s+London/);
+    await shot('attackers-real');
+
+    await marker.click();
+    await page.waitForURL((u) => u.pathname === `/ui/attackers/${IP}`);
+    const facts = page.getByTestId('attacker-facts');
+    await facts.waitFor();
+    assert.equal(await page.getByTestId('attacker-country').innerText(), `${COUNTRY} (GB)`);
+    assert.equal(await page.getByTestId('attacker-alerts').innerText(), '1');
+    const alertRows = page.locator('[data-testid=attacker-alert-list] tbody tr');
+    assert.equal(await alertRows.count(), 1);
+    assert.match(await alertRows.first().innerText(), /ssh bruteforce attempts/);
+    await shot('attacker-page');
+    // Its alert opens in the alerts page.
+    await alertRows.first().click();
+    await page.waitForURL((u) => u.pathname === '/ui/alerts' && u.searchParams.get('q') === `id:${alertId}`);
+    await page.locator(`tr[data-alert-id="${alertId}"]`).waitFor();
   });
 });
 

@@ -84,7 +84,10 @@ function App() {
     setCsrf(null);
     setMe('login');
   };
-  const page = PAGES.some((p) => p.id === loc.page) ? loc.page : 'notfound';
+  // `attackers/<ip>`: a page and what it shows.
+  const [top, ...rest] = loc.page.split('/');
+  const sub = rest.length ? safeDecode(rest.join('/')) : undefined;
+  const page = PAGES.some((p) => p.id === top) ? top : 'notfound';
   return (
     <div class="shell">
       <header class="topbar">
@@ -114,7 +117,7 @@ function App() {
         {page === 'alerts' && <AlertsPage loc={loc} />}
         {page === 'attackers' && (
           <Suspense fallback={<div class="empty">Loading the map…</div>}>
-            <AttackersPage />
+            <AttackersPage ip={sub} />
           </Suspense>
         )}
         {page === 'notfound' && (
@@ -126,6 +129,14 @@ function App() {
       <Toasts />
     </div>
   );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function UserMenu({ me, onLogout }: { me: Me; onLogout: () => void }) {
