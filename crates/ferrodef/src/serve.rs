@@ -206,6 +206,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             Duration::from_millis(cfg.search_timeout_ms),
         ),
         alerts: book.clone(),
+        lists: Arc::new(ferrodef_api::lists::Lists::load(&*core.store)),
         auth,
         auth_config: ferrodef_api::auth::AuthConfig {
             require_ingest_token: cfg.auth.require_ingest_token,
