@@ -54,10 +54,13 @@ pub struct Core {
     _lock: File,
 }
 
+/// One listener of stored alerts.
+type AlertListener = Box<dyn Fn(&[Alert]) + Send + Sync>;
+
 /// Hands stored alerts to every listener added.
 #[derive(Default)]
 pub struct AlertFanout {
-    listeners: parking_lot::RwLock<Vec<Box<dyn Fn(&[Alert]) + Send + Sync>>>,
+    listeners: parking_lot::RwLock<Vec<AlertListener>>,
 }
 
 impl AlertFanout {

@@ -332,6 +332,67 @@ describe('alerts and attackers, on real detections', () => {
     await page.waitForURL((u) => u.pathname === '/ui/alerts' && u.searchParams.get('q') === `id:${alertId}`);
     await page.locator(`tr[data-alert-id="${alertId}"]`).waitFor();
   });
+
+  test('block the attacker from its page: blocklist.txt has it, the Lists page shows it', async () => {
+    await page.goto(`${BASE}/ui/attackers/${IP}`);
+    await page.getByTestId('attacker-facts').waitFor();
+    await page.getByRole('button', { name: 'Block', exact: true }).click();
+    const form = page.getByRole('form', { name: `Block ${IP}` });
+    await form.waitFor();
+    assert.match(await form.getByLabel('Reason').inputValue(), /attacker behind 1 alerts/);
+    await shot('attacker-block');
+    await form.getByRole('button', { name: `Block ${IP}` }).click();
+    await page.locator('.toast', { hasText: `${IP} added to the blocklist` }).waitFor();
+    await page.getByRole('button', { name: 'Blocked' }).waitFor();
+    // What a firewall fetches.
+    const txt = await page.request.get(`${BASE}/api/blocklist.txt`);
+    assert.equal(txt.status(), 200);
+    assert.equal(txt.headers()['content-type'], 'text/plain; charset=utf-8');
+    assert.ok((await txt.text()).split('\n').includes(IP), await txt.text());
+
+    await page.goto(`${BASE}/ui/lists`);
+    const row = page.locator('[data-testid=list-entries] tbody tr', { hasText: IP });
+    await row.waitFor();
+    const cells = await row.locator('td').allInnerTexts();
+    assert.equal(cells[1], 'ip');
+    assert.match(cells[2], /attacker behind 1 alerts/);
+    assert.equal(cells[4], process.env.FERRODEF_USER);
+    // Expires in 30 days (the default).
+    const days = (Date.parse(cells[3].replace(' ', 'T') + 'Z') - Date.now()) / 86_400_000;
+    assert.ok(days > 29.9 && days <= 30, `${cells[3]}: ${days} days`);
+    await shot('lists-blocklist');
+  });
+
+  test('watch an alert\'s key from the alert, add and remove entries on the Lists page', async () => {
+    await page.goto(`${BASE}/ui/alerts?q=${encodeURIComponent(`id:${alertId}`)}`);
+    const row = page.locator(`tr[data-alert-id="${alertId}"]`);
+    await row.click();
+    await page.locator('.alert-meta').getByRole('button', { name: 'Watch', exact: true }).click();
+    const form = page.getByRole('form', { name: `Watch ${IP}` });
+    await form.getByLabel('Expires').selectOption('7d');
+    await form.getByRole('button', { name: `Watch ${IP}` }).click();
+    await page.locator('.toast', { hasText: `${IP} added to the watchlist` }).waitFor();
+
+    await page.goto(`${BASE}/ui/lists?list=watchlist`);
+    const entries = page.locator('[data-testid=list-entries] tbody tr');
+    await entries.first().waitFor();
+    assert.equal(await entries.count(), 1);
+    assert.match(await entries.first().innerText(), new RegExp(`${IP.replaceAll('.', '\\.')}\\s+ip\\s+alert ${alertId}`));
+    // Add a user name by hand, then remove it.
+    await page.getByLabel('Value').fill('contractor7');
+    await page.getByLabel('Entry kind').selectOption('username');
+    await page.getByLabel('Reason').fill('leaving Friday');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    const added = page.locator('[data-testid=list-entries] tbody tr', { hasText: 'contractor7' });
+    await added.waitFor();
+    assert.match(await added.innerText(), /username\s+leaving Friday/);
+    await shot('lists-watchlist');
+    page.once('dialog', (d) => d.accept());
+    await added.getByRole('button', { name: 'Remove contractor7' }).click();
+    await added.waitFor({ state: 'detached' });
+    const wl = await (await page.request.get(`${BASE}/api/watchlist`)).json();
+    assert.deepEqual(wl.entries.map((e) => e.value), [IP]);
+  });
 });
 
 describe('shell', () => {

@@ -11,6 +11,7 @@ import { Login } from './pages/login';
 import { SearchPage } from './pages/search';
 import { DashboardsPage } from './pages/dashboards';
 import { AlertsPage } from './pages/alerts';
+import { ListsPage } from './pages/lists';
 
 // The map and its country shapes load only when the page opens.
 const AttackersPage = lazy(() => import('./pages/attackers').then((m) => ({ default: m.AttackersPage })));
@@ -26,6 +27,7 @@ const PAGES = [
   { id: 'dashboards', label: 'Dashboards', icon: 'dashboards', key: 'd' },
   { id: 'alerts', label: 'Alerts', icon: 'alerts', key: 'a' },
   { id: 'attackers', label: 'Attackers', icon: 'attackers', key: 'm' },
+  { id: 'lists', label: 'Lists', icon: 'lists', key: 'l' },
 ];
 
 type Theme = 'dark' | 'light';
@@ -120,6 +122,7 @@ function App() {
             <AttackersPage ip={sub} />
           </Suspense>
         )}
+        {page === 'lists' && <ListsPage loc={loc} />}
         {page === 'notfound' && (
           <div class="empty">
             No page “{loc.page}”. <a href="/ui/search">Go to Search</a>
