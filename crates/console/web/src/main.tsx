@@ -12,6 +12,8 @@ import { SearchPage } from './pages/search';
 import { DashboardsPage } from './pages/dashboards';
 import { AlertsPage } from './pages/alerts';
 import { ListsPage } from './pages/lists';
+import { UsersPage } from './pages/users';
+import { HealthPage } from './pages/health';
 
 // The map and its country shapes load only when the page opens.
 const AttackersPage = lazy(() => import('./pages/attackers').then((m) => ({ default: m.AttackersPage })));
@@ -28,6 +30,8 @@ const PAGES = [
   { id: 'alerts', label: 'Alerts', icon: 'alerts', key: 'a' },
   { id: 'attackers', label: 'Attackers', icon: 'attackers', key: 'm' },
   { id: 'lists', label: 'Lists', icon: 'lists', key: 'l' },
+  { id: 'health', label: 'Health', icon: 'health', key: 'h' },
+  { id: 'users', label: 'Users', icon: 'users', key: 'u', admin: true },
 ];
 
 type Theme = 'dark' | 'light';
@@ -89,7 +93,8 @@ function App() {
   // `attackers/<ip>`: a page and what it shows.
   const [top, ...rest] = loc.page.split('/');
   const sub = rest.length ? safeDecode(rest.join('/')) : undefined;
-  const page = PAGES.some((p) => p.id === top) ? top : 'notfound';
+  const pages = PAGES.filter((p) => !p.admin || me.role === 'admin');
+  const page = pages.some((p) => p.id === top) ? top : 'notfound';
   return (
     <div class="shell">
       <header class="topbar">
@@ -97,7 +102,7 @@ function App() {
           <span class="brand-mark">F</span> <span class="brand-name">ferrodef</span>
         </a>
         <nav class="nav" aria-label="Pages">
-          {PAGES.map((p) => (
+          {pages.map((p) => (
             <a key={p.id} href={`/ui/${p.id}`} class={page === p.id ? 'active' : ''}
               aria-current={page === p.id ? 'page' : undefined} title={`${p.label} (g ${p.key})`}
               onClick={(e) => { e.preventDefault(); navigate(p.id); }}>
@@ -123,6 +128,8 @@ function App() {
           </Suspense>
         )}
         {page === 'lists' && <ListsPage loc={loc} />}
+        {page === 'health' && <HealthPage />}
+        {page === 'users' && <UsersPage />}
         {page === 'notfound' && (
           <div class="empty">
             No page “{loc.page}”. <a href="/ui/search">Go to Search</a>
