@@ -295,6 +295,21 @@ describe('alerts and attackers, on real detections', () => {
     assert.equal(a.updated_by, process.env.FERRODEF_USER);
     assert.deepEqual(a.comments.map((c) => [c.user, c.text]), [[process.env.FERRODEF_USER, 'looking into it']]);
     await shot('alert-acknowledged');
+
+    // Assign it and comment on it.
+    const detail = page.locator('.alert-triage');
+    await detail.getByLabel('Assignee').fill('carol');
+    await detail.getByRole('button', { name: 'Assign' }).click();
+    await page.locator('.toast', { hasText: 'Alert assigned to carol' }).waitFor();
+    await detail.getByLabel('Comment').fill('same source as last week');
+    await detail.getByRole('button', { name: 'Comment', exact: true }).click();
+    await page.locator('.toast', { hasText: 'Comment added' }).waitFor();
+    await page.locator('.alert-comments', { hasText: 'same source as last week' }).waitFor();
+    await page.waitForFunction((id) => document.querySelector(`tr[data-alert-id="${id}"] td:nth-child(9)`)?.textContent === 'carol', alertId);
+    const b = await (await page.request.get(`${BASE}/api/alerts/${alertId}`)).json();
+    assert.equal(b.assignee, 'carol');
+    assert.equal(b.status, 'acknowledged');
+    assert.deepEqual(b.comments.map((c) => c.text), ['looking into it', 'same source as last week']);
   });
 
   test('the attacker is on the map inside its country, and has its own page', async () => {

@@ -181,6 +181,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                               ))}
                             </div>
                           ) : null}
+                          <AlertTriage alert={a} onDone={() => setTick((n) => n + 1)} />
                           {(a.events ?? []).length
                             ? (a.events ?? []).map((ev, i) => <AlertEvent key={i} event={ev} initiallyOpen={(a.events ?? []).length === 1} />)
                             : <div class="muted small">No events attached.</div>}
@@ -194,6 +195,35 @@ export function AlertsPage({ loc }: { loc: Location }) {
           )}
         </div>
       )}
+    </div>
+  );
+}
+
+/** Assigning an alert and commenting on it (POST /api/alerts/{id}/assign, /comment). */
+function AlertTriage({ alert, onDone }: { alert: Alert; onDone: () => void }) {
+  const [assignee, setAssignee] = useState(alert.assignee ?? '');
+  const [comment, setComment] = useState('');
+  useEffect(() => setAssignee(alert.assignee ?? ''), [alert.assignee]);
+  const send = async (what: 'assign' | 'comment', body: Record<string, string>, done: string) => {
+    try {
+      await post(`/api/alerts/${encodeURIComponent(alert.id)}/${what}`, body);
+      toast(done, 'success');
+      if (what === 'comment') setComment('');
+      onDone();
+    } catch (e) {
+      toast(`Could not ${what}: ${(e as Error).message}`, 'error');
+    }
+  };
+  return (
+    <div class="alert-triage">
+      <form onSubmit={(e) => { e.preventDefault(); send('assign', { assignee: assignee.trim() }, assignee.trim() ? `Alert assigned to ${assignee.trim()}` : 'Alert unassigned'); }}>
+        <input aria-label="Assignee" placeholder="Assignee (empty: nobody)" value={assignee} onInput={(e) => setAssignee(e.currentTarget.value)} />
+        <button class="btn small" type="submit">Assign</button>
+      </form>
+      <form onSubmit={(e) => { e.preventDefault(); if (comment.trim()) send('comment', { comment: comment.trim() }, 'Comment added'); }}>
+        <input aria-label="Comment" placeholder="Add a comment" value={comment} maxLength={16384} onInput={(e) => setComment(e.currentTarget.value)} />
+        <button class="btn small" type="submit" disabled={!comment.trim()}>Comment</button>
+      </form>
     </div>
   );
 }
