@@ -160,6 +160,9 @@ impl ListName {
 #[derive(Default)]
 pub struct ListBook {
     entries: RwLock<HashMap<String, Entry>>,
+    /// When each entry's latest record was written (retention drops old records: entries
+    /// in force are written again before that, see [`Lists::refresh`]).
+    written: RwLock<HashMap<String, DateTime<Utc>>>,
 }
 
 impl ListBook {
@@ -213,6 +216,13 @@ impl ListBook {
 
     /// Folds a change in.
     pub fn apply(&self, c: &Change) {
+        let at = DateTime::parse_from_rfc3339(&c.utctimestamp)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        match c.action {
+            Action::Add => self.written.write().insert(c.id.clone(), at),
+            Action::Remove => self.written.write().remove(&c.id),
+        };
         let mut entries = self.entries.write();
         match (c.action, &c.entry) {
             (Action::Add, Some(e)) => {
@@ -230,7 +240,21 @@ impl ListBook {
         let mut entries = self.entries.write();
         if entries.values().any(|e| e.expired(now)) {
             entries.retain(|_, e| !e.expired(now));
+            self.written
+                .write()
+                .retain(|id, _| entries.contains_key(id));
         }
+    }
+
+    /// Entries in force whose latest record is older than `age` (and that do not expire
+    /// within it): the ones to write again before retention drops their record.
+    pub fn stale(&self, now: DateTime<Utc>, age: Duration) -> Vec<Entry> {
+        let written = self.written.read();
+        self.entries(now)
+            .into_iter()
+            .filter(|e| written.get(&e.id).is_none_or(|t| *t < now - age))
+            .filter(|e| !e.expired(now + age))
+            .collect()
     }
 
     /// The entries in force, newest first.
@@ -280,6 +304,51 @@ impl Lists {
             block: ListBook::load(store, ListName::Block),
             watch: ListBook::load(store, ListName::Watch),
         }
+    }
+
+    /// Writes again (same entry, user `ferrodef`) every entry in force whose latest record is
+    /// older than `age`, so that retention, which drops whole days of every stream, never
+    /// takes the only record of an entry still in force. Run periodically with half the
+    /// retention period; answers how many were written.
+    pub async fn refresh(
+        &self,
+        ingest: &ferrodef_ingest::IngestService,
+        age: Duration,
+    ) -> Result<usize, String> {
+        let now = Utc::now();
+        let mut n = 0;
+        for list in [ListName::Block, ListName::Watch] {
+            let book = self.book(list);
+            let changes: Vec<Change> = book
+                .stale(now, age)
+                .into_iter()
+                .map(|e| Change {
+                    utctimestamp: format_timestamp(&now),
+                    user: "ferrodef".into(),
+                    action: Action::Add,
+                    id: e.id.clone(),
+                    entry: Some(e),
+                })
+                .collect();
+            for chunk in changes.chunks(1000) {
+                let docs = chunk
+                    .iter()
+                    .filter_map(|c| match serde_json::to_value(c) {
+                        Ok(Value::Object(m)) => Some(m),
+                        _ => None,
+                    })
+                    .collect();
+                ingest
+                    .write_internal(list.stream(), docs)
+                    .await
+                    .map_err(|e| format!("{}: {e}", list.noun()))?;
+                for c in chunk {
+                    book.apply(c);
+                }
+                n += chunk.len();
+            }
+        }
+        Ok(n)
     }
 
     /// One of them.
@@ -993,6 +1062,20 @@ mod tests {
             .find(EntryKind::Ip, "192.0.2.1", at("2026-01-03T00:00:00Z"))
             .is_some());
         assert!(book.get("b", at("2026-01-03T00:00:00Z")).is_none());
+        // Retention: "a" (never expires) was written long ago and is due to be written again;
+        // once it is, it is not.
+        let now = at("2026-03-01T00:00:00Z");
+        let stale: Vec<String> = book
+            .stale(now, Duration::days(15))
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(stale, vec!["a"]);
+        book.apply(&Change {
+            utctimestamp: "2026-02-28T00:00:00+00:00".into(),
+            ..add(entry("a", "192.0.2.1", None))
+        });
+        assert!(book.stale(now, Duration::days(15)).is_empty());
     }
 
     #[test]
