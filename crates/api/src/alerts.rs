@@ -79,10 +79,17 @@ pub struct Change {
     pub comment: Option<String>,
 }
 
+/// Alerts announced lately, kept until the store surely has them searchable.
+const RECENT: usize = 1024;
+
 /// The triage state of every alert, and the live feed of new alerts.
 pub struct AlertBook {
     states: RwLock<HashMap<String, AlertState>>,
     live: broadcast::Sender<Arc<Value>>,
+    /// The latest alerts announced (at most [`RECENT`]): the store makes a stored alert
+    /// searchable a moment after it is announced, and an analyst may open or triage it from
+    /// the live feed before that.
+    recent: parking_lot::Mutex<std::collections::VecDeque<Arc<Value>>>,
 }
 
 impl Default for AlertBook {
@@ -90,6 +97,7 @@ impl Default for AlertBook {
         AlertBook {
             states: RwLock::new(HashMap::new()),
             live: broadcast::channel(1024).0,
+            recent: parking_lot::Mutex::new(std::collections::VecDeque::new()),
         }
     }
 }
@@ -152,10 +160,28 @@ impl AlertBook {
     /// Announces stored alerts to the live feed.
     pub fn publish(&self, alerts: &[Alert]) {
         for a in alerts {
-            let v = with_state(a.to_value(), &AlertState::default());
+            let v = Arc::new(a.to_value());
+            {
+                let mut recent = self.recent.lock();
+                if recent.len() >= RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back(v.clone());
+            }
+            let pushed = with_state((*v).clone(), &AlertState::default());
             // Nobody listening is fine.
-            let _ = self.live.send(Arc::new(v));
+            let _ = self.live.send(Arc::new(pushed));
         }
+    }
+
+    /// An alert announced lately, by id.
+    pub fn recent(&self, id: &str) -> Option<Value> {
+        self.recent
+            .lock()
+            .iter()
+            .rev()
+            .find(|a| a.get("id").and_then(Value::as_str) == Some(id))
+            .map(|a| (**a).clone())
     }
 
     /// A receiver of new alerts.
@@ -328,9 +354,14 @@ async fn find(s: &AppState, id: &str) -> Result<Value, Response> {
             store.search(&req)
         })
         .await?;
-    res.hits.into_iter().next().ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, format!("no alert with id {id:?}")).into_response()
-    })
+    // Not searchable yet: an alert just announced.
+    res.hits
+        .into_iter()
+        .next()
+        .or_else(|| s.alerts.recent(id))
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no alert with id {id:?}")).into_response()
+        })
 }
 
 /// `GET /api/alerts/{id}`.

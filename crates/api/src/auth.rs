@@ -52,7 +52,7 @@ pub fn request_info(req: &Request) -> RequestInfo {
     } else {
         "http"
     };
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let path = redact_query_token(req.uri().path_and_query().map_or("/", |p| p.as_str()));
     RequestInfo {
         src: conn.map(|c| c.peer.ip()),
         dst: conn.map(|c| c.local.ip()),
@@ -66,6 +66,38 @@ pub fn request_info(req: &Request) -> RequestInfo {
             .get(header::USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
     }
+}
+
+/// The one path that accepts a token in its query string (`?token=`): the plain-text
+/// blocklist, for firewalls that can fetch a URL but not send a header (docs/lists.md).
+pub const QUERY_TOKEN_PATH: &str = "/api/blocklist.txt";
+
+/// The `token` parameter of a query string.
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+/// `path?query` with the value of a `token` parameter replaced, so that security events and
+/// logs never hold a token.
+fn redact_query_token(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_string();
+    };
+    let query: Vec<&str> = query
+        .split('&')
+        .map(|kv| {
+            if kv.starts_with("token=") {
+                "token=REDACTED"
+            } else {
+                kv
+            }
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
 }
 
 /// Credentials a request carries.
@@ -224,7 +256,12 @@ pub async fn layer(State(s): State<Arc<AppState>>, mut req: Request, next: Next)
                 .into_response();
         }
     }
-    let creds = credentials(&headers);
+    let creds = match credentials(&headers) {
+        Credentials::None if req.uri().path() == QUERY_TOKEN_PATH => {
+            query_token(req.uri().query()).map_or(Credentials::None, Credentials::Bearer)
+        }
+        c => c,
+    };
     let has_creds = !matches!(creds, Credentials::None);
     let result = authenticate(&s.auth, creds, &info).await;
     let principal = match (access, result) {

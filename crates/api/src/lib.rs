@@ -9,7 +9,9 @@
 //!
 //! Users and access: `POST /api/login`, `POST /api/logout`, `GET /api/me`, `GET/POST
 //! /api/users`, `PATCH /api/users/{name}`, `POST /api/users/{name}/password`, `GET/POST
-//! /api/tokens`, `DELETE /api/tokens/{id}`. Who may call what is one table,
+//! /api/tokens`, `DELETE /api/tokens/{id}`. Lists: `GET/POST /api/blocklist`, `DELETE
+//! /api/blocklist/{id}`, `GET /api/blocklist.txt`, the same for `/api/watchlist`, and MozDef's
+//! `POST /blockip`, `POST /watchitem`, `GET /getwatchlist` ([`lists`]). Who may call what is one table,
 //! [`policy::POLICY`]; the [`auth`] middleware applies it to every request (see
 //! `docs/auth.md`).
 
@@ -17,6 +19,7 @@ pub mod alerts;
 pub mod attackers;
 pub mod auth;
 mod ingest;
+pub mod lists;
 pub mod policy;
 pub mod search;
 pub mod security_sink;
@@ -99,6 +102,8 @@ pub struct AppState {
     pub alerts: Arc<alerts::AlertBook>,
     /// Where alerts are sent (their delivery records, the notification metrics).
     pub notify: Option<Arc<ferrodef_notify::Dispatcher>>,
+    /// The blocklist and the watchlist.
+    pub lists: Arc<lists::Lists>,
 }
 
 /// Who makes a request (the authenticated user or token), for the records it leaves (alert
@@ -185,6 +190,23 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/alertstatus", post(alerts::mozdef_status))
         .route("/api/attackers", get(attackers::list))
         .route("/api/attackers/{ip}", get(attackers::get_one))
+        .route(
+            "/api/blocklist",
+            get(lists::get_blocklist).post(lists::post_blocklist),
+        )
+        .route("/api/blocklist/{id}", delete(lists::delete_blocklist))
+        .route("/api/blocklist.txt", get(lists::blocklist_txt))
+        .route(
+            "/api/watchlist",
+            get(lists::get_watchlist).post(lists::post_watchlist),
+        )
+        .route("/api/watchlist/{id}", delete(lists::delete_watchlist))
+        .route("/blockip", post(lists::mozdef_blockip))
+        .route("/blockip/", post(lists::mozdef_blockip))
+        .route("/watchitem", post(lists::mozdef_watchitem))
+        .route("/watchitem/", post(lists::mozdef_watchitem))
+        .route("/getwatchlist", get(lists::mozdef_getwatchlist))
+        .route("/getwatchlist/", get(lists::mozdef_getwatchlist))
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

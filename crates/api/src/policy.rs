@@ -49,6 +49,22 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/alertstatus", Need(Triage)),
     ("GET", "/api/attackers", Need(Read)),
     ("GET", "/api/attackers/{}", Need(Read)),
+    // Lists: reading needs read (the plain-text blocklist too: firewalls fetch it with a
+    // viewer token, as a bearer or `?token=`), changing needs triage.
+    ("GET", "/api/blocklist", Need(Read)),
+    ("POST", "/api/blocklist", Need(Triage)),
+    ("DELETE", "/api/blocklist/{}", Need(Triage)),
+    ("GET", "/api/blocklist.txt", Need(Read)),
+    ("GET", "/api/watchlist", Need(Read)),
+    ("POST", "/api/watchlist", Need(Triage)),
+    ("DELETE", "/api/watchlist/{}", Need(Triage)),
+    // MozDef's list endpoints.
+    ("POST", "/blockip", Need(Triage)),
+    ("POST", "/blockip/", Need(Triage)),
+    ("POST", "/watchitem", Need(Triage)),
+    ("POST", "/watchitem/", Need(Triage)),
+    ("GET", "/getwatchlist", Need(Read)),
+    ("GET", "/getwatchlist/", Need(Read)),
     ("GET", "/status", Need(Read)),
     ("GET", "/metrics", Need(Read)),
     ("*", "/events", Ingest),

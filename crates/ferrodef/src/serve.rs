@@ -54,14 +54,14 @@ pub struct Core {
     _lock: File,
 }
 
+/// One listener of stored alerts.
+type AlertListener = Box<dyn Fn(&[Alert]) + Send + Sync>;
+
 /// Hands stored alerts to every listener added.
 #[derive(Default)]
 pub struct AlertFanout {
     listeners: parking_lot::RwLock<Vec<AlertListener>>,
 }
-
-/// Something told about stored alerts.
-type AlertListener = Box<dyn Fn(&[Alert]) + Send + Sync>;
 
 impl AlertFanout {
     /// Adds a listener.
@@ -194,6 +194,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     let notify = start_notify(&cfg, &core)?;
     let auth = start_auth(&cfg, &core).await?;
+    let lists = Arc::new(ferrodef_api::lists::Lists::load(&*core.store));
+    spawn_list_refresh(lists.clone(), core.ingest.clone(), cfg.retention_days);
     let state = Arc::new(AppState {
         store: core.store.clone(),
         ingest: core.ingest.clone(),
@@ -211,6 +213,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         ),
         alerts: book.clone(),
         notify: notify.clone(),
+        lists: lists.clone(),
         auth,
         auth_config: ferrodef_api::auth::AuthConfig {
             require_ingest_token: cfg.auth.require_ingest_token,
@@ -362,6 +365,27 @@ async fn start_syslog(
 fn announce(proto: &str, addr: std::net::SocketAddr) {
     tracing::info!("syslog {proto} listening on {addr}");
     println!("ferrodef syslog {proto} on {addr}");
+}
+
+/// Every hour, writes again the list entries in force whose latest record is older than half
+/// the retention period, so that retention never drops the only record of one.
+fn spawn_list_refresh(
+    lists: Arc<ferrodef_api::lists::Lists>,
+    ingest: IngestService,
+    retention_days: u32,
+) {
+    let age = chrono::Duration::days(i64::from((retention_days / 2).max(1)));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match lists.refresh(&ingest, age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "list entries written again (retention)"),
+                Err(e) => tracing::warn!("list entries could not be written again: {e}"),
+            }
+        }
+    });
 }
 
 fn spawn_retention(store: Arc<dyn Store>, days: u32) {

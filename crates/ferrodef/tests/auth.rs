@@ -174,6 +174,8 @@ fn every_endpoint_against_every_caller() {
     let admin = admin.unwrap();
     let admin_cookie = admin.cookie.clone();
     let admin_csrf = admin.csrf.clone();
+    // For the rows with a token in the query string.
+    let (viewer_q, revoked_q) = (viewer_token.clone(), revoked.clone());
     let who: Vec<Who> = vec![
         Who {
             name: "anonymous",
@@ -211,6 +213,21 @@ fn every_endpoint_against_every_caller() {
             auth: basic("locked1", "locked1-password"),
         },
     ];
+    // One entry on each list, for the DELETE rows.
+    let entry_id = |list: &str| -> String {
+        let r = client()
+            .post(format!("{url}/api/{list}"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&serde_json::json!({"kind": "username", "value": "to-remove", "reason": "authz row"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().unwrap()["entry"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (block_id, watch_id) = (entry_id("blocklist"), entry_id("watchlist"));
     let ev = r#"{"summary":"authz row"}"#;
     // (method, path, body, content type, expected: anonymous viewer analyst admin ingest revoked disabled locked)
     let rows: Vec<(&str, String, String, &str, [u16; 8])> = vec![
@@ -361,6 +378,95 @@ fn every_endpoint_against_every_caller() {
             "",
             [404, 404, 404, 404, 404, 404, 404, 404],
         ),
+        // The lists. Additions: a new value per caller (201); MozDef's /blockip renews the
+        // address the analyst blocked (200). Removals: the analyst removes the entry, after
+        // which the admin finds none (404).
+        (
+            "GET",
+            "/api/blocklist".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/api/blocklist".into(),
+            r#"{"kind":"hostname","value":"{who}.example.com","reason":"authz row","expires":"1d"}"#.into(),
+            "application/json",
+            [401, 403, 201, 201, 403, 401, 401, 401],
+        ),
+        (
+            "DELETE",
+            format!("/api/blocklist/{block_id}"),
+            String::new(),
+            "",
+            [401, 403, 200, 404, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/blocklist.txt".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        // A token in the query string (firewalls): a viewer's works for anyone without other
+        // credentials; a revoked one does not. Credentials in a header or cookie win.
+        (
+            "GET",
+            format!("/api/blocklist.txt?token={viewer_q}"),
+            String::new(),
+            "",
+            [200, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            format!("/api/blocklist.txt?token={revoked_q}"),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/watchlist".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/api/watchlist".into(),
+            r#"{"kind":"username","value":"{who}","reason":"authz row"}"#.into(),
+            "application/json",
+            [401, 403, 201, 201, 403, 401, 401, 401],
+        ),
+        (
+            "DELETE",
+            format!("/api/watchlist/{watch_id}"),
+            String::new(),
+            "",
+            [401, 403, 200, 404, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/blockip".into(),
+            r#"{"ipaddress":"81.2.69.200","duration":"1d","comment":"authz row"}"#.into(),
+            "application/json",
+            [401, 403, 201, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/watchitem".into(),
+            r#"{"watchcontent":"{who}-watched","duration":"1d"}"#.into(),
+            "application/json",
+            [401, 403, 201, 201, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/getwatchlist".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
         // Last: the admin's session ends here.
         (
             "POST",
@@ -440,18 +546,32 @@ fn every_endpoint_against_every_caller() {
     assert_eq!(denied[0]["summary"], "Access Control Violation");
     assert_eq!(denied[0]["category"], "cef");
     wait_hits(&s, "details.cef.signature:AL0 AND details.username:locked1");
-    wait_hits(&s, "details.cef.signature:TOK2");
+    // A token sent in the query string is not written into the security events.
+    let invalid = wait_hits(&s, "details.cef.signature:TOK2 AND details.url:*blocklist*");
+    assert!(
+        invalid
+            .iter()
+            .all(|h| !h.to_string().contains(&revoked_q[4..])),
+        "{invalid:?}"
+    );
+    assert!(
+        invalid[0]["details"]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/api/blocklist.txt?token=REDACTED")),
+        "{invalid:?}"
+    );
     // Events of the commands (spooled) reached the store too.
-    // (The API's own revocation may be stored first: wait for the command's.)
+    // (The command's spool is stored within 2 s: the API's own revocation may be found first.)
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let revokes = wait_hits(&s, "details.cef.signature:TOK1");
-        if revokes.iter().any(|h| {
+        let found = revokes.iter().any(|h| {
             h["details"]["message"]
                 .as_str()
                 .unwrap_or("")
                 .contains(&revoked_id)
-        }) {
+        });
+        if found {
             break;
         }
         assert!(Instant::now() < deadline, "{revokes:?}");

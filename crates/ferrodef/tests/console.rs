@@ -1,8 +1,11 @@
-//! The web console in a real browser: `ferrodef serve` with known events, then the browser
-//! tests of crates/console/web/e2e (headless Chromium through playwright-core, both installed
-//! by scripts/test and the console's build). Screenshots: target/console-screenshots/*.png.
+//! The web console in a real browser: `ferrodef serve` with known events and a GeoIP city
+//! database, then the browser tests of crates/console/web/e2e (headless Chromium through
+//! playwright-core, both installed by scripts/test and the console's build). Screenshots:
+//! target/console-screenshots/*.png.
 
 mod common;
+#[path = "../../transforms/tests/support/geoip_fixture.rs"]
+mod geoip_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,11 +71,27 @@ fn console_in_headless_chromium() {
         web.display()
     );
 
-    // The first start creates `admin` with this password (once the server has users); the
-    // browser tests log in with it when `/api/me` asks for a login.
-    const PASSWORD: &str = "console-test-password-1";
-    std::env::set_var("FERRODEF_ADMIN_PASSWORD", PASSWORD);
-    let server = Server::start(&[]);
+    // The first start creates `admin` with common::ADMIN_PASSWORD; the browser tests log in
+    // with it.
+    // GeoIP databases in MaxMind's format, built for the test (no dependency on the shared
+    // corpora): 81.2.69.0/24 is London, GB (as in MaxMind's own test database), so the attacker
+    // the browser tests create has a real place on the map.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let geo = geoip_fixture::write(dir.path());
+    let cfg = dir.path().join("ferrodef.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[transforms.geoip]\ncity_db = \"{}\"\nasn_db = \"{}\"\n",
+            geo.city.display(),
+            geo.asn.display()
+        ),
+    )
+    .expect("write the config");
+    let server = Server::start_in(
+        &dir.path().join("data"),
+        &["--config", &cfg.to_string_lossy()],
+    );
     let (status, body) = server.post("/_bulk", "application/x-ndjson", events());
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["accepted"], 30, "{body}");
@@ -86,7 +105,9 @@ fn console_in_headless_chromium() {
         .env("FERRODEF_SCREENSHOTS", &shots)
         .env("FERRODEF_CHROMIUM", &chromium)
         .env("FERRODEF_USER", "admin")
-        .env("FERRODEF_PASSWORD", PASSWORD)
+        .env("FERRODEF_PASSWORD", common::ADMIN_PASSWORD)
+        .env("FERRODEF_ATTACKER_IP", "81.2.69.160")
+        .env("FERRODEF_ATTACKER_COUNTRY", "United Kingdom")
         .output()
         .expect("run node (Node.js is needed to build and test the console)");
     let stdout = String::from_utf8_lossy(&out.stdout);

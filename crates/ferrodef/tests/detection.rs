@@ -451,6 +451,56 @@ fn repeated_console_login_failures_raise_ferrodefs_own_alert() {
     assert_eq!(a["severity"], "WARNING");
     assert_eq!(a["key"], "127.0.0.1");
     let summary = a["summary"].as_str().unwrap();
-    assert!(summary.starts_with("5 failed ferrodef logins from 127.0.0.1"), "{summary}");
+    assert!(
+        summary.starts_with("5 failed ferrodef logins from 127.0.0.1"),
+        "{summary}"
+    );
     assert!(summary.contains("mallory0"), "{summary}");
+}
+
+/// An alert is announced on the live feed a moment before the store makes it searchable; an
+/// analyst who opens or triages it from the feed at once finds it all the same.
+#[test]
+fn an_alert_from_the_live_feed_can_be_opened_and_triaged_at_once() {
+    let s = Server::start(&[]);
+    let url = format!("{}/api/alerts/stream", s.url);
+    let feed = std::thread::spawn(move || {
+        let resp = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+            .get(url)
+            .basic_auth("admin", Some(common::ADMIN_PASSWORD))
+            .send()
+            .expect("stream");
+        for line in BufReader::new(resp).lines() {
+            let line = line.expect("line");
+            if let Some(data) = line.strip_prefix("data:") {
+                return serde_json::from_str::<Value>(data.trim()).expect("json");
+            }
+        }
+        panic!("the stream ended without an alert");
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(10, "203.0.113.77", "web9"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let pushed = feed.join().expect("feed");
+    let id = pushed["id"].as_str().expect("id").to_string();
+    // At once: no waiting for the store.
+    let (st, one) = s.get(&format!("/api/alerts/{id}"));
+    assert_eq!(st, 200, "{one}");
+    assert_eq!(one["id"], id.as_str());
+    let (st, r) = s.post_json_as_admin(
+        &format!("/api/alerts/{id}/status"),
+        &json!({"status": "acknowledged"}),
+    );
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["state"]["status"], "acknowledged");
+    // And an id nobody announced is still unknown.
+    let (st, _) = s.get("/api/alerts/no-such-alert");
+    assert_eq!(st, 404);
 }

@@ -49,7 +49,9 @@ export async function api<T = any>(
   path: string,
   opts: { params?: Params; body?: unknown; signal?: AbortSignal; quiet401?: boolean } = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  // `X-Requested-With`: a 401 then carries no Basic challenge, so the browser never shows
+  // its own login box (docs/auth.md).
+  const headers: Record<string, string> = { accept: 'application/json', 'x-requested-with': 'ferrodef-console' };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrf) headers['x-csrf-token'] = csrf;
   let resp: Response;

@@ -11,6 +11,9 @@ import { Login } from './pages/login';
 import { SearchPage } from './pages/search';
 import { DashboardsPage } from './pages/dashboards';
 import { AlertsPage } from './pages/alerts';
+import { ListsPage } from './pages/lists';
+import { UsersPage } from './pages/users';
+import { HealthPage } from './pages/health';
 
 // The map and its country shapes load only when the page opens.
 const AttackersPage = lazy(() => import('./pages/attackers').then((m) => ({ default: m.AttackersPage })));
@@ -26,6 +29,9 @@ const PAGES = [
   { id: 'dashboards', label: 'Dashboards', icon: 'dashboards', key: 'd' },
   { id: 'alerts', label: 'Alerts', icon: 'alerts', key: 'a' },
   { id: 'attackers', label: 'Attackers', icon: 'attackers', key: 'm' },
+  { id: 'lists', label: 'Lists', icon: 'lists', key: 'l' },
+  { id: 'health', label: 'Health', icon: 'health', key: 'h' },
+  { id: 'users', label: 'Users', icon: 'users', key: 'u', admin: true },
 ];
 
 type Theme = 'dark' | 'light';
@@ -48,7 +54,7 @@ function App() {
   const loadMe = async () => {
     try {
       const m = await api('GET', '/api/me', { quiet401: true });
-      setCsrf(m?.csrf ?? null);
+      setCsrf(m?.csrf_token ?? null);
       setMe({ user: m?.user ?? null, role: m?.role ?? null });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setMe('login');
@@ -84,15 +90,19 @@ function App() {
     setCsrf(null);
     setMe('login');
   };
-  const page = PAGES.some((p) => p.id === loc.page) ? loc.page : 'notfound';
+  // `attackers/<ip>`: a page and what it shows.
+  const [top, ...rest] = loc.page.split('/');
+  const sub = rest.length ? safeDecode(rest.join('/')) : undefined;
+  const pages = PAGES.filter((p) => !p.admin || me.role === 'admin');
+  const page = pages.some((p) => p.id === top) ? top : 'notfound';
   return (
     <div class="shell">
       <header class="topbar">
         <a class="brand" href="/ui/search" onClick={(e) => { e.preventDefault(); navigate('search'); }}>
-          <span class="brand-mark">F</span> ferrodef
+          <span class="brand-mark">F</span> <span class="brand-name">ferrodef</span>
         </a>
         <nav class="nav" aria-label="Pages">
-          {PAGES.map((p) => (
+          {pages.map((p) => (
             <a key={p.id} href={`/ui/${p.id}`} class={page === p.id ? 'active' : ''}
               aria-current={page === p.id ? 'page' : undefined} title={`${p.label} (g ${p.key})`}
               onClick={(e) => { e.preventDefault(); navigate(p.id); }}>
@@ -114,9 +124,12 @@ function App() {
         {page === 'alerts' && <AlertsPage loc={loc} />}
         {page === 'attackers' && (
           <Suspense fallback={<div class="empty">Loading the map…</div>}>
-            <AttackersPage />
+            <AttackersPage ip={sub} />
           </Suspense>
         )}
+        {page === 'lists' && <ListsPage loc={loc} />}
+        {page === 'health' && <HealthPage />}
+        {page === 'users' && <UsersPage />}
         {page === 'notfound' && (
           <div class="empty">
             No page “{loc.page}”. <a href="/ui/search">Go to Search</a>
@@ -128,6 +141,14 @@ function App() {
   );
 }
 
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function UserMenu({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const [open, setOpen] = useState(false);
   if (!me.user) {
@@ -137,7 +158,7 @@ function UserMenu({ me, onLogout }: { me: Me; onLogout: () => void }) {
     <div class="user-menu">
       <button class="btn ghost" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)}
         onBlur={() => setTimeout(() => setOpen(false), 150)}>
-        <Icon name="user" /> {me.user}
+        <Icon name="user" /> <span class="user-name">{me.user}</span>
       </button>
       {open && (
         <div class="popover menu" role="menu">

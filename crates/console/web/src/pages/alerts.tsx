@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post } from '../api';
 import { Icon } from '../components/icons';
 import { JsonTree } from '../components/json-tree';
+import { ListButtons, kindOf } from '../components/list-buttons';
 import { toast } from '../components/toast';
 import { Location, navigate } from '../router';
 import { formatTime } from '../time';
@@ -24,8 +25,12 @@ export interface Alert {
   count?: number;
   status?: string;
   assignee?: string | null;
+  comments?: { user: string; at: string; text: string }[];
   events?: Record<string, unknown>[];
 }
+
+/** Whether `s` is an IPv4 or IPv6 address (roughly: the server decides). */
+const isIp = (s: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || (s.includes(':') && /^[0-9a-fA-F:.]+$/.test(s));
 
 const STATUSES = ['open', 'acknowledged', 'escalated', 'closed'];
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
@@ -45,11 +50,20 @@ export function AlertsPage({ loc }: { loc: Location }) {
   useEffect(() => setQText(f.q), [f.q]);
 
   const key = FILTERS.map((k) => f[k]).join('\u0000');
+  // Alerts pushed by the stream: shown at once, and kept until a reload of the list has them
+  // (the store makes a new alert searchable a moment after it is announced).
+  const pushed = useRef<Alert[]>([]);
+  useEffect(() => {
+    pushed.current = [];
+  }, [key]);
   useEffect(() => {
     const ctl = new AbortController();
     get<{ total: number; alerts: Alert[] }>('/api/alerts', { ...f, size: 200 }, ctl.signal)
       .then((r) => {
-        setData({ total: r?.total ?? 0, alerts: r?.alerts ?? [] });
+        const listed = r?.alerts ?? [];
+        const ids = new Set(listed.map((a) => a.id));
+        pushed.current = pushed.current.filter((a) => !ids.has(a.id));
+        setData({ total: (r?.total ?? 0) + pushed.current.length, alerts: [...pushed.current, ...listed] });
         setState('ok');
       })
       .catch((e) => {
@@ -63,7 +77,15 @@ export function AlertsPage({ loc }: { loc: Location }) {
     return () => ctl.abort();
   }, [key, tick]);
 
-  useLiveAlerts(state === 'ok', () => setTick((n) => n + 1), setLive);
+  const onPushed = (a: Alert | null) => {
+    if (a && matchesFilters(a, f) && !pushed.current.some((p) => p.id === a.id)) {
+      pushed.current = [a, ...pushed.current].slice(0, 200);
+      setData((d) => (d && !d.alerts.some((x) => x.id === a.id) ? { total: d.total + 1, alerts: [a, ...d.alerts] } : d));
+    }
+    // And the list again, a moment later, for what the push does not carry.
+    setTimeout(() => setTick((n) => n + 1), 1000);
+  };
+  useLiveAlerts(state === 'ok', onPushed, setLive);
 
   const act = async (a: Alert, status: string) => {
     const comment = status === 'open' ? undefined : window.prompt(`Comment for “${status}” (optional)`) ?? undefined;
@@ -115,6 +137,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                 {data.alerts.map((a) => (
                   <Fragment key={a.id}>
                     <tr class={open === a.id ? 'event-row open' : 'event-row'} tabIndex={0} aria-expanded={open === a.id}
+                      data-alert-id={a.id}
                       onClick={() => setOpen(open === a.id ? null : a.id)}
                       onKeyDown={(e) => rowKey(e, () => setOpen(open === a.id ? null : a.id))}>
                       <td class="col-caret"><span class="caret"><Icon name="chevron" size={12} /></span></td>
@@ -144,9 +167,21 @@ export function AlertsPage({ loc }: { loc: Location }) {
                           <div class="alert-meta small">
                             <span>id <code>{a.id}</code></span>
                             {a.rule_kind && <span>kind {a.rule_kind}</span>}
-                            {a.key && <span>key <code>{a.key}</code></span>}
+                            {a.key && (isIp(a.key)
+                              ? <span>key <a class="mono" href={`/ui/attackers/${encodeURIComponent(a.key)}`}
+                                  onClick={(e) => { e.preventDefault(); navigate(`attackers/${encodeURIComponent(a.key ?? '')}`); }}>{a.key}</a></span>
+                              : <span>key <code>{a.key}</code></span>)}
                             {a.tags?.length ? <span>tags {a.tags.join(', ')}</span> : null}
+                            {a.key && <ListButtons kind={kindOf(a.key)} value={a.key} reason={`alert ${a.id}: ${a.summary}`} />}
                           </div>
+                          {a.comments?.length ? (
+                            <div class="alert-comments small">
+                              {a.comments.map((c, i) => (
+                                <div key={i}><span class="mono muted">{formatTime(Date.parse(c.at), false)}</span> <strong>{c.user}</strong>: {c.text}</div>
+                              ))}
+                            </div>
+                          ) : null}
+                          <AlertTriage alert={a} onDone={() => setTick((n) => n + 1)} />
                           {(a.events ?? []).length
                             ? (a.events ?? []).map((ev, i) => <AlertEvent key={i} event={ev} initiallyOpen={(a.events ?? []).length === 1} />)
                             : <div class="muted small">No events attached.</div>}
@@ -160,6 +195,35 @@ export function AlertsPage({ loc }: { loc: Location }) {
           )}
         </div>
       )}
+    </div>
+  );
+}
+
+/** Assigning an alert and commenting on it (POST /api/alerts/{id}/assign, /comment). */
+function AlertTriage({ alert, onDone }: { alert: Alert; onDone: () => void }) {
+  const [assignee, setAssignee] = useState(alert.assignee ?? '');
+  const [comment, setComment] = useState('');
+  useEffect(() => setAssignee(alert.assignee ?? ''), [alert.assignee]);
+  const send = async (what: 'assign' | 'comment', body: Record<string, string>, done: string) => {
+    try {
+      await post(`/api/alerts/${encodeURIComponent(alert.id)}/${what}`, body);
+      toast(done, 'success');
+      if (what === 'comment') setComment('');
+      onDone();
+    } catch (e) {
+      toast(`Could not ${what}: ${(e as Error).message}`, 'error');
+    }
+  };
+  return (
+    <div class="alert-triage">
+      <form onSubmit={(e) => { e.preventDefault(); send('assign', { assignee: assignee.trim() }, assignee.trim() ? `Alert assigned to ${assignee.trim()}` : 'Alert unassigned'); }}>
+        <input aria-label="Assignee" placeholder="Assignee (empty: nobody)" value={assignee} onInput={(e) => setAssignee(e.currentTarget.value)} />
+        <button class="btn small" type="submit">Assign</button>
+      </form>
+      <form onSubmit={(e) => { e.preventDefault(); if (comment.trim()) send('comment', { comment: comment.trim() }, 'Comment added'); }}>
+        <input aria-label="Comment" placeholder="Add a comment" value={comment} maxLength={16384} onInput={(e) => setComment(e.currentTarget.value)} />
+        <button class="btn small" type="submit" disabled={!comment.trim()}>Comment</button>
+      </form>
     </div>
   );
 }
@@ -190,8 +254,20 @@ function Select({ label, value, options, onChange }: { label: string; value: str
   );
 }
 
-/** New alerts: over server-sent events while the stream works, else by polling. */
-function useLiveAlerts(enabled: boolean, onNew: () => void, setLive: (s: 'stream' | 'polling' | 'off') => void) {
+/** Whether a new alert belongs in the list under the page's filters (a query: left to the
+ *  server, at the next reload). */
+function matchesFilters(a: Alert, f: Record<string, string>): boolean {
+  if (f.q) return false;
+  if (f.status && f.status !== (a.status ?? 'open')) return false;
+  if (f.severity && f.severity.toUpperCase() !== String(a.severity).toUpperCase()) return false;
+  if (f.category && f.category !== a.category) return false;
+  if (f.rule && f.rule !== a.rule) return false;
+  return true;
+}
+
+/** New alerts: over server-sent events while the stream works (`onNew` gets the alert), else
+ *  by polling (`onNew(null)`). */
+function useLiveAlerts(enabled: boolean, onNew: (a: Alert | null) => void, setLive: (s: 'stream' | 'polling' | 'off') => void) {
   const cb = useRef(onNew);
   cb.current = onNew;
   useEffect(() => {
@@ -203,20 +279,21 @@ function useLiveAlerts(enabled: boolean, onNew: () => void, setLive: (s: 'stream
     const startPolling = () => {
       if (poll) return;
       setLive('polling');
-      poll = setInterval(() => document.visibilityState === 'visible' && cb.current(), POLL_MS);
+      poll = setInterval(() => document.visibilityState === 'visible' && cb.current(null), POLL_MS);
     };
     let es: EventSource | null = null;
     if (typeof EventSource !== 'undefined') {
       es = new EventSource('/api/alerts/stream');
       es.onopen = () => setLive('stream');
       es.addEventListener('alert', (e) => {
+        let a: Alert | null = null;
         try {
-          const a = JSON.parse((e as MessageEvent).data) as Alert;
+          a = JSON.parse((e as MessageEvent).data) as Alert;
           toast(`New alert: ${a.summary}`, 'info');
         } catch {
           // The list is reloaded anyway.
         }
-        cb.current();
+        cb.current(a);
       });
       es.onerror = () => {
         // A stream that cannot connect (missing, refused) is replaced by polling.

@@ -1,6 +1,6 @@
 // The login page (POST /api/login with the user's name and password).
 import { useState } from 'preact/hooks';
-import { ApiError, api } from '../api';
+import { ApiError, api, setCsrf } from '../api';
 
 export function Login({ onDone }: { onDone: () => void }) {
   const [username, setUsername] = useState('');
@@ -12,7 +12,8 @@ export function Login({ onDone }: { onDone: () => void }) {
     setBusy(true);
     setError('');
     try {
-      await api('POST', '/api/login', { body: { username, password }, quiet401: true });
+      const r = await api('POST', '/api/login', { body: { username, password }, quiet401: true });
+      setCsrf(r?.csrf_token ?? null);
       setPassword('');
       onDone();
     } catch (err) {
