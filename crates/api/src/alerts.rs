@@ -299,15 +299,7 @@ pub async fn list(
         now: Utc::now(),
         budget: Default::default(),
     };
-    let store: Arc<dyn Store> = s.store.clone();
-    let res = s
-        .search
-        .run(move |budget| {
-            let mut req = req;
-            req.budget = budget;
-            store.search(&req)
-        })
-        .await?;
+    let res = s.search.search(&s.store, req).await?;
     let book = &s.alerts;
     let mut total = res.total;
     let mut alerts: Vec<Value> = Vec::new();
@@ -345,15 +337,7 @@ async fn find(s: &AppState, id: &str) -> Result<Value, Response> {
         now: Utc::now(),
         budget: Default::default(),
     };
-    let store: Arc<dyn Store> = s.store.clone();
-    let res = s
-        .search
-        .run(move |budget| {
-            let mut req = req;
-            req.budget = budget;
-            store.search(&req)
-        })
-        .await?;
+    let res = s.search.search(&s.store, req).await?;
     // Not searchable yet: an alert just announced.
     res.hits
         .into_iter()

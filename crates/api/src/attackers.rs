@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use ferrodef_event::ALERTS_STREAM;
-use ferrodef_store::{SearchRequest, SortOrder, Store};
+use ferrodef_store::{SearchRequest, SortOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -172,15 +172,7 @@ async fn read_alerts(s: &AppState, from: Option<String>) -> Result<Vec<Value>, R
         now: Utc::now(),
         budget: Default::default(),
     };
-    let store: Arc<dyn Store> = s.store.clone();
-    let res = s
-        .search
-        .run(move |budget| {
-            let mut req = req;
-            req.budget = budget;
-            store.search(&req)
-        })
-        .await?;
+    let res = s.search.search(&s.store, req).await?;
     Ok(res.hits)
 }
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use ferrodef_store::params::{ParamError, SearchParams};
-use ferrodef_store::{Budget, Store, StoreError};
+use ferrodef_store::{Budget, SearchRequest, Store, StoreError};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -66,6 +66,22 @@ impl SearchGate {
     }
 }
 
+impl SearchGate {
+    /// Runs `req` on `store` within the gate (its budget set by the gate).
+    pub async fn search(
+        &self,
+        store: &Arc<dyn Store>,
+        mut req: SearchRequest,
+    ) -> Result<ferrodef_store::SearchResponse, Response> {
+        let store = store.clone();
+        self.run(move |budget| {
+            req.budget = budget;
+            store.search(&req)
+        })
+        .await
+    }
+}
+
 /// Every search slot is taken.
 fn busy() -> Response {
     let mut resp = ApiError::new(
@@ -115,18 +131,11 @@ pub async fn search(
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Response> {
     let p = read_params(params).map_err(IntoResponse::into_response)?;
-    let mut req = p
+    let req = p
         .search_request(Utc::now(), Budget::unlimited())
         .map_err(|e| param_error(e).into_response())?;
     let started = Instant::now();
-    let store: Arc<dyn Store> = s.store.clone();
-    let res = s
-        .search
-        .run(move |budget| {
-            req.budget = budget;
-            store.search(&req)
-        })
-        .await?;
+    let res = s.search.search(&s.store, req).await?;
     Ok(Json(json!({
         "total": res.total,
         "took_ms": started.elapsed().as_secs_f64() * 1000.0,
