@@ -15,7 +15,7 @@
 //! - the same rule and key do not alert again within the rule's suppression period (default:
 //!   its window); the events are consumed and counted in [`Engine::suppressed`] instead.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -109,7 +109,50 @@ struct InstState {
     seq: u64,
     last_seen: Option<DateTime<Utc>>,
     suppress: BTreeMap<String, Suppression>,
+    /// Suppressions at the last clean-up of expired ones (the next one waits until the map
+    /// has doubled: amortized constant time per alert).
+    #[serde(skip)]
+    suppress_cleaned: usize,
     capped: bool,
+    /// Every held event as (seq, group) in arrival order, for evicting the oldest in constant
+    /// time when a cap is hit. Entries of events that already left (window expiry, an alert)
+    /// are skipped when met; rebuilt from `groups` after a restore and when mostly stale.
+    #[serde(skip)]
+    order: VecDeque<(u64, String)>,
+}
+
+impl InstState {
+    /// Holds `held` in group `key`.
+    fn push(&mut self, key: String, held: Held) {
+        self.order.push_back((held.seq, key.clone()));
+        self.groups.entry(key).or_default().push_back(held);
+        self.total += 1;
+    }
+
+    /// Rebuilds `order` from the groups when it holds more than twice the live events.
+    fn compact_order(&mut self) {
+        if self.order.len() <= 2 * self.total + 64 {
+            return;
+        }
+        let mut all: Vec<(u64, String)> = self
+            .groups
+            .iter()
+            .flat_map(|(k, g)| g.iter().map(move |h| (h.seq, k.clone())))
+            .collect();
+        all.sort_unstable_by_key(|(seq, _)| *seq);
+        self.order = all.into();
+    }
+
+    /// The group holding the oldest held event (skipping stale entries of `order`).
+    fn oldest_group(&mut self) -> Option<String> {
+        while let Some((seq, key)) = self.order.front() {
+            if self.groups.get(key).and_then(|g| g.front()).map(|h| h.seq) == Some(*seq) {
+                return Some(key.clone());
+            }
+            self.order.pop_front();
+        }
+        None
+    }
 }
 
 /// Everything the engine must keep across a restart (serialize it with serde).
@@ -240,6 +283,11 @@ impl Engine {
         if state.started.is_none() {
             state.started = opts.started;
         }
+        for st in state.rules.values_mut() {
+            st.total = st.groups.values().map(VecDeque::len).sum();
+            st.order.clear();
+            st.compact_order();
+        }
         let index = build_index(&rules, &slots);
         Engine {
             rules,
@@ -301,7 +349,7 @@ impl Engine {
         }
         let mut per_event: Vec<(usize, usize)> = Vec::new();
         // Slots and the aggregation values this batch added to.
-        let mut touched: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut touched: BTreeMap<usize, (Vec<String>, HashSet<String>)> = BTreeMap::new();
         let mut cand = Vec::new();
         let mut alerts = Vec::new();
         for (i, ev) in events.iter().enumerate() {
@@ -341,7 +389,6 @@ impl Engine {
                         };
                         let st = self.state.rules.entry(slot.name.clone()).or_default();
                         st.seq += 1;
-                        st.total += 1;
                         let held = Held {
                             seq: st.seq,
                             utc,
@@ -349,11 +396,11 @@ impl Engine {
                             event: ev.clone(),
                             batch: Some(i),
                         };
-                        let keys = touched.entry(si).or_default();
-                        if !keys.contains(&key) {
+                        let (keys, seen) = touched.entry(si).or_default();
+                        if seen.insert(key.clone()) {
                             keys.push(key.clone());
                         }
-                        st.groups.entry(key).or_default().push_back(held);
+                        st.push(key, held);
                     }
                 }
             }
@@ -374,7 +421,7 @@ impl Engine {
             let classname = self.rules.rules[self.slots[si].rule].classname.clone();
             add_alert_name(&mut events[i], &classname);
         }
-        for (si, keys) in touched {
+        for (si, (keys, _)) in touched {
             alerts.extend(self.bound(si, now, Some(&keys)));
             alerts.extend(self.evaluate_groups(si, now, events, &keys));
         }
@@ -418,14 +465,9 @@ impl Engine {
         let (max_e, max_g) = (self.opts.max_events_per_rule, self.opts.max_groups_per_rule);
         let mut dropped = 0usize;
         // Over a cap: the oldest events (or the group holding the oldest event) go.
+        st.compact_order();
         while st.total > max_e || st.groups.len() > max_g {
-            let Some(oldest) = st
-                .groups
-                .iter()
-                .filter_map(|(k, g)| g.front().map(|h| (h.seq, k.clone())))
-                .min()
-                .map(|(_, k)| k)
-            else {
+            let Some(oldest) = st.oldest_group() else {
                 break;
             };
             let whole = st.groups.len() > max_g;
@@ -640,8 +682,12 @@ impl Engine {
                         events: 0,
                     },
                 );
-                // Expired suppressions go (bounded by the number of live keys).
-                st.suppress.retain(|_, s| s.until > now);
+                // Expired suppressions go (bounded by the number of live keys), once the map
+                // has doubled since the last clean-up.
+                if st.suppress.len() > 2 * st.suppress_cleaned.max(32) {
+                    st.suppress.retain(|_, s| s.until > now);
+                    st.suppress_cleaned = st.suppress.len();
+                }
             }
         }
         let samples: Vec<&Map<String, Value>> = f.samples.iter().collect();

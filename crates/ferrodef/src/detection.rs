@@ -24,7 +24,6 @@ use serde_json::{json, Map, Value};
 use crate::config::DetectionConfig;
 
 /// How often the state is saved.
-const SAVE_EVERY: Duration = Duration::seconds(10);
 
 /// A random 64-bit value (alert ids).
 fn random_u64() -> u64 {
@@ -127,6 +126,9 @@ struct Saved {
     correlations: Option<CorrelatorState>,
     /// Sigma suppression: `rule id \u{1f} key` → until.
     sigma_suppressed: HashMap<String, DateTime<Utc>>,
+    /// The state covers the log up to this record (the ingest service replays the rest).
+    #[serde(default)]
+    log_seq: Option<u64>,
 }
 
 /// The detector.
@@ -139,7 +141,8 @@ pub struct Detection {
     sigma_suppressed: Mutex<HashMap<String, DateTime<Utc>>>,
     suppress_for: Duration,
     dir: PathBuf,
-    last_save: Mutex<DateTime<Utc>>,
+    /// The log record the saved state covers up to, as loaded at start.
+    saved_seq: u64,
 }
 
 impl Detection {
@@ -185,7 +188,10 @@ impl Detection {
             sigma_suppressed: Mutex::new(saved.sigma_suppressed),
             suppress_for: Duration::seconds(cfg.suppress_secs as i64),
             dir,
-            last_save: Mutex::new(Utc::now()),
+            // No state yet (or one from before states recorded this): every record the rules
+            // saw is replayed (the log holds only what was not indexed, and the segment
+            // being written).
+            saved_seq: saved.log_seq.unwrap_or(0),
         })
     }
 
@@ -197,25 +203,31 @@ impl Detection {
         )
     }
 
-    /// Writes the state (atomically: temporary file, then rename).
-    pub fn save(&self) -> anyhow::Result<()> {
+    /// The log record the state loaded at start covers up to (0: no saved state).
+    pub fn saved_seq(&self) -> u64 {
+        self.saved_seq
+    }
+
+    /// Captures the state, covering the log up to `log_seq`; returns what writes it.
+    fn capture(&self, log_seq: u64) -> impl FnOnce() -> anyhow::Result<()> + Send {
         let saved = Saved {
             mozdef: Some(self.mozdef.lock().snapshot()),
             correlations: self.correlator.lock().as_ref().map(|c| c.state().clone()),
             sigma_suppressed: self.sigma_suppressed.lock().clone(),
+            log_seq: Some(log_seq),
         };
-        let bytes = serde_json::to_vec(&saved)?;
-        let path = self.dir.join("state.json");
-        let tmp = self.dir.join("state.json.tmp");
-        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
-        if let Some(g) = &self.geomodel {
-            let p = self.dir.join("geomodel.json");
-            g.lock()
-                .save(&p)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        let geo = self.geomodel.as_ref().map(|g| g.lock().snapshot());
+        let dir = self.dir.clone();
+        move || {
+            let bytes = serde_json::to_vec(&saved)?;
+            write_atomically(&dir.join("state.json"), &bytes)?;
+            if let Some(g) = geo {
+                let p = dir.join("geomodel.json");
+                g.save(&p)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            }
+            Ok(())
         }
-        Ok(())
     }
 
     /// Sigma on one event: alerts of the rules it matches (suppressed per rule and host for
@@ -316,21 +328,12 @@ impl Detector for Detection {
                 alerts.push(correlation_alert(hit, now));
             }
         }
-        let due = {
-            let mut last = self.last_save.lock();
-            if now - *last >= SAVE_EVERY {
-                *last = now;
-                true
-            } else {
-                false
-            }
-        };
-        if due {
-            if let Err(e) = self.save() {
-                tracing::error!("saving the detection state: {e:#}");
-            }
-        }
         alerts
+    }
+
+    fn checkpoint(&self, log_seq: u64) -> Box<dyn FnOnce() -> Result<(), String> + Send> {
+        let write = self.capture(log_seq);
+        Box::new(move || write().map_err(|e| format!("{e:#}")))
     }
 }
 
@@ -468,4 +471,17 @@ pub fn system_alert(rule: &str, summary: String, now: DateTime<Utc>) -> Alert {
     a.category = "maintenance".into();
     a.tags = vec!["ferrodef".into()];
     a
+}
+
+/// Writes `bytes` to `path` durably and atomically (a temporary file synced, then renamed).
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
 }

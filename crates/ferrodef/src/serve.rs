@@ -46,8 +46,6 @@ pub struct Core {
     pub store: Arc<dyn Store>,
     pub ingest: IngestService,
     pub metrics: Arc<Metrics>,
-    /// The rules, when detection is on.
-    pub detection: Option<Arc<Detection>>,
     /// Who hears about stored alerts (the console's live feed, notifications).
     pub alerts: Arc<AlertFanout>,
     ticker: Option<tokio::task::JoinHandle<()>>,
@@ -119,6 +117,15 @@ impl Core {
         }
         tracing::info!(transforms = ?transforms.names(), "transform pipeline");
         let metrics = Arc::new(Metrics::new());
+        // The rules first: their saved state says from which log record to keep the log.
+        let detection = if cfg.detection.enabled {
+            let d = Arc::new(Detection::start(&cfg.detection, &cfg.data_dir)?);
+            let (mozdef, sigma) = d.counts();
+            tracing::info!(mozdef, sigma, "detection rules loaded");
+            Some(d)
+        } else {
+            None
+        };
         let ingest_cfg = IngestConfig {
             data_dir: cfg.data_dir.clone(),
             max_segment_bytes: 128 << 20,
@@ -127,6 +134,7 @@ impl Core {
             default_tz: cfg.default_timezone,
             max_message_bytes: cfg.syslog.max_message_bytes,
             limits: cfg.limits.ingest.clone(),
+            keep_log_after: detection.as_ref().map(|d| d.saved_seq()),
         };
         let (ingest, replay) = {
             let (store, metrics) = (store.clone(), metrics.clone());
@@ -145,21 +153,24 @@ impl Core {
             );
         }
         let alerts = Arc::new(AlertFanout::default());
-        let detection = if cfg.detection.enabled {
-            let d = Arc::new(Detection::start(&cfg.detection, &cfg.data_dir)?);
-            let (mozdef, sigma) = d.counts();
-            tracing::info!(mozdef, sigma, "detection rules loaded");
+        if let Some(d) = &detection {
             ingest.set_detection(d.clone(), alerts.clone());
-            Some(d)
-        } else {
-            None
-        };
-        let ticker = detection.as_ref().map(|_| spawn_ticker(ingest.clone()));
+            // After a crash the saved state is older than the log: what the rules saw since
+            // goes through them again (alerts were written then and are not repeated).
+            let after = d.saved_seq();
+            let replaying = ingest.clone();
+            let n = tokio::task::spawn_blocking(move || replaying.replay_detection(after))
+                .await?
+                .context("replaying the write-ahead log into the rules")?;
+            if n > 0 {
+                tracing::info!(events = n, "rules' state rebuilt from the write-ahead log");
+            }
+        }
+        let ticker = detection.map(|_| spawn_ticker(ingest.clone()));
         Ok(Core {
             store,
             ingest,
             metrics,
-            detection,
             alerts,
             ticker,
             _lock: lock,
@@ -172,10 +183,12 @@ impl Core {
             t.abort();
         }
         let ingest = self.ingest.clone();
-        tokio::task::spawn_blocking(move || ingest.shutdown()).await?;
-        if let Some(d) = &self.detection {
-            d.save()?;
-        }
+        tokio::task::spawn_blocking(move || {
+            ingest.shutdown();
+            ingest.final_checkpoint_detection()
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("saving the rules' state: {e}"))?;
         Ok(())
     }
 }
@@ -441,10 +454,18 @@ fn start_notify(
     if cfg.notify.notifiers.is_empty() {
         return Ok(None);
     }
+    // A delivery given up raises an alert (once per notifier per 15 minutes), written like
+    // the rules' time-driven alerts and sent to the other notifiers.
+    let ingest = core.ingest.clone();
+    let watch = ferrodef_notify::FailureWatch::new(Duration::from_secs(15 * 60), move |a| {
+        tracing::error!(rule = %a.rule, "{}", a.summary);
+        ingest.raise_alert(a);
+    });
     let d = Arc::new(
-        ferrodef_notify::Dispatcher::start(
+        ferrodef_notify::Dispatcher::start_with_sink(
             cfg.notify.clone(),
             ferrodef_notify::NotifyMetrics::new(),
+            Some(Arc::new(watch)),
         )
         .map_err(|e| anyhow::anyhow!("[notify]: {e}"))?,
     );

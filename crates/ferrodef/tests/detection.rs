@@ -435,6 +435,97 @@ fn alerts_are_sent_to_a_webhook_and_the_delivery_is_recorded() {
     );
 }
 
+/// A crash (SIGKILL, before the rules' state was saved) loses no window: the nine failures
+/// before it and the one after make the alert, once.
+#[test]
+fn a_window_survives_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Server::start_in(tmp.path(), &[]);
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(9, "203.0.113.77", "web1"),
+    );
+    assert_eq!(status, 200, "{v}");
+    // Acknowledged means in the log; the state is saved every 10 s: kill at once.
+    s.kill9();
+    let s = Server::start_in(tmp.path(), &[]);
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(1, "203.0.113.77", "web2"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let v = wait_alerts(&s, "rule=bruteforce_ssh", |v| v["total"] == 1);
+    assert_eq!(v["total"], 1, "the window was rebuilt from the log: {v}");
+    assert_eq!(v["alerts"][0]["count"], 10, "{v}");
+    // Replaying did not fire anything again.
+    let (_, v) = s.get("/api/alerts");
+    assert_eq!(v["total"], 1, "{v}");
+}
+
+/// A notifier that cannot deliver is not silent: its given-up delivery raises ferrodef's own
+/// alert, which is stored and sent to the other notifiers (not back to the failing one).
+#[test]
+fn a_failing_notifier_raises_an_alert_sent_to_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, bodies) = webhook_receiver();
+    // Nothing listens on a port we bound and closed: every attempt is refused.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap();
+        drop(l);
+        format!("http://{a}/hook")
+    };
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[notify]\n\
+             [[notify.notifiers]]\nname = \"broken\"\nretry = {{ max_attempts = 1 }}\n\
+             [notify.notifiers.webhook]\nurl = {dead:?}\n\
+             [[notify.notifiers]]\nname = \"ops\"\nroute = {{ categories = [\"maintenance\"] }}\n\
+             [notify.notifiers.webhook]\nurl = {url:?}\n"
+        ),
+    )
+    .unwrap();
+    let s = Server::start_in(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(10, "192.0.2.98", "mail1"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let body = bodies
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the other notifier got the failure alert");
+    let alert: Value = serde_json::from_str(&body).expect("alert JSON");
+    assert_eq!(alert["rule"], "system:notify:broken", "{alert}");
+    assert_eq!(alert["details"]["notifier"], "broken");
+    let summary = alert["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("'broken'"), "{summary}");
+    // Stored and searchable like every alert.
+    let v = wait_alerts(&s, "category=maintenance", |v| v["total"] == 1);
+    assert_eq!(v["alerts"][0]["rule"], "system:notify:broken", "{v}");
+    let id = v["alerts"][0]["id"].as_str().unwrap().to_string();
+    // Not routed back to the failing notifier: only "ops" has a delivery record.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = s.get(&format!("/api/alerts/{id}"));
+        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
+        if d.iter().any(|r| r["status"] == "delivered") {
+            assert_eq!(d.len(), 1, "{v}");
+            assert_eq!(d[0]["notifier"], "ops");
+            break;
+        }
+        assert!(Instant::now() < deadline, "delivery not recorded: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn repeated_console_login_failures_raise_ferrodefs_own_alert() {
     let s = Server::start(&[]);

@@ -36,5 +36,5 @@ mod state;
 
 pub use config::GeoConfig;
 pub use distance::{haversine_km, travel_possible, AIR_TRAVEL_SPEED_MPS, EARTH_RADIUS_KM};
-pub use model::{GeoModel, GeoModelError, Lookup};
+pub use model::{GeoModel, GeoModelError, Lookup, Snapshot};
 pub use state::Place;

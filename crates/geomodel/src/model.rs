@@ -337,11 +337,12 @@ impl GeoModel {
     /// Writes the state to `path` atomically: a temporary file in the same directory, synced,
     /// then renamed over `path` (a crash leaves the old state or the new one, never half).
     pub fn save(&self, path: &Path) -> Result<(), GeoModelError> {
-        let io = |source| GeoModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = StateFile {
+        self.snapshot().save(path)
+    }
+
+    /// A copy of the state, to save later (e.g. off a hot path).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(StateFile {
             version: STATE_VERSION,
             evicted_users: self.evicted_total,
             users: self
@@ -353,22 +354,7 @@ impl GeoModel {
                     places: p.clone(),
                 })
                 .collect(),
-        };
-        let bytes =
-            serde_json::to_vec(&file).map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(&bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        // The rename itself is durable once the directory is synced.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        })
     }
 
     /// Reads the state saved at `path` (a missing file is a first start: an empty model).
@@ -432,4 +418,32 @@ fn origin(p: &Place) -> Value {
         "observed": p.observed.to_rfc3339(),
         "geopoint": format!("{},{}", p.latitude, p.longitude),
     })
+}
+
+/// A copy of a [`GeoModel`]'s state ([`GeoModel::snapshot`]).
+pub struct Snapshot(StateFile);
+
+impl Snapshot {
+    /// Writes the state to `path` atomically (see [`GeoModel::save`]).
+    pub fn save(&self, path: &Path) -> Result<(), GeoModelError> {
+        let io = |source| GeoModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes =
+            serde_json::to_vec(&self.0).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        tmp.write_all(&bytes).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        // The rename itself is durable once the directory is synced.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
 }

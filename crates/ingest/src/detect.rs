@@ -20,6 +20,12 @@ pub trait Detector: Send + Sync {
     /// Called about once a second: alerts that depend on time passing (deadman rules,
     /// windows that close).
     fn tick(&self, now: DateTime<Utc>) -> Vec<Alert>;
+
+    /// Captures the rules' state, which covers exactly the log up to record `log_seq` (the
+    /// service calls it while no batch is between the rules and the log), and returns what
+    /// writes it durably (run off the ingest path). After a crash the service replays the
+    /// log's records after the saved `log_seq` through [`detect`](Self::detect).
+    fn checkpoint(&self, log_seq: u64) -> Box<dyn FnOnce() -> Result<(), String> + Send>;
 }
 
 /// Told about alerts once they are durable (notifications, the console's live list).

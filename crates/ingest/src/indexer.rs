@@ -230,7 +230,7 @@ impl Indexer {
             None => self.last_seq,
         };
         if safe > self.checkpoint {
-            match log::write_checkpoint(&self.wal_dir, safe) {
+            match log::write_checkpoint_keeping(&self.wal_dir, safe, self.status.keep_after()) {
                 Ok(()) => {
                     self.checkpoint = safe;
                     self.status.set_checkpoint(safe);

@@ -18,6 +18,8 @@ pub struct Pending {
     pub doc: DocBody,
     /// The document serialized as JSON.
     pub source: Vec<u8>,
+    /// The rules saw it (recorded in the log, see `ferrodef_wal::record::Record::detected`).
+    pub detected: bool,
 }
 
 impl Pending {
@@ -36,6 +38,7 @@ impl Pending {
             receivedtimestamp,
             doc,
             source,
+            detected: false,
         }
     }
 
@@ -53,6 +56,7 @@ impl Pending {
             receivedtimestamp,
             doc: doc.into(),
             source: Vec::new(),
+            detected: false,
         }
     }
 
@@ -89,6 +93,7 @@ pub fn encode(p: &Pending, out: &mut Vec<u8>) {
             utc_micros: p.utctimestamp.timestamp_micros(),
             received_micros: p.receivedtimestamp.timestamp_micros(),
             source: &p.source,
+            detected: p.detected,
         },
         out,
     );
@@ -112,6 +117,21 @@ pub fn decode(seq: u64, b: &[u8]) -> Result<StoredDoc, String> {
         doc: DocBody::Map(doc),
         source: r.source.to_vec(),
     })
+}
+
+/// A record the rules saw, for replaying into their state: (received time, the document), or
+/// `None` for a record they did not see.
+pub fn decode_detected(b: &[u8]) -> Result<Option<(DateTime<Utc>, Map<String, Value>)>, String> {
+    let r = ferrodef_wal::record::decode(b)?;
+    if !r.detected {
+        return Ok(None);
+    }
+    let received = Utc
+        .timestamp_micros(r.received_micros)
+        .single()
+        .ok_or("receivedtimestamp out of range")?;
+    let doc = serde_json::from_slice(r.source).map_err(|e| format!("document: {e}"))?;
+    Ok(Some((received, doc)))
 }
 
 #[cfg(test)]

@@ -92,6 +92,10 @@ pub struct IngestConfig {
     pub max_message_bytes: usize,
     /// Protection limits.
     pub limits: Limits,
+    /// The rules' saved state covers the log up to this record ([`Detector::checkpoint`]):
+    /// the records after it are kept whatever the indexing checkpoint, to be replayed into the
+    /// rules by [`IngestService::replay_detection`]. `None`: no saved state to keep the log for.
+    pub keep_log_after: Option<u64>,
 }
 
 /// One bad document or line of a request.
@@ -177,6 +181,25 @@ impl IngestError {
     }
 }
 
+/// How often the rules' state is saved (what a crash loses is replayed from the log).
+const DETECT_SAVE_EVERY: Duration = Duration::from_secs(10);
+
+/// Why a batch did not reach the log.
+enum WriteError {
+    /// No room in the queue in time.
+    Room(IngestError),
+    /// The log refused it.
+    Log(IngestError),
+}
+
+impl WriteError {
+    fn into_inner(self) -> IngestError {
+        match self {
+            WriteError::Room(e) | WriteError::Log(e) => e,
+        }
+    }
+}
+
 /// Events replayed from the write-ahead log at start.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ReplayStats {
@@ -219,6 +242,14 @@ struct Inner {
     detection: OnceLock<Detection>,
     /// Alerts from ticks that could not be written yet (retried at the next tick).
     unwritten_alerts: Mutex<Vec<Alert>>,
+    /// Held (shared) by a batch from the detect stage until it is in the log, and
+    /// (exclusively) while the rules' state is captured: the state then covers exactly the
+    /// log up to its last record.
+    detect_gate: tokio::sync::RwLock<()>,
+    /// When the rules' state was last saved.
+    detect_saved: Mutex<std::time::Instant>,
+    /// The log's directory (replayed into the rules at start).
+    wal_dir: PathBuf,
 }
 
 /// The detector and who hears about alerts.
@@ -250,6 +281,9 @@ impl IngestService {
             failures,
         } = replay(&*store, &wal_dir, cfg.max_segment_bytes)?;
         let status = Arc::new(Status::new(checkpoint));
+        if let Some(seq) = cfg.keep_log_after {
+            status.set_keep_after(seq);
+        }
         let report = wal.open_report();
         if !report.corrupt.is_empty() {
             metrics.log_corrupt_bytes.inc_by(report.corrupt_bytes());
@@ -317,6 +351,9 @@ impl IngestService {
             streams: Mutex::new(streams),
             detection: OnceLock::new(),
             unwritten_alerts: Mutex::new(Vec::new()),
+            detect_gate: tokio::sync::RwLock::new(()),
+            detect_saved: Mutex::new(std::time::Instant::now()),
+            wal_dir: cfg.data_dir.join("wal"),
         };
         Ok((
             IngestService {
@@ -339,10 +376,29 @@ impl IngestService {
     /// Runs the detector's time-driven rules (deadman, windows that close) and writes their
     /// alerts; the binary calls it about once a second. Alerts that cannot be written now are
     /// kept and written at the next call.
+    /// Queues an alert raised outside the rules (ferrodef telling about itself, e.g. a
+    /// notifier that fails): written and announced by the next [`detect_tick`](Self::detect_tick).
+    pub fn raise_alert(&self, alert: Alert) {
+        self.inner.unwritten_alerts.lock().push(alert);
+    }
+
     pub async fn detect_tick(&self) -> Result<usize, IngestError> {
         let Some(d) = self.inner.detection.get() else {
             return Ok(0);
         };
+        let due = {
+            let mut last = self.inner.detect_saved.lock();
+            let due = last.elapsed() >= DETECT_SAVE_EVERY;
+            if due {
+                *last = std::time::Instant::now();
+            }
+            due
+        };
+        if due {
+            if let Err(e) = self.checkpoint_detection().await {
+                tracing::error!("saving the rules' state (retried in {DETECT_SAVE_EVERY:?}): {e}");
+            }
+        }
         let now = Utc::now();
         let mut alerts = std::mem::take(&mut *self.inner.unwritten_alerts.lock());
         alerts.extend(d.detector.tick(now));
@@ -367,6 +423,106 @@ impl IngestService {
         }
     }
 
+    /// Saves the rules' state, captured when every batch they saw is in the log (the state
+    /// then covers the log exactly up to its last record); from then on the log keeps only
+    /// the records after that one for them.
+    pub async fn checkpoint_detection(&self) -> Result<(), String> {
+        let Some(d) = self.inner.detection.get() else {
+            return Ok(());
+        };
+        let (seq, save) = {
+            let _all_in_log = self.inner.detect_gate.write().await;
+            let seq = self.inner.status.accepted();
+            (seq, d.detector.checkpoint(seq))
+        };
+        let status = self.inner.status.clone();
+        tokio::task::spawn_blocking(move || {
+            save()?;
+            status.set_keep_after(seq);
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("the saving task failed: {e}"))?
+    }
+
+    /// After [`shutdown`](Self::shutdown): saves the rules' state, which covers the whole log.
+    pub fn final_checkpoint_detection(&self) -> Result<(), String> {
+        let Some(d) = self.inner.detection.get() else {
+            return Ok(());
+        };
+        let seq = self.inner.status.accepted();
+        d.detector.checkpoint(seq)()?;
+        self.inner.status.set_keep_after(seq);
+        Ok(())
+    }
+
+    /// Rebuilds the rules' state after a crash: the events of the log after record `after`
+    /// (where their saved state ends) that the rules saw go through them again, batch by
+    /// batch at the time each was received; what they alert is dropped (those alerts were
+    /// written with their events). Call it after [`set_detection`](Self::set_detection),
+    /// before the sources start. Returns the number of events replayed.
+    pub fn replay_detection(&self, after: u64) -> Result<u64, log::WalError> {
+        let Some(d) = self.inner.detection.get() else {
+            return Ok(0);
+        };
+        let last = self.inner.status.accepted();
+        if last <= after {
+            return Ok(0);
+        }
+        let mut n = 0u64;
+        let mut batch: Vec<serde_json::Map<String, Value>> = Vec::new();
+        let mut at: Option<chrono::DateTime<Utc>> = None;
+        let mut run = |batch: &mut Vec<serde_json::Map<String, Value>>,
+                       at: chrono::DateTime<Utc>| {
+            n += batch.len() as u64;
+            let _ = d.detector.detect(batch, at);
+            batch.clear();
+        };
+        log::read_range(&self.inner.wal_dir, after + 1, last, |seq, payload| {
+            match crate::record::decode_detected(payload) {
+                Ok(Some((received, mut doc))) => {
+                    // What the rules added the first time; they decide again.
+                    doc.remove("alert_names");
+                    if at.is_some_and(|t| t != received) {
+                        run(&mut batch, at.unwrap_or(received));
+                    }
+                    at = Some(received);
+                    batch.push(doc);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(seq, "log record not replayed into the rules: {e}"),
+            }
+            Ok(())
+        })?;
+        if let Some(t) = at {
+            run(&mut batch, t);
+        }
+        Ok(n)
+    }
+
+    /// Room in the queue, then the detect stage, then the log: the alerts of the batch are
+    /// written with it and announced once durable. The rules see a batch only once it has
+    /// room (a refused request leaves no trace in their state).
+    async fn detect_and_write(
+        &self,
+        source: &str,
+        mut docs: Vec<Pending>,
+        wait: Option<Duration>,
+    ) -> Result<(), WriteError> {
+        let permit = self
+            .room(docs.len(), wait)
+            .await
+            .map_err(WriteError::Room)?;
+        let in_log = self.inner.detect_gate.read().await;
+        let alerts = self.detect_and_seal(&mut docs);
+        self.submit(source, docs, permit)
+            .await
+            .map_err(WriteError::Log)?;
+        drop(in_log);
+        self.announce(&alerts);
+        Ok(())
+    }
+
     /// The detect stage on a request's documents, then every document is serialized for the
     /// log: the detector sees the events the transform stage made (not custom documents,
     /// which are stored as sent) and may add `alert_names` to them; its alerts join the
@@ -387,6 +543,7 @@ impl IngestService {
                 alerts = d.detector.detect(&mut maps, now);
                 for (i, m) in idx.into_iter().zip(maps) {
                     docs[i].doc = DocBody::Map(m);
+                    docs[i].detected = true;
                 }
             }
             docs.extend(alerts.iter().map(|a| alert_doc(a, now)));
@@ -578,11 +735,9 @@ impl IngestService {
                 .rejected(source, "invalid_event", out.rejected.len() as u64);
         }
         let accepted = out.docs.len();
-        let mut docs = out.docs;
-        let alerts = self.detect_and_seal(&mut docs);
-        let permit = self.room(docs.len(), None).await?;
-        self.submit(source, docs, permit).await?;
-        self.announce(&alerts);
+        self.detect_and_write(source, out.docs, None)
+            .await
+            .map_err(WriteError::into_inner)?;
         Ok(Outcome {
             accepted,
             dropped: out.dropped,
@@ -705,7 +860,7 @@ impl IngestService {
     async fn finish(
         &self,
         source: &str,
-        mut docs: Vec<Pending>,
+        docs: Vec<Pending>,
         dropped: usize,
         mut errors: Vec<LineError>,
         single: bool,
@@ -734,23 +889,20 @@ impl IngestService {
                 return Err(IngestError::Empty);
             }
         }
-        let alerts = self.detect_and_seal(&mut docs);
-        let permit = self
-            .room(docs.len(), Some(self.inner.limits.queue_wait))
-            .await;
-        let permit = match permit {
-            Ok(p) => p,
-            Err(e) => {
+        match self
+            .detect_and_write(source, docs, Some(self.inner.limits.queue_wait))
+            .await
+        {
+            Ok(()) => Ok(outcome),
+            Err(WriteError::Room(e)) => {
                 m.rejected(source, "overloaded", accepted as u64);
-                return Err(e);
+                Err(e)
             }
-        };
-        if let Err(e) = self.submit(source, docs, permit).await {
-            m.rejected(source, "persist", accepted as u64);
-            return Err(e);
+            Err(WriteError::Log(e)) => {
+                m.rejected(source, "persist", accepted as u64);
+                Err(e)
+            }
         }
-        self.announce(&alerts);
-        Ok(outcome)
     }
 
     /// Room for `n` events in the queue to the log, waiting at most `wait` (forever if `None`).

@@ -35,6 +35,9 @@ pub struct Status {
     quarantined: AtomicU64,
     /// What the log scan at start skipped.
     log_corruption: Mutex<Option<String>>,
+    /// The log keeps the records after this one whatever the checkpoint (the rules' saved
+    /// state covers only up to here: a crash replays the rest into it).
+    keep_after: AtomicU64,
 }
 
 impl Status {
@@ -42,7 +45,20 @@ impl Status {
         let s = Status::default();
         s.accepted.store(checkpoint, Ordering::Relaxed);
         s.checkpoint.store(checkpoint, Ordering::Relaxed);
+        s.keep_after.store(u64::MAX, Ordering::Relaxed);
         s
+    }
+
+    pub(crate) fn keep_after(&self) -> u64 {
+        self.keep_after.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_keep_after(&self, seq: u64) {
+        self.keep_after.store(seq, Ordering::Release);
+    }
+
+    pub(crate) fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Acquire)
     }
 
     pub(crate) fn set_accepted(&self, seq: u64) {

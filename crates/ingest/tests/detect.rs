@@ -20,6 +20,10 @@ use serde_json::{Map, Value};
 struct EvilDetector {
     batches: Mutex<Vec<usize>>,
     armed: Mutex<bool>,
+    /// Summaries of the events seen, with their `alert_names` when they had some.
+    seen: Mutex<Vec<String>>,
+    /// The log record of the last checkpoint written.
+    saved: Arc<Mutex<Option<u64>>>,
 }
 
 fn alert(rule: &str, now: DateTime<Utc>, events: Vec<Value>) -> Alert {
@@ -53,6 +57,11 @@ impl Detector for EvilDetector {
         self.batches.lock().push(events.len());
         let mut fed = Vec::new();
         for e in events.iter_mut() {
+            let summary = e.get("summary").and_then(Value::as_str).unwrap_or_default();
+            self.seen.lock().push(match e.get("alert_names") {
+                Some(n) => format!("{summary} {n}"),
+                None => summary.to_string(),
+            });
             let evil = e
                 .get("summary")
                 .and_then(Value::as_str)
@@ -77,6 +86,14 @@ impl Detector for EvilDetector {
             Vec::new()
         }
     }
+
+    fn checkpoint(&self, log_seq: u64) -> Box<dyn FnOnce() -> Result<(), String> + Send> {
+        let saved = self.saved.clone();
+        Box::new(move || {
+            *saved.lock() = Some(log_seq);
+            Ok(())
+        })
+    }
 }
 
 #[derive(Default)]
@@ -89,6 +106,14 @@ impl AlertSink for Collect {
 }
 
 fn start(dir: &std::path::Path, store: Arc<dyn Store>) -> IngestService {
+    start_keeping(dir, store, None)
+}
+
+fn start_keeping(
+    dir: &std::path::Path,
+    store: Arc<dyn Store>,
+    keep_log_after: Option<u64>,
+) -> IngestService {
     let transforms = Arc::new(ferrodef_transforms::pipeline::Pipeline::new(Vec::new()));
     let cfg = IngestConfig {
         data_dir: dir.to_path_buf(),
@@ -98,6 +123,7 @@ fn start(dir: &std::path::Path, store: Arc<dyn Store>) -> IngestService {
         default_tz: chrono_tz::UTC,
         max_message_bytes: 64 * 1024,
         limits: Limits::default(),
+        keep_log_after,
     };
     IngestService::start(store, transforms, cfg, Arc::new(Metrics::new()))
         .expect("start")
@@ -191,5 +217,71 @@ async fn alerts_are_stored_with_the_events_that_fed_them_and_announced_once_dura
         .expect("the two-event alert");
     assert_eq!(first["events"].as_array().map(Vec::len), Some(2));
     assert_eq!(first["events"][0]["alert_names"][0], "evil_rule");
+    svc.shutdown();
+}
+
+/// After a crash the rules' state is rebuilt from the log: the events they saw after their
+/// last checkpoint go through them again (as first received, without the `alert_names` they
+/// added), those before it do not, and custom documents never; the log keeps the records
+/// the checkpoint does not cover even once they are indexed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_state_is_rebuilt_from_the_log_after_their_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || -> Arc<dyn Store> {
+        Arc::new(TantivyStore::open(dir.path().join("index"), Default::default()).unwrap())
+    };
+    let saved = {
+        let store = open();
+        let svc = start(dir.path(), store.clone());
+        let detector = Arc::new(EvilDetector::default());
+        svc.set_detection(detector.clone(), Arc::new(Collect::default()));
+        svc.events("test", b"{\"summary\":\"before 1\"}\n", None)
+            .await
+            .expect("accepted");
+        svc.checkpoint_detection().await.expect("checkpoint");
+        let saved = detector.saved.lock().expect("saved");
+        assert!(saved >= 1, "the checkpoint covers the first batch: {saved}");
+        svc.events(
+            "test",
+            b"{\"summary\":\"after 2\"}\n{\"summary\":\"evil 3\"}\n",
+            None,
+        )
+        .await
+        .expect("accepted");
+        svc.custom("app", b"{\"summary\":\"custom 4\"}")
+            .await
+            .expect("accepted");
+        svc.lines("test", b"<13>Jan  1 00:00:00 host prog: evil 5\n")
+            .await
+            .expect("accepted");
+        eventually("everything indexed", || {
+            hits(&*store, "events", "*").len() == 4
+        });
+        // A crash: no final checkpoint (shutdown only stops the threads).
+        svc.shutdown();
+        saved
+    };
+    let store = open();
+    let svc = start_keeping(dir.path(), store, Some(saved));
+    let detector = Arc::new(EvilDetector::default());
+    svc.set_detection(detector.clone(), Arc::new(Collect::default()));
+    let n = svc.replay_detection(saved).expect("replay");
+    assert_eq!(n, 3, "the three events after the checkpoint");
+    let seen = detector.seen.lock().clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[0], "after 2");
+    assert_eq!(
+        seen[1], "evil 3",
+        "without the alert_names of the first time"
+    );
+    assert!(
+        seen[2].contains("evil 5") && !seen[2].contains("evil_rule"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        *detector.batches.lock(),
+        vec![2, 1],
+        "batches as they were received"
+    );
     svc.shutdown();
 }

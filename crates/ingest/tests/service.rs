@@ -93,6 +93,7 @@ fn config(dir: &std::path::Path, limits: Limits) -> IngestConfig {
         default_tz: chrono_tz::UTC,
         max_message_bytes: 64 * 1024,
         limits,
+        keep_log_after: None,
     }
 }
 

@@ -245,7 +245,8 @@ impl Dispatcher {
         let mut shared_alert: Option<Arc<Alert>> = None;
         let now = Utc::now();
         for lane in &self.lanes {
-            if !lane.route.matches(alert) {
+            // A notifier's own failure alert goes to the others only.
+            if !lane.route.matches(alert) || crate::watch::is_failure_of(alert, &lane.name) {
                 continue;
             }
             let arc = shared_alert.get_or_insert_with(|| Arc::new(alert.clone()));

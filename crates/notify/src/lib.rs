@@ -47,6 +47,7 @@ mod sample;
 pub mod template;
 #[cfg(test)]
 mod testing;
+mod watch;
 
 pub use config::{
     AmqpConfig, EmailConfig, NotifierConfig, NotifyConfig, RetryPolicy, SlackConfig, SmtpSecurity,
@@ -59,3 +60,4 @@ pub use notifier::Notifier;
 pub use record::{DeliveryRecord, DeliverySink, DeliveryStatus};
 pub use route::{Route, RouteConfig};
 pub use sample::sample_alert;
+pub use watch::{failure_rule, FailureWatch};

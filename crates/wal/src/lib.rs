@@ -107,6 +107,13 @@ pub fn read_checkpoint(dir: &Path) -> Result<u64, WalError> {
 /// Records durably that everything up to `seq` is in the store, and deletes the segments that
 /// hold nothing newer.
 pub fn write_checkpoint(dir: &Path, seq: u64) -> Result<(), WalError> {
+    write_checkpoint_keeping(dir, seq, seq)
+}
+
+/// [`write_checkpoint`], keeping besides the segments that hold records after `keep_after`
+/// (another reader of the log still needs them: the rules' state is rebuilt from there after
+/// a crash).
+pub fn write_checkpoint_keeping(dir: &Path, seq: u64, keep_after: u64) -> Result<(), WalError> {
     let tmp = dir.join("checkpoint.tmp");
     let path = dir.join("checkpoint");
     {
@@ -118,9 +125,10 @@ pub fn write_checkpoint(dir: &Path, seq: u64) -> Result<(), WalError> {
     std::fs::rename(&tmp, &path).map_err(err(&path, "renaming checkpoint"))?;
     sync_dir(dir)?;
     // A segment can go when the next one starts at or before seq + 1: all its records are <= seq.
+    let upto = seq.min(keep_after);
     let segs = segments(dir)?;
     for pair in segs.windows(2) {
-        if pair[1].0 <= seq.saturating_add(1) {
+        if pair[1].0 <= upto.saturating_add(1) {
             std::fs::remove_file(&pair[0].1).map_err(err(&pair[0].1, "removing old segment"))?;
         }
     }
