@@ -77,10 +77,30 @@ struct Held {
     seq: u64,
     utc: Option<DateTime<Utc>>,
     recv: Option<DateTime<Utc>>,
-    event: Map<String, Value>,
+    /// One copy of the event, shared by the windows of every rule it matched.
+    #[serde(with = "shared_map")]
+    event: Arc<Map<String, Value>>,
     /// Index in the batch being processed (not kept across batches).
     #[serde(skip)]
     batch: Option<usize>,
+}
+
+/// Serde for a shared event: written as the object itself.
+mod shared_map {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::{Map, Value};
+
+    pub fn serialize<S: Serializer>(m: &Arc<Map<String, Value>>, s: S) -> Result<S::Ok, S::Error> {
+        m.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<Map<String, Value>>, D::Error> {
+        Map::deserialize(d).map(Arc::new)
+    }
 }
 
 /// Suppression of one rule and key.
@@ -354,6 +374,7 @@ impl Engine {
         let mut alerts = Vec::new();
         for (i, ev) in events.iter().enumerate() {
             let doc = Doc::new(ev);
+            let mut shared: Option<Arc<Map<String, Value>>> = None;
             self.candidates(ev, &mut cand);
             let (utc, recv) = (
                 time_of(ev, "utctimestamp"),
@@ -393,7 +414,7 @@ impl Engine {
                             seq: st.seq,
                             utc,
                             recv,
-                            event: ev.clone(),
+                            event: shared.get_or_insert_with(|| Arc::new(ev.clone())).clone(),
                             batch: Some(i),
                         };
                         let (keys, seen) = touched.entry(si).or_default();
@@ -565,7 +586,7 @@ impl Engine {
             let Some(group) = st.groups.get(key) else {
                 continue;
             };
-            let all: Vec<&Map<String, Value>> = group.iter().map(|h| &h.event).collect();
+            let all: Vec<&Map<String, Value>> = group.iter().map(|h| h.event.as_ref()).collect();
             if let Some((f, min)) = &agg.distinct {
                 let mut seen: Vec<String> = Vec::new();
                 for e in &all {
