@@ -296,8 +296,8 @@ pub enum Change {
     /// The whole incident and its history, written again before retention drops its
     /// oldest records (not a change: left out of the timeline).
     Snapshot {
-        /// The state.
-        incident: Box<Incident>,
+        /// The state (not `incident`: the record's own field names the incident).
+        state: Box<Incident>,
         /// Its records.
         history: Vec<Record>,
     },
@@ -394,11 +394,11 @@ impl Inner {
                 );
                 return;
             }
-            Change::Snapshot { incident, history } => {
+            Change::Snapshot { state, history } => {
                 self.incidents.insert(
                     r.incident.clone(),
                     Entry {
-                        incident: (**incident).clone(),
+                        incident: (**state).clone(),
                         history: history.clone(),
                         base: at,
                     },
@@ -589,7 +589,7 @@ impl IncidentBook {
                     utctimestamp: format_timestamp(&now),
                     user: SYSTEM_USER.into(),
                     change: Change::Snapshot {
-                        incident: Box::new(e.incident.clone()),
+                        state: Box::new(e.incident.clone()),
                         history: e.history.clone(),
                     },
                 })
@@ -1688,12 +1688,14 @@ mod tests {
             7,
             "INC-1",
             Change::Snapshot {
-                incident: Box::new(e.incident.clone()),
+                state: Box::new(e.incident.clone()),
                 history: e.history.clone(),
             },
         );
-        let back: Record =
-            serde_json::from_value(Value::Object(crate::history::to_doc(&snap))).unwrap();
+        let doc = crate::history::to_doc(&snap);
+        // No field of a change shadows one of the record.
+        assert_eq!(doc["incident"], "INC-1");
+        let back: Record = serde_json::from_value(Value::Object(doc)).unwrap();
         let mut fresh = Inner::default();
         fresh.apply(&back);
         assert_eq!(fresh.incidents["INC-1"].incident, inner.incidents["INC-1"].incident);
