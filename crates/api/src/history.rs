@@ -54,10 +54,8 @@ pub async fn write_records(
     docs: Vec<serde_json::Map<String, Value>>,
 ) -> Result<(), crate::ApiError> {
     ingest.write_internal(stream, docs).await.map_err(|e| {
-        let mut err = crate::ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            e.to_string(),
-        );
+        let mut err =
+            crate::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
         if let Some(secs) = e.retry_after() {
             err = err.retry_after(secs);
         }

@@ -542,14 +542,16 @@ impl IncidentBook {
         let _writing = self.writer.lock().await;
         let record = {
             let inner = self.inner.read();
-            let Some((incident, change)) = check(&*inner)? else {
+            let Some((incident, change)) = check(&inner)? else {
                 return Ok(None);
             };
             if let Some(e) = inner.incidents.get(&incident) {
                 if e.history.len() >= MAX_RECORDS {
                     return Err(ApiError::new(
                         StatusCode::CONFLICT,
-                        format!("{incident} has {MAX_RECORDS} records, the most one incident may have"),
+                        format!(
+                            "{incident} has {MAX_RECORDS} records, the most one incident may have"
+                        ),
                     ));
                 }
             }
@@ -727,7 +729,10 @@ fn check_title(t: &str) -> Result<String, ApiError> {
         ));
     }
     if t.chars().any(char::is_control) {
-        return Err(bad_field("title", "title: one line, without control characters"));
+        return Err(bad_field(
+            "title",
+            "title: one line, without control characters",
+        ));
     }
     Ok(t.to_string())
 }
@@ -776,7 +781,10 @@ fn check_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
     if tags.len() > MAX_TAGS {
         return Err(bad_field(
             "tags",
-            format!("tags: {} given, at most {MAX_TAGS} per incident", tags.len()),
+            format!(
+                "tags: {} given, at most {MAX_TAGS} per incident",
+                tags.len()
+            ),
         ));
     }
     let veris = Veris::get();
@@ -817,9 +825,11 @@ async fn read_alerts(s: &AppState, field: &str, ids: &[String]) -> Result<Vec<Al
         match crate::alerts::lookup(s, id).await? {
             Some(a) => out.push(AlertRef::of(&a)),
             None => {
-                return Err(bad_field(field, format!("{field}: no alert with id {id:?}"))
-                    .with("alert", id)
-                    .into_response())
+                return Err(
+                    bad_field(field, format!("{field}: no alert with id {id:?}"))
+                        .with("alert", id)
+                        .into_response(),
+                )
             }
         }
     }
@@ -938,9 +948,7 @@ fn matches_text(e: &Entry, words: &[String]) -> bool {
             || i.assignee.as_deref().is_some_and(has)
             || i.tags.iter().any(|t| has(t))
             || i.alerts.iter().any(|a| {
-                has(&a.alert.id)
-                    || has(&a.alert.summary)
-                    || a.alert.key.as_deref().is_some_and(has)
+                has(&a.alert.id) || has(&a.alert.summary) || a.alert.key.as_deref().is_some_and(has)
             })
             || e.history.iter().any(|r| match &r.change {
                 Change::Note { text } => has(text),
@@ -955,8 +963,7 @@ pub async fn list(
     State(s): State<Arc<AppState>>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(p) =
-        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Query(p) = params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let mut statuses = Vec::new();
     for v in p.status.iter().flat_map(|s| s.split(',')).map(str::trim) {
         if v.is_empty() {
@@ -977,13 +984,12 @@ pub async fn list(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .collect();
-    let words: Vec<String> = p
-        .q
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect();
+    let words: Vec<String> =
+        p.q.as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
     let sort = p.sort.as_deref().unwrap_or("updated");
     if !["updated", "created", "severity"].contains(&sort) {
         return Err(ApiError::new(
@@ -1014,8 +1020,10 @@ pub async fn list(
         })
         .filter(|e| words.is_empty() || matches_text(e, &words))
         .collect();
-    let mut counts: BTreeMap<&str, usize> =
-        IncidentStatus::ALL.iter().map(|st| (st.as_str(), 0)).collect();
+    let mut counts: BTreeMap<&str, usize> = IncidentStatus::ALL
+        .iter()
+        .map(|st| (st.as_str(), 0))
+        .collect();
     for e in &candidates {
         *counts.entry(e.incident.status.as_str()).or_default() += 1;
     }
@@ -1031,7 +1039,12 @@ pub async fn list(
         _ => found.sort_by_key(|i| std::cmp::Reverse((time(&i.updated), number_of(&i.id)))),
     }
     let total = found.len();
-    let page: Vec<Value> = found.into_iter().skip(offset).take(size).map(brief).collect();
+    let page: Vec<Value> = found
+        .into_iter()
+        .skip(offset)
+        .take(size)
+        .map(brief)
+        .collect();
     Ok(Json(json!({
         "total": total,
         "offset": offset,
@@ -1059,11 +1072,7 @@ pub async fn get_one(
 
 /// `GET /api/incidents/veris`: the VERIS tags accepted.
 pub async fn veris() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        VERIS_JSON,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], VERIS_JSON).into_response()
 }
 
 /// Body of `POST /api/incidents`.
@@ -1092,7 +1101,11 @@ fn alerts_summary(alerts: &[AlertRef]) -> String {
         .iter()
         .take(20)
         .map(|a| {
-            let mut l = format!("- {} {} {}", a.utctimestamp, a.severity, a.summary);
+            let at = time_of(&a.utctimestamp).map_or_else(
+                || a.utctimestamp.clone(),
+                |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            );
+            let mut l = format!("- {at} {} {}", a.severity, a.summary);
             if !a.rule.is_empty() {
                 l.push_str(&format!(" (rule {})", a.rule));
             }
@@ -1191,7 +1204,10 @@ pub async fn create(
         })
         .await
         .map_err(IntoResponse::into_response)?;
-    let id = record.as_ref().map(|r| r.incident.clone()).unwrap_or_default();
+    let id = record
+        .as_ref()
+        .map(|r| r.incident.clone())
+        .unwrap_or_default();
     let mut resp = changed(&s, record, &id, StatusCode::CREATED);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/incidents/{id}")) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -1387,15 +1403,9 @@ pub async fn set_tags(
                 .cloned()
                 .collect();
             if let Some(t) = add.iter().find(|t| remove.contains(*t)) {
-                return Err(bad_field(
-                    "add",
-                    format!("add: {t:?} is also in remove"),
-                ));
+                return Err(bad_field("add", format!("add: {t:?} is also in remove")));
             }
-            let added: Vec<String> = add
-                .into_iter()
-                .filter(|t| !i.tags.contains(t))
-                .collect();
+            let added: Vec<String> = add.into_iter().filter(|t| !i.tags.contains(t)).collect();
             let after = i.tags.len() - removed.len() + added.len();
             if after > MAX_TAGS {
                 return Err(bad_field(
@@ -1436,7 +1446,10 @@ pub async fn set_alerts(
     if b.unlink.len() > MAX_ALERTS_PER_REQUEST {
         return Err(bad_field(
             "unlink",
-            format!("unlink: {} given, at most {MAX_ALERTS_PER_REQUEST}", b.unlink.len()),
+            format!(
+                "unlink: {} given, at most {MAX_ALERTS_PER_REQUEST}",
+                b.unlink.len()
+            ),
         )
         .into_response());
     }
@@ -1525,15 +1538,8 @@ pub async fn assign(
         .incidents
         .change(&s.ingest, &user.0, |inner| {
             let previous = entry(inner, &id)?.incident.assignee.clone();
-            Ok((previous != assignee).then(|| {
-                (
-                    id.clone(),
-                    Change::Assigned {
-                        assignee,
-                        previous,
-                    },
-                )
-            }))
+            Ok((previous != assignee)
+                .then(|| (id.clone(), Change::Assigned { assignee, previous })))
         })
         .await?;
     Ok(changed(&s, record, &id, StatusCode::OK))
@@ -1564,7 +1570,12 @@ mod tests {
             assert!(v.knows(t), "{t}");
         }
         assert!(v.tags.len() > 400, "{}", v.tags.len());
-        for t in ["action.hacking.variety.Brute forse", "action", "actor.martian", ""] {
+        for t in [
+            "action.hacking.variety.Brute forse",
+            "action",
+            "actor.martian",
+            "",
+        ] {
             assert!(!v.knows(t), "{t}");
         }
         // A VERIS value never holds a dot or a comma: the tag filter splits on commas, and
@@ -1581,9 +1592,19 @@ mod tests {
     fn refusals_say_what_was_meant() {
         let v = Veris::get();
         let e = v.refusal("action.hacking.variety.brute force");
-        assert!(e.message().contains("did you mean \"action.hacking.variety.Brute force\""), "{}", e.message());
+        assert!(
+            e.message()
+                .contains("did you mean \"action.hacking.variety.Brute force\""),
+            "{}",
+            e.message()
+        );
         let e = v.refusal("action.hacking.variety.Teleport");
-        assert!(e.message().contains("action.hacking.variety has no value \"Teleport\""), "{}", e.message());
+        assert!(
+            e.message()
+                .contains("action.hacking.variety has no value \"Teleport\""),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
@@ -1627,7 +1648,13 @@ mod tests {
     fn records_round_trip_as_stored_and_fold_into_the_state() {
         let records = vec![
             rec(0, "INC-1", created("ssh brute force")),
-            rec(1, "INC-1", Change::Note { text: "looking".into() }),
+            rec(
+                1,
+                "INC-1",
+                Change::Note {
+                    text: "looking".into(),
+                },
+            ),
             rec(
                 2,
                 "INC-1",
@@ -1677,7 +1704,10 @@ mod tests {
         assert_eq!(e.incident.title, "ssh brute force from one address");
         assert_eq!(e.incident.severity, Severity::Critical);
         assert_eq!(e.incident.status, IncidentStatus::Contained);
-        assert_eq!(e.incident.contained_at.as_deref(), Some("2026-01-01T00:00:03+00:00"));
+        assert_eq!(
+            e.incident.contained_at.as_deref(),
+            Some("2026-01-01T00:00:03+00:00")
+        );
         assert_eq!(e.incident.tags, vec!["actor.external".to_string()]);
         assert_eq!(e.incident.notes, 1);
         assert_eq!(e.history.len(), 6);
@@ -1698,7 +1728,13 @@ mod tests {
         let back: Record = serde_json::from_value(Value::Object(doc)).unwrap();
         let mut fresh = Inner::default();
         fresh.apply(&back);
-        assert_eq!(fresh.incidents["INC-1"].incident, inner.incidents["INC-1"].incident);
-        assert_eq!(fresh.incidents["INC-1"].history, inner.incidents["INC-1"].history);
+        assert_eq!(
+            fresh.incidents["INC-1"].incident,
+            inner.incidents["INC-1"].incident
+        );
+        assert_eq!(
+            fresh.incidents["INC-1"].history,
+            inner.incidents["INC-1"].history
+        );
     }
 }

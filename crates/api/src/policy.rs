@@ -143,8 +143,14 @@ mod tests {
         assert_eq!(access(&Method::GET, "/api/incidents"), Need(Read));
         assert_eq!(access(&Method::GET, "/api/incidents/INC-1"), Need(Read));
         assert_eq!(access(&Method::POST, "/api/incidents"), Need(Triage));
-        assert_eq!(access(&Method::POST, "/api/incidents/INC-1/notes"), Need(Triage));
+        assert_eq!(
+            access(&Method::POST, "/api/incidents/INC-1/notes"),
+            Need(Triage)
+        );
         assert_eq!(access(&Method::PATCH, "/api/incidents/INC-1"), Need(Triage));
-        assert_eq!(access(&Method::DELETE, "/api/incidents/INC-1"), Need(Triage));
+        assert_eq!(
+            access(&Method::DELETE, "/api/incidents/INC-1"),
+            Need(Triage)
+        );
     }
 }

@@ -55,7 +55,9 @@ fn call(s: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Valu
         .request(m, format!("{}{}", s.url, path))
         .basic_auth("admin", Some(ADMIN_PASSWORD));
     if let Some(b) = body {
-        r = r.header("content-type", "application/json").body(b.to_string());
+        r = r
+            .header("content-type", "application/json")
+            .body(b.to_string());
     }
     let resp = r.send().expect("request");
     let status = resp.status().as_u16();
@@ -105,7 +107,12 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
     let alert_id = alert["id"].as_str().unwrap().to_string();
 
     // Created from the alert: title, severity and summary come from it, the alert is linked.
-    let (status, v) = call(&s, "POST", "/api/incidents", Some(json!({"alerts": [alert_id]})));
+    let (status, v) = call(
+        &s,
+        "POST",
+        "/api/incidents",
+        Some(json!({"alerts": [alert_id]})),
+    );
     assert_eq!(status, 201, "{v}");
     let inc = &v["incident"];
     assert_eq!(inc["id"], "INC-1");
@@ -187,12 +194,18 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
         &s,
         "POST",
         "/api/incidents/INC-1/tags",
-        Some(json!({"add": ["action.hacking.variety.Brute force", "actor.external", "action.hacking.vector.Command shell"]})),
+        Some(
+            json!({"add": ["action.hacking.variety.Brute force", "actor.external", "action.hacking.vector.Command shell"]}),
+        ),
     );
     assert_eq!(status, 200, "{v}");
     assert_eq!(
         v["incident"]["tags"],
-        json!(["action.hacking.variety.Brute force", "actor.external", "action.hacking.vector.Command shell"])
+        json!([
+            "action.hacking.variety.Brute force",
+            "actor.external",
+            "action.hacking.vector.Command shell"
+        ])
     );
     let (status, v) = call(
         &s,
@@ -262,7 +275,12 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
         "empty",
     );
     assert_refused(
-        call(&s, "POST", "/api/incidents", Some(json!({"summary": "no title"}))),
+        call(
+            &s,
+            "POST",
+            "/api/incidents",
+            Some(json!({"summary": "no title"})),
+        ),
         "title",
         "missing",
     );
@@ -277,7 +295,12 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
         "longer than 16384 bytes",
     );
     assert_refused(
-        call(&s, "POST", "/api/incidents/INC-1/notes", Some(json!({"text": ""}))),
+        call(
+            &s,
+            "POST",
+            "/api/incidents/INC-1/notes",
+            Some(json!({"text": ""})),
+        ),
         "text",
         "empty",
     );
@@ -332,8 +355,10 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
         &s,
         "POST",
         "/api/incidents",
-        Some(json!({"title": "Password spraying on the VPN", "severity": "critical",
-            "tags": ["action.hacking.variety.Use of stolen creds"], "assignee": "carol"})),
+        Some(
+            json!({"title": "Password spraying on the VPN", "severity": "critical",
+            "tags": ["action.hacking.variety.Use of stolen creds"], "assignee": "carol"}),
+        ),
     );
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["incident"]["id"], "INC-2");
@@ -417,7 +442,10 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
     let (_, v) = call(&s, "GET", "/api/incidents?assignee=dave", None);
     assert_eq!(ids(&v), ["INC-2"]);
     let (_, v) = call(&s, "GET", "/api/incidents?size=1&offset=1", None);
-    assert_eq!((v["total"].as_u64(), ids(&v)), (Some(2), vec!["INC-1".to_string()]));
+    assert_eq!(
+        (v["total"].as_u64(), ids(&v)),
+        (Some(2), vec!["INC-1".to_string()])
+    );
     let (_, v) = call(&s, "GET", "/api/incidents?sort=severity", None);
     assert_eq!(ids(&v), ["INC-2", "INC-1"]);
     let (status, v) = call(&s, "GET", "/api/incidents?status=done", None);
@@ -436,22 +464,32 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
     assert_eq!(t[2]["text"], "bastion-1 only; the account does not exist");
     assert_eq!(t[2]["user"], "admin");
     assert!(t[2]["utctimestamp"].is_string());
-    assert_eq!((t[4]["from"].as_str(), t[4]["to"].as_str()), (Some("investigating"), Some("contained")));
+    assert_eq!(
+        (t[4]["from"].as_str(), t[4]["to"].as_str()),
+        (Some("investigating"), Some("contained"))
+    );
     assert_eq!(t[4]["note"], "203.0.113.50 blocked at the edge");
-    assert_eq!(t[6]["removed"], json!(["action.hacking.vector.Command shell"]));
+    assert_eq!(
+        t[6]["removed"],
+        json!(["action.hacking.vector.Command shell"])
+    );
     assert_eq!(before["next"], json!(["investigating", "closed"]));
     let (_, before2) = call(&s, "GET", "/api/incidents/INC-2", None);
     assert_eq!(
         kinds(&before2["timeline"]),
-        ["alert", "created", "alerts_linked", "alerts_unlinked", "assigned", "edited"]
+        [
+            "alert",
+            "created",
+            "alerts_linked",
+            "alerts_unlinked",
+            "assigned",
+            "edited"
+        ]
     );
     // The records are in the store too, searchable like any event.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, v) = s.search_with(
-            "kind:note AND incident:INC-1",
-            &[("stream", "incidents")],
-        );
+        let (status, v) = s.search_with("kind:note AND incident:INC-1", &[("stream", "incidents")]);
         assert_eq!(status, 200, "{v}");
         if v["total"] == 1 {
             assert_eq!(v["hits"][0]["user"], "admin");
@@ -493,7 +531,10 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
     assert_eq!(note(Some("wrong")), 403);
     assert_eq!(note(Some(&csrf)), 201);
     let (_, before2) = call(&s, "GET", "/api/incidents/INC-2", None);
-    assert_eq!(kinds(&before2["timeline"]).last().map(String::as_str), Some("note"));
+    assert_eq!(
+        kinds(&before2["timeline"]).last().map(String::as_str),
+        Some("note")
+    );
 
     // After a restart: the same incidents, the same timelines, and numbering goes on.
     s.stop();
@@ -511,7 +552,12 @@ fn incident_from_a_real_alert_notes_status_tags_and_a_restart() {
     );
     assert_eq!(status, 200, "{v}");
     assert!(v["incident"]["closed_at"].is_string(), "{v}");
-    let (status, v) = call(&s, "POST", "/api/incidents", Some(json!({"title": "third"})));
+    let (status, v) = call(
+        &s,
+        "POST",
+        "/api/incidents",
+        Some(json!({"title": "third"})),
+    );
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["incident"]["id"], "INC-3");
 }

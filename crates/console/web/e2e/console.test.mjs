@@ -443,6 +443,8 @@ describe('incidents, from the real alert', () => {
     // A VERIS tag, found by words of it in the picker.
     await page.getByTestId('incident-tags').getByRole('button', { name: 'Add tag' }).click();
     await page.getByLabel('Find a VERIS tag').fill('brute hacking');
+    await page.getByRole('option').first().waitFor();
+    await shot('incident-tag-picker');
     await page.getByRole('option', { name: /^action\.hacking\.variety\s*Brute force/ }).click();
     await timeline.locator('.tl-item[data-kind=tags]', { hasText: 'Brute force' }).waitFor();
     await page.getByTestId('incident-tags').getByRole('button', { name: 'Done' }).click();
@@ -487,10 +489,28 @@ describe('incidents, from the real alert', () => {
     await page.getByLabel('Tag filter').fill('action.hacking');
     await page.getByLabel('Tag filter').press('Enter');
     await row.waitFor();
+    // A second incident by hand, then the alert added to it from the Alerts page.
+    await page.getByRole('button', { name: 'New incident' }).click();
+    const form = page.getByRole('form', { name: 'New incident' });
+    await form.getByLabel('Title').fill('Credential stuffing on the VPN');
+    await form.getByLabel('Severity').selectOption('ERROR');
+    await form.getByRole('button', { name: 'Create incident' }).click();
+    await page.waitForURL((u) => /^\/ui\/incidents\/INC-\d+$/.test(u.pathname) && !u.pathname.endsWith(`/${incId}`));
+    const second = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    assert.equal(await page.getByTestId('incident-title').innerText(), 'Credential stuffing on the VPN');
     // The alert names its incident, which opens from there; the incident's alert opens in Alerts.
     await page.goto(`${BASE}/ui/alerts?q=${encodeURIComponent(`id:${alertId}`)}`);
     const link = page.locator('.incident-buttons a.incident-link', { hasText: incId });
     await link.waitFor();
+    await page.locator('.incident-buttons').getByRole('button', { name: 'Add to incident' }).click();
+    const add = page.getByRole('form', { name: 'Add to incident' });
+    await add.getByLabel('Incident').selectOption(second);
+    await shot('alert-incident');
+    await add.getByRole('button', { name: `Add to ${second}` }).click();
+    await page.locator('.toast', { hasText: `Alert added to ${second}` }).waitFor();
+    await page.locator('.incident-buttons a.incident-link', { hasText: second }).waitFor();
+    const two = await (await page.request.get(`${BASE}/api/incidents/${second}`)).json();
+    assert.deepEqual(two.incident.alerts.map((a) => a.id), [alertId]);
     await link.click();
     await page.waitForURL((u) => u.pathname === `/ui/incidents/${incId}`);
     await page.getByTestId('incident-alerts').getByRole('link', { name: /ssh bruteforce attempts/ }).click();

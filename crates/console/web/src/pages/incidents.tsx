@@ -92,6 +92,13 @@ const STATUS_ACTION: Record<IncidentStatus, string> = {
   contained: 'Mark contained',
   closed: 'Close…',
 };
+/** The usual next step of each status: its button stands out. */
+const NATURAL_NEXT: Record<IncidentStatus, IncidentStatus> = {
+  open: 'investigating',
+  investigating: 'contained',
+  contained: 'closed',
+  closed: 'investigating',
+};
 const SEVERITIES = ['INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY'];
 const when = (t: string | null | undefined) => (t ? formatTime(Date.parse(t), false) : '—');
 const incidentHref = (id: string) => `/ui/incidents/${encodeURIComponent(id)}`;
@@ -180,7 +187,7 @@ function IncidentList({ loc }: { loc: Location }) {
         <form class="alert-filters" onSubmit={(e) => { e.preventDefault(); navigate('incidents', { ...f, q: qText.trim(), tag: tagText.trim() }, true); }}>
           <input data-query-input aria-label="Filter incidents" placeholder="Find in titles, notes, alerts…" value={qText}
             onInput={(e) => setQText(e.currentTarget.value)} />
-          <input aria-label="Tag filter" placeholder="VERIS tag or category" list="veris-filter-tags" value={tagText}
+          <input aria-label="Tag filter" class="tag-filter" placeholder="VERIS tag or category" list="veris-filter-tags" value={tagText}
             onInput={(e) => setTagText(e.currentTarget.value)}
             onChange={(e) => setFilter('tag', e.currentTarget.value.trim())} />
           <datalist id="veris-filter-tags">
@@ -199,9 +206,9 @@ function IncidentList({ loc }: { loc: Location }) {
       {!data && !err && !missing && <div class="panel empty">Loading…</div>}
       {data && (
         <div class="panel table-panel">
-          <div class="panel-head"><span><strong>{data.total.toLocaleString()}</strong> incidents</span></div>
+          <div class="panel-head"><span><strong>{data.total.toLocaleString()}</strong> incident{data.total === 1 ? '' : 's'}</span></div>
           {!data.incidents.length ? (
-            <div class="empty">{all ? 'No incident matches.' : 'No incidents yet. Create one here or from an alert.'}</div>
+            <div class="empty">{FILTERS.some((k) => f[k]) ? 'No incident matches.' : 'No incidents yet. Create one here or from an alert.'}</div>
           ) : (
             <table class="events" data-testid="incidents">
               <thead>
@@ -370,9 +377,10 @@ function StatusButtons({ incident, next, change }: { incident: Incident; next: I
   return (
     <div class="status-buttons">
       {next.map((s) => s === 'closed' ? (
-        <button key={s} class="btn" aria-expanded={closing} onClick={() => setClosing(!closing)}>{STATUS_ACTION[s]}</button>
+        <button key={s} class={NATURAL_NEXT[incident.status] === 'closed' ? 'btn primary' : 'btn'} aria-expanded={closing}
+          onClick={() => setClosing(!closing)}>{STATUS_ACTION[s]}</button>
       ) : (
-        <button key={s} class={s === 'contained' ? 'btn primary' : 'btn'}
+        <button key={s} class={s === NATURAL_NEXT[incident.status] ? 'btn primary' : 'btn'}
           onClick={() => change('/status', { status: s }, `${incident.id} ${s}`)}>
           {incident.status === 'closed' ? 'Reopen' : STATUS_ACTION[s]}
         </button>
@@ -722,7 +730,7 @@ function AlertsPanel({ incident, change }: { incident: Incident; change: Change 
                   onClick={() => change('/alerts', { unlink: [a.id] }, 'Alert unlinked')}>×</button>
               </div>
               <div class="muted small la-meta">
-                <span class="mono">{when(a.utctimestamp)}</span>
+                <span class="mono nowrap">{when(a.utctimestamp)}</span>
                 {a.rule && <span>{a.rule}</span>}
                 {a.status && <StatusPill status={a.status} />}
               </div>
