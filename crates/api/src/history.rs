@@ -8,7 +8,9 @@ use serde_json::Value;
 /// Reads every document of `stream` in `store`, oldest first, in pages of the store's largest
 /// search, handing each to `f`. The next page starts at the time of the last document read,
 /// so documents at that very time are handed over twice: the caller's folding must be
-/// idempotent or skip what it has seen (records with a sequence number).
+/// idempotent or skip what it has seen (records with a sequence number). The time read is the
+/// document's own `utctimestamp`, so it must not be later than the time it was written at
+/// (records stamped just before they are written), or a page could skip documents.
 pub fn read_stream(
     store: &dyn Store,
     stream: &str,
