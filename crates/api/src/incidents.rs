@@ -563,6 +563,16 @@ impl IncidentBook {
                 change,
             }
         };
+        {
+            // The sequence number and the incident's number are used up even if the write
+            // fails: a failed write may still have reached the log (a failed fsync), and two
+            // records must never share a number.
+            let mut inner = self.inner.write();
+            inner.next_seq = inner.next_seq.max(record.seq + 1);
+            if let Some(n) = number_of(&record.incident) {
+                inner.next_number = inner.next_number.max(n + 1);
+            }
+        }
         let doc = crate::history::to_doc(&record);
         crate::history::write_records(ingest, INCIDENTS_STREAM, vec![doc]).await?;
         self.inner.write().apply(&record);
@@ -597,6 +607,10 @@ impl IncidentBook {
                 })
                 .collect()
         };
+        if let Some(last) = records.last() {
+            let mut inner = self.inner.write();
+            inner.next_seq = inner.next_seq.max(last.seq + 1);
+        }
         for chunk in records.chunks(100) {
             let docs = chunk.iter().map(crate::history::to_doc).collect();
             crate::history::write_records(ingest, INCIDENTS_STREAM, docs)

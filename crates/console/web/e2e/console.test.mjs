@@ -73,6 +73,18 @@ async function login() {
 
 const rows = () => page.locator('[data-testid=events] tbody tr.event-row');
 
+/** Nothing but a table (which scrolls in its panel) is wider than the screen of `p`. */
+async function assertFitsTheScreen(p) {
+  const overflow = await p.evaluate(() => {
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-panel'))
+      .slice(0, 5)
+      .map((e) => `${e.tagName}.${e.className}`);
+    return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
+  });
+  assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than the screen: ${overflow.wide}`);
+}
+
 describe('search', () => {
   test('a search shows its hits, total and histogram', async () => {
     await page.goto(`${BASE}/ui/search?q=category:authentication&from=now-2h`);
@@ -517,6 +529,19 @@ describe('incidents, from the real alert', () => {
     await page.waitForURL((u) => u.pathname === '/ui/alerts' && u.searchParams.get('q') === `id:${alertId}`);
     await page.locator(`tr[data-alert-id="${alertId}"][aria-expanded=true]`).waitFor();
   });
+
+  test('an incident and the list fit a phone', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${BASE}/ui/incidents/${incId}`);
+    await phone.getByTestId('timeline').locator('.tl-item[data-kind=note]').waitFor();
+    await phone.screenshot({ path: join(SHOTS, 'incident-phone.png'), fullPage: false });
+    await assertFitsTheScreen(phone);
+    await phone.goto(`${BASE}/ui/incidents`);
+    await phone.locator(`[data-testid=incidents] tr[data-incident-id="${incId}"]`).waitFor();
+    await assertFitsTheScreen(phone);
+    await phone.close();
+  });
 });
 
 describe('users and tokens (admin)', () => {
@@ -627,14 +652,7 @@ describe('shell', () => {
     await phone.goto(`${BASE}/ui/search?q=category:authentication&from=now-2h`);
     await phone.locator('[data-testid=events] tbody tr.event-row').first().waitFor();
     await phone.screenshot({ path: join(SHOTS, 'search-phone.png'), fullPage: false });
-    const overflow = await phone.evaluate(() => {
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-panel'))
-        .slice(0, 5)
-        .map((e) => `${e.tagName}.${e.className}`);
-      return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
-    });
-    assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than the screen: ${overflow.wide}`);
+    await assertFitsTheScreen(phone);
     await phone.close();
   });
 
