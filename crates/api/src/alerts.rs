@@ -22,7 +22,7 @@ use ferrodef_event::{format_timestamp, Alert, AlertStatus, ALERTS_STREAM};
 use ferrodef_store::{SearchRequest, SortOrder, Store};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
 use crate::{ApiError, AppState};
@@ -321,8 +321,8 @@ pub async fn list(
     Ok(Json(json!({ "total": total, "alerts": alerts })).into_response())
 }
 
-/// Reads one alert document by id.
-async fn find(s: &AppState, id: &str) -> Result<Value, Response> {
+/// Reads one alert document by id: `None` when there is none.
+pub(crate) async fn lookup(s: &AppState, id: &str) -> Result<Option<Value>, Response> {
     let req = SearchRequest {
         stream: ALERTS_STREAM.into(),
         query: ferrodef_query::Expr::Term {
@@ -339,13 +339,14 @@ async fn find(s: &AppState, id: &str) -> Result<Value, Response> {
     };
     let res = s.search.search(&s.store, req).await?;
     // Not searchable yet: an alert just announced.
-    res.hits
-        .into_iter()
-        .next()
-        .or_else(|| s.alerts.recent(id))
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no alert with id {id:?}")).into_response()
-        })
+    Ok(res.hits.into_iter().next().or_else(|| s.alerts.recent(id)))
+}
+
+/// Reads one alert document by id (404 when there is none).
+async fn find(s: &AppState, id: &str) -> Result<Value, Response> {
+    lookup(s, id).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("no alert with id {id:?}")).into_response()
+    })
 }
 
 /// `GET /api/alerts/{id}`.
@@ -407,20 +408,10 @@ async fn record(
         assignee: body.assignee,
         comment: body.comment,
     };
-    let doc = match serde_json::to_value(&change) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    s.ingest
-        .write_internal(ALERT_STATUS_STREAM, vec![doc])
+    let doc = crate::history::to_doc(&change);
+    crate::history::write_records(&s.ingest, ALERT_STATUS_STREAM, vec![doc])
         .await
-        .map_err(|e| {
-            let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            if let Some(secs) = e.retry_after() {
-                err = err.retry_after(secs);
-            }
-            err.into_response()
-        })?;
+        .map_err(IntoResponse::into_response)?;
     s.alerts.apply(&change);
     Ok(Json(json!({ "id": id, "state": s.alerts.state(id) })).into_response())
 }

@@ -18,6 +18,8 @@
 pub mod alerts;
 pub mod attackers;
 pub mod auth;
+pub mod history;
+pub mod incidents;
 mod ingest;
 pub mod lists;
 pub mod policy;
@@ -104,6 +106,8 @@ pub struct AppState {
     pub notify: Option<Arc<ferrodef_notify::Dispatcher>>,
     /// The blocklist and the watchlist.
     pub lists: Arc<lists::Lists>,
+    /// The incidents.
+    pub incidents: Arc<incidents::IncidentBook>,
 }
 
 /// Who makes a request (the authenticated user or token), for the records it leaves (alert
@@ -149,6 +153,14 @@ impl ApiError {
         self
     }
 
+    /// The message.
+    pub fn message(&self) -> &str {
+        self.body
+            .get("error")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+
     /// Adds a field to the JSON body (e.g. `line`, `position`).
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> ApiError {
         if let Some(obj) = self.body.as_object_mut() {
@@ -188,6 +200,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/alerts/{id}/assign", post(alerts::triage))
         .route("/api/alerts/{id}/comment", post(alerts::triage))
         .route("/alertstatus", post(alerts::mozdef_status))
+        .route(
+            "/api/incidents",
+            get(incidents::list).post(incidents::create),
+        )
+        .route("/api/incidents/veris", get(incidents::veris))
+        .route(
+            "/api/incidents/{id}",
+            get(incidents::get_one).patch(incidents::edit),
+        )
+        .route("/api/incidents/{id}/notes", post(incidents::add_note))
+        .route("/api/incidents/{id}/status", post(incidents::set_status))
+        .route("/api/incidents/{id}/tags", post(incidents::set_tags))
+        .route("/api/incidents/{id}/alerts", post(incidents::set_alerts))
+        .route("/api/incidents/{id}/assign", post(incidents::assign))
         .route("/api/attackers", get(attackers::list))
         .route("/api/attackers/{ip}", get(attackers::get_one))
         .route(

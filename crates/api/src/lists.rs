@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use ferrodef_event::format_timestamp;
-use ferrodef_store::{SearchRequest, SortOrder, Store};
+use ferrodef_store::Store;
 use ipnet::IpNet;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -170,45 +170,16 @@ impl ListBook {
     /// store's largest search).
     pub fn load(store: &dyn Store, list: ListName) -> ListBook {
         let book = ListBook::default();
-        let mut from: Option<DateTime<Utc>> = None;
-        loop {
-            let req = SearchRequest {
-                stream: list.stream().into(),
-                query: ferrodef_query::Expr::MatchAll,
-                from,
-                to: None,
-                size: ferrodef_store::params::MAX_SEARCH_SIZE,
-                sort_field: "utctimestamp".into(),
-                order: SortOrder::Asc,
-                now: Utc::now(),
-                budget: Default::default(),
-            };
-            let hits = match store.search(&req) {
-                Ok(res) => res.hits,
-                Err(e) => {
-                    tracing::warn!("the {} could not be read: {e}", list.noun());
-                    break;
-                }
-            };
-            let full = hits.len() == ferrodef_store::params::MAX_SEARCH_SIZE;
-            let mut last = None;
-            for hit in hits {
-                match serde_json::from_value::<Change>(hit) {
-                    Ok(c) => {
-                        last = DateTime::parse_from_rfc3339(&c.utctimestamp)
-                            .ok()
-                            .map(|t| t.with_timezone(&Utc));
-                        book.apply(&c);
-                    }
-                    Err(e) => tracing::warn!("a {} record is unreadable: {e}", list.noun()),
-                }
+        // Changes at a page boundary are read twice, which is harmless (an addition
+        // replaces, a removal removes).
+        let read = crate::history::read_stream(store, list.stream(), |hit| {
+            match serde_json::from_value::<Change>(hit) {
+                Ok(c) => book.apply(&c),
+                Err(e) => tracing::warn!("a {} record is unreadable: {e}", list.noun()),
             }
-            // The next page starts at the last time read: changes at that very time are read
-            // twice, which is harmless (an addition replaces, a removal removes).
-            match (full, last) {
-                (true, Some(t)) if Some(t) != from => from = Some(t),
-                _ => break,
-            }
+        });
+        if let Err(e) = read {
+            tracing::warn!("the {} could not be read: {e}", list.noun());
         }
         book.purge(Utc::now());
         book
@@ -331,13 +302,7 @@ impl Lists {
                 })
                 .collect();
             for chunk in changes.chunks(1000) {
-                let docs = chunk
-                    .iter()
-                    .filter_map(|c| match serde_json::to_value(c) {
-                        Ok(Value::Object(m)) => Some(m),
-                        _ => None,
-                    })
-                    .collect();
+                let docs = chunk.iter().map(crate::history::to_doc).collect();
                 ingest
                     .write_internal(list.stream(), docs)
                     .await
@@ -546,20 +511,8 @@ fn check(list: ListName, n: NewEntry, now: DateTime<Utc>) -> Result<Checked, Api
 
 /// Writes a change durably, then applies it.
 async fn record(s: &AppState, list: ListName, change: Change) -> Result<(), ApiError> {
-    let doc = match serde_json::to_value(&change) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    s.ingest
-        .write_internal(list.stream(), vec![doc])
-        .await
-        .map_err(|e| {
-            let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            if let Some(secs) = e.retry_after() {
-                err = err.retry_after(secs);
-            }
-            err
-        })?;
+    let doc = crate::history::to_doc(&change);
+    crate::history::write_records(&s.ingest, list.stream(), vec![doc]).await?;
     s.lists.book(list).apply(&change);
     Ok(())
 }

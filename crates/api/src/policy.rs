@@ -47,6 +47,17 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/alerts/{}/comment", Need(Triage)),
     // MozDef's alert status endpoint.
     ("POST", "/alertstatus", Need(Triage)),
+    // Incidents: viewers read, analysts and admins change (docs/incidents.md).
+    ("GET", "/api/incidents", Need(Read)),
+    ("POST", "/api/incidents", Need(Triage)),
+    ("GET", "/api/incidents/veris", Need(Read)),
+    ("GET", "/api/incidents/{}", Need(Read)),
+    ("PATCH", "/api/incidents/{}", Need(Triage)),
+    ("POST", "/api/incidents/{}/notes", Need(Triage)),
+    ("POST", "/api/incidents/{}/status", Need(Triage)),
+    ("POST", "/api/incidents/{}/tags", Need(Triage)),
+    ("POST", "/api/incidents/{}/alerts", Need(Triage)),
+    ("POST", "/api/incidents/{}/assign", Need(Triage)),
     ("GET", "/api/attackers", Need(Read)),
     ("GET", "/api/attackers/{}", Need(Read)),
     // Lists: reading needs read (the plain-text blocklist too: firewalls fetch it with a
@@ -129,5 +140,17 @@ mod tests {
         assert_eq!(access(&Method::GET, "/api/alerts"), Need(Read));
         assert_eq!(access(&Method::POST, "/api/alerts/1/ack"), Need(Triage));
         assert_eq!(access(&Method::DELETE, "/api/users/ann"), Need(Triage));
+        assert_eq!(access(&Method::GET, "/api/incidents"), Need(Read));
+        assert_eq!(access(&Method::GET, "/api/incidents/INC-1"), Need(Read));
+        assert_eq!(access(&Method::POST, "/api/incidents"), Need(Triage));
+        assert_eq!(
+            access(&Method::POST, "/api/incidents/INC-1/notes"),
+            Need(Triage)
+        );
+        assert_eq!(access(&Method::PATCH, "/api/incidents/INC-1"), Need(Triage));
+        assert_eq!(
+            access(&Method::DELETE, "/api/incidents/INC-1"),
+            Need(Triage)
+        );
     }
 }

@@ -208,7 +208,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let notify = start_notify(&cfg, &core)?;
     let auth = start_auth(&cfg, &core).await?;
     let lists = Arc::new(ferrodef_api::lists::Lists::load(&*core.store));
-    spawn_list_refresh(lists.clone(), core.ingest.clone(), cfg.retention_days);
+    let incidents = Arc::new(ferrodef_api::incidents::IncidentBook::load(&*core.store));
+    spawn_list_refresh(
+        lists.clone(),
+        incidents.clone(),
+        core.ingest.clone(),
+        cfg.retention_days,
+    );
     let state = Arc::new(AppState {
         store: core.store.clone(),
         ingest: core.ingest.clone(),
@@ -227,6 +233,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         alerts: book.clone(),
         notify: notify.clone(),
         lists: lists.clone(),
+        incidents,
         auth,
         auth_config: ferrodef_api::auth::AuthConfig {
             require_ingest_token: cfg.auth.require_ingest_token,
@@ -382,8 +389,11 @@ fn announce(proto: &str, addr: std::net::SocketAddr) {
 
 /// Every hour, writes again the list entries in force whose latest record is older than half
 /// the retention period, so that retention never drops the only record of one.
+/// Writes again, every hour, the list entries in force and the incidents whose records are
+/// half way to retention.
 fn spawn_list_refresh(
     lists: Arc<ferrodef_api::lists::Lists>,
+    incidents: Arc<ferrodef_api::incidents::IncidentBook>,
     ingest: IngestService,
     retention_days: u32,
 ) {
@@ -396,6 +406,11 @@ fn spawn_list_refresh(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(entries = n, "list entries written again (retention)"),
                 Err(e) => tracing::warn!("list entries could not be written again: {e}"),
+            }
+            match incidents.refresh(&ingest, age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(incidents = n, "incidents written again (retention)"),
+                Err(e) => tracing::warn!("incidents could not be written again: {e}"),
             }
         }
     });

@@ -228,6 +228,18 @@ fn every_endpoint_against_every_caller() {
             .to_string()
     };
     let (block_id, watch_id) = (entry_id("blocklist"), entry_id("watchlist"));
+    // An incident, for the incident rows.
+    let r = client()
+        .post(format!("{url}/api/incidents"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"title": "authz rows"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let inc = r.json::<Value>().unwrap()["incident"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let ev = r#"{"summary":"authz row"}"#;
     // (method, path, body, content type, expected: anonymous viewer analyst admin ingest revoked disabled locked)
     let rows: Vec<(&str, String, String, &str, [u16; 8])> = vec![
@@ -466,6 +478,78 @@ fn every_endpoint_against_every_caller() {
             String::new(),
             "",
             [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        // Incidents: viewers read, analysts and admins change. The analyst moves the
+        // incident to investigating, after which the admin's same move is refused (409).
+        (
+            "GET",
+            "/api/incidents".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            "/api/incidents".into(),
+            r#"{"title":"by {who}"}"#.into(),
+            "application/json",
+            [401, 403, 201, 201, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            "/api/incidents/veris".into(),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "GET",
+            format!("/api/incidents/{inc}"),
+            String::new(),
+            "",
+            [401, 200, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "PATCH",
+            format!("/api/incidents/{inc}"),
+            r#"{"summary":"edited by {who}"}"#.into(),
+            "application/json",
+            [401, 403, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{inc}/notes"),
+            r#"{"text":"note by {who}"}"#.into(),
+            "application/json",
+            [401, 403, 201, 201, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{inc}/status"),
+            r#"{"status":"investigating"}"#.into(),
+            "application/json",
+            [401, 403, 200, 409, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{inc}/tags"),
+            r#"{"add":["actor.external"]}"#.into(),
+            "application/json",
+            [401, 403, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{inc}/alerts"),
+            r#"{"unlink":["no-such-alert"]}"#.into(),
+            "application/json",
+            [401, 403, 200, 200, 403, 401, 401, 401],
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{inc}/assign"),
+            r#"{"assignee":"{who}"}"#.into(),
+            "application/json",
+            [401, 403, 200, 200, 403, 401, 401, 401],
         ),
         // Last: the admin's session ends here.
         (

@@ -73,6 +73,18 @@ async function login() {
 
 const rows = () => page.locator('[data-testid=events] tbody tr.event-row');
 
+/** Nothing but a table (which scrolls in its panel) is wider than the screen of `p`. */
+async function assertFitsTheScreen(p) {
+  const overflow = await p.evaluate(() => {
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-panel'))
+      .slice(0, 5)
+      .map((e) => `${e.tagName}.${e.className}`);
+    return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
+  });
+  assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than the screen: ${overflow.wide}`);
+}
+
 describe('search', () => {
   test('a search shows its hits, total and histogram', async () => {
     await page.goto(`${BASE}/ui/search?q=category:authentication&from=now-2h`);
@@ -380,8 +392,9 @@ describe('alerts and attackers, on real detections', () => {
 
   test('watch an alert\'s key from the alert, add and remove entries on the Lists page', async () => {
     await page.goto(`${BASE}/ui/alerts?q=${encodeURIComponent(`id:${alertId}`)}`);
-    const row = page.locator(`tr[data-alert-id="${alertId}"]`);
-    await row.click();
+    // Asked for by id, the one alert is open already.
+    const row = page.locator(`tr[data-alert-id="${alertId}"][aria-expanded=true]`);
+    await row.waitFor();
     await page.locator('.alert-meta').getByRole('button', { name: 'Watch', exact: true }).click();
     const form = page.getByRole('form', { name: `Watch ${IP}` });
     await form.getByLabel('Expires').selectOption('7d');
@@ -407,6 +420,127 @@ describe('alerts and attackers, on real detections', () => {
     await added.waitFor({ state: 'detached' });
     const wl = await (await page.request.get(`${BASE}/api/watchlist`)).json();
     assert.deepEqual(wl.entries.map((e) => e.value), [IP]);
+  });
+});
+
+// Incidents: from the alert of the real detection above, an incident is created, a note and a
+// VERIS tag are added, and the timeline shows them after the alert (docs/incidents.md).
+describe('incidents, from the real alert', () => {
+  let alertId, incId;
+
+  test('create an incident from the alert, add a note and a VERIS tag, see them in the timeline', async () => {
+    const alerts = await (await page.request.get(`${BASE}/api/alerts?rule=bruteforce_ssh`)).json();
+    alertId = alerts.alerts[0]?.id;
+    assert.ok(alertId, 'the alert of the detection tests');
+    await page.goto(`${BASE}/ui/alerts?q=${encodeURIComponent(`id:${alertId}`)}`);
+    await page.locator(`tr[data-alert-id="${alertId}"][aria-expanded=true]`).waitFor();
+    const buttons = page.locator('.incident-buttons');
+    await buttons.getByRole('button', { name: 'Create incident' }).click();
+    await page.waitForURL((u) => /^\/ui\/incidents\/INC-\d+$/.test(u.pathname));
+    incId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    const title = page.getByTestId('incident-title');
+    await title.waitFor();
+    // Title and severity come from the alert; the alert is linked and first in the timeline.
+    assert.match(await title.innerText(), /ssh bruteforce attempts by 81\.2\.69\.160/);
+    const timeline = page.getByTestId('timeline');
+    const kinds = () => timeline.locator('.tl-item').evaluateAll((items) => items.map((i) => i.dataset.kind));
+    assert.deepEqual(await kinds(), ['alert', 'created']);
+    assert.match(await page.getByTestId('incident-alerts').innerText(), /ssh bruteforce attempts/);
+
+    // A note.
+    await page.getByLabel('Note', { exact: true }).fill('Only bastion-1 was targeted; no login succeeded.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await timeline.locator('.tl-item[data-kind=note]', { hasText: 'Only bastion-1 was targeted' }).waitFor();
+
+    // A VERIS tag, found by words of it in the picker.
+    await page.getByTestId('incident-tags').getByRole('button', { name: 'Add tag' }).click();
+    await page.getByLabel('Find a VERIS tag').fill('brute hacking');
+    await page.getByRole('option').first().waitFor();
+    await shot('incident-tag-picker');
+    await page.getByRole('option', { name: /^action\.hacking\.variety\s*Brute force/ }).click();
+    await timeline.locator('.tl-item[data-kind=tags]', { hasText: 'Brute force' }).waitFor();
+    await page.getByTestId('incident-tags').getByRole('button', { name: 'Done' }).click();
+    assert.match(await page.getByTestId('incident-tags').innerText(), /action\.hacking\.variety\s*Brute force/);
+
+    // Its lifecycle: investigating.
+    await page.getByRole('button', { name: 'Investigate' }).click();
+    await timeline.locator('.tl-item[data-kind=status]').waitFor();
+    assert.deepEqual(await kinds(), ['alert', 'created', 'note', 'tags', 'status']);
+    await shot('incident');
+
+    // The server has all of it, with who did it.
+    const r = await page.request.get(`${BASE}/api/incidents/${incId}`);
+    assert.equal(r.status(), 200);
+    const inc = await r.json();
+    assert.equal(inc.incident.status, 'investigating');
+    assert.deepEqual(inc.incident.tags, ['action.hacking.variety.Brute force']);
+    assert.deepEqual(inc.incident.alerts.map((a) => a.id), [alertId]);
+    const note = inc.timeline.find((t) => t.kind === 'note');
+    assert.equal(note.text, 'Only bastion-1 was targeted; no login succeeded.');
+    assert.equal(note.user, process.env.FERRODEF_USER);
+  });
+
+  test('the incidents list, its filters, and the alert showing its incident', async () => {
+    assert.ok(incId, 'the incident of the previous test');
+    await page.goto(`${BASE}/ui/incidents`);
+    const row = page.locator(`[data-testid=incidents] tr[data-incident-id="${incId}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /investigating/);
+    assert.match(await row.innerText(), /Brute force/);
+    await shot('incidents');
+    // Filtered by status and by a VERIS category.
+    await page.getByRole('tab', { name: /^Closed/ }).click();
+    await page.waitForURL((u) => u.searchParams.get('status') === 'closed');
+    await page.locator('.incidents-page .empty', { hasText: 'No incident matches' }).waitFor();
+    await page.getByRole('tab', { name: /^Investigating/ }).click();
+    await row.waitFor();
+    await page.getByLabel('Tag filter').fill('action.malware');
+    await page.getByLabel('Tag filter').press('Enter');
+    await page.waitForURL((u) => u.searchParams.get('tag') === 'action.malware');
+    await page.locator('.incidents-page .empty', { hasText: 'No incident matches' }).waitFor();
+    await page.getByLabel('Tag filter').fill('action.hacking');
+    await page.getByLabel('Tag filter').press('Enter');
+    await row.waitFor();
+    // A second incident by hand, then the alert added to it from the Alerts page.
+    await page.getByRole('button', { name: 'New incident' }).click();
+    const form = page.getByRole('form', { name: 'New incident' });
+    await form.getByLabel('Title').fill('Credential stuffing on the VPN');
+    await form.getByLabel('Severity').selectOption('ERROR');
+    await form.getByRole('button', { name: 'Create incident' }).click();
+    await page.waitForURL((u) => /^\/ui\/incidents\/INC-\d+$/.test(u.pathname) && !u.pathname.endsWith(`/${incId}`));
+    const second = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    assert.equal(await page.getByTestId('incident-title').innerText(), 'Credential stuffing on the VPN');
+    // The alert names its incident, which opens from there; the incident's alert opens in Alerts.
+    await page.goto(`${BASE}/ui/alerts?q=${encodeURIComponent(`id:${alertId}`)}`);
+    const link = page.locator('.incident-buttons a.incident-link', { hasText: incId });
+    await link.waitFor();
+    await page.locator('.incident-buttons').getByRole('button', { name: 'Add to incident' }).click();
+    const add = page.getByRole('form', { name: 'Add to incident' });
+    await add.getByLabel('Incident').selectOption(second);
+    await shot('alert-incident');
+    await add.getByRole('button', { name: `Add to ${second}` }).click();
+    await page.locator('.toast', { hasText: `Alert added to ${second}` }).waitFor();
+    await page.locator('.incident-buttons a.incident-link', { hasText: second }).waitFor();
+    const two = await (await page.request.get(`${BASE}/api/incidents/${second}`)).json();
+    assert.deepEqual(two.incident.alerts.map((a) => a.id), [alertId]);
+    await link.click();
+    await page.waitForURL((u) => u.pathname === `/ui/incidents/${incId}`);
+    await page.getByTestId('incident-alerts').getByRole('link', { name: /ssh bruteforce attempts/ }).click();
+    await page.waitForURL((u) => u.pathname === '/ui/alerts' && u.searchParams.get('q') === `id:${alertId}`);
+    await page.locator(`tr[data-alert-id="${alertId}"][aria-expanded=true]`).waitFor();
+  });
+
+  test('an incident and the list fit a phone', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${BASE}/ui/incidents/${incId}`);
+    await phone.getByTestId('timeline').locator('.tl-item[data-kind=note]').waitFor();
+    await phone.screenshot({ path: join(SHOTS, 'incident-phone.png'), fullPage: false });
+    await assertFitsTheScreen(phone);
+    await phone.goto(`${BASE}/ui/incidents`);
+    await phone.locator(`[data-testid=incidents] tr[data-incident-id="${incId}"]`).waitFor();
+    await assertFitsTheScreen(phone);
+    await phone.close();
   });
 });
 
@@ -490,6 +624,10 @@ describe('shell', () => {
     await page.goto(`${BASE}/ui/dashboards`);
     await page.locator('.dash-grid').waitFor();
     await page.keyboard.press('g');
+    await page.keyboard.press('i');
+    await page.waitForURL(/\/ui\/incidents$/);
+    await page.locator('.incidents-page').waitFor();
+    await page.keyboard.press('g');
     await page.keyboard.press('s');
     await page.waitForURL(/\/ui\/search/);
     await page.locator('body').click({ position: { x: 5, y: 300 } });
@@ -514,14 +652,7 @@ describe('shell', () => {
     await phone.goto(`${BASE}/ui/search?q=category:authentication&from=now-2h`);
     await phone.locator('[data-testid=events] tbody tr.event-row').first().waitFor();
     await phone.screenshot({ path: join(SHOTS, 'search-phone.png'), fullPage: false });
-    const overflow = await phone.evaluate(() => {
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-panel'))
-        .slice(0, 5)
-        .map((e) => `${e.tagName}.${e.className}`);
-      return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
-    });
-    assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than the screen: ${overflow.wide}`);
+    await assertFitsTheScreen(phone);
     await phone.close();
   });
 

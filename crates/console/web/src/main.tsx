@@ -11,6 +11,7 @@ import { Login } from './pages/login';
 import { SearchPage } from './pages/search';
 import { DashboardsPage } from './pages/dashboards';
 import { AlertsPage } from './pages/alerts';
+import { IncidentsPage } from './pages/incidents';
 import { ListsPage } from './pages/lists';
 import { UsersPage } from './pages/users';
 import { HealthPage } from './pages/health';
@@ -28,6 +29,7 @@ const PAGES = [
   { id: 'search', label: 'Search', icon: 'search', key: 's' },
   { id: 'dashboards', label: 'Dashboards', icon: 'dashboards', key: 'd' },
   { id: 'alerts', label: 'Alerts', icon: 'alerts', key: 'a' },
+  { id: 'incidents', label: 'Incidents', icon: 'incidents', key: 'i' },
   { id: 'attackers', label: 'Attackers', icon: 'attackers', key: 'm' },
   { id: 'lists', label: 'Lists', icon: 'lists', key: 'l' },
   { id: 'health', label: 'Health', icon: 'health', key: 'h' },
@@ -90,7 +92,7 @@ function App() {
     setCsrf(null);
     setMe('login');
   };
-  // `attackers/<ip>`: a page and what it shows.
+  // `attackers/<ip>`, `incidents/<id>`: a page and what it shows.
   const [top, ...rest] = loc.page.split('/');
   const sub = rest.length ? safeDecode(rest.join('/')) : undefined;
   const pages = PAGES.filter((p) => !p.admin || me.role === 'admin');
@@ -122,6 +124,7 @@ function App() {
         {page === 'search' && <SearchPage loc={loc} />}
         {page === 'dashboards' && <DashboardsPage loc={loc} />}
         {page === 'alerts' && <AlertsPage loc={loc} />}
+        {page === 'incidents' && <IncidentsPage loc={loc} id={sub} />}
         {page === 'attackers' && (
           <Suspense fallback={<div class="empty">Loading the map…</div>}>
             <AttackersPage ip={sub} />

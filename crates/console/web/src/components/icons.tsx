@@ -16,6 +16,12 @@ const paths: Record<string, string> = {
   health: 'M3 12h4l2-6l4 12l2-6h6',
   users: 'M9 4a3.5 3.5 0 1 0 0 7a3.5 3.5 0 1 0 0-7zM2 20c.8-3.5 3.8-5.5 7-5.5s6.2 2 7 5.5M16 4.5a3.5 3.5 0 0 1 0 6.5M18 14.5c2 .6 3.4 2.6 4 5.5',
   lists: 'M12 3l8 3v6c0 5-3.5 8-8 9c-4.5-1-8-4-8-9V6zM9 12l2 2l4-4',
+  incidents: 'M9 4h6v3H9zM8 5.5H5V21h14V5.5h-3M8.5 12h7M8.5 16h5',
+  note: 'M5 4h14v12l-4 4H5zM15 20v-4h4M8 9h8M8 13h5',
+  flag: 'M5 21V4M5 4h11l-2 4l2 4H5',
+  tag: 'M3 12V4h8l10 10l-8 8zM7.5 8.5v.01',
+  link: 'M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1',
+  edit: 'M4 20h4L19 9l-4-4L4 16zM14 6l4 4',
 };
 
 export function Icon({ name, size = 16 }: { name: keyof typeof paths | string; size?: number }) {

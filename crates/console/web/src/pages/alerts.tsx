@@ -1,5 +1,6 @@
 // Alerts: the live list (new alerts arrive over GET /api/alerts/stream, or by polling when the
-// stream is unavailable), filters in the URL, triage actions, and each alert's events.
+// stream is unavailable), filters in the URL, triage actions, each alert's events, and the
+// incidents it is in (Create incident / Add to incident).
 import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post } from '../api';
@@ -9,6 +10,7 @@ import { ListButtons, kindOf } from '../components/list-buttons';
 import { toast } from '../components/toast';
 import { Location, navigate } from '../router';
 import { formatTime } from '../time';
+import { IncidentButtons } from './incidents';
 import { Severity, rowKey } from './search';
 
 /** One alert, as `GET /api/alerts` lists them. */
@@ -53,6 +55,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
   // Alerts pushed by the stream: shown at once, and kept until a reload of the list has them
   // (the store makes a new alert searchable a moment after it is announced).
   const pushed = useRef<Alert[]>([]);
+  const autoOpened = useRef('');
   useEffect(() => {
     pushed.current = [];
   }, [key]);
@@ -65,6 +68,11 @@ export function AlertsPage({ loc }: { loc: Location }) {
         pushed.current = pushed.current.filter((a) => !ids.has(a.id));
         setData({ total: (r?.total ?? 0) + pushed.current.length, alerts: [...pushed.current, ...listed] });
         setState('ok');
+        // One alert asked for by id (from an incident, an attacker): opened, once.
+        if (/^id:\S+$/.test(f.q) && listed.length === 1 && autoOpened.current !== f.q) {
+          autoOpened.current = f.q;
+          setOpen(listed[0].id);
+        }
       })
       .catch((e) => {
         if (e.name === 'AbortError') return;
@@ -173,6 +181,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                               : <span>key <code>{a.key}</code></span>)}
                             {a.tags?.length ? <span>tags {a.tags.join(', ')}</span> : null}
                             {a.key && <ListButtons kind={kindOf(a.key)} value={a.key} reason={`alert ${a.id}: ${a.summary}`} />}
+                            <IncidentButtons alert={a} />
                           </div>
                           {a.comments?.length ? (
                             <div class="alert-comments small">
