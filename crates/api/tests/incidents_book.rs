@@ -24,6 +24,7 @@ fn start(dir: &std::path::Path) -> (Arc<dyn Store>, IngestService) {
         default_tz: chrono_tz::UTC,
         max_message_bytes: 64 * 1024,
         limits: Limits::default(),
+        keep_log_after: None,
     };
     let (svc, _) =
         IngestService::start(store.clone(), transforms, cfg, Arc::new(Metrics::new())).unwrap();

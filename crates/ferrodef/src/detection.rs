@@ -23,8 +23,6 @@ use serde_json::{json, Map, Value};
 
 use crate::config::DetectionConfig;
 
-/// How often the state is saved.
-
 /// A random 64-bit value (alert ids).
 fn random_u64() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

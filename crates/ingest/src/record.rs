@@ -119,9 +119,12 @@ pub fn decode(seq: u64, b: &[u8]) -> Result<StoredDoc, String> {
     })
 }
 
-/// A record the rules saw, for replaying into their state: (received time, the document), or
-/// `None` for a record they did not see.
-pub fn decode_detected(b: &[u8]) -> Result<Option<(DateTime<Utc>, Map<String, Value>)>, String> {
+/// An event as the rules saw it: when it was received, and the document.
+pub type Detected = (DateTime<Utc>, Map<String, Value>);
+
+/// A record the rules saw, for replaying into their state, or `None` for a record they did
+/// not see.
+pub fn decode_detected(b: &[u8]) -> Result<Option<Detected>, String> {
     let r = ferrodef_wal::record::decode(b)?;
     if !r.detected {
         return Ok(None);
