@@ -222,7 +222,7 @@ impl TantivyStore {
             total += count as u64;
             counted.push(segs);
         }
-        let terms = super::top_terms::top(&counted, req.size, &req.budget)?;
+        let terms = super::top_terms::top(&counted, req.size, AGG_MEMORY_LIMIT, &req.budget)?;
         Ok(Some(AggResponse {
             total,
             terms: Some(terms),

@@ -1,14 +1,17 @@
 //! Exact top values of a string field, for fields with many distinct values (addresses,
 //! user names): per segment, the matching documents are counted by term ordinal in a plain
-//! array; then the segments' sorted term dictionaries are read in order side by side (an
-//! ordered merge: equal terms meet, their counts are summed, nothing is hashed or looked up),
-//! and a small heap keeps the `size` most frequent.
+//! array; then each segment's term dictionary is read once, in order, its counted terms copied
+//! into one arena with their hash; sorting those by hash brings equal terms of different
+//! segments together, their counts are summed, and a small heap keeps the `size` most
+//! frequent.
 //!
 //! tantivy's terms aggregation, asked for exact counts (every segment reports every value),
 //! turns each counted ordinal into its string by a dictionary lookup (decoding a block each
-//! time), and merges per-segment maps of strings: ~22 s for 8 M distinct addresses. This reads
-//! each dictionary once, sequentially. It answers the same buckets (count descending, then
-//! value ascending). Used when the field holds only strings in every segment searched (a field
+//! time), and merges per-segment maps of strings: 12 s for the 1.4 M distinct addresses of a
+//! day (BENCHMARKS.md). This reads each dictionary once, sequentially, and allocates nothing
+//! per term. It answers the same buckets (count descending, then value ascending). Memory:
+//! ~24 bytes and the term's bytes per counted term and segment, within the aggregation
+//! memory limit. Used when the field holds only strings in every segment searched (a field
 //! with numbers or booleans somewhere goes through tantivy, which merges the types).
 
 use std::cmp::Reverse;
@@ -97,110 +100,113 @@ impl SegmentCollector for OrdCounter {
     }
 }
 
-/// One segment's dictionary read in order, standing on a counted term.
-struct Cursor<'a> {
-    stream: tantivy_sstable::Streamer<'a, tantivy_sstable::VoidSSTable>,
-    counts: &'a [u32],
+/// A counted term of one segment: where its bytes are in the arena, their hash, its count.
+struct Item {
+    hash: u64,
+    off: u32,
+    len: u32,
+    count: u32,
 }
 
-impl Cursor<'_> {
-    /// Moves to the next term with a count; false at the end.
-    fn advance(&mut self) -> bool {
-        while self.stream.advance() {
-            if self
-                .counts
-                .get(self.stream.term_ord() as usize)
-                .is_some_and(|c| *c > 0)
-            {
-                return true;
-            }
-        }
-        false
+/// FNV-1a: keys are short, and equal hashes are checked by comparing the keys.
+fn hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
     }
-
-    fn count(&self) -> u64 {
-        u64::from(
-            self.counts
-                .get(self.stream.term_ord() as usize)
-                .copied()
-                .unwrap_or(0),
-        )
-    }
+    h
 }
 
 /// The `size` most frequent values over all the segments' counts (count descending, then
-/// value ascending). Checks `budget` as it goes.
+/// value ascending), using at most about `memory_limit` bytes (beyond, an error naming the
+/// limit). Checks `budget` as it goes.
 pub(super) fn top(
     segments: &[Vec<SegmentCounts>],
     size: usize,
+    memory_limit: u64,
     budget: &Budget,
 ) -> Result<Vec<TermBucket>, StoreError> {
-    let mut cursors = Vec::new();
+    // Every counted term of every segment, its bytes in one arena (no allocation per term),
+    // then sorted by hash so that equal terms of different segments meet.
+    let mut arena: Vec<u8> = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
+    let too_big = || {
+        StoreError::BadRequest(format!(
+            "counting the values exactly needs more than {} MiB of memory (limit); narrow the \
+             query or the time range",
+            memory_limit >> 20
+        ))
+    };
     for seg in segments.iter().flat_map(|s| s.iter()) {
         let Some(col) = &seg.column else { continue };
         if !seg.counts.iter().any(|c| *c > 0) {
             continue;
         }
-        let stream = col
+        let mut stream = col
             .dictionary()
             .stream()
             .map_err(|e| StoreError::Engine(format!("reading a term dictionary: {e}")))?;
-        let mut c = Cursor {
-            stream,
-            counts: &seg.counts,
-        };
-        if c.advance() {
-            cursors.push(c);
+        while stream.advance() {
+            let count = seg
+                .counts
+                .get(stream.term_ord() as usize)
+                .copied()
+                .unwrap_or(0);
+            if count == 0 {
+                continue;
+            }
+            let key = stream.key();
+            let off = u32::try_from(arena.len()).map_err(|_| too_big())?;
+            let len = u32::try_from(key.len()).map_err(|_| too_big())?;
+            arena.extend_from_slice(key);
+            items.push(Item {
+                hash: hash(key),
+                off,
+                len,
+                count,
+            });
+            if items.len() % 65_536 == 0 {
+                if let Some(e) = budget.stopped() {
+                    return Err(e);
+                }
+                let used = arena.len() as u64 + (items.len() * std::mem::size_of::<Item>()) as u64;
+                if used > memory_limit {
+                    return Err(too_big());
+                }
+            }
         }
     }
-    // Indices of the live cursors, by their current term, smallest first.
-    let mut order: Vec<usize> = (0..cursors.len()).collect();
-    order.sort_by(|a, b| cursors[*a].stream.key().cmp(cursors[*b].stream.key()));
-    let insert = |order: &mut Vec<usize>, cursors: &[Cursor], i: usize| {
-        let key = cursors[i].stream.key();
-        let at = order.partition_point(|j| cursors[*j].stream.key() < key);
-        order.insert(at, i);
-    };
+    let key = |i: &Item| &arena[i.off as usize..(i.off + i.len) as usize];
+    items.sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then_with(|| key(a).cmp(key(b))));
+    if let Some(e) = budget.stopped() {
+        return Err(e);
+    }
     // (count, value) of the best so far; the root is the weakest: the smallest count, and of
-    // equal counts the greatest value (values come in ascending order, so a later value of an
-    // equal count never displaces an earlier one).
+    // equal counts the greatest value.
     let mut best: BinaryHeap<Reverse<(u64, Reverse<Vec<u8>>)>> = BinaryHeap::new();
-    let mut key: Vec<u8> = Vec::new();
-    let mut moved: Vec<usize> = Vec::new();
-    let mut seen: u64 = 0;
-    while !order.is_empty() {
-        seen += 1;
-        if seen % 65_536 == 0 {
-            if let Some(e) = budget.stopped() {
-                return Err(e);
+    let mut i = 0;
+    while i < items.len() {
+        let first = &items[i];
+        let mut count = u64::from(first.count);
+        let mut j = i + 1;
+        while j < items.len() && items[j].hash == first.hash && key(&items[j]) == key(first) {
+            count += u64::from(items[j].count);
+            j += 1;
+        }
+        let k = key(first);
+        let stronger = match best.peek() {
+            _ if best.len() < size => true,
+            Some(Reverse((c, Reverse(v)))) => count > *c || (count == *c && k < v.as_slice()),
+            None => true,
+        };
+        if stronger {
+            if best.len() >= size {
+                best.pop();
             }
+            best.push(Reverse((count, Reverse(k.to_vec()))));
         }
-        let first = order.remove(0);
-        key.clear();
-        key.extend_from_slice(cursors[first].stream.key());
-        let mut count = cursors[first].count();
-        moved.clear();
-        moved.push(first);
-        while let Some(&next) = order.first() {
-            if cursors[next].stream.key() != key.as_slice() {
-                break;
-            }
-            order.remove(0);
-            count += cursors[next].count();
-            moved.push(next);
-        }
-        for &i in &moved {
-            if cursors[i].advance() {
-                insert(&mut order, &cursors, i);
-            }
-        }
-        let weakest = best.peek().map(|Reverse((c, _))| *c);
-        if best.len() < size {
-            best.push(Reverse((count, Reverse(key.clone()))));
-        } else if weakest.is_some_and(|w| count > w) {
-            best.pop();
-            best.push(Reverse((count, Reverse(key.clone()))));
-        }
+        i = j;
     }
     let mut out: Vec<(u64, Vec<u8>)> = best
         .into_iter()
