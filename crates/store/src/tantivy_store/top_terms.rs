@@ -129,8 +129,20 @@ pub(super) fn top(
 ) -> Result<Vec<TermBucket>, StoreError> {
     // Every counted term of every segment, its bytes in one arena (no allocation per term),
     // then sorted by hash so that equal terms of different segments meet.
-    let mut arena: Vec<u8> = Vec::new();
-    let mut items: Vec<Item> = Vec::new();
+    let counted: usize = segments
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|s| s.counts.iter().filter(|c| **c > 0).count())
+        .sum();
+    if (counted * std::mem::size_of::<Item>()) as u64 > memory_limit {
+        return Err(StoreError::BadRequest(format!(
+            "counting the values exactly needs more than {} MiB of memory (limit); narrow the \
+             query or the time range",
+            memory_limit >> 20
+        )));
+    }
+    let mut arena: Vec<u8> = Vec::with_capacity(counted * 16);
+    let mut items: Vec<Item> = Vec::with_capacity(counted);
     let too_big = || {
         StoreError::BadRequest(format!(
             "counting the values exactly needs more than {} MiB of memory (limit); narrow the \
@@ -178,7 +190,20 @@ pub(super) fn top(
         }
     }
     let key = |i: &Item| &arena[i.off as usize..(i.off + i.len) as usize];
-    items.sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then_with(|| key(a).cmp(key(b))));
+    items.sort_unstable_by_key(|i| i.hash);
+    // Different terms of equal hash (rare) are ordered by term within their run, so that
+    // equal terms stand together.
+    let mut i = 0;
+    while i < items.len() {
+        let mut j = i + 1;
+        while j < items.len() && items[j].hash == items[i].hash {
+            j += 1;
+        }
+        if j - i > 1 {
+            items[i..j].sort_unstable_by(|a, b| key(a).cmp(key(b)));
+        }
+        i = j;
+    }
     if let Some(e) = budget.stopped() {
         return Err(e);
     }
