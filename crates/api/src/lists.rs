@@ -197,7 +197,11 @@ impl ListBook {
         for (id, e) in entries.iter() {
             match feed_entry(e, list) {
                 Some(f) => feed.upsert(id, f),
-                None => tracing::warn!("list entry {id} ({:?} {:?}) is not matchable", e.kind, e.value),
+                None => tracing::warn!(
+                    "list entry {id} ({:?} {:?}) is not matchable",
+                    e.kind,
+                    e.value
+                ),
             }
         }
         let _ = self.feed.set((feed, list));

@@ -555,10 +555,10 @@ impl Auth {
 
     /// Starts a console session for a logged-in user.
     pub fn create_session(&self, p: &Principal) -> NewSession {
-        let s = self
-            .sessions
-            .lock()
-            .create(p.user_id, &p.name, self.now(), self.settings.session_ttl);
+        let s =
+            self.sessions
+                .lock()
+                .create(p.user_id, &p.name, self.now(), self.settings.session_ttl);
         self.save_sessions(true);
         s
     }

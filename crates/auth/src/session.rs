@@ -91,7 +91,7 @@ impl Sessions {
                 && s.id_sha256.len() == 64
                 && s.id_sha256.bytes().all(|b| b.is_ascii_hexdigit())
         });
-        stored.sort_by(|a, b| b.session.last_seen.cmp(&a.session.last_seen));
+        stored.sort_by_key(|s| std::cmp::Reverse(s.session.last_seen));
         stored.truncate(MAX_SESSIONS.saturating_sub(self.by_hash.len()));
         let n = stored.len();
         for s in stored {

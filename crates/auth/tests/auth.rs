@@ -469,7 +469,15 @@ fn sessions_survive_a_restart_but_not_logout_password_change_or_expiry() {
     let (auth, restored) = reopen(dir.path(), &clock);
     assert_eq!(restored, 2);
     let got = auth.session(&kept.id).unwrap().expect("session kept");
-    assert_eq!((got.name.as_str(), got.via), ("sam", Via::Session { csrf: kept.csrf.clone() }));
+    assert_eq!(
+        (got.name.as_str(), got.via),
+        (
+            "sam",
+            Via::Session {
+                csrf: kept.csrf.clone()
+            }
+        )
+    );
     assert!(auth.session(&ended.id).unwrap().is_none());
     assert!(auth.session(&other.id).unwrap().is_some());
     // A password change (here by another process: the `user passwd` command) ends sam's
@@ -514,7 +522,10 @@ fn sessions_survive_a_restart_but_not_logout_password_change_or_expiry() {
     )
     .unwrap();
     let e = auth.keep_sessions(dir.path()).unwrap_err().to_string();
-    assert!(e.contains("sessions.json") && e.contains("not trusted"), "{e}");
+    assert!(
+        e.contains("sessions.json") && e.contains("not trusted"),
+        "{e}"
+    );
     assert!(auth.session(&p2.id).unwrap().is_none());
 }
 

@@ -416,7 +416,14 @@ pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
     );
     println!(
         "{:<36} {:>10} {:>10} {:>10} | {:>10} {:>10} {:>10} {:>12}",
-        "screen / request", "cold p50", "cold max", "", "warm p50", "warm p95", "warm max", "matches"
+        "screen / request",
+        "cold p50",
+        "cold max",
+        "",
+        "warm p50",
+        "warm p95",
+        "warm max",
+        "matches"
     );
     let ms = |v: &Value, k: &str| format!("{:.1}", v[k].as_f64().unwrap_or(0.0));
     for (name, e) in &table {

@@ -486,7 +486,10 @@ fn the_consoles_lists_tag_events_and_the_watchlist_alerts_without_restart() {
         if v["total"] == 1 {
             break v["alerts"][0].clone();
         }
-        assert!(std::time::Instant::now() < deadline, "no watchlist alert: {v}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no watchlist alert: {v}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(alert["category"], "watchlist");

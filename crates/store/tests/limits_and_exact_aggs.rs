@@ -346,7 +346,11 @@ fn top_values_of_strings_are_tantivys_answer() {
                 1 => json!(["syslog"]),
                 _ => json!([]),
             };
-            let status = if s == 5 && i == 0 { json!(404) } else { json!(format!("s{}", i % 7)) };
+            let status = if s == 5 && i == 0 {
+                json!(404)
+            } else {
+                json!(format!("s{}", i % 7))
+            };
             docs.push(doc(
                 seq,
                 t,
@@ -360,7 +364,13 @@ fn top_values_of_strings_are_tantivys_answer() {
     for (from_day, to_day) in [(20, 20), (20, 21)] {
         let from = Utc.with_ymd_and_hms(2026, 11, from_day, 0, 0, 0).unwrap();
         let to = Utc.with_ymd_and_hms(2026, 11, to_day, 23, 59, 59).unwrap();
-        for field in ["details.username", "tags", "hostname", "details.status", "nothing"] {
+        for field in [
+            "details.username",
+            "tags",
+            "hostname",
+            "details.status",
+            "nothing",
+        ] {
             let mut fast = agg_req(Expr::MatchAll, field, None, Budget::unlimited());
             (fast.from, fast.to, fast.size) = (Some(from), Some(to), 5);
             let fast = store.aggregate(&fast).unwrap();
@@ -376,12 +386,16 @@ fn top_values_of_strings_are_tantivys_answer() {
             assert_eq!(fast.total, slow.total, "{field}");
             let fast_terms = fast.terms.unwrap();
             // Same values and counts; tantivy's order of equal counts is not defined.
-            let key = |t: &ferrodef_store::TermBucket| (std::cmp::Reverse(t.count), t.key.to_string());
+            let key =
+                |t: &ferrodef_store::TermBucket| (std::cmp::Reverse(t.count), t.key.to_string());
             let mut sorted = bucket_terms.clone();
             sorted.sort_by_key(key);
             if field == "hostname" || field == "details.status" {
-                assert_eq!(fast_terms.iter().map(|t| t.count).collect::<Vec<_>>(),
-                    sorted.iter().map(|t| t.count).collect::<Vec<_>>(), "{field}");
+                assert_eq!(
+                    fast_terms.iter().map(|t| t.count).collect::<Vec<_>>(),
+                    sorted.iter().map(|t| t.count).collect::<Vec<_>>(),
+                    "{field}"
+                );
             } else {
                 assert_eq!(fast_terms, sorted, "{field} {from_day}..{to_day}");
             }
@@ -391,7 +405,12 @@ fn top_values_of_strings_are_tantivys_answer() {
         }
     }
     // The users' top 5 over both days: user-24 .. user-20, 6 segments each.
-    let mut r = agg_req(Expr::MatchAll, "details.username", None, Budget::unlimited());
+    let mut r = agg_req(
+        Expr::MatchAll,
+        "details.username",
+        None,
+        Budget::unlimited(),
+    );
     r.size = 5;
     let got: Vec<(String, u64)> = store
         .aggregate(&r)

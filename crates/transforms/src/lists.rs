@@ -124,7 +124,11 @@ impl Index {
         let Some(e) = self.by_id.remove(id) else {
             return;
         };
-        fn drop_id<K: std::hash::Hash + Eq>(m: &mut HashMap<K, Vec<String>>, k: &K, id: &str) -> bool {
+        fn drop_id<K: std::hash::Hash + Eq>(
+            m: &mut HashMap<K, Vec<String>>,
+            k: &K,
+            id: &str,
+        ) -> bool {
             let Some(ids) = m.get_mut(k) else {
                 return false;
             };
@@ -251,30 +255,61 @@ mod tests {
         let f = ListFeed::default();
         let now: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
         let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
-        assert_eq!(f.lookup(&[ip("203.0.113.7")], "h", ["u"], now), Matches::default());
+        assert_eq!(
+            f.lookup(&[ip("203.0.113.7")], "h", ["u"], now),
+            Matches::default()
+        );
         f.upsert(
             "wl-1",
-            entry(ListName::Watch, Watched::Net("203.0.113.7/32".parse().unwrap()), "203.0.113.7", None),
+            entry(
+                ListName::Watch,
+                Watched::Net("203.0.113.7/32".parse().unwrap()),
+                "203.0.113.7",
+                None,
+            ),
         );
         f.upsert(
             "bl-1",
-            entry(ListName::Block, Watched::Net("198.51.100.0/24".parse().unwrap()), "198.51.100.0/24", None),
+            entry(
+                ListName::Block,
+                Watched::Net("198.51.100.0/24".parse().unwrap()),
+                "198.51.100.0/24",
+                None,
+            ),
         );
         f.upsert(
             "wl-2",
-            entry(ListName::Watch, Watched::Net("2001:db8::/32".parse().unwrap()), "2001:db8::/32", None),
+            entry(
+                ListName::Watch,
+                Watched::Net("2001:db8::/32".parse().unwrap()),
+                "2001:db8::/32",
+                None,
+            ),
         );
         f.upsert(
             "wl-3",
-            entry(ListName::Watch, Watched::Host("evil.example.com".into()), "evil.example.com", None),
+            entry(
+                ListName::Watch,
+                Watched::Host("evil.example.com".into()),
+                "evil.example.com",
+                None,
+            ),
         );
         f.upsert(
             "wl-4",
-            entry(ListName::Watch, Watched::User("mallory".into()), "mallory", Some("2026-01-02T00:00:00Z")),
+            entry(
+                ListName::Watch,
+                Watched::User("mallory".into()),
+                "mallory",
+                Some("2026-01-02T00:00:00Z"),
+            ),
         );
         assert_eq!(f.len(), 5);
         let m = f.lookup(&[ip("192.0.2.1"), ip("198.51.100.77")], "", [], now);
-        assert_eq!((m.watch, m.block.as_deref()), (None, Some("198.51.100.0/24")));
+        assert_eq!(
+            (m.watch, m.block.as_deref()),
+            (None, Some("198.51.100.0/24"))
+        );
         let m = f.lookup(&[ip("203.0.113.7")], "Evil.Example.COM", [], now);
         assert_eq!(m.watch.as_deref(), Some("203.0.113.7"));
         assert_eq!(
@@ -282,25 +317,44 @@ mod tests {
             Some("evil.example.com")
         );
         assert_eq!(
-            f.lookup(&[ip("2001:db8:1::5")], "", [], now).watch.as_deref(),
+            f.lookup(&[ip("2001:db8:1::5")], "", [], now)
+                .watch
+                .as_deref(),
             Some("2001:db8::/32")
         );
-        assert_eq!(f.lookup(&[ip("203.0.113.8")], "", [], now), Matches::default());
-        assert_eq!(f.lookup(&[], "", ["mallory"], now).watch.as_deref(), Some("mallory"));
+        assert_eq!(
+            f.lookup(&[ip("203.0.113.8")], "", [], now),
+            Matches::default()
+        );
+        assert_eq!(
+            f.lookup(&[], "", ["mallory"], now).watch.as_deref(),
+            Some("mallory")
+        );
         // Expired: no match, though still held.
         let later: DateTime<Utc> = "2026-01-02T00:00:00Z".parse().unwrap();
         assert_eq!(f.lookup(&[], "", ["mallory"], later), Matches::default());
         // Removed: gone, and the prefix length with it.
         f.remove("bl-1");
         f.remove("nope");
-        assert_eq!(f.lookup(&[ip("198.51.100.77")], "", [], now), Matches::default());
+        assert_eq!(
+            f.lookup(&[ip("198.51.100.77")], "", [], now),
+            Matches::default()
+        );
         assert!(!f.index.read().v4_prefixes.contains_key(&24));
         // Replaced: the old value no longer matches.
         f.upsert(
             "wl-1",
-            entry(ListName::Watch, Watched::Net("192.0.2.0/24".parse().unwrap()), "192.0.2.0/24", None),
+            entry(
+                ListName::Watch,
+                Watched::Net("192.0.2.0/24".parse().unwrap()),
+                "192.0.2.0/24",
+                None,
+            ),
         );
-        assert_eq!(f.lookup(&[ip("203.0.113.7")], "", [], now), Matches::default());
+        assert_eq!(
+            f.lookup(&[ip("203.0.113.7")], "", [], now),
+            Matches::default()
+        );
         assert_eq!(
             f.lookup(&[ip("192.0.2.9")], "", [], now).watch.as_deref(),
             Some("192.0.2.0/24")

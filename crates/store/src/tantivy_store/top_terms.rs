@@ -56,7 +56,11 @@ impl Collector for OrdCounts {
     type Fruit = Vec<SegmentCounts>;
     type Child = OrdCounter;
 
-    fn for_segment(&self, _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<OrdCounter> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<OrdCounter> {
         let column = reader.fast_fields().str(&self.column)?;
         let terms = column.as_ref().map_or(0, |c| c.num_terms());
         Ok(OrdCounter {
@@ -178,7 +182,7 @@ pub(super) fn top(
                 len,
                 count,
             });
-            if items.len() % 65_536 == 0 {
+            if items.len().is_multiple_of(65_536) {
                 if let Some(e) = budget.stopped() {
                     return Err(e);
                 }

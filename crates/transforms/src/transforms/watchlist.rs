@@ -107,7 +107,11 @@ impl Watchlist {
 
     /// A watchlist of the console's lists (`feed`) and of `file`, checking the file for
     /// changes and the entries for expiry by `clock`'s time.
-    pub fn new(file: Option<PathBuf>, feed: Option<Arc<ListFeed>>, clock: Arc<dyn Clock>) -> Watchlist {
+    pub fn new(
+        file: Option<PathBuf>,
+        feed: Option<Arc<ListFeed>>,
+        clock: Arc<dyn Clock>,
+    ) -> Watchlist {
         let w = Watchlist {
             file: file.map(|path| FileLists {
                 path,
@@ -127,7 +131,9 @@ impl Watchlist {
 
     /// The last problem reading the file, if any (the previous lists stay in force).
     pub fn error(&self) -> Option<String> {
-        self.file.as_ref().and_then(|f| f.state.read().error.clone())
+        self.file
+            .as_ref()
+            .and_then(|f| f.state.read().error.clone())
     }
 
     fn refresh(&self, force: bool) {
@@ -188,7 +194,10 @@ impl Transform for Watchlist {
             return Outcome::Unchanged;
         }
         let mut ips = [None, None];
-        for (slot, key) in ips.iter_mut().zip(["sourceipaddress", "destinationipaddress"]) {
+        for (slot, key) in ips
+            .iter_mut()
+            .zip(["sourceipaddress", "destinationipaddress"])
+        {
             *slot = ev
                 .details
                 .get(key)
@@ -207,7 +216,10 @@ impl Transform for Watchlist {
             m.block = m.block.or(found.block);
         }
         let mut changed = false;
-        for (hit, tag) in [(m.watch.is_some(), "watchlist"), (m.block.is_some(), "blocklisted")] {
+        for (hit, tag) in [
+            (m.watch.is_some(), "watchlist"),
+            (m.block.is_some(), "blocklisted"),
+        ] {
             if hit && !ev.tags.iter().any(|t| t == tag) {
                 ev.tags.push(tag.to_string());
                 changed = true;
@@ -297,7 +309,11 @@ mod feed_tests {
         let clock = ManualClock::new();
         let feed = Arc::new(ListFeed::default());
         let w = Watchlist::new(None, Some(feed.clone()), clock.clone());
-        let sample = || ev(json!({"hostname": "web-1", "details": {"sourceipaddress": "203.0.113.7", "username": "alice"}}));
+        let sample = || {
+            ev(
+                json!({"hostname": "web-1", "details": {"sourceipaddress": "203.0.113.7", "username": "alice"}}),
+            )
+        };
         let mut e = sample();
         assert_eq!(w.apply(&mut e), Outcome::Unchanged);
         assert!(e.tags.is_empty());
