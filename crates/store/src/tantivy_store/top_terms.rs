@@ -193,6 +193,25 @@ pub(super) fn top(
             }
         }
     }
+    if let Some(e) = budget.stopped() {
+        return Err(e);
+    }
+    let out = most_frequent(&mut items, &arena, size);
+    if let Some(e) = budget.stopped() {
+        return Err(e);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(count, k)| TermBucket {
+            key: Value::String(String::from_utf8_lossy(&k).into_owned()),
+            count,
+        })
+        .collect())
+}
+
+/// Sums the counts of equal terms among `items` (their bytes in `arena`) and answers the
+/// `size` most frequent, count descending, then term ascending.
+fn most_frequent(items: &mut [Item], arena: &[u8], size: usize) -> Vec<(u64, Vec<u8>)> {
     let key = |i: &Item| &arena[i.off as usize..(i.off + i.len) as usize];
     items.sort_unstable_by_key(|i| i.hash);
     // Different terms of equal hash (rare) are ordered by term within their run, so that
@@ -207,9 +226,6 @@ pub(super) fn top(
             items[i..j].sort_unstable_by(|a, b| key(a).cmp(key(b)));
         }
         i = j;
-    }
-    if let Some(e) = budget.stopped() {
-        return Err(e);
     }
     // (count, value) of the best so far; the root is the weakest: the smallest count, and of
     // equal counts the greatest value.
@@ -242,11 +258,42 @@ pub(super) fn top(
         .map(|Reverse((c, Reverse(k)))| (c, k))
         .collect();
     out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    Ok(out
-        .into_iter()
-        .map(|(count, k)| TermBucket {
-            key: Value::String(String::from_utf8_lossy(&k).into_owned()),
-            count,
-        })
-        .collect())
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_terms_are_summed_even_among_different_terms_of_equal_hash() {
+        // Terms of three segments; "b" and "c" given the same hash (a collision), interleaved.
+        let mut arena = Vec::new();
+        let mut items = Vec::new();
+        for (term, hash, count) in [
+            ("a", 1, 2),
+            ("b", 7, 1),
+            ("c", 7, 3),
+            ("b", 7, 2),
+            ("d", 9, 3),
+            ("c", 7, 1),
+            ("e", 2, 1),
+        ] {
+            items.push(Item {
+                hash,
+                off: arena.len() as u32,
+                len: 1,
+                count,
+            });
+            arena.extend_from_slice(term.as_bytes());
+        }
+        let got = most_frequent(&mut items, &arena, 3);
+        // c 4, b 3, d 3 (b before d: equal counts by term), then a 2 and e 1 are left out.
+        assert_eq!(
+            got,
+            vec![(4, b"c".to_vec()), (3, b"b".to_vec()), (3, b"d".to_vec())]
+        );
+        assert_eq!(most_frequent(&mut items, &arena, 10).len(), 5);
+        assert!(most_frequent(&mut [], &arena, 10).is_empty());
+    }
 }
