@@ -259,11 +259,12 @@ pub fn generate_at(i: usize, run: &str, times: Times, needle: bool) -> Value {
 }
 
 async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
-    ingest_run(a).await.map(|_| ())
+    ingest_run(a, true).await.map(|_| ())
 }
 
-/// Runs `bench ingest` and answers its result (as printed with `--json`).
-pub(crate) async fn ingest_run(a: IngestArgs) -> anyhow::Result<Value> {
+/// Runs `bench ingest` and answers its result (as printed with `--json`); prints it when
+/// `print`.
+pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Value> {
     if a.batch == 0 || a.concurrency == 0 {
         bail!("--batch and --concurrency must be at least 1");
     }
@@ -408,9 +409,9 @@ pub(crate) async fn ingest_run(a: IngestArgs) -> anyhow::Result<Value> {
         "bodies_pregenerated": pregenerate,
         "server": server,
     });
-    if a.json {
+    if print && a.json {
         println!("{result}");
-    } else {
+    } else if print {
         println!(
             "events sent:             {} in batches of {} ({} concurrent)",
             a.events, a.batch, a.concurrency

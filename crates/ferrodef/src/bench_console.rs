@@ -317,19 +317,22 @@ pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
         std::fs::write(cfg.path(), "[detection]\nenabled = false\n")?;
         let cfg_path = cfg.path().to_string_lossy().to_string();
         let server = spawn_server(Some(a.data_dir.clone()), &["--config", &cfg_path])?;
-        let load = ingest_run(IngestArgs {
-            server: Some(server.url.clone()),
-            data_dir: None,
-            events: a.events,
-            batch: a.batch,
-            concurrency: 4,
-            spread_hours: a.spread_hours,
-            needles: a.needles,
-            time_ordered: true,
-            json: true,
-            keep: false,
-            auth: ClientAuth::token(&server.token),
-        })
+        let load = ingest_run(
+            IngestArgs {
+                server: Some(server.url.clone()),
+                data_dir: None,
+                events: a.events,
+                batch: a.batch,
+                concurrency: 4,
+                spread_hours: a.spread_hours,
+                needles: a.needles,
+                time_ordered: true,
+                json: true,
+                keep: false,
+                auth: ClientAuth::token(&server.token),
+            },
+            false,
+        )
         .await?;
         server.stop()?;
         eprintln!("loaded: {load}");
