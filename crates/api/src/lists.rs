@@ -22,6 +22,7 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use ferrodef_event::format_timestamp;
 use ferrodef_store::Store;
+use ferrodef_transforms::lists::{FeedEntry, ListFeed, ListName as FeedList, Watched};
 use ipnet::IpNet;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -163,6 +164,59 @@ pub struct ListBook {
     /// When each entry's latest record was written (retention drops old records: entries
     /// in force are written again before that, see [`Lists::refresh`]).
     written: RwLock<HashMap<String, DateTime<Utc>>>,
+    /// Where the entries are published for the `watchlist` transform, once set.
+    feed: std::sync::OnceLock<(Arc<ListFeed>, FeedList)>,
+}
+
+/// The entry as the `watchlist` transform matches it (`None` for a value that does not read
+/// as its kind, which validation never lets in).
+fn feed_entry(e: &Entry, list: FeedList) -> Option<FeedEntry> {
+    let watched = match e.kind {
+        EntryKind::Ip => Watched::Net(e.value.parse::<IpAddr>().ok()?.into()),
+        EntryKind::Cidr => Watched::Net(e.value.parse::<IpNet>().ok()?),
+        EntryKind::Hostname => Watched::Host(e.value.to_ascii_lowercase()),
+        EntryKind::Username => Watched::User(e.value.clone()),
+    };
+    let expires = match &e.expires {
+        Some(t) => Some(DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc)),
+        None => None,
+    };
+    Some(FeedEntry {
+        list,
+        watched,
+        term: e.value.clone(),
+        expires,
+    })
+}
+
+impl ListBook {
+    /// Publishes the entries to `feed` as list `list`, now and at every change from here on.
+    fn publish_to(&self, feed: Arc<ListFeed>, list: FeedList) {
+        // Under the entries' lock: no change slips between the copy and the hook.
+        let entries = self.entries.write();
+        for (id, e) in entries.iter() {
+            match feed_entry(e, list) {
+                Some(f) => feed.upsert(id, f),
+                None => tracing::warn!(
+                    "list entry {id} ({:?} {:?}) is not matchable",
+                    e.kind,
+                    e.value
+                ),
+            }
+        }
+        let _ = self.feed.set((feed, list));
+    }
+
+    /// Tells the feed about entry `id` (now `entry`, or gone). Called under the entries' lock.
+    fn publish(&self, id: &str, entry: Option<&Entry>) {
+        let Some((feed, list)) = self.feed.get() else {
+            return;
+        };
+        match entry.and_then(|e| feed_entry(e, *list)) {
+            Some(f) => feed.upsert(id, f),
+            None => feed.remove(id),
+        }
+    }
 }
 
 impl ListBook {
@@ -198,10 +252,12 @@ impl ListBook {
         match (c.action, &c.entry) {
             (Action::Add, Some(e)) => {
                 entries.insert(c.id.clone(), e.clone());
+                self.publish(&c.id, Some(e));
             }
             (Action::Add, None) => {}
             (Action::Remove, _) => {
                 entries.remove(&c.id);
+                self.publish(&c.id, None);
             }
         }
     }
@@ -210,7 +266,13 @@ impl ListBook {
     fn purge(&self, now: DateTime<Utc>) {
         let mut entries = self.entries.write();
         if entries.values().any(|e| e.expired(now)) {
-            entries.retain(|_, e| !e.expired(now));
+            entries.retain(|id, e| {
+                let keep = !e.expired(now);
+                if !keep {
+                    self.publish(id, None);
+                }
+                keep
+            });
             self.written
                 .write()
                 .retain(|id, _| entries.contains_key(id));
@@ -314,6 +376,13 @@ impl Lists {
             }
         }
         Ok(n)
+    }
+
+    /// Publishes both lists to `feed` (the `watchlist` transform's), now and at every change:
+    /// events are tagged by the entries in force from the next one on.
+    pub fn publish_to(&self, feed: Arc<ListFeed>) {
+        self.watch.publish_to(feed.clone(), FeedList::Watch);
+        self.block.publish_to(feed, FeedList::Block);
     }
 
     /// One of them.
@@ -1029,6 +1098,60 @@ mod tests {
             ..add(entry("a", "192.0.2.1", None))
         });
         assert!(book.stale(now, Duration::days(15)).is_empty());
+    }
+
+    #[test]
+    fn the_lists_in_force_feed_the_watchlist_transform() {
+        let lists = Lists::default();
+        let add = |id: &str, kind, value: &str, expires: Option<&str>| Change {
+            utctimestamp: "2026-01-01T00:00:00+00:00".into(),
+            user: "ann".into(),
+            action: Action::Add,
+            id: id.into(),
+            entry: Some(Entry {
+                id: id.into(),
+                kind,
+                value: value.into(),
+                reason: "r".into(),
+                expires: expires.map(str::to_string),
+                creator: "ann".into(),
+                created: "2026-01-01T00:00:00+00:00".into(),
+            }),
+        };
+        // Entries before the feed is set are published with it; later changes as they come.
+        lists
+            .watch
+            .apply(&add("wl-1", EntryKind::Username, "mallory", None));
+        let feed = Arc::new(ListFeed::default());
+        lists.publish_to(feed.clone());
+        let now = at("2026-01-01T12:00:00Z");
+        let ip: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(
+            feed.lookup(&[], "", ["mallory"], now).watch.as_deref(),
+            Some("mallory")
+        );
+        lists.block.apply(&add(
+            "bl-1",
+            EntryKind::Cidr,
+            "198.51.100.0/24",
+            Some("2026-01-02T00:00:00+00:00"),
+        ));
+        assert_eq!(
+            feed.lookup(&[ip], "", [], now).block.as_deref(),
+            Some("198.51.100.0/24")
+        );
+        lists.watch.apply(&Change {
+            action: Action::Remove,
+            entry: None,
+            ..add("wl-1", EntryKind::Username, "mallory", None)
+        });
+        assert_eq!(feed.lookup(&[], "", ["mallory"], now).watch, None);
+        // An expired entry does not match, and leaves the feed when the book forgets it.
+        let later = at("2026-01-03T00:00:00Z");
+        assert_eq!(feed.lookup(&[ip], "", [], later).block, None);
+        assert_eq!(feed.len(), 1);
+        lists.block.entries(later);
+        assert_eq!(feed.len(), 0);
     }
 
     #[test]

@@ -9,8 +9,11 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::AuthData;
 use crate::security::SecurityRecord;
+use crate::session::StoredSession;
 use crate::AuthError;
 
 /// What identifies one version of the file.
@@ -35,12 +38,7 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> AuthError {
 impl AuthFile {
     /// The state file under `data_dir/auth/` (the directory is created, mode 0700).
     pub fn open(data_dir: &Path) -> Result<AuthFile, AuthError> {
-        let dir = data_dir.join("auth");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| io_err("creating", &dir, e))?;
+        let dir = auth_dir(data_dir)?;
         Ok(AuthFile {
             path: dir.join("auth.json"),
             dir,
@@ -194,27 +192,140 @@ impl AuthFile {
     }
 
     fn write(&self, data: &AuthData) -> Result<(), AuthError> {
-        let tmp = self
-            .dir
-            .join(format!("auth.json.tmp-{}", std::process::id()));
         let text = serde_json::to_vec_pretty(data)
             .map_err(|e| AuthError::Storage(format!("encoding the auth state: {e}")))?;
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io_err("creating", &tmp, e))?;
-        f.write_all(&text)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io_err("writing", &tmp, e))?;
-        drop(f);
-        std::fs::rename(&tmp, &self.path).map_err(|e| io_err("replacing", &self.path, e))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_err("syncing", &self.dir, e))?;
-        Ok(())
+        write_atomic(&self.dir, &self.path, &text)
+    }
+}
+
+/// Replaces `path` (in `dir`) with `bytes` so that a crash leaves the old or the new content:
+/// a temporary file (mode 0600) written and synced, renamed over, the directory synced.
+fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| io_err("creating", &tmp, e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| io_err("writing", &tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| io_err("replacing", path, e))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("syncing", dir, e))?;
+    Ok(())
+}
+
+/// The auth directory of a data directory, created (mode 0700) if needed.
+fn auth_dir(data_dir: &Path) -> Result<PathBuf, AuthError> {
+    let dir = data_dir.join("auth");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| io_err("creating", &dir, e))?;
+    Ok(dir)
+}
+
+/// Largest sessions file read: the most sessions held (10,000) take ~4 MB.
+const MAX_SESSIONS_FILE: u64 = 32 << 20;
+
+/// The console sessions of a data directory, `<data_dir>/auth/sessions.json` (mode 0600),
+/// so that a restart of the server logs nobody out. Only the server writes it (it holds the
+/// data directory's lock), replaced atomically like `auth.json`. It holds each session's
+/// SHA-256 of the cookie value (never the cookie), user, CSRF token, creation, last use and
+/// expiry; at most as many as the server holds (10,000).
+///
+/// A file that others than its owner may read or write, or that belongs to another user, is
+/// not trusted (a forged entry would be a login): it is refused with the reason, and the
+/// server starts with no sessions.
+#[derive(Debug, Clone)]
+pub struct SessionFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionsDoc {
+    version: u32,
+    sessions: Vec<StoredSession>,
+}
+
+impl SessionFile {
+    /// The sessions file under `data_dir/auth/` (the directory is created, mode 0700).
+    pub fn open(data_dir: &Path) -> Result<SessionFile, AuthError> {
+        let dir = auth_dir(data_dir)?;
+        Ok(SessionFile {
+            path: dir.join("sessions.json"),
+            dir,
+        })
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The stored sessions (none when there is no file yet).
+    pub(crate) fn load(&self) -> Result<Vec<StoredSession>, AuthError> {
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("reading", &self.path, e)),
+        };
+        // SAFETY: geteuid(2) has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        if meta.uid() != euid || meta.mode() & 0o077 != 0 {
+            return Err(AuthError::Storage(format!(
+                "{} is not trusted: it must belong to the server's user (uid {euid}) with mode 0600                  (it is uid {}, mode {:o})",
+                self.path.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            )));
+        }
+        if meta.len() > MAX_SESSIONS_FILE {
+            return Err(AuthError::Storage(format!(
+                "{} is larger than {} MiB",
+                self.path.display(),
+                MAX_SESSIONS_FILE >> 20
+            )));
+        }
+        let text = std::fs::read(&self.path).map_err(|e| io_err("reading", &self.path, e))?;
+        let doc: SessionsDoc = serde_json::from_slice(&text).map_err(|e| {
+            AuthError::Storage(format!(
+                "{} is not a valid sessions file (line {}, column {}): {e}",
+                self.path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if doc.version != 1 {
+            return Err(AuthError::Storage(format!(
+                "{}: unknown format version {}",
+                self.path.display(),
+                doc.version
+            )));
+        }
+        Ok(doc.sessions)
+    }
+
+    /// Replaces the stored sessions.
+    pub(crate) fn write(&self, sessions: Vec<StoredSession>) -> Result<(), AuthError> {
+        let doc = SessionsDoc {
+            version: 1,
+            sessions,
+        };
+        let text = serde_json::to_vec(&doc)
+            .map_err(|e| AuthError::Storage(format!("encoding the sessions: {e}")))?;
+        write_atomic(&self.dir, &self.path, &text)
     }
 }
 

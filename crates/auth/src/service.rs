@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use parking_lot::Mutex;
 
-use crate::file::{AuthFile, Stamp};
+use crate::file::{AuthFile, SessionFile, Stamp};
 use crate::model::{check_name, ApiToken, AuthData, TokenOwner, TokenView, User, UserView};
 use crate::secret::{ct_eq, random_hex, random_token, sha256_hex};
 use crate::security::{Actor, RequestInfo, SecurityEvent, SecurityLog};
@@ -145,6 +145,17 @@ struct Loaded {
     stamp: Option<Stamp>,
 }
 
+/// How often, at most, sessions whose only change is their last use are written again (a
+/// restart may then end a session up to this much before its idle time).
+const SESSION_SAVE_INTERVAL: Duration = Duration::seconds(30);
+
+/// Where the sessions are kept on disk, once the server asked for it.
+struct SessionStore {
+    file: SessionFile,
+    /// (generation of the sessions last written, when).
+    saved: Mutex<(u64, Option<DateTime<Utc>>)>,
+}
+
 struct CachedBasic {
     user_id: u64,
     password_changed: DateTime<Utc>,
@@ -161,6 +172,7 @@ pub struct Auth {
     log: SecurityLog,
     loaded: Mutex<Loaded>,
     sessions: Mutex<Sessions>,
+    session_store: std::sync::OnceLock<SessionStore>,
     throttle: Mutex<IpThrottle>,
     basic: Mutex<HashMap<String, CachedBasic>>,
     token_used: Mutex<HashMap<String, DateTime<Utc>>>,
@@ -200,6 +212,7 @@ impl Auth {
                 stamp,
             }),
             sessions: Mutex::new(Sessions::default()),
+            session_store: std::sync::OnceLock::new(),
             throttle: Mutex::new(IpThrottle::default()),
             basic: Mutex::new(HashMap::new()),
             token_used: Mutex::new(HashMap::new()),
@@ -487,24 +500,82 @@ impl Auth {
 
     // ---- sessions ----
 
+    /// Keeps the console sessions in the data directory (`auth/sessions.json`, see
+    /// [`SessionFile`]) from now on, so that a restart logs nobody out, and takes the live
+    /// ones stored there. Only the server calls it (the `user` and `token` commands leave the
+    /// file alone). Answers how many sessions were restored; a file that cannot be trusted or
+    /// read is an error naming the problem, and is then replaced at the next change.
+    pub fn keep_sessions(&self, data_dir: &Path) -> Result<usize, AuthError> {
+        let file = SessionFile::open(data_dir)?;
+        let loaded = file.load();
+        let store = SessionStore {
+            file,
+            saved: Mutex::new((0, None)),
+        };
+        if self.session_store.set(store).is_err() {
+            return Err(AuthError::Storage("sessions are kept already".into()));
+        }
+        let n = self
+            .sessions
+            .lock()
+            .restore(loaded?, self.now(), self.settings.session_idle);
+        // What was written is what was read (less what expired meanwhile).
+        if let Some(st) = self.session_store.get() {
+            *st.saved.lock() = (self.sessions.lock().generation(), Some(self.now()));
+        }
+        Ok(n)
+    }
+
+    /// Writes the sessions to their file when they changed: at once when `urgent`
+    /// (a session began or ended), else at most every [`SESSION_SAVE_INTERVAL`] (only last
+    /// uses changed). A failure is logged; the sessions stay in memory and are written at the
+    /// next try.
+    pub fn save_sessions(&self, urgent: bool) {
+        let Some(store) = self.session_store.get() else {
+            return;
+        };
+        let now = self.now();
+        // Held while writing: writers take turns, the newest generation wins.
+        let mut saved = store.saved.lock();
+        let (generation, stored) = {
+            let s = self.sessions.lock();
+            if s.generation() == saved.0 {
+                return;
+            }
+            if !urgent && saved.1.is_some_and(|t| now - t < SESSION_SAVE_INTERVAL) {
+                return;
+            }
+            (s.generation(), s.stored(now, self.settings.session_idle))
+        };
+        match store.file.write(stored) {
+            Ok(()) => *saved = (generation, Some(now)),
+            Err(e) => tracing::error!("console sessions not saved: {e}"),
+        }
+    }
+
     /// Starts a console session for a logged-in user.
     pub fn create_session(&self, p: &Principal) -> NewSession {
-        self.sessions
-            .lock()
-            .create(p.user_id, &p.name, self.now(), self.settings.session_ttl)
+        let s =
+            self.sessions
+                .lock()
+                .create(p.user_id, &p.name, self.now(), self.settings.session_ttl);
+        self.save_sessions(true);
+        s
     }
 
     /// The principal of session cookie `id`, when the session lives and its user is still
     /// enabled and has not changed password since.
     pub fn session(&self, id: &str) -> Result<Option<Principal>, AuthError> {
         let now = self.now();
-        let Some(s) = self
+        let found = self
             .sessions
             .lock()
-            .get(id, now, self.settings.session_idle)
-        else {
+            .get(id, now, self.settings.session_idle);
+        let Some(s) = found else {
+            self.save_sessions(true);
             return Ok(None);
         };
+        self.save_sessions(false);
         let data = self.data()?;
         let user = data.users.iter().find(|u| u.id == s.user_id);
         match user {
@@ -516,6 +587,7 @@ impl Auth {
             })),
             _ => {
                 self.sessions.lock().remove(id);
+                self.save_sessions(true);
                 Ok(None)
             }
         }
@@ -524,6 +596,7 @@ impl Auth {
     /// Ends session `id`.
     pub fn end_session(&self, id: &str) {
         self.sessions.lock().remove(id);
+        self.save_sessions(true);
     }
 
     // ---- tokens ----
@@ -853,6 +926,7 @@ impl Auth {
         }
         if change.disabled == Some(true) && !before.disabled {
             self.sessions.lock().remove_user(before.id);
+            self.save_sessions(true);
             self.emit(
                 SecurityEvent::UserDisabled {
                     target: name.into(),
@@ -917,6 +991,7 @@ impl Auth {
         self.sessions
             .lock()
             .remove_user_before(user.id, changed_at + Duration::milliseconds(1));
+        self.save_sessions(true);
         if user.role == Role::Admin {
             let ev = if actor.id == user.id {
                 SecurityEvent::AdminPasswordChange

@@ -420,3 +420,137 @@ fn another_process_changes_are_seen() {
         .unwrap()
         .is_none());
 }
+
+/// The server's Auth of `dir`, keeping its sessions there, at `clock`'s time.
+fn reopen(dir: &std::path::Path, clock: &ManualClock) -> (Auth, usize) {
+    let auth = Auth::open(
+        dir,
+        AuthSettings::default(),
+        Arc::new(clock.clone()),
+        SecurityLog::new(),
+    )
+    .unwrap();
+    let n = auth.keep_sessions(dir).unwrap();
+    (auth, n)
+}
+
+#[test]
+fn sessions_survive_a_restart_but_not_logout_password_change_or_expiry() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+    let r = req("192.0.2.3");
+    let (auth, restored) = reopen(dir.path(), &clock);
+    assert_eq!(restored, 0);
+    auth.bootstrap_admin(Some("admin password 1")).unwrap();
+    auth.add_user(&admin(), "sam", Role::Viewer, "sam password", &r)
+        .unwrap();
+    let p = auth.login("sam", "sam password", &r).unwrap();
+    let kept = auth.create_session(&p);
+    let ended = auth.create_session(&p);
+    let other = auth.create_session(&auth.login("admin", "admin password 1", &r).unwrap());
+    auth.end_session(&ended.id);
+    drop(auth);
+
+    // The file: owner-only, no cookie value in it, only hashes.
+    let file = dir.path().join("auth/sessions.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    for s in [&kept, &ended, &other] {
+        assert!(!text.contains(&s.id), "a cookie value is stored");
+    }
+    assert!(text.contains(&kept.csrf));
+
+    // Restarted: the kept sessions work with their CSRF tokens, the ended one does not.
+    clock.advance(Duration::minutes(10));
+    let (auth, restored) = reopen(dir.path(), &clock);
+    assert_eq!(restored, 2);
+    let got = auth.session(&kept.id).unwrap().expect("session kept");
+    assert_eq!(
+        (got.name.as_str(), got.via),
+        (
+            "sam",
+            Via::Session {
+                csrf: kept.csrf.clone()
+            }
+        )
+    );
+    assert!(auth.session(&ended.id).unwrap().is_none());
+    assert!(auth.session(&other.id).unwrap().is_some());
+    // A password change (here by another process: the `user passwd` command) ends sam's
+    // sessions, also across a restart.
+    clock.advance(Duration::seconds(1));
+    let cli = Auth::open(
+        dir.path(),
+        AuthSettings::default(),
+        Arc::new(clock.clone()),
+        SecurityLog::new(),
+    )
+    .unwrap();
+    cli.set_password(&admin(), "sam", None, "new sam password", &r)
+        .unwrap();
+    drop(cli);
+    drop(auth);
+    let (auth, _) = reopen(dir.path(), &clock);
+    assert!(auth.session(&kept.id).unwrap().is_none());
+    assert!(auth.session(&other.id).unwrap().is_some());
+    drop(auth);
+
+    // Past the idle time (the last use above was written with sam's removal): gone.
+    clock.advance(Duration::minutes(61));
+    let (auth, restored) = reopen(dir.path(), &clock);
+    assert_eq!(restored, 0);
+    assert!(auth.session(&other.id).unwrap().is_none());
+    drop(auth);
+
+    // A file others may write is not trusted (a forged entry would be a login).
+    let p2 = {
+        let (auth, _) = reopen(dir.path(), &clock);
+        let s = auth.create_session(&auth.login("admin", "admin password 1", &r).unwrap());
+        drop(auth);
+        s
+    };
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let auth = Auth::open(
+        dir.path(),
+        AuthSettings::default(),
+        Arc::new(clock.clone()),
+        SecurityLog::new(),
+    )
+    .unwrap();
+    let e = auth.keep_sessions(dir.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("sessions.json") && e.contains("not trusted"),
+        "{e}"
+    );
+    assert!(auth.session(&p2.id).unwrap().is_none());
+}
+
+#[test]
+fn restored_sessions_still_end_at_their_lifetime() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+    let clock = ManualClock::new(start);
+    let r = req("192.0.2.4");
+    let (mut auth, _) = reopen(dir.path(), &clock);
+    auth.bootstrap_admin(Some("admin password 1")).unwrap();
+    let s = auth.create_session(&auth.login("admin", "admin password 1", &r).unwrap());
+    // Used every 50 minutes (never idle), the server restarted each time (writing the last
+    // uses on the way out, as `serve` does), until past the 12 h lifetime.
+    for _ in 0..16 {
+        clock.advance(Duration::minutes(50));
+        auth.save_sessions(true);
+        drop(auth);
+        auth = reopen(dir.path(), &clock).0;
+        let live = clock.now() < start + Duration::hours(12);
+        assert_eq!(
+            auth.session(&s.id).unwrap().is_some(),
+            live,
+            "at {}",
+            clock.now()
+        );
+    }
+}

@@ -20,6 +20,9 @@ pub enum BenchCmd {
     Ingest(IngestArgs),
     /// Times a needle query and a date histogram with a terms sub-aggregation.
     Query(QueryArgs),
+    /// Loads a store (10 M events over days by default) and times the web console's requests
+    /// (search page, needle, field top values, dashboard) as it sends them, cold and warm.
+    Console(crate::bench_console::ConsoleArgs),
     /// Sends generated syslog lines over TCP and measures until all are searchable.
     Syslog(crate::bench_syslog::SyslogBenchArgs),
     /// Indexes generated events straight into a fresh embedded store (no HTTP) and measures
@@ -54,6 +57,10 @@ pub struct IngestArgs {
     /// Events whose source IP is the needle 203.0.113.7
     #[arg(long, default_value_t = 10)]
     pub needles: usize,
+    /// Event times in the order of the events (oldest first, as live ingest sends them)
+    /// instead of random within the spread; the needles are then spread evenly in time
+    #[arg(long)]
+    pub time_ordered: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -85,6 +92,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Ingest(a) => ingest(a).await,
         BenchCmd::Query(a) => query(a).await,
+        BenchCmd::Console(a) => crate::bench_console::run(a).await,
         BenchCmd::Syslog(a) => crate::bench_syslog::run(a).await,
         BenchCmd::Chaos(a) => crate::bench_chaos::run(a).await,
         BenchCmd::Store(a) => {
@@ -144,10 +152,49 @@ const UAS: [&str; 3] = [
     "python-requests/2.31.0",
 ];
 
-/// Generates event number `i` of a run, as a MozDef JSON document.
+/// When the generated events happen.
+#[derive(Debug, Clone, Copy)]
+pub enum Times {
+    /// At random within the `spread_ms` before `now_ms`.
+    Random {
+        /// Milliseconds covered.
+        spread_ms: i64,
+        /// The latest time.
+        now_ms: i64,
+    },
+    /// Event `i` of `events` at `i / events` of the `spread_ms` before `now_ms` (oldest
+    /// first), within a second.
+    Ordered {
+        /// Milliseconds covered.
+        spread_ms: i64,
+        /// The latest time.
+        now_ms: i64,
+        /// Events of the run.
+        events: usize,
+    },
+}
+
+/// Generates event number `i` of a run, as a MozDef JSON document, at a random time within
+/// `spread_ms` before `now_ms`.
 pub fn generate(i: usize, run: &str, spread_ms: i64, needle: bool, now_ms: i64) -> Value {
+    generate_at(i, run, Times::Random { spread_ms, now_ms }, needle)
+}
+
+/// Generates event number `i` of a run, as a MozDef JSON document, at a time set by `times`.
+pub fn generate_at(i: usize, run: &str, times: Times, needle: bool) -> Value {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64).wrapping_mul(0x1000_0000_01B3) | 1);
-    let t = now_ms - (r.below(spread_ms.max(1) as u64) as i64);
+    let t = match times {
+        Times::Random { spread_ms, now_ms } => now_ms - (r.below(spread_ms.max(1) as u64) as i64),
+        Times::Ordered {
+            spread_ms,
+            now_ms,
+            events,
+        } => {
+            let jitter = r.below(1000) as i64;
+            let step = (i as i128 * i128::from(spread_ms.max(1)) / events.max(1) as i128) as i64;
+            (now_ms - spread_ms + step + jitter).min(now_ms)
+        }
+    };
     let ts = chrono::DateTime::from_timestamp_millis(t)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -212,6 +259,12 @@ pub fn generate(i: usize, run: &str, spread_ms: i64, needle: bool, now_ms: i64) 
 }
 
 async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
+    ingest_run(a, true).await.map(|_| ())
+}
+
+/// Runs `bench ingest` and answers its result (as printed with `--json`); prints it when
+/// `print`.
+pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Value> {
     if a.batch == 0 || a.concurrency == 0 {
         bail!("--batch and --concurrency must be at least 1");
     }
@@ -238,6 +291,15 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     // the server's: the load tool shares the machine. Only when they would not fit in half the
     // available memory are they generated during the run, which the result says.
     let (events, batch) = (a.events, a.batch);
+    let times = if a.time_ordered {
+        Times::Ordered {
+            spread_ms,
+            now_ms,
+            events,
+        }
+    } else {
+        Times::Random { spread_ms, now_ms }
+    };
     let make_body = {
         let run = run.clone();
         move |b: usize| -> anyhow::Result<bytes::Bytes> {
@@ -246,7 +308,7 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 body.extend_from_slice(b"{\"index\":{}}\n");
                 serde_json::to_writer(
                     &mut body,
-                    &generate(i, &run, spread_ms, i % needle_every == 0, now_ms),
+                    &generate_at(i, &run, times, i % needle_every == 0),
                 )?;
                 body.push(b'\n');
             }
@@ -347,9 +409,9 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         "bodies_pregenerated": pregenerate,
         "server": server,
     });
-    if a.json {
+    if print && a.json {
         println!("{result}");
-    } else {
+    } else if print {
         println!(
             "events sent:             {} in batches of {} ({} concurrent)",
             a.events, a.batch, a.concurrency
@@ -384,7 +446,7 @@ async fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             std::mem::forget(s);
         }
     }
-    Ok(())
+    Ok(result)
 }
 
 /// Upper bound of a generated event's size in a bulk body (action line included), in bytes.
@@ -427,7 +489,7 @@ fn generate_all(
     })
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

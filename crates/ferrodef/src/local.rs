@@ -176,7 +176,7 @@ pub fn spawn_server(data_dir: Option<PathBuf>, extra: &[&str]) -> anyhow::Result
     )
 }
 
-fn local_actor() -> ferrodef_auth::Actor {
+pub(crate) fn local_actor() -> ferrodef_auth::Actor {
     ferrodef_auth::Actor {
         name: "ferrodef-local".into(),
         id: 0,
@@ -185,7 +185,7 @@ fn local_actor() -> ferrodef_auth::Actor {
 
 /// The data directory's users and tokens, without recording security events (the run's own
 /// token is no event worth an analyst's time).
-fn open_auth(dir: &std::path::Path) -> anyhow::Result<ferrodef_auth::Auth> {
+pub(crate) fn open_auth(dir: &std::path::Path) -> anyhow::Result<ferrodef_auth::Auth> {
     crate::serve::private_files();
     ferrodef_auth::Auth::open(
         dir,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_chaos;
+mod bench_console;
 mod bench_store;
 mod bench_syslog;
 mod client_auth;

@@ -48,6 +48,9 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// Who hears about stored alerts (the console's live feed, notifications).
     pub alerts: Arc<AlertFanout>,
+    /// The console's watchlist and blocklist as the `watchlist` transform reads them (the
+    /// API's lists publish to it).
+    pub list_feed: Arc<ferrodef_transforms::lists::ListFeed>,
     ticker: Option<tokio::task::JoinHandle<()>>,
     _lock: File,
 }
@@ -109,9 +112,12 @@ impl Core {
             TantivyStore::open(&index_dir, opts)
                 .with_context(|| format!("opening the store in {}", index_dir.display()))?,
         );
-        let (transforms, warnings) =
-            ferrodef_transforms::pipeline::Pipeline::from_config(&cfg.transforms)
-                .map_err(|e| anyhow::anyhow!("config: {e}"))?;
+        let list_feed = Arc::new(ferrodef_transforms::lists::ListFeed::default());
+        let (transforms, warnings) = ferrodef_transforms::pipeline::Pipeline::with_lists(
+            &cfg.transforms,
+            Some(list_feed.clone()),
+        )
+        .map_err(|e| anyhow::anyhow!("config: {e}"))?;
         for w in warnings {
             tracing::warn!("{w}");
         }
@@ -172,6 +178,7 @@ impl Core {
             ingest,
             metrics,
             alerts,
+            list_feed,
             ticker,
             _lock: lock,
         })
@@ -207,7 +214,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     let notify = start_notify(&cfg, &core)?;
     let auth = start_auth(&cfg, &core).await?;
+    let sessions = auth.clone();
     let lists = Arc::new(ferrodef_api::lists::Lists::load(&*core.store));
+    lists.publish_to(core.list_feed.clone());
     let incidents = Arc::new(ferrodef_api::incidents::IncidentBook::load(&*core.store));
     spawn_list_refresh(
         lists.clone(),
@@ -284,6 +293,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     tracing::info!("committing accepted events");
     let stopped = core.stop().await;
+    // The last uses of sessions not written yet.
+    let _ = tokio::task::spawn_blocking(move || sessions.save_sessions(true)).await;
     if let Some(d) = notify {
         // The listener holds it weakly; the API state is gone with the HTTP server.
         match Arc::try_unwrap(d) {
@@ -327,6 +338,11 @@ async fn start_auth(cfg: &Config, core: &Core) -> anyhow::Result<Arc<ferrodef_au
         if let Some(generated) = auth.bootstrap_admin(password.as_deref())? {
             crate::user_cmd::announce_generated_admin(&generated);
         }
+        match auth.keep_sessions(&dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "console sessions restored"),
+            Err(e) => tracing::warn!("console sessions not restored (everyone logs in again): {e}"),
+        }
         Ok(Arc::new(auth))
     })
     .await??;
@@ -337,7 +353,13 @@ async fn start_auth(cfg: &Config, core: &Core) -> anyhow::Result<Arc<ferrodef_au
         loop {
             tick.tick().await;
             let a = drain.clone();
-            match tokio::task::spawn_blocking(move || a.drain_spool()).await {
+            match tokio::task::spawn_blocking(move || {
+                // Last uses of sessions, written at most every 30 s.
+                a.save_sessions(false);
+                a.drain_spool()
+            })
+            .await
+            {
                 Ok(Err(e)) => tracing::error!("security event spool: {e}"),
                 Err(e) => tracing::error!("security event spool task: {e}"),
                 Ok(Ok(_)) => {}

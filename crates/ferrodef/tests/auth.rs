@@ -1220,3 +1220,60 @@ fn https_end_to_end_with_a_generated_certificate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn sessions_survive_a_restart_and_logout_still_ends_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let mut s = Server::start_in(&dir, &[]);
+    let (st, kept, _) = login(&s.url, "admin", ADMIN_PASSWORD);
+    assert_eq!(st, 200);
+    let kept = kept.unwrap();
+    let (_, ended, _) = login(&s.url, "admin", ADMIN_PASSWORD);
+    let ended = ended.unwrap();
+    let me = |url: &str, sess: &Session| {
+        let r = client()
+            .get(format!("{url}/api/me"))
+            .header("cookie", &sess.cookie)
+            .send()
+            .unwrap();
+        let st = r.status().as_u16();
+        (st, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    assert_eq!(me(&s.url, &kept).0, 200);
+    s.stop();
+
+    // On disk: owner-only, hashes of the cookies, never the cookies.
+    let file = dir.join("auth/sessions.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    for sess in [&kept, &ended] {
+        let value = sess.cookie.split_once('=').unwrap().1;
+        assert!(!text.contains(value), "a cookie value is on disk");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // Restarted: both cookies still work, with the same CSRF token for unsafe requests.
+    let mut s = Server::start_in(&dir, &[]);
+    let (st, v) = me(&s.url, &kept);
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["user"], "admin");
+    assert_eq!(v["csrf_token"], kept.csrf.as_str());
+    let r = client()
+        .post(format!("{}/api/logout", s.url))
+        .header("cookie", &ended.cookie)
+        .header("x-csrf-token", &ended.csrf)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(me(&s.url, &ended).0, 401);
+    s.stop();
+
+    // Logged out before the restart: still out after it; the other session still in.
+    let s = Server::start_in(&dir, &[]);
+    assert_eq!(me(&s.url, &ended).0, 401);
+    assert_eq!(me(&s.url, &kept).0, 200);
+}

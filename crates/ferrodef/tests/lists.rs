@@ -422,3 +422,113 @@ fn the_plain_text_blocklist_takes_a_token_in_its_url() {
         401
     );
 }
+
+/// Waits (up to 15 s) until `q` matches one event; returns it.
+fn wait_event(s: &Server, q: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (st, v) = s.search_with(q, &[("size", "1")]);
+        assert_eq!(st, 200, "{v}");
+        if let Some(hit) = v["hits"].as_array().and_then(|h| h.first()) {
+            return hit.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no event matches {q}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn login_event(s: &Server, marker: &str, src: &str, user: &str) {
+    let (st, v) = s.post_json(
+        "/events",
+        &json!({"category": "authentication", "hostname": "bastion-1.example.com",
+                "summary": format!("login {marker}"), "severity": "INFO",
+                "details": {"sourceipaddress": src, "username": user, "marker": marker}}),
+    );
+    assert_eq!(st, 200, "{v}");
+}
+
+#[test]
+fn the_consoles_lists_tag_events_and_the_watchlist_alerts_without_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Server::start_in(tmp.path(), &[]);
+
+    // Nothing listed: nothing tagged.
+    login_event(&s, "m0", "203.0.113.77", "mallory");
+    let e = wait_event(&s, "details.marker:m0");
+    assert!(e["tags"].as_array().is_none_or(|t| t.is_empty()), "{e}");
+
+    // Watched through the API: the next event from that address is tagged, names the entry,
+    // and the watchlist rule alerts on it, with no restart.
+    let (st, w) = send(
+        &s,
+        "POST",
+        "/api/watchlist",
+        Some(json!({"value": "203.0.113.77", "reason": "seen in an incident", "expires": "1h"})),
+    );
+    assert_eq!(st, 201, "{w}");
+    let watch_id = w["entry"]["id"].as_str().unwrap().to_string();
+    // A blocked user (MozDef's /blockip is addresses only: the API's list).
+    let (st, b) = send(
+        &s,
+        "POST",
+        "/api/blocklist",
+        Some(json!({"kind": "username", "value": "mallory", "reason": "compromised"})),
+    );
+    assert_eq!(st, 201, "{b}");
+    login_event(&s, "m1", "203.0.113.77", "mallory");
+    let e = wait_event(&s, "details.marker:m1");
+    assert_eq!(e["tags"], json!(["watchlist", "blocklisted"]), "{e}");
+    assert_eq!(e["details"]["watchlistterm"], "203.0.113.77");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let alert = loop {
+        let (st, v) = send(&s, "GET", "/api/alerts?rule=get_watchlist", None);
+        assert_eq!(st, 200, "{v}");
+        if v["total"] == 1 {
+            break v["alerts"][0].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no watchlist alert: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(alert["category"], "watchlist");
+    assert_eq!(alert["severity"], "WARNING");
+    assert_eq!(
+        alert["summary"],
+        "Watchlist term 203.0.113.77 detected by mallory from 203.0.113.77 on bastion-1.example.com"
+    );
+    // MozDef's /watchitem feeds the same list: a host name.
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/watchitem",
+        Some(json!({"watchcontent": "Bastion-1.Example.com", "duration": "1d"})),
+    );
+    assert_eq!(st, 201, "{v}");
+    login_event(&s, "m2", "192.0.2.10", "alice");
+    let e = wait_event(&s, "details.marker:m2");
+    assert_eq!(e["tags"], json!(["watchlist"]), "{e}");
+    assert_eq!(e["details"]["watchlistterm"], "bastion-1.example.com");
+
+    // Removed from the list: the address no longer tags (the host entry still would, so a
+    // host that is not watched).
+    let (st, _) = send(&s, "DELETE", &format!("/api/watchlist/{watch_id}"), None);
+    assert_eq!(st, 200);
+    let (st, v) = s.post_json(
+        "/events",
+        &json!({"category": "authentication", "hostname": "web-9", "summary": "login m3",
+                "details": {"sourceipaddress": "203.0.113.77", "username": "bob", "marker": "m3"}}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let e = wait_event(&s, "details.marker:m3");
+    assert!(e["tags"].as_array().is_none_or(|t| t.is_empty()), "{e}");
+
+    // After a restart the lists in force are read back from their streams and tag again.
+    s.stop();
+    let s = Server::start_in(tmp.path(), &[]);
+    login_event(&s, "m4", "198.51.100.1", "mallory");
+    let e = wait_event(&s, "details.marker:m4");
+    assert_eq!(e["tags"], json!(["watchlist", "blocklisted"]), "{e}");
+    assert_eq!(e["details"]["watchlistterm"], "bastion-1.example.com");
+}

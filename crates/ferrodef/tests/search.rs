@@ -367,3 +367,69 @@ fn cli_search_on_a_data_dir_reads_parameters_as_the_api_does() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"], 2);
 }
+
+/// `bench console` loads a store and times the console's screens through a logged-in session;
+/// every request answers 200 and the numbers are those of the data loaded.
+#[test]
+fn bench_console_loads_and_times_the_consoles_screens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let out = std::process::Command::new(common::bin())
+        .args(["bench", "console", "--data-dir"])
+        .arg(&dir)
+        .args([
+            "--load",
+            "--events",
+            "4000",
+            "--spread-hours",
+            "48",
+            "--needles",
+            "4",
+        ])
+        .args([
+            "--batch",
+            "1000",
+            "--cold-runs",
+            "1",
+            "--runs",
+            "2",
+            "--json",
+        ])
+        .env("FERRODEF_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    assert_eq!(v["load"]["accepted"], 4000, "{v}");
+    let screens = v["screens"].as_object().unwrap();
+    for name in [
+        "search_page",
+        "needle_page",
+        "top_details.sourceipaddress",
+        "dashboard",
+    ] {
+        let s = &screens[name];
+        assert_eq!(s["warm"]["runs"], 2, "{name}: {s}");
+        assert_eq!(s["cold"]["runs"], 1, "{name}: {s}");
+        for (label, r) in s["requests"].as_object().unwrap() {
+            assert_eq!(r["failed"], json!([]), "{name} {label}: {r}");
+        }
+    }
+    // Events over 48 h in time order: about half in the last 24 h; the needles evenly spread.
+    let day = screens["search_page"]["requests"]["search"]["matches"]
+        .as_u64()
+        .unwrap();
+    assert!((1800..=2200).contains(&day), "{day}");
+    let needles = screens["needle_page"]["requests"]["search"]["matches"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=3).contains(&needles), "{needles}");
+    assert_eq!(
+        screens["dashboard"]["requests"].as_object().unwrap().len(),
+        5
+    );
+}

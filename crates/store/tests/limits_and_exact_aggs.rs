@@ -324,3 +324,108 @@ fn histograms_refuse_too_many_buckets_even_without_bounds() {
         Err(StoreError::BadRequest(_))
     ));
 }
+
+/// The top values of a string field alone (read from the segments' dictionaries in order) are
+/// what tantivy's terms aggregation answers for the same documents (asked through a histogram
+/// of one bucket), for single and multi-valued fields, over segments and partitions; ties go
+/// by value; a field that also holds numbers somewhere is answered too.
+#[test]
+fn top_values_of_strings_are_tantivys_answer() {
+    let d = tempfile::tempdir().unwrap();
+    let store = open_unmerged(d.path());
+    let mut seq = 0;
+    for s in 0..6u64 {
+        let t = day(20 + (s % 2) as u32);
+        let mut docs = Vec::new();
+        for i in 0..300u64 {
+            seq += 1;
+            // Distinct counts per user: user k appears k times per segment (k = 1..24).
+            let k = (1..=24u64).find(|k| i < k * (k + 1) / 2).unwrap_or(24);
+            let tags = match i % 3 {
+                0 => json!(["syslog", "ssh"]),
+                1 => json!(["syslog"]),
+                _ => json!([]),
+            };
+            let status = if s == 5 && i == 0 {
+                json!(404)
+            } else {
+                json!(format!("s{}", i % 7))
+            };
+            docs.push(doc(
+                seq,
+                t,
+                json!({"hostname": format!("host-{}", (i * 7 + s) % 13), "tags": tags,
+                       "details": {"username": format!("user-{k:02}"), "status": status}}),
+            ));
+        }
+        store.index(docs).unwrap();
+        store.commit(seq).unwrap();
+    }
+    for (from_day, to_day) in [(20, 20), (20, 21)] {
+        let from = Utc.with_ymd_and_hms(2026, 11, from_day, 0, 0, 0).unwrap();
+        let to = Utc.with_ymd_and_hms(2026, 11, to_day, 23, 59, 59).unwrap();
+        for field in [
+            "details.username",
+            "tags",
+            "hostname",
+            "details.status",
+            "nothing",
+        ] {
+            let mut fast = agg_req(Expr::MatchAll, field, None, Budget::unlimited());
+            (fast.from, fast.to, fast.size) = (Some(from), Some(to), 5);
+            let fast = store.aggregate(&fast).unwrap();
+            let mut slow = agg_req(Expr::MatchAll, field, Some("30d"), Budget::unlimited());
+            (slow.from, slow.to, slow.size) = (Some(from), Some(to), 5);
+            let slow = store.aggregate(&slow).unwrap();
+            let bucket_terms: Vec<_> = slow
+                .histogram
+                .unwrap()
+                .into_iter()
+                .flat_map(|b| b.terms.unwrap_or_default())
+                .collect();
+            assert_eq!(fast.total, slow.total, "{field}");
+            let fast_terms = fast.terms.unwrap();
+            // Same values and counts; tantivy's order of equal counts is not defined.
+            let key =
+                |t: &ferrodef_store::TermBucket| (std::cmp::Reverse(t.count), t.key.to_string());
+            let mut sorted = bucket_terms.clone();
+            sorted.sort_by_key(key);
+            if field == "hostname" || field == "details.status" {
+                assert_eq!(
+                    fast_terms.iter().map(|t| t.count).collect::<Vec<_>>(),
+                    sorted.iter().map(|t| t.count).collect::<Vec<_>>(),
+                    "{field}"
+                );
+            } else {
+                assert_eq!(fast_terms, sorted, "{field} {from_day}..{to_day}");
+            }
+            let mut own = fast_terms.clone();
+            own.sort_by_key(key);
+            assert_eq!(fast_terms, own, "{field}: count descending, then value");
+        }
+    }
+    // The users' top 5 over both days: user-24 .. user-20, 6 segments each.
+    let mut r = agg_req(
+        Expr::MatchAll,
+        "details.username",
+        None,
+        Budget::unlimited(),
+    );
+    r.size = 5;
+    let got: Vec<(String, u64)> = store
+        .aggregate(&r)
+        .unwrap()
+        .terms
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.key.as_str().unwrap().to_string(), b.count))
+        .collect();
+    let users = |k: u64| if k == 24 { 300 - 23 * 24 / 2 } else { k };
+    assert_eq!(
+        got,
+        (20..=24u64)
+            .rev()
+            .map(|k| (format!("user-{k:02}"), users(k) * 6))
+            .collect::<Vec<_>>()
+    );
+}

@@ -6,6 +6,7 @@
 pub mod cef;
 pub mod clock;
 pub mod geoip;
+pub mod lists;
 pub mod normalize;
 pub mod pipeline;
 pub mod syslog;

@@ -98,7 +98,8 @@ pub struct GeoIpSettings {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatchlistSettings {
-    /// The list file (see [`Watchlist`]); re-read when it changes, without a restart.
+    /// A list file besides the console's lists (see [`Watchlist`]); re-read when it changes,
+    /// without a restart.
     pub file: Option<PathBuf>,
 }
 
@@ -111,6 +112,15 @@ impl Pipeline {
     /// Builds the pipeline; returns warnings for the startup log (e.g. a missing GeoIP
     /// database). An unknown transform name is an error.
     pub fn from_config(cfg: &TransformsConfig) -> Result<(Pipeline, Vec<String>), String> {
+        Pipeline::with_lists(cfg, None)
+    }
+
+    /// As [`Pipeline::from_config`], the `watchlist` transform also reading the console's
+    /// lists from `lists` (kept current by whoever changes them).
+    pub fn with_lists(
+        cfg: &TransformsConfig,
+        lists: Option<Arc<crate::lists::ListFeed>>,
+    ) -> Result<(Pipeline, Vec<String>), String> {
         let mut transforms: Vec<Arc<dyn Transform>> = Vec::new();
         let mut warnings = Vec::new();
         for name in &cfg.order {
@@ -136,8 +146,12 @@ impl Pipeline {
                     }
                 }
                 "watchlist" => {
-                    if let Some(file) = &cfg.watchlist.file {
-                        let w = Watchlist::from_file(file.clone());
+                    if cfg.watchlist.file.is_some() || lists.is_some() {
+                        let w = Watchlist::new(
+                            cfg.watchlist.file.clone(),
+                            lists.clone(),
+                            Arc::new(crate::clock::SystemClock),
+                        );
                         if let Some(e) = w.error() {
                             warnings.push(e);
                         }

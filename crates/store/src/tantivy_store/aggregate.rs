@@ -101,6 +101,9 @@ impl TantivyStore {
             .or_else(|| parts.last().and_then(|p| day_ms(p.key.day, true)))
             .unwrap_or(lo)
             .max(lo);
+        if let Some(resp) = self.top_strings(req, &parts, &queries)? {
+            return Ok(resp);
+        }
         let aggs = Self::aggregations(req, &self.fields, (lo, hi))?;
         let limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_LIMIT), Some(u32::MAX));
         let ctx = || AggContextParams::new(limits.clone(), TokenizerManager::default());
@@ -181,6 +184,50 @@ impl TantivyStore {
             );
         }
         Ok(resp)
+    }
+}
+
+impl TantivyStore {
+    /// A terms aggregation alone over a field that holds only strings wherever it is searched:
+    /// answered by [`super::top_terms`] (exact, without tantivy's per-term lookups). `None`
+    /// when the request is of another shape, or the field holds other types somewhere.
+    fn top_strings(
+        &self,
+        req: &AggRequest,
+        parts: &[std::sync::Arc<super::Partition>],
+        queries: &[Box<dyn tantivy::query::Query>],
+    ) -> Result<Option<AggResponse>, StoreError> {
+        let (Some(field), None) = (&req.terms, &req.interval) else {
+            return Ok(None);
+        };
+        let mut columns = Vec::with_capacity(parts.len());
+        let mut searchers = Vec::with_capacity(parts.len());
+        for part in parts {
+            let column = agg_field(field, &part.fields)?;
+            if !column.starts_with(&format!("{JSON_FIELD}.")) {
+                return Ok(None);
+            }
+            let searcher = part.reader.searcher();
+            if !super::top_terms::only_strings(&searcher, &column)? {
+                return Ok(None);
+            }
+            columns.push(column);
+            searchers.push(searcher);
+        }
+        let mut total = 0u64;
+        let mut counted = Vec::with_capacity(parts.len());
+        for ((searcher, column), query) in searchers.iter().zip(columns).zip(queries) {
+            let collector = super::top_terms::OrdCounts { column };
+            let (count, segs) = guarded(&req.budget, searcher.search(query, &(Count, collector)))?;
+            total += count as u64;
+            counted.push(segs);
+        }
+        let terms = super::top_terms::top(&counted, req.size, AGG_MEMORY_LIMIT, &req.budget)?;
+        Ok(Some(AggResponse {
+            total,
+            terms: Some(terms),
+            histogram: None,
+        }))
     }
 }
 

@@ -18,6 +18,7 @@ mod partitions;
 mod query;
 pub mod schema;
 mod search;
+mod top_terms;
 mod writers;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,6 @@
-//! `watchlist`: tags for listed addresses, networks, host names and user names, from a file
-//! re-read when it changes.
+//! `watchlist`: tags events whose addresses, networks, host name or user names are on the
+//! console's watchlist or blocklist (a [`ListFeed`] the API keeps current, docs/lists.md), and,
+//! optionally, on the lists of a file re-read when it changes.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -7,28 +8,41 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use ferrodef_event::Event;
-use ipnet::IpNet;
 use parking_lot::RwLock;
 use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
+use crate::lists::{FeedEntry, ListFeed, ListName, Matches, Watched};
 use crate::pipeline::{Outcome, Transform};
 
-/// Watchlists and blocklists of IP addresses, networks, host names and user names.
+/// Tags events on the watchlist (`watchlist`, and the entry's value in
+/// `details.watchlistterm`) or the blocklist (`blocklisted`).
 ///
-/// File format, one entry per line (`#` comments):
+/// The lists come from the console's lists (a [`ListFeed`], changed through the API: in force
+/// for the next event, expired entries ignored) and, optionally, from a file, one entry per
+/// line (`#` comments):
 /// ```text
 /// watch ip 203.0.113.7
 /// watch cidr 198.51.100.0/24
 /// block host evil.example.com
 /// watch user svc-backup
 /// ```
-/// Matching events get the tag `watchlist` or `blocklisted`. The file is checked for changes at
-/// most once per `CHECK_INTERVAL` (a second) and re-read when it changed: no restart needed.
+/// The file is checked for changes at most once per `CHECK_INTERVAL` (a second) and re-read
+/// when it changed: no restart needed.
+///
+/// Addresses are looked for in `details.sourceipaddress` and `details.destinationipaddress`,
+/// host names in `hostname` (any case), user names in `details.username`, `sourceusername`,
+/// `destinationusername` and `user`.
 pub struct Watchlist {
-    file: PathBuf,
-    state: RwLock<WatchState>,
+    file: Option<FileLists>,
+    feed: Option<Arc<ListFeed>>,
     clock: Arc<dyn Clock>,
+}
+
+/// The lists of a file.
+struct FileLists {
+    path: PathBuf,
+    state: RwLock<WatchState>,
 }
 
 /// How often, at most, the watchlist file is checked for changes (a `stat` per event would
@@ -37,22 +51,14 @@ pub(crate) const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct WatchState {
-    lists: Lists,
+    lists: Arc<ListFeed>,
     mtime: Option<SystemTime>,
     checked: Option<Instant>,
     error: Option<String>,
 }
 
-#[derive(Default)]
-struct Lists {
-    /// (blocklist?, network)
-    nets: Vec<(bool, IpNet)>,
-    hosts: Vec<(bool, String)>,
-    users: Vec<(bool, String)>,
-}
-
-fn parse_lists(text: &str, file: &std::path::Path) -> Result<Lists, String> {
-    let mut l = Lists::default();
+fn parse_lists(text: &str, file: &std::path::Path) -> Result<ListFeed, String> {
+    let feed = ListFeed::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
@@ -65,53 +71,78 @@ fn parse_lists(text: &str, file: &std::path::Path) -> Result<Lists, String> {
         else {
             return Err(bad("expected 'watch|block ip|cidr|host|user VALUE'"));
         };
-        let block = match list {
-            "watch" => false,
-            "block" => true,
+        let list = match list {
+            "watch" => ListName::Watch,
+            "block" => ListName::Block,
             _ => return Err(bad("the list must be 'watch' or 'block'")),
         };
-        match kind {
+        let watched = match kind {
             "ip" => {
                 let ip: IpAddr = value.parse().map_err(|_| bad("not an IP address"))?;
-                l.nets.push((block, IpNet::from(ip)));
+                Watched::Net(ip.into())
             }
-            "cidr" => l
-                .nets
-                .push((block, value.parse().map_err(|_| bad("not a CIDR network"))?)),
-            "host" => l.hosts.push((block, value.to_ascii_lowercase())),
-            "user" => l.users.push((block, value.to_string())),
+            "cidr" => Watched::Net(value.parse().map_err(|_| bad("not a CIDR network"))?),
+            "host" => Watched::Host(value.trim_end_matches('.').to_ascii_lowercase()),
+            "user" => Watched::User(value.to_string()),
             _ => return Err(bad("the kind must be ip, cidr, host or user")),
-        }
+        };
+        feed.upsert(
+            &format!("line-{}", i + 1),
+            FeedEntry {
+                list,
+                watched,
+                term: value.to_string(),
+                expires: None,
+            },
+        );
     }
-    Ok(l)
+    Ok(feed)
 }
 
 impl Watchlist {
     /// A watchlist read from `file` (and re-read when it changes).
     pub fn from_file(file: PathBuf) -> Watchlist {
-        Watchlist::with_clock(file, Arc::new(SystemClock))
+        Watchlist::new(Some(file), None, Arc::new(SystemClock))
     }
 
-    /// A watchlist read from `file`, checking it for changes by `clock`'s time.
-    pub fn with_clock(file: PathBuf, clock: Arc<dyn Clock>) -> Watchlist {
+    /// A watchlist of the console's lists (`feed`) and of `file`, checking the file for
+    /// changes and the entries for expiry by `clock`'s time.
+    pub fn new(
+        file: Option<PathBuf>,
+        feed: Option<Arc<ListFeed>>,
+        clock: Arc<dyn Clock>,
+    ) -> Watchlist {
         let w = Watchlist {
-            file,
-            state: RwLock::new(WatchState::default()),
+            file: file.map(|path| FileLists {
+                path,
+                state: RwLock::new(WatchState::default()),
+            }),
+            feed,
             clock,
         };
         w.refresh(true);
         w
     }
 
+    /// A watchlist read from `file`, checking it for changes by `clock`'s time.
+    pub fn with_clock(file: PathBuf, clock: Arc<dyn Clock>) -> Watchlist {
+        Watchlist::new(Some(file), None, clock)
+    }
+
     /// The last problem reading the file, if any (the previous lists stay in force).
     pub fn error(&self) -> Option<String> {
-        self.state.read().error.clone()
+        self.file
+            .as_ref()
+            .and_then(|f| f.state.read().error.clone())
     }
 
     fn refresh(&self, force: bool) {
+        let Some(f) = &self.file else {
+            return;
+        };
         let now = self.clock.now();
         {
-            let s = self.state.read();
+            let s = f.state.read();
             if !force
                 && s.checked
                     .is_some_and(|c| now.saturating_duration_since(c) < CHECK_INTERVAL)
@@ -119,20 +150,18 @@ impl Watchlist {
                 return;
             }
         }
-        let mut s = self.state.write();
+        let mut s = f.state.write();
         s.checked = Some(now);
-        let mtime = std::fs::metadata(&self.file)
-            .and_then(|m| m.modified())
-            .ok();
+        let mtime = std::fs::metadata(&f.path).and_then(|m| m.modified()).ok();
         if !force && mtime == s.mtime {
             return;
         }
-        match std::fs::read_to_string(&self.file) {
-            Ok(text) => match parse_lists(&text, &self.file) {
+        match std::fs::read_to_string(&f.path) {
+            Ok(text) => match parse_lists(&text, &f.path) {
                 Ok(lists) => {
-                    s.lists = lists;
+                    s.lists = Arc::new(lists);
                     s.error = None;
-                    tracing::info!(file = %self.file.display(), "watchlist loaded");
+                    tracing::info!(file = %f.path.display(), "watchlist loaded");
                 }
                 Err(e) => {
                     tracing::warn!("watchlist not reloaded: {e}");
@@ -140,7 +169,7 @@ impl Watchlist {
                 }
             },
             Err(e) => {
-                let msg = format!("watchlist {}: {e}", self.file.display());
+                let msg = format!("watchlist {}: {e}", f.path.display());
                 tracing::warn!("{msg}");
                 s.error = Some(msg);
             }
@@ -149,6 +178,9 @@ impl Watchlist {
     }
 }
 
+/// Keys of `details` holding user names.
+const USER_KEYS: [&str; 4] = ["username", "sourceusername", "destinationusername", "user"];
+
 impl Transform for Watchlist {
     fn name(&self) -> &'static str {
         "watchlist"
@@ -156,46 +188,47 @@ impl Transform for Watchlist {
 
     fn apply(&self, ev: &mut Event) -> Outcome {
         self.refresh(false);
-        let s = self.state.read();
-        let mut hit = [false, false]; // [watch, block]
-        if !s.lists.nets.is_empty() {
-            for key in ["sourceipaddress", "destinationipaddress"] {
-                if let Some(ip) = ev
-                    .details
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .and_then(|v| v.trim().parse::<IpAddr>().ok())
-                {
-                    for (block, net) in &s.lists.nets {
-                        if net.contains(&ip) {
-                            hit[usize::from(*block)] = true;
-                        }
-                    }
-                }
-            }
+        let file = self.file.as_ref().map(|f| f.state.read().lists.clone());
+        let sources = [file.as_deref(), self.feed.as_deref()];
+        if sources.iter().all(|s| s.is_none_or(ListFeed::is_empty)) {
+            return Outcome::Unchanged;
         }
-        for (block, h) in &s.lists.hosts {
-            if h.eq_ignore_ascii_case(&ev.hostname) {
-                hit[usize::from(*block)] = true;
-            }
+        let mut ips = [None, None];
+        for (slot, key) in ips
+            .iter_mut()
+            .zip(["sourceipaddress", "destinationipaddress"])
+        {
+            *slot = ev
+                .details
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|v| v.trim().parse::<IpAddr>().ok());
         }
-        if !s.lists.users.is_empty() {
-            for key in ["username", "sourceusername", "destinationusername", "user"] {
-                if let Some(u) = ev.details.get(key).and_then(Value::as_str) {
-                    for (block, name) in &s.lists.users {
-                        if name == u {
-                            hit[usize::from(*block)] = true;
-                        }
-                    }
-                }
-            }
+        let ips: Vec<IpAddr> = ips.into_iter().flatten().collect();
+        let now = self.clock.utc();
+        let mut m = Matches::default();
+        for src in sources.into_iter().flatten() {
+            let users = USER_KEYS
+                .iter()
+                .filter_map(|k| ev.details.get(k).and_then(Value::as_str));
+            let found = src.lookup(&ips, &ev.hostname, users, now);
+            m.watch = m.watch.or(found.watch);
+            m.block = m.block.or(found.block);
         }
         let mut changed = false;
-        for (i, tag) in ["watchlist", "blocklisted"].iter().enumerate() {
-            if hit[i] && !ev.tags.iter().any(|t| t == tag) {
-                ev.tags.push((*tag).to_string());
+        for (hit, tag) in [
+            (m.watch.is_some(), "watchlist"),
+            (m.block.is_some(), "blocklisted"),
+        ] {
+            if hit && !ev.tags.iter().any(|t| t == tag) {
+                ev.tags.push(tag.to_string());
                 changed = true;
             }
+        }
+        if let Some(term) = m.watch {
+            changed |= ev
+                .details
+                .insert_if_absent("watchlistterm", Value::String(term));
         }
         if changed {
             Outcome::Changed
@@ -228,6 +261,7 @@ mod tests {
         p.run(&mut e);
         assert_eq!(e.tags, vec!["watchlist"]);
         assert_eq!(e.plugins, vec!["watchlist"]);
+        assert_eq!(e.details.get("watchlistterm"), Some(&json!("203.0.113.7")));
         let mut e = ev(
             json!({"hostname": "evil.example.com", "details": {"destinationipaddress": "198.51.100.9", "username": "svc"}}),
         );
@@ -257,5 +291,63 @@ mod tests {
         p.run(&mut e);
         assert_eq!(e.tags, vec!["blocklisted"]);
         assert!(w.error().unwrap().contains("w.txt:1"), "{:?}", w.error());
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::transforms::test_event as ev;
+    use serde_json::json;
+
+    #[test]
+    fn the_consoles_lists_tag_as_they_change_and_until_entries_expire() {
+        let clock = ManualClock::new();
+        let feed = Arc::new(ListFeed::default());
+        let w = Watchlist::new(None, Some(feed.clone()), clock.clone());
+        let sample = || {
+            ev(
+                json!({"hostname": "web-1", "details": {"sourceipaddress": "203.0.113.7", "username": "alice"}}),
+            )
+        };
+        let mut e = sample();
+        assert_eq!(w.apply(&mut e), Outcome::Unchanged);
+        assert!(e.tags.is_empty());
+        let expires = clock.utc() + chrono::Duration::hours(1);
+        feed.upsert(
+            "wl-a",
+            FeedEntry {
+                list: ListName::Watch,
+                watched: Watched::User("alice".into()),
+                term: "alice".into(),
+                expires: Some(expires),
+            },
+        );
+        feed.upsert(
+            "bl-b",
+            FeedEntry {
+                list: ListName::Block,
+                watched: Watched::Net("203.0.113.0/24".parse().unwrap()),
+                term: "203.0.113.0/24".into(),
+                expires: None,
+            },
+        );
+        let mut e = sample();
+        assert_eq!(w.apply(&mut e), Outcome::Changed);
+        assert_eq!(e.tags, vec!["watchlist", "blocklisted"]);
+        assert_eq!(e.details.get("watchlistterm"), Some(&json!("alice")));
+        // Past its expiry the watch entry no longer tags; the block entry does.
+        clock.advance(Duration::from_secs(3600));
+        let mut e = sample();
+        w.apply(&mut e);
+        assert_eq!(e.tags, vec!["blocklisted"]);
+        assert!(e.details.get("watchlistterm").is_none());
+        feed.remove("bl-b");
+        let mut e = sample();
+        assert_eq!(w.apply(&mut e), Outcome::Unchanged);
     }
 }
