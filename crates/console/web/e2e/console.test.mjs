@@ -212,10 +212,13 @@ describe('dashboards', () => {
 
   test('the light theme', async () => {
     await page.getByRole('button', { name: 'Toggle theme' }).click();
+    // The theme is applied by an effect after the next render: wait for it, do not race it.
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 5000 });
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
     await page.getByTestId('panel-sources').locator('.tl-key').first().waitFor();
     await shot('dashboards-light');
     await page.getByRole('button', { name: 'Toggle theme' }).click();
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark', null, { timeout: 5000 });
   });
 });
 
