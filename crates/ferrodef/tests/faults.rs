@@ -80,9 +80,10 @@ fn sigterm_stops_within_bounded_time_with_clients_connected_and_keeps_everything
 }
 
 #[test]
-fn ten_thousand_days_in_one_request_keep_threads_and_memory_bounded() {
-    // Each day's partition is committed when its writer makes room for the next: 10,000
-    // commits, cheap on a memory file system (the store's own test does the same).
+fn three_thousand_days_in_one_request_keep_threads_and_memory_bounded() {
+    // Each day's partition is committed when its writer makes room for the next: 3,000
+    // commits, cheap on a memory file system. (400 days once made 3,118 threads; the store's
+    // own test takes 10,000 days through the writer pool.)
     let shm = std::path::Path::new("/dev/shm");
     let dir = if shm.is_dir() {
         tempfile::tempdir_in(shm).unwrap()
@@ -94,9 +95,10 @@ fn ten_thousand_days_in_one_request_keep_threads_and_memory_bounded() {
         &["--writer-memory-mb", "16", "--writer-threads", "1"],
     );
     let pid = s.child.as_ref().unwrap().id();
+    const DAYS: i64 = 3_000;
     let base = chrono::DateTime::parse_from_rfc3339("1990-01-01T12:00:00Z").unwrap();
     let mut body = String::new();
-    for d in 0..10_000i64 {
+    for d in 0..DAYS {
         let t = base + chrono::Duration::days(d);
         body.push_str(&format!(
             "{{\"summary\":\"day {d}\",\"category\":\"history\",\"utctimestamp\":\"{}\"}}\n",
@@ -105,7 +107,7 @@ fn ten_thousand_days_in_one_request_keep_threads_and_memory_bounded() {
     }
     let sampler = std::thread::spawn(move || {
         let (mut threads, mut peak) = (0, 0);
-        let deadline = Instant::now() + Duration::from_secs(300);
+        let deadline = Instant::now() + Duration::from_secs(600);
         while Instant::now() < deadline {
             match std::fs::read_to_string(format!("/proc/{pid}/status")) {
                 Ok(_) => {
@@ -123,9 +125,9 @@ fn ten_thousand_days_in_one_request_keep_threads_and_memory_bounded() {
     });
     let (status, v) = s.post("/_bulk", "application/x-ndjson", body);
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["accepted"], 10_000);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while s.total("category:history") < 10_000 {
+    assert_eq!(v["accepted"], DAYS);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while s.total("category:history") < DAYS as u64 {
         assert!(Instant::now() < deadline, "not all days became searchable");
         std::thread::sleep(Duration::from_millis(200));
     }
