@@ -94,6 +94,9 @@ pub struct Rule {
     pub classname: String,
     /// Description.
     pub description: String,
+    /// Whether `serve` runs it (`enabled: false` rules are still validated, listed and run by
+    /// `rules test`).
+    pub enabled: bool,
     /// Kind.
     pub kind: Kind,
     /// Aggregation.
@@ -391,6 +394,7 @@ pub fn compile(name: &str, text: &str) -> Result<Rule, Vec<RuleError>> {
         id,
         classname: spec.classname.clone(),
         description: spec.description.clone(),
+        enabled: spec.enabled,
         kind,
         aggregate,
         severity: sev,
@@ -424,6 +428,8 @@ pub struct RuleInfo {
     pub description: String,
     /// Where it came from.
     pub source: String,
+    /// Whether `serve` runs it.
+    pub enabled: bool,
 }
 
 /// A set of compiled rules.
@@ -533,6 +539,7 @@ impl RuleSet {
                     category: r.category.clone(),
                     description: r.description.clone(),
                     source: r.source.clone(),
+                    enabled: r.enabled,
                 }
             })
             .collect()

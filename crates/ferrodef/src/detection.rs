@@ -158,6 +158,10 @@ impl Detection {
             Err(_) => Saved::default(),
         };
         let opts = EngineOptions::default();
+        let mut rules = rules;
+        // Rules shipped disabled (e.g. deadman checks whose sample hosts would fire on every
+        // install) are validated and testable, not run.
+        rules.mozdef.rules.retain(|r| r.enabled);
         let engine = match saved.mozdef {
             Some(st) => Engine::restore(rules.mozdef, opts, st),
             None => Engine::new(rules.mozdef, opts),

@@ -46,7 +46,7 @@ pub enum RulesCmd {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Lists the rules `serve` runs with this configuration.
+    /// Lists the rules of this configuration (ON: whether `serve` runs it).
     List(ConfigArgs),
     /// Runs rule test cases.
     Test(TestArgs),
@@ -198,20 +198,27 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
 fn list(cfg: &Config) -> anyhow::Result<()> {
     let rules = load_rules(&cfg.detection)?;
     println!(
-        "{:<36} {:<10} {:<8} {:<9} {:<16} SOURCE",
-        "ID", "KIND", "WINDOW", "SEVERITY", "CATEGORY"
+        "{:<36} {:<3} {:<10} {:<8} {:<9} {:<16} SOURCE",
+        "ID", "ON", "KIND", "WINDOW", "SEVERITY", "CATEGORY"
     );
     for r in rules.mozdef.list() {
         println!(
-            "{:<36} {:<10} {:<8} {:<9} {:<16} {}",
-            r.id, r.kind, r.window, r.severity, r.category, r.source
+            "{:<36} {:<3} {:<10} {:<8} {:<9} {:<16} {}",
+            r.id,
+            if r.enabled { "yes" } else { "no" },
+            r.kind,
+            r.window,
+            r.severity,
+            r.category,
+            r.source
         );
     }
     if let Some(s) = &rules.sigma {
         for r in s.rules() {
             println!(
-                "{:<36} {:<10} {:<8} {:<9} {:<16} {}",
+                "{:<36} {:<3} {:<10} {:<8} {:<9} {:<16} {}",
                 r.id,
+                "yes",
                 "sigma",
                 "-",
                 r.severity().as_str(),

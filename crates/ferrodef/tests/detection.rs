@@ -275,6 +275,67 @@ fn a_sigma_rule_that_does_not_load_stops_the_server_with_the_reason() {
     assert!(err.contains("nosuchmodifier"), "{err}");
 }
 
+/// `enabled: false` rules load and are listed, but `serve` does not run them: of two deadman
+/// rules over a silent one-second window only the enabled one fires. The shipped deadman rules
+/// (MozDef's sample hosts and queries) are off.
+#[test]
+fn disabled_rules_are_listed_but_not_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for (name, enabled) in [("SilenceOn", true), ("SilenceOff", false)] {
+        std::fs::write(
+            rules.join(format!("{name}.yaml")),
+            format!(
+                "classname: {name}\nenabled: {enabled}\nkind: deadman\nquery: 'category:heartbeat'\n\
+                 window: 1s\nsummary: 'no heartbeat'\nseverity: ERROR\ncategory: deadman\n"
+            ),
+        )
+        .unwrap();
+    }
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nrules_dirs = [{:?}]\n",
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["rules", "list", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{listed}");
+    let on = |id: &str| {
+        listed
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_string)
+    };
+    assert_eq!(on("bruteforce_ssh").as_deref(), Some("yes"), "{listed}");
+    assert_eq!(on("deadman_generic").as_deref(), Some("no"), "{listed}");
+    assert_eq!(on("deadman").as_deref(), Some("no"), "{listed}");
+    let s = Server::start_in(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let v = wait_alerts(&s, "category=deadman", |v| v["total"] == 1);
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["alerts"][0]["classname"], "SilenceOn", "{v}");
+    // Both would have fired at the same tick; two more ticks: still only the enabled one.
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, v) = s.get("/api/alerts?category=deadman");
+    let names: Vec<&str> = v["alerts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["classname"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!names.contains(&"SilenceOff"), "{v}");
+}
+
 #[test]
 fn rules_validate_names_file_and_line_and_fails() {
     let tmp = tempfile::tempdir().unwrap();

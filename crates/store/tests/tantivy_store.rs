@@ -427,3 +427,41 @@ fn timestamp_is_found_in_its_own_field_and_in_older_partitions() {
     assert!(!has_field("20261120"));
     assert!(has_field("20261121"));
 }
+
+/// A crash between making a partition's directory and its first index file leaves a directory
+/// without `meta.json`: the store still opens (the directory is set aside, never read), and the
+/// same day's partition is created anew when its events are indexed again.
+#[test]
+fn a_partition_cut_short_at_creation_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap();
+    {
+        let store = TantivyStore::open(dir.path(), TantivyOptions::default()).unwrap();
+        store
+            .index(vec![doc(
+                1,
+                t - Duration::days(1),
+                json!({"summary": "kept"}),
+            )])
+            .unwrap();
+        store.commit(1).unwrap();
+    }
+    let cut = dir.path().join("events").join("20261130");
+    std::fs::create_dir_all(&cut).unwrap();
+    std::fs::write(cut.join(".tantivy-meta.lock"), b"").unwrap();
+    let store = TantivyStore::open(dir.path(), TantivyOptions::default())
+        .expect("opens despite the partition cut short");
+    assert!(!cut.exists(), "set aside");
+    let aside: Vec<String> = std::fs::read_dir(dir.path().join("events"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("20261130.incomplete-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    store
+        .index(vec![doc(2, t, json!({"summary": "again"}))])
+        .unwrap();
+    store.commit(2).unwrap();
+    assert_eq!(support::count(&store, Expr::MatchAll, None, None), 2);
+}

@@ -191,6 +191,10 @@ impl TantivyStore {
                 let Some(d) = day.file_name().to_str().and_then(parse_day) else {
                     continue;
                 };
+                if !day.path().join("meta.json").exists() {
+                    set_aside_incomplete(&day.path());
+                    continue;
+                }
                 let key = PartKey {
                     stream: stream_name.clone(),
                     day: d,
@@ -343,4 +347,28 @@ impl Store for TantivyStore {
 /// Matches every document (used where a query is required).
 pub fn match_all() -> Box<dyn Query> {
     Box::new(AllQuery)
+}
+
+/// A partition directory without `meta.json` is one whose creation was cut short (the process
+/// stopped between making the directory and the index's first file): nothing was ever
+/// committed to it, so its events are still in the write-ahead log (the checkpoint only
+/// passes committed events) and are indexed again into a new partition. It is renamed aside
+/// (`<day>.incomplete-<unix time>`, never read again) rather than deleted, and logged.
+fn set_aside_incomplete(dir: &Path) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = dir.as_os_str().to_owned();
+    aside.push(format!(".incomplete-{secs}"));
+    match std::fs::rename(dir, &aside) {
+        Ok(()) => tracing::warn!(
+            partition = %dir.display(),
+            moved_to = %Path::new(&aside).display(),
+            "a partition whose creation was interrupted (no meta.json) was set aside; its events are re-indexed from the write-ahead log"
+        ),
+        Err(e) => tracing::error!(
+            partition = %dir.display(),
+            "a partition whose creation was interrupted (no meta.json) could not be set aside: {e}"
+        ),
+    }
 }
