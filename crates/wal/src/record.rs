@@ -41,7 +41,10 @@ pub fn decode(b: &[u8]) -> Result<Record<'_>, String> {
     let version = *b.first().ok_or("empty record")?;
     let (flags, b) = match version {
         1 => (0, &b[1..]),
-        RECORD_VERSION => (*b.get(1).ok_or("truncated record: no flags")?, &b[2..]),
+        RECORD_VERSION => match *b.get(1).ok_or("truncated record: no flags")? {
+            f if f & !DETECTED == 0 => (f, &b[2..]),
+            f => return Err(format!("unknown record flags {f:#04x}")),
+        },
         _ => return Err(format!("unknown record version {version}")),
     };
     let slen = *b.first().ok_or("truncated record: no stream length")? as usize;
