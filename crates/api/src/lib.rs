@@ -13,7 +13,8 @@
 //! /api/blocklist/{id}`, `GET /api/blocklist.txt`, the same for `/api/watchlist`, and MozDef's
 //! `POST /blockip`, `POST /watchitem`, `GET /getwatchlist` ([`lists`]). Who may call what is one table,
 //! [`policy::POLICY`]; the [`auth`] middleware applies it to every request (see
-//! `docs/auth.md`).
+//! `docs/auth.md`). Every route is described in the OpenAPI document `crates/api/openapi.yaml`,
+//! served at `GET /api/openapi.json` ([`openapi`], `docs/api.md`).
 
 pub mod alerts;
 pub mod attackers;
@@ -22,6 +23,7 @@ pub mod history;
 pub mod incidents;
 mod ingest;
 pub mod lists;
+pub mod openapi;
 pub mod policy;
 pub mod search;
 pub mod security_sink;
@@ -236,6 +238,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
