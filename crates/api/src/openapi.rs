@@ -402,6 +402,21 @@ mod tests {
             if op["responses"].as_object().is_none_or(|r| r.is_empty()) {
                 problems.push(format!("{id}: no responses"));
             }
+            // Links name operations that exist.
+            for (code, r) in op["responses"].as_object().into_iter().flatten() {
+                let r = resolve(d, r);
+                for (name, link) in r["links"].as_object().into_iter().flatten() {
+                    let target = link["operationId"].as_str().unwrap_or("");
+                    if !operations(d)
+                        .iter()
+                        .any(|(_, _, o)| o["operationId"] == target)
+                    {
+                        problems.push(format!(
+                            "{id} {code}: link {name} names no operation ({target:?})"
+                        ));
+                    }
+                }
+            }
             let item = &d["paths"][&path];
             let declared: BTreeSet<&str> = [&item["parameters"], &op["parameters"]]
                 .into_iter()
