@@ -22,8 +22,8 @@ pub const SOURCE: &str = include_str!("../openapi.yaml");
 pub fn document() -> Result<&'static Value, &'static str> {
     static DOC: OnceLock<Result<Value, String>> = OnceLock::new();
     DOC.get_or_init(|| {
-        let mut doc: Value = serde_yaml_ng::from_str(SOURCE)
-            .map_err(|e| format!("crates/api/openapi.yaml: {e}"))?;
+        let mut doc: Value =
+            serde_yaml_ng::from_str(SOURCE).map_err(|e| format!("crates/api/openapi.yaml: {e}"))?;
         if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
             info.insert("version".into(), env!("CARGO_PKG_VERSION").into());
         }
@@ -98,7 +98,12 @@ mod tests {
     /// The `.route("path", get(..).post(..))` calls of a Rust source: (path, methods). Fails on
     /// a way of adding routes this reader does not follow.
     fn routes_in(file: &Path, src: &str) -> Vec<(String, Vec<String>)> {
-        for unsupported in [".nest(", ".nest_service(", ".route_service(", ".route_layer("] {
+        for unsupported in [
+            ".nest(",
+            ".nest_service(",
+            ".route_service(",
+            ".route_layer(",
+        ] {
             assert!(
                 !src.contains(unsupported),
                 "{}: `{unsupported}` adds routes this test does not read: extend routes_in",
@@ -223,7 +228,10 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                ("/a".to_string(), vec!["POST".to_string(), "PUT".to_string()]),
+                (
+                    "/a".to_string(),
+                    vec!["POST".to_string(), "PUT".to_string()]
+                ),
                 ("/b/{id}".into(), vec!["GET".into(), "DELETE".into()]),
                 ("/c".into(), vec!["GET".into()]),
             ]

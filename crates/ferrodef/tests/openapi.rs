@@ -255,10 +255,7 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         "schemathesis ran {:.0} s:\n{stdout}{stderr}",
         started.elapsed().as_secs_f64()
     );
-    assert!(
-        out.status.success(),
-        "schemathesis found problems (above)"
-    );
+    assert!(out.status.success(), "schemathesis found problems (above)");
     // It tested the operations, rather than nothing.
     assert!(
         stdout.contains("passed") || stdout.contains("Passed"),
