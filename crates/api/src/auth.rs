@@ -607,8 +607,9 @@ pub struct TokenQuery {
 pub async fn list_tokens(
     State(s): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
-    Query(q): Query<TokenQuery>,
+    q: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let filter = if p.allows(Permission::Admin) {
         q.user
     } else {

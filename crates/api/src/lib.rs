@@ -13,7 +13,8 @@
 //! /api/blocklist/{id}`, `GET /api/blocklist.txt`, the same for `/api/watchlist`, and MozDef's
 //! `POST /blockip`, `POST /watchitem`, `GET /getwatchlist` ([`lists`]). Who may call what is one table,
 //! [`policy::POLICY`]; the [`auth`] middleware applies it to every request (see
-//! `docs/auth.md`).
+//! `docs/auth.md`). Every route is described in the OpenAPI document `crates/api/openapi.yaml`,
+//! served at `GET /api/openapi.json` ([`openapi`], `docs/api.md`).
 
 pub mod alerts;
 pub mod attackers;
@@ -22,6 +23,7 @@ pub mod history;
 pub mod incidents;
 mod ingest;
 pub mod lists;
+pub mod openapi;
 pub mod policy;
 pub mod search;
 pub mod security_sink;
@@ -236,6 +238,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
@@ -249,11 +252,56 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/tokens/{id}", delete(auth::revoke_token))
         .merge(ferrodef_console::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::layer,
         ))
         .with_state(state)
+}
+
+/// Gives the answers axum makes itself the JSON error shape of every other error: the
+/// plain-text refusals of its extractors (a path segment that is not UTF-8, a query string or a
+/// body that does not deserialize, in any handler) and the empty 405 of a method a route does
+/// not have. The console's pages (`/ui/`) keep their own.
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let console = req.uri().path().starts_with(ferrodef_console::UI_PREFIX);
+    let what = format!("{} {}", req.method(), req.uri().path());
+    let resp = next.run(req).await;
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if console || !resp.status().is_client_error() || !plain {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // axum's refusals are one short line.
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        format!(
+            "{what}: {}",
+            parts
+                .status
+                .canonical_reason()
+                .unwrap_or("refused")
+                .to_lowercase()
+        )
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(json!({ "error": message }).to_string()),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

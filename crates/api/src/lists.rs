@@ -715,16 +715,18 @@ async fn remove(s: &AppState, list: ListName, id: &str, user: &str) -> Result<Re
 /// `GET /api/blocklist`.
 pub async fn get_blocklist(
     State(s): State<Arc<AppState>>,
-    Query(p): Query<ListParams>,
+    p: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(p) = p.map_err(|e| bad(e.body_text()))?;
     list_entries(&s, ListName::Block, p)
 }
 
 /// `GET /api/watchlist`.
 pub async fn get_watchlist(
     State(s): State<Arc<AppState>>,
-    Query(p): Query<ListParams>,
+    p: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(p) = p.map_err(|e| bad(e.body_text()))?;
     list_entries(&s, ListName::Watch, p)
 }
 

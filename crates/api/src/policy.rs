@@ -25,6 +25,8 @@ use Permission::{Admin, Read, Triage};
 /// matches one path segment and a final `*` the rest of the path.
 pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/health", Open),
+    // The API's description holds no data: tools and the console read it before logging in.
+    ("GET", "/api/openapi.json", Open),
     ("POST", "/api/login", Open),
     ("POST", "/api/logout", LoggedIn),
     ("GET", "/api/me", LoggedIn),
@@ -133,6 +135,8 @@ mod tests {
         assert_eq!(access(&Method::GET, "/health"), Open);
         assert_eq!(access(&Method::POST, "/health"), Open);
         assert_eq!(access(&Method::GET, "/"), Open);
+        assert_eq!(access(&Method::GET, "/api/openapi.json"), Open);
+        assert_eq!(access(&Method::POST, "/api/openapi.json"), Need(Triage));
         assert_eq!(access(&Method::PATCH, "/api/users/ann"), Need(Admin));
         assert_eq!(access(&Method::PATCH, "/api/users/"), Need(Triage));
         assert_eq!(access(&Method::POST, "/api/users/ann/password"), LoggedIn);

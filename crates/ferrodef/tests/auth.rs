@@ -252,6 +252,13 @@ fn every_endpoint_against_every_caller() {
         ),
         (
             "GET",
+            "/api/openapi.json".into(),
+            String::new(),
+            "",
+            [200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
             "/api/search?q=*".into(),
             String::new(),
             "",

@@ -305,6 +305,12 @@ mod tests {
         assert_eq!(e.param, "interval", "{e}");
         let e = err(&[("interval", "0s")]);
         assert_eq!(e.param, "interval", "{e}");
+        // Longer than the store can count (it was a store error, a 500).
+        let e = err(&[("interval", "53350304h")]);
+        assert_eq!(e.param, "interval", "{e}");
+        assert!(e.message.contains("at most 36500d"), "{e}");
+        let ok = p(&[("interval", "36500d")]).agg_request(Utc::now(), Budget::default());
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 
     #[test]

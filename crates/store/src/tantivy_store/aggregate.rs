@@ -246,7 +246,12 @@ fn agg_field(field: &str, fields: &Fields) -> Result<String, StoreError> {
     }
 }
 
-/// Checks an interval such as `30s`, `15m`, `1h`, `1d` and returns it in milliseconds.
+/// Longest histogram interval: 100 years (tantivy counts intervals in nanoseconds in an `i64`,
+/// which holds about 292 years; longer ones failed inside it as a store error).
+pub const MAX_INTERVAL_DAYS: i64 = 36_500;
+
+/// Checks an interval such as `30s`, `15m`, `1h`, `1d` (at most [`MAX_INTERVAL_DAYS`]) and
+/// returns it in milliseconds.
 pub fn parse_interval(s: &str) -> Result<i64, StoreError> {
     let bad = || {
         StoreError::BadRequest(format!(
@@ -267,7 +272,12 @@ pub fn parse_interval(s: &str) -> Result<i64, StoreError> {
     if n <= 0 {
         return Err(bad());
     }
-    n.checked_mul(ms).ok_or_else(bad)
+    match n.checked_mul(ms) {
+        Some(total) if total <= MAX_INTERVAL_DAYS * 86_400_000 => Ok(total),
+        _ => Err(StoreError::BadRequest(format!(
+            "invalid interval '{s}': at most {MAX_INTERVAL_DAYS}d"
+        ))),
+    }
 }
 
 fn term_buckets(v: &Value) -> Vec<TermBucket> {
