@@ -603,6 +603,35 @@ describe('users and tokens (admin)', () => {
   });
 });
 
+describe('a read-only user', () => {
+  test('a viewer sees the alerts but no triage, block or incident actions', async () => {
+    // carol (made a viewer above) in a browser session of her own.
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+    const p = await ctx.newPage();
+    try {
+      await p.goto(`${BASE}/ui/alerts`);
+      await p.getByLabel('User').fill('carol');
+      await p.getByLabel('Password').fill('carol second password');
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.locator('.topbar').waitFor();
+      await p.waitForFunction(() => document.documentElement.dataset.role === 'viewer', null, { timeout: 5000 });
+      const row = p.locator('tr[data-alert-id]').first();
+      await row.waitFor();
+      assert.equal(await row.locator('td.actions').isVisible(), false, 'no triage buttons in the row');
+      await row.click();
+      await p.locator('.alert-triage').waitFor({ state: 'attached' });
+      assert.equal(await p.locator('.alert-triage').first().isVisible(), false, 'no assign/comment');
+      assert.equal(await p.getByRole('button', { name: 'Create incident' }).first().isVisible(), false);
+      await p.screenshot({ path: join(SHOTS, 'alerts-viewer.png'), fullPage: true });
+    } finally {
+      await ctx.close();
+    }
+    // The admin's page still has them.
+    await page.goto(`${BASE}/ui/alerts`);
+    await page.locator('tr[data-alert-id] td.actions').first().waitFor();
+  });
+});
+
 describe('health', () => {
   test('status, version, stored events and events per source', async () => {
     await page.goto(`${BASE}/ui/health`);

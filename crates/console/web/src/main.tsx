@@ -58,6 +58,8 @@ function App() {
       const m = await api('GET', '/api/me', { quiet401: true });
       setCsrf(m?.csrf_token ?? null);
       setMe({ user: m?.user ?? null, role: m?.role ?? null });
+      // Read-only users do not see actions they may not take (the API refuses them anyway).
+      document.documentElement.dataset.role = m?.role ?? '';
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setMe('login');
       // No /api/me: this server has no logins.

@@ -28,7 +28,7 @@ export function ListButtons({ kind, value, reason }: { kind: ListKind; value: st
   const [open, setOpen] = useState<'blocklist' | 'watchlist' | null>(null);
   const [done, setDone] = useState<Record<string, boolean>>({});
   return (
-    <div class="list-buttons">
+    <div class="list-buttons needs-write">
       <button class="btn danger" aria-expanded={open === 'blocklist'} disabled={done.blocklist}
         onClick={() => setOpen(open === 'blocklist' ? null : 'blocklist')}>
         {done.blocklist ? 'Blocked' : 'Block'}

@@ -157,7 +157,7 @@ export function AlertsPage({ loc }: { loc: Location }) {
                       <td class="mono small nowrap">{a.rule}</td>
                       <td class="num">{a.count ?? a.events?.length ?? 0}</td>
                       <td>{a.assignee ?? ''}</td>
-                      <td class="actions" onClick={(e) => e.stopPropagation()}>
+                      <td class="actions needs-write" onClick={(e) => e.stopPropagation()}>
                         {a.status !== 'acknowledged' && a.status !== 'closed' && (
                           <button class="btn small" onClick={() => act(a, 'acknowledged')}>Ack</button>
                         )}
@@ -224,7 +224,7 @@ function AlertTriage({ alert, onDone }: { alert: Alert; onDone: () => void }) {
     }
   };
   return (
-    <div class="alert-triage">
+    <div class="alert-triage needs-write">
       <form onSubmit={(e) => { e.preventDefault(); send('assign', { assignee: assignee.trim() }, assignee.trim() ? `Alert assigned to ${assignee.trim()}` : 'Alert unassigned'); }}>
         <input aria-label="Assignee" placeholder="Assignee (empty: nobody)" value={assignee} onInput={(e) => setAssignee(e.currentTarget.value)} />
         <button class="btn small" type="submit">Assign</button>

@@ -375,7 +375,7 @@ function StatusButtons({ incident, next, change }: { incident: Incident; next: I
   const [closing, setClosing] = useState(false);
   const [note, setNote] = useState('');
   return (
-    <div class="status-buttons">
+    <div class="status-buttons needs-write">
       {next.map((s) => s === 'closed' ? (
         <button key={s} class={NATURAL_NEXT[incident.status] === 'closed' ? 'btn primary' : 'btn'} aria-expanded={closing}
           onClick={() => setClosing(!closing)}>{STATUS_ACTION[s]}</button>
@@ -773,8 +773,8 @@ export function IncidentButtons({ alert }: { alert: { id: string; summary: strin
           <Icon name="incidents" size={13} /> {i.id} <StatusPill status={i.status} />
         </a>
       ))}
-      <button class="btn" onClick={create}>Create incident</button>
-      <button class="btn" aria-expanded={adding} onClick={() => setAdding(!adding)}>Add to incident</button>
+      <button class="btn needs-write" onClick={create}>Create incident</button>
+      <button class="btn needs-write" aria-expanded={adding} onClick={() => setAdding(!adding)}>Add to incident</button>
       {adding && <AddToIncident alertId={alert.id} exclude={(linked ?? []).map((i) => i.id)}
         onClose={() => setAdding(false)} onDone={() => { setAdding(false); setTick((n) => n + 1); }} />}
     </div>
