@@ -171,6 +171,11 @@ impl Parser {
                     leaf => self.leaf(vp, leaf),
                 }
             }
+            // `_exists_:(a b)`: each word is a field name, as in `_exists_:a`.
+            Tok::Word { text, wild, .. } if field == Some("_exists_") => {
+                let e = exists(text, wild, p)?;
+                self.leaf(p, e)
+            }
             Tok::Word { text, raw, wild } => self.leaf(p, word_expr(field, text, raw, wild)),
             Tok::Quoted(text) => self.leaf(
                 p,
@@ -199,10 +204,7 @@ impl Parser {
         Ok(match tok {
             Tok::Word { text, raw, wild } => {
                 if field == "_exists_" {
-                    if wild {
-                        return err("_exists_ takes a field name", p);
-                    }
-                    return Ok(Expr::Exists { field: text });
+                    return exists(text, wild, p);
                 }
                 if raw == "*" {
                     return Ok(Expr::Exists { field: f() });
@@ -348,4 +350,12 @@ fn flatten(items: Vec<Expr>, or: bool) -> Expr {
     } else {
         Expr::And(out)
     }
+}
+
+/// `_exists_:name`: a field name, without wildcards.
+fn exists(field: String, wild: bool, p: usize) -> Result<Expr, ParseError> {
+    if wild {
+        return err("_exists_ takes a field name", p);
+    }
+    Ok(Expr::Exists { field })
 }
