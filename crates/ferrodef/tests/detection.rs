@@ -43,33 +43,37 @@ fn wait_alerts(s: &Server, query: &str, pred: impl Fn(&Value) -> bool) -> Value 
     }
 }
 
+/// Follows the live feed (`/api/alerts/stream`) in a thread; the thread ends with the first
+/// alert pushed.
+fn first_alert_on_the_feed(s: &Server) -> std::thread::JoinHandle<Value> {
+    let url = format!("{}/api/alerts/stream", s.url);
+    std::thread::spawn(move || {
+        let resp = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+            .get(url)
+            .basic_auth("admin", Some(common::ADMIN_PASSWORD))
+            .send()
+            .expect("stream");
+        assert_eq!(resp.status().as_u16(), 200);
+        for line in BufReader::new(resp).lines() {
+            let line = line.expect("line");
+            if let Some(data) = line.strip_prefix("data:") {
+                return serde_json::from_str::<Value>(data.trim()).expect("json");
+            }
+        }
+        panic!("the stream ended without an alert");
+    })
+}
+
 #[test]
 fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = Server::start_in(tmp.path(), &[]);
 
     // Live feed first, so the alert is seen as it lands.
-    let feed = {
-        let url = format!("{}/api/alerts/stream", s.url);
-        std::thread::spawn(move || {
-            let resp = reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap()
-                .get(url)
-                .basic_auth("admin", Some(common::ADMIN_PASSWORD))
-                .send()
-                .expect("stream");
-            assert_eq!(resp.status().as_u16(), 200);
-            for line in BufReader::new(resp).lines() {
-                let line = line.expect("line");
-                if let Some(data) = line.strip_prefix("data:") {
-                    return serde_json::from_str::<Value>(data.trim()).expect("json");
-                }
-            }
-            panic!("the stream ended without an alert");
-        })
-    };
+    let feed = first_alert_on_the_feed(&s);
     std::thread::sleep(Duration::from_millis(300));
 
     // Nine failures: below the threshold of ten.
@@ -615,24 +619,7 @@ fn repeated_console_login_failures_raise_ferrodefs_own_alert() {
 #[test]
 fn an_alert_from_the_live_feed_can_be_opened_and_triaged_at_once() {
     let s = Server::start(&[]);
-    let url = format!("{}/api/alerts/stream", s.url);
-    let feed = std::thread::spawn(move || {
-        let resp = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
-            .get(url)
-            .basic_auth("admin", Some(common::ADMIN_PASSWORD))
-            .send()
-            .expect("stream");
-        for line in BufReader::new(resp).lines() {
-            let line = line.expect("line");
-            if let Some(data) = line.strip_prefix("data:") {
-                return serde_json::from_str::<Value>(data.trim()).expect("json");
-            }
-        }
-        panic!("the stream ended without an alert");
-    });
+    let feed = first_alert_on_the_feed(&s);
     std::thread::sleep(Duration::from_millis(300));
     let (status, v) = s.post(
         "/_bulk",
