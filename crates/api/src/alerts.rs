@@ -62,6 +62,11 @@ pub struct AlertState {
 /// One triage change, as stored in the `alert-status` stream.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Change {
+    /// Its number: changes are numbered in the order they are applied, so that the book is
+    /// rebuilt in that order and a change read twice (at a page boundary) is applied once.
+    /// 0 in records written before changes were numbered (applied in the order read).
+    #[serde(default)]
+    pub seq: u64,
     /// The alert.
     pub alert_id: String,
     /// When.
@@ -90,6 +95,9 @@ pub struct AlertBook {
     /// searchable a moment after it is announced, and an analyst may open or triage it from
     /// the live feed before that.
     recent: parking_lot::Mutex<std::collections::VecDeque<Arc<Value>>>,
+    /// The next change's number; held from numbering a change to applying it, so that
+    /// numbers follow the order of application.
+    writer: tokio::sync::Mutex<u64>,
 }
 
 impl Default for AlertBook {
@@ -98,37 +106,47 @@ impl Default for AlertBook {
             states: RwLock::new(HashMap::new()),
             live: broadcast::channel(1024).0,
             recent: parking_lot::Mutex::new(std::collections::VecDeque::new()),
+            writer: tokio::sync::Mutex::new(1),
         }
     }
 }
 
 impl AlertBook {
-    /// Rebuilds the book from the `alert-status` stream of `store` (oldest change first).
+    /// Rebuilds the book from the `alert-status` stream of `store`: every change, in the
+    /// order of its number (read in pages of the store's largest search).
     pub fn load(store: &dyn Store) -> AlertBook {
-        let book = AlertBook::default();
-        let req = SearchRequest {
-            stream: ALERT_STATUS_STREAM.into(),
-            query: ferrodef_query::Expr::MatchAll,
-            from: None,
-            to: None,
-            size: ferrodef_store::params::MAX_SEARCH_SIZE,
-            sort_field: "utctimestamp".into(),
-            order: SortOrder::Asc,
-            now: Utc::now(),
-            budget: Default::default(),
-        };
-        match store.search(&req) {
-            Ok(res) => {
-                for hit in res.hits {
-                    match serde_json::from_value::<Change>(hit) {
-                        Ok(c) => book.apply(&c),
-                        Err(e) => tracing::warn!("an alert status record is unreadable: {e}"),
-                    }
+        let mut numbered = std::collections::BTreeMap::new();
+        let mut unnumbered = Vec::new();
+        let read = crate::history::read_stream(store, ALERT_STATUS_STREAM, |hit| {
+            match serde_json::from_value::<Change>(hit) {
+                Ok(c) if c.seq == 0 => unnumbered.push(c),
+                Ok(c) => {
+                    numbered.insert(c.seq, c);
                 }
+                Err(e) => tracing::warn!("an alert status record is unreadable: {e}"),
             }
-            Err(e) => tracing::warn!("alert statuses could not be read: {e}"),
+        });
+        if let Err(e) = read {
+            tracing::warn!("alert statuses could not be read: {e}");
+        }
+        let book = AlertBook {
+            writer: tokio::sync::Mutex::new(numbered.keys().next_back().map_or(1, |n| n + 1)),
+            ..AlertBook::default()
+        };
+        for c in unnumbered.iter().chain(numbered.values()) {
+            book.apply(c);
         }
         book
+    }
+
+    /// How many alerts have a triage state.
+    pub fn len(&self) -> usize {
+        self.states.read().len()
+    }
+
+    /// Whether no alert has one.
+    pub fn is_empty(&self) -> bool {
+        self.states.read().is_empty()
     }
 
     /// Folds a change into the state of its alert.
@@ -400,7 +418,9 @@ async fn record(
         return Err(bad("nothing to change: give status, assignee or comment").into_response());
     }
     find(s, id).await?;
+    let mut next = s.alerts.writer.lock().await;
     let change = Change {
+        seq: *next,
         alert_id: id.to_string(),
         utctimestamp: format_timestamp(&Utc::now()),
         user: user.to_string(),
@@ -409,10 +429,13 @@ async fn record(
         comment: body.comment,
     };
     let doc = crate::history::to_doc(&change);
+    // The number is used up even if the write fails (it may be in the log).
+    *next += 1;
     crate::history::write_records(&s.ingest, ALERT_STATUS_STREAM, vec![doc])
         .await
         .map_err(IntoResponse::into_response)?;
     s.alerts.apply(&change);
+    drop(next);
     Ok(Json(json!({ "id": id, "state": s.alerts.state(id) })).into_response())
 }
 

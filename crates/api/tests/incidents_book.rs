@@ -2,63 +2,12 @@
 //! are read back in pages (records at a page boundary read twice are applied once), and the
 //! snapshots written for retention rebuild the same incidents.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
 use chrono::Utc;
+use common::{start, wait_count};
 use ferrodef_api::incidents::{Change, IncidentBook, Record, INCIDENTS_STREAM};
 use ferrodef_event::{format_timestamp, Severity};
-use ferrodef_ingest::{IngestConfig, IngestService, Limits, Metrics};
-use ferrodef_store::tantivy_store::TantivyOptions;
-use ferrodef_store::{SearchRequest, SortOrder, Store, TantivyStore};
-
-fn start(dir: &std::path::Path) -> (Arc<dyn Store>, IngestService) {
-    let store: Arc<dyn Store> =
-        Arc::new(TantivyStore::open(dir.join("index"), TantivyOptions::default()).unwrap());
-    let transforms = Arc::new(ferrodef_transforms::pipeline::Pipeline::new(Vec::new()));
-    let cfg = IngestConfig {
-        data_dir: dir.to_path_buf(),
-        max_segment_bytes: 8 << 20,
-        commit_interval: Duration::from_millis(50),
-        mozdefhostname: "test".into(),
-        default_tz: chrono_tz::UTC,
-        max_message_bytes: 64 * 1024,
-        limits: Limits::default(),
-        keep_log_after: None,
-    };
-    let (svc, _) =
-        IngestService::start(store.clone(), transforms, cfg, Arc::new(Metrics::new())).unwrap();
-    (store, svc)
-}
-
-/// Waits until `q` matches `n` records of the incidents stream.
-fn wait_count(store: &dyn Store, q: &str, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let total = store
-            .search(&SearchRequest {
-                stream: INCIDENTS_STREAM.into(),
-                query: ferrodef_query::parse(q).unwrap(),
-                from: None,
-                to: None,
-                size: 0,
-                sort_field: "utctimestamp".into(),
-                order: SortOrder::Asc,
-                now: Utc::now(),
-                budget: Default::default(),
-            })
-            .unwrap()
-            .total;
-        if total == n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{total} records match {q}, not {n}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn record(seq: u64, incident: &str, at: &str, change: Change) -> Record {
     Record {
@@ -114,7 +63,7 @@ async fn thousands_of_records_read_back_in_pages_and_snapshots_rebuild_the_same_
         }
         ingest.write_internal(INCIDENTS_STREAM, docs).await.unwrap();
     }
-    wait_count(&*store, "*", 3 + 10_500);
+    wait_count(&*store, INCIDENTS_STREAM, "*", 3 + 10_500);
 
     let book = IncidentBook::load(&*store);
     assert_eq!(book.len(), 3);
@@ -137,7 +86,7 @@ async fn thousands_of_records_read_back_in_pages_and_snapshots_rebuild_the_same_
         0,
         "just written"
     );
-    wait_count(&*store, "kind:snapshot", 3);
+    wait_count(&*store, INCIDENTS_STREAM, "kind:snapshot", 3);
     let again = IncidentBook::load(&*store);
     assert_eq!(again.len(), 3);
     for id in ids {

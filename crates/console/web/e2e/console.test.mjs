@@ -623,6 +623,13 @@ describe('a read-only user', () => {
       assert.equal(await p.locator('.alert-triage').first().isVisible(), false, 'no assign/comment');
       assert.equal(await p.getByRole('button', { name: 'Create incident' }).first().isVisible(), false);
       await p.screenshot({ path: join(SHOTS, 'alerts-viewer.png'), fullPage: true });
+      // The lists: readable, with no add form and no remove buttons.
+      await p.goto(`${BASE}/ui/lists`);
+      await p.locator('form.add-entry').waitFor({ state: 'attached' });
+      assert.equal(await p.locator('form.add-entry').isVisible(), false, 'no add form');
+      const entry = p.locator('tr[data-entry-id]').first();
+      await entry.waitFor();
+      assert.equal(await entry.locator('td.actions').isVisible(), false, 'no remove button');
     } finally {
       await ctx.close();
     }

@@ -89,7 +89,7 @@ export function ListsPage({ loc }: { loc: Location }) {
                     <td class="mono">{e.expires ? formatTime(Date.parse(e.expires), false) : 'never'}</td>
                     <td>{e.creator}</td>
                     <td class="mono">{formatTime(Date.parse(e.created), false)}</td>
-                    <td class="actions">
+                    <td class="actions needs-write">
                       <button class="btn small" aria-label={`Remove ${e.value}`} onClick={() => remove(e)}>Remove</button>
                     </td>
                   </tr>
@@ -128,7 +128,7 @@ function AddEntry({ list, onAdded }: { list: ListId; onAdded: () => void }) {
     }
   };
   return (
-    <form class="panel add-entry" onSubmit={submit} aria-label={`Add to the ${list}`}>
+    <form class="panel add-entry needs-write" onSubmit={submit} aria-label={`Add to the ${list}`}>
       <input aria-label="Value" placeholder="IP, CIDR, host name or user name" value={value} required
         onInput={(e) => setValue(e.currentTarget.value)} />
       <select aria-label="Entry kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as ListKind | '')}>
