@@ -872,34 +872,66 @@ pub fn backtest<I>(rules: &RuleSet, events: I, from: DateTime<Utc>, to: DateTime
 where
     I: IntoIterator<Item = Map<String, Value>>,
 {
-    let mut engine = Engine::new(
-        rules.clone(),
-        EngineOptions {
-            started: Some(from),
-            ..EngineOptions::default()
-        },
-    );
-    let mut out = Vec::new();
-    let mut clock = from;
+    let mut b = Backtest::new(rules, from, to);
     for e in events {
+        b.push(e);
+    }
+    b.finish()
+}
+
+/// [`backtest`] fed one event at a time (history read in pages).
+pub struct Backtest {
+    engine: Engine,
+    clock: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    out: Vec<Alert>,
+}
+
+impl Backtest {
+    /// Starts at `from`.
+    pub fn new(rules: &RuleSet, from: DateTime<Utc>, to: DateTime<Utc>) -> Backtest {
+        let engine = Engine::new(
+            rules.clone(),
+            EngineOptions {
+                started: Some(from),
+                ..EngineOptions::default()
+            },
+        );
+        Backtest {
+            engine,
+            clock: from,
+            from,
+            to,
+            out: Vec::new(),
+        }
+    }
+
+    /// The next event (in time order).
+    pub fn push(&mut self, e: Map<String, Value>) {
         let Some(t) = time_of(&e, "receivedtimestamp").or_else(|| time_of(&e, "utctimestamp"))
         else {
-            continue;
+            return;
         };
-        if t < from || t > to {
-            continue;
+        if t < self.from || t > self.to {
+            return;
         }
-        while clock + Duration::seconds(1) <= t {
-            clock += Duration::seconds(1);
+        while self.clock + Duration::seconds(1) <= t {
+            self.clock += Duration::seconds(1);
             // Jump over idle stretches longer than a minute in one tick per minute.
-            if t - clock > Duration::minutes(1) {
-                clock += Duration::seconds((t - clock).num_seconds() / 60 * 60 - 60);
+            if t - self.clock > Duration::minutes(1) {
+                self.clock += Duration::seconds((t - self.clock).num_seconds() / 60 * 60 - 60);
             }
-            out.extend(engine.tick(clock));
+            self.out.extend(self.engine.tick(self.clock));
         }
         let mut batch = [e];
-        out.extend(engine.process_batch(&mut batch, t.max(clock)));
+        let at = t.max(self.clock);
+        self.out.extend(self.engine.process_batch(&mut batch, at));
     }
-    out.extend(engine.tick(to));
-    out
+
+    /// The clock run to `to`; every alert.
+    pub fn finish(mut self) -> Vec<Alert> {
+        self.out.extend(self.engine.tick(self.to));
+        self.out
+    }
 }

@@ -17,5 +17,5 @@ pub mod spec;
 pub mod template;
 
 pub use cases::{run_mozdef_cases, run_mozdef_cases_str, CaseReport};
-pub use engine::{backtest, run_events, Engine, EngineOptions, EngineState, Suppression};
+pub use engine::{backtest, run_events, Backtest, Engine, EngineOptions, EngineState, Suppression};
 pub use rule::{Rule, RuleError, RuleInfo, RuleSet};

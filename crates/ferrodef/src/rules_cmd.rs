@@ -11,7 +11,6 @@
 //! - `backtest RULE --from --to`: runs one rule over stored events, without notifying.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use chrono::Utc;
@@ -297,6 +296,76 @@ fn read_events(file: &Path) -> anyhow::Result<Vec<Map<String, Value>>> {
 
 /// Runs the configured rules over events, in their order, each batch at its own time, and
 /// prints the alerts (nothing is stored, the detection state is a temporary one).
+/// Events a backtest reads per search.
+const BACKTEST_PAGE: usize = 10_000;
+
+/// Hands every stored event that `query` matches with `utctimestamp` in `[from, to]` to `f`,
+/// oldest received first, reading pages of [`BACKTEST_PAGE`]; returns how many.
+///
+/// A page starts at the `receivedtimestamp` of the last event handed (as the store keeps it,
+/// to the millisecond) and skips the events at that time already handed: the store orders
+/// events of equal time the same way on every search of an unchanged index, and one request's
+/// events, which share their time, can outnumber a page.
+fn read_received_order(
+    store: &dyn Store,
+    query: &ferrodef_query::Expr,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+    mut f: impl FnMut(Map<String, Value>),
+) -> anyhow::Result<u64> {
+    use ferrodef_query::Expr;
+    let received = |m: &Map<String, Value>| {
+        m.get("receivedtimestamp")
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc).timestamp_millis())
+    };
+    let mut n = 0u64;
+    // The time of the last event handed, and how many were handed at that time.
+    let mut cursor: Option<(i64, usize)> = None;
+    loop {
+        let (query, skip) = match cursor {
+            None => (query.clone(), 0),
+            Some((ms, seen)) => {
+                let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or(from);
+                let since = Expr::Range {
+                    field: "receivedtimestamp".into(),
+                    lower: std::ops::Bound::Included(ferrodef_event::format_timestamp(&at)),
+                    upper: std::ops::Bound::Unbounded,
+                };
+                (Expr::And(vec![query.clone(), since]), seen)
+            }
+        };
+        let size = skip + BACKTEST_PAGE;
+        let res = store.search(&SearchRequest {
+            stream: ferrodef_store::EVENTS_STREAM.into(),
+            query,
+            from: Some(from),
+            to: Some(to),
+            size,
+            sort_field: "receivedtimestamp".into(),
+            order: SortOrder::Asc,
+            now,
+            budget: Default::default(),
+        })?;
+        let full = res.hits.len() == size;
+        for hit in res.hits.into_iter().skip(skip) {
+            let Value::Object(m) = hit else { continue };
+            let t = received(&m).unwrap_or(i64::MIN);
+            cursor = match cursor {
+                Some((c, seen)) if c == t => Some((c, seen + 1)),
+                _ => Some((t, 1)),
+            };
+            n += 1;
+            f(m);
+        }
+        if !full {
+            return Ok(n);
+        }
+    }
+}
+
 fn run_events(cfg: &Config, file: &Path) -> anyhow::Result<()> {
     let events = read_events(file)?;
     let tmp = tempfile::tempdir()?;
@@ -349,40 +418,21 @@ async fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let events = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Map<String, Value>>> {
-        let store: Arc<dyn Store> =
-            Arc::new(TantivyStore::open(&index, TantivyOptions::default())?);
-        let res = store.search(&SearchRequest {
-            stream: ferrodef_store::EVENTS_STREAM.into(),
-            query: ferrodef_query::Expr::MatchAll,
-            from: Some(from),
-            to: Some(to),
-            size: ferrodef_store::params::MAX_SEARCH_SIZE,
-            sort_field: "receivedtimestamp".into(),
-            order: SortOrder::Asc,
-            now,
-            budget: Default::default(),
-        })?;
-        if res.total > res.hits.len() as u64 {
-            eprintln!(
-                "warning: {} events in the range, the first {} are replayed; narrow --from/--to",
-                res.total,
-                res.hits.len()
-            );
-        }
-        Ok(res
-            .hits
-            .into_iter()
-            .filter_map(|h| match h {
-                Value::Object(m) => Some(m),
-                _ => None,
-            })
-            .collect())
+    // Only what the rule's queries match can change its state: the store runs them.
+    let query = ferrodef_query::Expr::Or(
+        rule.instances
+            .iter()
+            .map(|i| i.query.expr().clone())
+            .collect(),
+    );
+    let one = RuleSet { rules: vec![rule] };
+    let (n, alerts) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let store = TantivyStore::open(&index, TantivyOptions::default())?;
+        let mut run = ferrodef_detect::Backtest::new(&one, from, to);
+        let n = read_received_order(&store, &query, from, to, now, |e| run.push(e))?;
+        Ok((n, run.finish()))
     })
     .await??;
-    let n = events.len();
-    let one = RuleSet { rules: vec![rule] };
-    let alerts = ferrodef_detect::backtest(&one, events, from, to);
     for a in &alerts {
         println!("{}", serde_json::to_string(a)?);
     }

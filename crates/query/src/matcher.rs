@@ -51,6 +51,7 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, MatchError> {
 #[derive(Debug, Clone)]
 pub struct Matcher {
     root: Node,
+    expr: Expr,
 }
 
 /// A time, fixed or relative to the evaluation time.
@@ -197,6 +198,7 @@ impl Matcher {
     pub fn new(expr: &Expr) -> Result<Matcher, MatchError> {
         Ok(Matcher {
             root: compile(expr)?,
+            expr: expr.clone(),
         })
     }
 
@@ -215,6 +217,11 @@ impl Matcher {
     /// evaluating many matchers against one event.
     pub fn matches_doc(&self, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
         eval(&self.root, doc, now)
+    }
+
+    /// The expression it was compiled from (to run the same query in the store).
+    pub fn expr(&self) -> &Expr {
+        &self.expr
     }
 
     /// Every summary word the query requires (all of them must be in the summary for a match),
