@@ -22,7 +22,8 @@ use Access::{Ingest, LoggedIn, Need, Open};
 use Permission::{Admin, Read, Triage};
 
 /// The table, first match wins: (method or `*`, path pattern, access). In patterns `{}`
-/// matches one path segment and a final `*` the rest of the path.
+/// matches one path segment and a final `*` the rest of the path. A `GET` row decides `HEAD`
+/// too: the router answers `HEAD` with the `GET` handler (the body dropped).
 pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/health", Open),
     // The API's description holds no data: tools and the console read it before logging in.
@@ -89,7 +90,6 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("*", "/custom/{}", Ingest),
     // The rest of the API: reading needs read, changing needs triage.
     ("GET", "/api/*", Need(Read)),
-    ("HEAD", "/api/*", Need(Read)),
     ("*", "/api/*", Need(Triage)),
 ];
 
@@ -109,13 +109,24 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// The index in [`POLICY`] of the row that decides `method` on `path` (the first that
+/// matches), or `None` for a path outside the table. The tests use it to check that every
+/// row is exercised.
+pub fn rule(method: &Method, path: &str) -> Option<usize> {
+    let method = if *method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    POLICY
+        .iter()
+        .position(|(m, pat, _)| (*m == "*" || *m == method) && matches(pat, path))
+}
+
 /// The access `method` on `path` needs: the first matching row of [`POLICY`]; paths outside
 /// the table (the console's pages and assets) are open, but anything under `/api/` is not.
 pub fn access(method: &Method, path: &str) -> Access {
-    POLICY
-        .iter()
-        .find(|(m, pat, _)| (*m == "*" || *m == method.as_str()) && matches(pat, path))
-        .map_or(Open, |(_, _, a)| *a)
+    rule(method, path).map_or(Open, |i| POLICY[i].2)
 }
 
 /// Whether `method` may change something (CSRF checks apply).
@@ -135,6 +146,12 @@ mod tests {
         assert_eq!(access(&Method::GET, "/health"), Open);
         assert_eq!(access(&Method::POST, "/health"), Open);
         assert_eq!(access(&Method::GET, "/"), Open);
+        assert_eq!(rule(&Method::GET, "/"), None);
+        assert_eq!(rule(&Method::GET, "/health"), Some(0));
+        assert_eq!(
+            rule(&Method::PUT, "/api/alerts/1").map(|i| POLICY[i].1),
+            Some("/api/*")
+        );
         assert_eq!(access(&Method::GET, "/api/openapi.json"), Open);
         assert_eq!(access(&Method::POST, "/api/openapi.json"), Need(Triage));
         assert_eq!(access(&Method::PATCH, "/api/users/ann"), Need(Admin));
@@ -142,6 +159,12 @@ mod tests {
         assert_eq!(access(&Method::POST, "/api/users/ann/password"), LoggedIn);
         assert_eq!(access(&Method::PUT, "/custom/app1"), Ingest);
         assert_eq!(access(&Method::GET, "/api/alerts"), Need(Read));
+        // HEAD runs the GET handler: it needs what GET needs, outside /api/ too.
+        assert_eq!(access(&Method::HEAD, "/status"), Need(Read));
+        assert_eq!(access(&Method::HEAD, "/getwatchlist/"), Need(Read));
+        assert_eq!(access(&Method::HEAD, "/api/users"), Need(Admin));
+        assert_eq!(access(&Method::HEAD, "/api/nothing"), Need(Read));
+        assert_eq!(access(&Method::HEAD, "/health"), Open);
         assert_eq!(access(&Method::POST, "/api/alerts/1/ack"), Need(Triage));
         assert_eq!(access(&Method::DELETE, "/api/users/ann"), Need(Triage));
         assert_eq!(access(&Method::GET, "/api/incidents"), Need(Read));

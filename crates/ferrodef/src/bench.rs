@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use chrono::{SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -279,6 +279,13 @@ pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Val
         Some(s) => s.client()?,
         None => a.auth.client()?,
     };
+    // The run reads the server's status and searches its events: fail now, before generating
+    // and sending anything, when the credentials do not allow that.
+    answer(
+        client.get(format!("{server}/status")),
+        &format!("GET {server}/status"),
+    )
+    .await?;
     let run = format!("run{}", Utc::now().timestamp_millis());
     let now_ms = Utc::now().timestamp_millis();
     let spread_ms = i64::from(a.spread_hours) * 3_600_000;
@@ -342,17 +349,14 @@ pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Val
                     Some(body) => body.clone(),
                     None => make_body(b)?,
                 };
-                let resp = client
-                    .post(format!("{server}/_bulk"))
-                    .header("content-type", "application/x-ndjson")
-                    .body(body)
-                    .send()
-                    .await?;
-                let status = resp.status();
-                let v: Value = resp.json().await?;
-                if !status.is_success() {
-                    bail!("bulk request answered {status}: {v}");
-                }
+                let v = answer(
+                    client
+                        .post(format!("{server}/_bulk"))
+                        .header("content-type", "application/x-ndjson")
+                        .body(body),
+                    &format!("POST {server}/_bulk"),
+                )
+                .await?;
                 accepted.fetch_add(v["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
                 rejected.fetch_add(v["rejected"].as_u64().unwrap_or(0), Ordering::Relaxed);
             }
@@ -367,16 +371,14 @@ pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Val
     // Wait until every accepted event of this run is searchable.
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let v: Value = client
-            .get(format!("{server}/api/search"))
-            .query(&[
+        let v = answer(
+            client.get(format!("{server}/api/search")).query(&[
                 ("q", format!("details.benchrun:{run}")),
                 ("size", "0".into()),
-            ])
-            .send()
-            .await?
-            .json()
-            .await?;
+            ]),
+            &format!("GET {server}/api/search"),
+        )
+        .await?;
         if v["total"].as_u64() == Some(total_accepted) {
             break;
         }
@@ -390,12 +392,11 @@ pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Val
     }
     let searchable_secs = started.elapsed().as_secs_f64();
     let lag_ms = acked.elapsed().as_secs_f64() * 1000.0;
-    let status: Value = client
-        .get(format!("{server}/status"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let status = answer(
+        client.get(format!("{server}/status")),
+        &format!("GET {server}/status"),
+    )
+    .await?;
     let peak = status["peak_rss_bytes"].as_u64().unwrap_or(0);
     let result = json!({
         "events": a.events, "batch": a.batch, "concurrency": a.concurrency,
@@ -447,6 +448,32 @@ pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Val
         }
     }
     Ok(result)
+}
+
+/// Sends a request and reads its JSON answer. A refusal fails with the server's message and,
+/// for 401 and 403, which credentials to give; `what` names the request in errors.
+async fn answer(req: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Value> {
+    let resp = req
+        .send()
+        .await
+        .with_context(|| format!("{what}: sending"))?;
+    let status = resp.status();
+    let text = resp
+        .text()
+        .await
+        .with_context(|| format!("{what}: reading the answer"))?;
+    let parsed = serde_json::from_str::<Value>(&text);
+    if !status.is_success() {
+        let msg = parsed
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or(text);
+        match crate::client_auth::explain_refusal(status) {
+            Some(hint) => bail!("{what} answered {status}: {msg}\n  {hint}"),
+            None => bail!("{what} answered {status}: {msg}"),
+        }
+    }
+    parsed.with_context(|| format!("{what}: the answer is not JSON"))
 }
 
 /// Upper bound of a generated event's size in a bulk body (action line included), in bytes.
@@ -524,12 +551,11 @@ async fn query(a: QueryArgs) -> anyhow::Result<()> {
             ],
         ),
     ];
-    let status: Value = client
-        .get(format!("{server}/status"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let status = answer(
+        client.get(format!("{server}/status")),
+        &format!("GET {server}/status"),
+    )
+    .await?;
     let mut out = serde_json::Map::new();
     out.insert("events_stored".into(), status["events_stored"].clone());
     for (name, path, params) in cases {
@@ -537,16 +563,11 @@ async fn query(a: QueryArgs) -> anyhow::Result<()> {
         let mut total = 0;
         for _ in 0..a.runs.max(1) {
             let t = Instant::now();
-            let resp = client
-                .get(format!("{server}{path}"))
-                .query(&params)
-                .send()
-                .await?;
-            let st = resp.status();
-            let v: Value = resp.json().await?;
-            if !st.is_success() {
-                bail!("{name}: {st} {v}");
-            }
+            let v = answer(
+                client.get(format!("{server}{path}")).query(&params),
+                &format!("{name} (GET {server}{path})"),
+            )
+            .await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             total = v["total"].as_u64().unwrap_or(0);
         }
