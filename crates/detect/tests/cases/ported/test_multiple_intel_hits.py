@@ -165,6 +165,16 @@ class TestAlertMultipleIntelHits(AlertTestSuite):
     )
 
     events = AlertTestSuite.create_events(default_event, 10)
+    events[0]['_source']['utctimestamp'] = AlertTestSuite.subtract_from_timestamp_lambda({'minutes': 3})
+    events[0]['_source']['receivedtimestamp'] = AlertTestSuite.subtract_from_timestamp_lambda({'minutes': 3})
+    test_cases.append(
+        NegativeAlertTestCase(
+            description="lines 14 and 28: of 10 hits one is 3 minutes old, so 9 are in the window, below the threshold",
+            events=events,
+        )
+    )
+
+    events = AlertTestSuite.create_events(default_event, 10)
     for i, event in enumerate(events):
         event['_source']['details']['seenindicator'] = 'indicator%d.example.com' % (i % 2)
     test_cases.append(

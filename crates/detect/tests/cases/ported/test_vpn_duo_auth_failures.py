@@ -132,6 +132,16 @@ class TestAlertManyVPNDuoAuthFailures(AlertTestSuite):
         )
     )
 
+    events = AlertTestSuite.create_events(default_event, 5)
+    events[0]['_source']['utctimestamp'] = AlertTestSuite.subtract_from_timestamp_lambda({'minutes': 3})
+    events[0]['_source']['receivedtimestamp'] = AlertTestSuite.subtract_from_timestamp_lambda({'minutes': 3})
+    test_cases.append(
+        NegativeAlertTestCase(
+            description="lines 14 and 28: of 5 failures one is 3 minutes old, so 4 are in the window, below the threshold",
+            events=events,
+        )
+    )
+
     events = AlertTestSuite.create_events(default_event, 8)
     for i, event in enumerate(events):
         event['_source']['details']['username'] = 'user%d@example.com' % (i % 2)
