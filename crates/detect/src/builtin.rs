@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::template::{add_hostname, get_path, Resolver};
+use crate::template::{add_hostname, get_path, lookup, Resolver};
 
 /// MozDef `ssh_lateral.json`: which SSH logins between internal hosts are outside policy.
 #[derive(Debug, Clone)]
@@ -152,17 +152,18 @@ pub fn is_ip_literal(e: &Map<String, Value>, field: &str) -> bool {
 }
 
 /// multiple_intel_hits: `{addr} in {seenwhere} ` for the first three samples that carry a
-/// source address and a `seenwhere`.
+/// source address and a `seenwhere` (a source address that is present but `null` counts and
+/// prints `None`, as in MozDef's class).
 pub fn intel_samples(samples: &[&Map<String, Value>]) -> String {
     let mut out = String::new();
     for e in samples.iter().take(3) {
         let (Some(src), Some(seen)) = (
-            get_path(e, "details.sourceipaddress"),
+            lookup(e, "details.sourceipaddress"),
             get_path(e, "details.seenwhere").and_then(Value::as_str),
         ) else {
             continue;
         };
-        let dst = get_path(e, "details.destinationipaddress");
+        let dst = lookup(e, "details.destinationipaddress");
         let text = |v: Option<&Value>| v.map(crate::template::leaf_text).unwrap_or_default();
         let addr = if ["Conn::IN_RESP", "HTTP::IN_HOST_HEADER", "DNS::IN_REQUEST"]
             .iter()

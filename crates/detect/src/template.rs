@@ -5,6 +5,9 @@
 //! over the sampled ones, as a list), `top.PATH` (`(value, count)` pairs over every event, most
 //! common first, ties in arrival order: MozDef's `mostCommon`), `var.NAME` (configuration or
 //! instance value), `x.NAME` (a value a built-in rule kind computed), `"literal"`.
+//! A field that is present with a `null` value reads as `None` (MozDef's classes test presence
+//! with `'key' in details` and Python prints `None`); `default:`, `or:` and `when:` look at
+//! presence only.
 //!
 //! Filters: `unique`, `sorted`, `first:N`, `join:SEP`, `len`, `default:TEXT`, `or:PATH` (the
 //! first event's PATH when there is no value), `each:FMT` (`{0}` value, `{1}` count),
@@ -131,22 +134,26 @@ pub fn leaf_text(v: &Value) -> String {
     }
 }
 
-/// The value at a dotted path (objects only).
+/// The value at a dotted path (objects only); `null` counts as no value, as for the store
+/// (`exists`, aggregation keys).
 pub fn get_path<'v>(m: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+    lookup(m, path).filter(|v| !v.is_null())
+}
+
+/// The value at a dotted path (objects only), `null` included: a key that is present with a
+/// `null` value is there for MozDef's Python (`'key' in details` holds and `format` prints
+/// `None`), which is how alert classes build their summaries.
+pub fn lookup<'v>(m: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
     let mut parts = path.split('.');
     let mut cur = m.get(parts.next()?)?;
     for p in parts {
         cur = cur.as_object()?.get(p)?;
     }
-    if cur.is_null() {
-        None
-    } else {
-        Some(cur)
-    }
+    Some(cur)
 }
 
 fn field(m: &Map<String, Value>, path: &str) -> TV {
-    match get_path(m, path) {
+    match lookup(m, path) {
         Some(v) => TV::Str(leaf_text(v)),
         None => TV::None,
     }
@@ -487,7 +494,7 @@ fn apply(f: &Filter, v: TV, ctx: &Ctx<'_>) -> TV {
             let present = ctx
                 .samples
                 .first()
-                .is_some_and(|e| get_path(e, path).is_some());
+                .is_some_and(|e| lookup(e, path).is_some());
             if present {
                 v
             } else {
@@ -591,5 +598,37 @@ mod tests {
         assert!(Template::parse("{bogus}").is_err());
         assert!(Template::parse("{count|nofilter}").is_err());
         assert!(Template::parse("{count").is_err());
+    }
+
+    #[test]
+    fn a_null_field_is_present_and_reads_none() {
+        let e1 = obj(json!({"details": {"user": null, "ip": null}}));
+        let e2 = obj(json!({"details": {"ip": null}}));
+        let all = [&e1, &e2];
+        let (vars, extra) = (BTreeMap::new(), BTreeMap::new());
+        let ctx = Ctx {
+            count: 2,
+            value: None,
+            all: &all,
+            samples: &all[..1],
+            vars: &vars,
+            extra: &extra,
+            resolver: None,
+        };
+        let t = |s: &str| match Template::parse(s) {
+            Ok(t) => t.render(&ctx),
+            Err(e) => panic!("{s}: {e}"),
+        };
+        assert_eq!(t("{event.details.user|default:unknown}"), "None");
+        assert_eq!(t("{event.details.cwd|default:unknown}"), "unknown");
+        assert_eq!(t("{event.details.cwd|or:details.user}"), "None");
+        assert_eq!(t("{event.details.ip|when:details.user}"), "None");
+        assert_eq!(
+            t("{top.details.ip|each:\" {0} ({1} hits)\"|join:\"\"}"),
+            " None (2 hits)"
+        );
+        // The store's view is unchanged: null is no value.
+        assert_eq!(get_path(&e1, "details.user"), None);
+        assert_eq!(lookup(&e1, "details.user"), Some(&Value::Null));
     }
 }

@@ -1,6 +1,7 @@
 //! MozDef's alert test cases for the modules not in the public case file, extracted from
 //! upstream `tests/alerts/test_*.py` (see `cases/extract_mozdef_cases.py`), against the shipped
-//! rule set; and the runner's own contract (failures are reported with the difference).
+//! rule set; cases written in the same format for the alerts that have no upstream test
+//! (`cases/ported/`); and the runner's own contract (failures are reported with the difference).
 
 use std::path::Path;
 
@@ -23,6 +24,23 @@ fn upstream_cases_of_the_other_modules_pass() {
     let text = report.render();
     println!("{text}");
     assert_eq!(report.cases.len(), 179);
+    assert!(report.all_passed(), "{text}");
+}
+
+/// The alerts with no upstream test (ssh_bruteforce_bro, http_auth_bruteforce,
+/// bugzilla_auth_bruteforce, http_errors, ldap_lockout, vpn_duo_auth_failures,
+/// multiple_intel_hits, ssl_blacklist_hit, auditd_sftp): cases written from the Python classes
+/// in the upstream harness's format (`cases/ported/`, extracted to `cases/mozdef_ported.json`).
+#[test]
+fn ported_cases_of_the_alerts_without_upstream_tests_pass() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/mozdef_ported.json");
+    let report = match run_mozdef_cases(&file, &rules()) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let text = report.render();
+    println!("{text}");
+    assert_eq!(report.cases.len(), 132);
     assert!(report.all_passed(), "{text}");
 }
 

@@ -2,10 +2,18 @@
 """Extracts MozDef's alert test cases (tests/alerts/test_*.py of mozilla/MozDef) into the
 case-file format of `mozdef/alert_cases.json`, without Elasticsearch or RabbitMQ.
 
-Usage: extract_mozdef_cases.py MOZDEF_CHECKOUT OUT.json [module to leave out ...]
+Usage: extract_mozdef_cases.py MOZDEF_CHECKOUT OUT.json [--tests DIR] [module to leave out ...]
 
 `mozdef_more.json` here was made with the three modules of the public case file left out:
 bruteforce_ssh proxy_drop_ip deadman
+
+With `--tests DIR` the test modules are DIR/test_*.py instead of the checkout's
+tests/alerts/test_*.py; they are written against the same harness (AlertTestSuite,
+PositiveAlertTestCase, NegativeAlertTestCase, imported relatively as upstream's are) and are
+loaded as members of the checkout's `tests.alerts` package, so that they also run unchanged in
+MozDef's own test suite. `mozdef_ported.json` was made this way from `ported/`, the cases
+written for the alerts that have no upstream test:
+extract_mozdef_cases.py MOZDEF_CHECKOUT mozdef_ported.json --tests ported
 
 Faithful to the upstream harness (AlertTestSuite.test_alert_test_case): each event is
 dict_merge(dict_merge(generate_default_event(), default_event), case_event), the timestamp
@@ -14,8 +22,11 @@ address of generate_default_event comes from a seeded RNG (paths listed in rando
 """
 import copy
 import datetime as dt
+import glob
 import importlib
+import importlib.util
 import json
+import os
 import random
 import sys
 import types
@@ -87,19 +98,31 @@ def evaluate(v):
 
 def main():
     root, out = sys.argv[1], sys.argv[2]
+    rest = sys.argv[3:]
+    tests_dir = None
+    if rest[:1] == ["--tests"]:
+        if len(rest) < 2:
+            sys.exit("--tests needs a directory")
+        tests_dir, rest = os.path.abspath(rest[1]), rest[2:]
     # Modules to leave out (e.g. those of the public case file).
-    skip = set(sys.argv[3:])
+    skip = set(rest)
     stub_modules(root)
     from tests.alerts.alert_test_suite import AlertTestSuite
-    import glob, os, re
     alerts = []
-    for path in sorted(glob.glob(os.path.join(root, "tests/alerts/test_*.py"))):
+    src_dir = tests_dir or os.path.join(root, "tests/alerts")
+    for path in sorted(glob.glob(os.path.join(src_dir, "test_*.py"))):
         mod = os.path.basename(path)[:-3]
         if mod[5:] in skip:
             continue
         if mod == "test_geomodel_location":
             continue
-        m = importlib.import_module("tests.alerts." + mod)
+        if tests_dir:
+            spec = importlib.util.spec_from_file_location("tests.alerts." + mod, path)
+            m = importlib.util.module_from_spec(spec)
+            sys.modules["tests.alerts." + mod] = m
+            spec.loader.exec_module(m)
+        else:
+            m = importlib.import_module("tests.alerts." + mod)
         for cls in vars(m).values():
             if not (isinstance(cls, type) and issubclass(cls, AlertTestSuite) and cls is not AlertTestSuite):
                 continue
@@ -129,13 +152,19 @@ def main():
                         case["expected_alert_event_count"] = getattr(cls, "num_samples", len(events))
                 cases.append(case)
             alerts.append({
-                "test_module": "tests/alerts/%s.py" % mod, "test_class": cls.__name__,
+                "test_module": ("%s/%s.py" % (os.path.basename(tests_dir), mod)) if tests_dir
+                else "tests/alerts/%s.py" % mod, "test_class": cls.__name__,
                 "alert_classname": classname, "alert_filename": "alerts/%s.py" % getattr(cls, "alert_filename", mod[5:]),
                 "deadman": bool(getattr(cls, "deadman", False)), "frozen_now": FROZEN.isoformat(),
                 "cases": cases})
     with open(out, "w") as f:
+        source = "mozilla/MozDef @ d7d4dd1cd898bb4eeb59d014bd5bcfe96554a10f (MPL-2.0), tests/alerts"
+        if tests_dir:
+            source = ("written for ferrodef from the logic of mozilla/MozDef @ "
+                      "d7d4dd1cd898bb4eeb59d014bd5bcfe96554a10f alerts/*.py (no upstream test), "
+                      "in the format of its tests/alerts harness: crates/detect/tests/cases/ported")
         json.dump({"format": "see mozdef/SOURCE.md", "frozen_now": FROZEN.isoformat(),
-                   "source": "mozilla/MozDef @ d7d4dd1cd898bb4eeb59d014bd5bcfe96554a10f (MPL-2.0), tests/alerts",
+                   "source": source,
                    "alerts": alerts}, f, indent=1, sort_keys=True)
         f.write("\n")
 
