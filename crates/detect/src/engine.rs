@@ -683,6 +683,8 @@ impl Engine {
             Kind::Event => None,
             _ => Some(f.key.clone().unwrap_or_default()),
         };
+        // What the last period suppressed, told by the next alert of the rule and key.
+        let mut carried: Option<(u64, u64)> = None;
         if let Some(k) = &dedup_key {
             if inst.suppress > Duration::zero() {
                 let st = self.state.rules.entry(slot.name.clone()).or_default();
@@ -691,6 +693,9 @@ impl Engine {
                         s.count += 1;
                         s.events += f.count;
                         return None;
+                    }
+                    if s.count > 0 {
+                        carried = Some((s.count, s.events));
                     }
                 }
                 st.suppress.insert(
@@ -705,8 +710,11 @@ impl Engine {
                 );
                 // Expired suppressions go (bounded by the number of live keys), once the map
                 // has doubled since the last clean-up.
+                // One that suppressed alerts stays a period longer, for the next alert to tell.
                 if st.suppress.len() > 2 * st.suppress_cleaned.max(32) {
-                    st.suppress.retain(|_, s| s.until > now);
+                    let grace = inst.suppress;
+                    st.suppress
+                        .retain(|_, s| s.until > now || (s.count > 0 && s.until + grace > now));
                     st.suppress_cleaned = st.suppress.len();
                 }
             }
@@ -759,7 +767,9 @@ impl Engine {
             key: f.key,
             count: f.count,
             events: f.samples.into_iter().map(Value::Object).collect(),
-            details: Map::new(),
+            details: carried
+                .map(|(alerts, events)| suppressed_details(alerts, events))
+                .unwrap_or_default(),
         })
     }
 
@@ -841,6 +851,17 @@ fn build_index(rules: &RuleSet, slots: &[Slot]) -> Index {
         }
     }
     idx
+}
+
+/// `details.suppressed` of an alert: how many alerts of its rule and key the period before it
+/// suppressed, and how many events they counted.
+pub fn suppressed_details(alerts: u64, events: u64) -> Map<String, Value> {
+    let mut d = Map::new();
+    d.insert(
+        "suppressed".into(),
+        serde_json::json!({ "alerts": alerts, "events": events }),
+    );
+    d
 }
 
 /// Runs rules over events (`rules test --events`): one batch, evaluated at the latest event

@@ -17,5 +17,8 @@ pub mod spec;
 pub mod template;
 
 pub use cases::{run_mozdef_cases, run_mozdef_cases_str, CaseReport};
-pub use engine::{backtest, run_events, Backtest, Engine, EngineOptions, EngineState, Suppression};
+pub use engine::{
+    backtest, run_events, suppressed_details, Backtest, Engine, EngineOptions, EngineState,
+    Suppression,
+};
 pub use rule::{Rule, RuleError, RuleInfo, RuleSet};

@@ -112,10 +112,25 @@ fn the_same_key_is_suppressed_within_the_period_and_counted() {
     assert_eq!(s.len(), 1);
     assert_eq!((s[0].count, s[0].events), (1, 10));
     assert_eq!(s[0].key, "9.9.9.9");
-    // After the period (the 2-minute window) it alerts again.
+    // After the period (the 2-minute window) it alerts again, and says what was suppressed.
     let now = t0() + Duration::seconds(121);
     let mut b: Vec<_> = (0..10).map(|_| fail("9.9.9.9", now)).collect();
-    assert_eq!(e.process_batch(&mut b, now).len(), 1);
+    let a = e.process_batch(&mut b, now);
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        a[0].details.get("suppressed"),
+        Some(&serde_json::json!({"alerts": 1, "events": 10}))
+    );
+    // The period after it suppressed nothing: the next alert says nothing.
+    let now = t0() + Duration::seconds(250);
+    let mut b: Vec<_> = (0..10).map(|_| fail("9.9.9.9", now)).collect();
+    let a = e.process_batch(&mut b, now);
+    assert_eq!(a.len(), 1);
+    assert!(
+        a[0].details.get("suppressed").is_none(),
+        "{:?}",
+        a[0].details
+    );
 }
 
 #[test]

@@ -124,9 +124,20 @@ struct Saved {
     correlations: Option<CorrelatorState>,
     /// Sigma suppression: `rule id \u{1f} key` → until.
     sigma_suppressed: HashMap<String, DateTime<Utc>>,
+    /// Sigma suppression: `rule id \u{1f} key` → alerts suppressed in the current period.
+    #[serde(default)]
+    sigma_suppressed_counts: HashMap<String, u64>,
     /// The state covers the log up to this record (the ingest service replays the rest).
     #[serde(default)]
     log_seq: Option<u64>,
+}
+
+/// Sigma alerts suppressed: until when, and how many in the current period, by
+/// `rule id \u{1f} key`.
+#[derive(Default)]
+struct SigmaSuppressed {
+    until: HashMap<String, DateTime<Utc>>,
+    count: HashMap<String, u64>,
 }
 
 /// The detector.
@@ -136,7 +147,7 @@ pub struct Detection {
     correlator: Mutex<Option<Correlator>>,
     geomodel: Option<Mutex<GeoModel>>,
     /// Same Sigma rule and key (host): no new alert before this.
-    sigma_suppressed: Mutex<HashMap<String, DateTime<Utc>>>,
+    sigma_suppressed: Mutex<SigmaSuppressed>,
     suppress_for: Duration,
     dir: PathBuf,
     /// The log record the saved state covers up to, as loaded at start.
@@ -187,7 +198,10 @@ impl Detection {
             sigma: rules.sigma,
             correlator: Mutex::new(correlator),
             geomodel,
-            sigma_suppressed: Mutex::new(saved.sigma_suppressed),
+            sigma_suppressed: Mutex::new(SigmaSuppressed {
+                until: saved.sigma_suppressed,
+                count: saved.sigma_suppressed_counts,
+            }),
             suppress_for: Duration::seconds(cfg.suppress_secs as i64),
             dir,
             // No state yet (or one from before states recorded this): every record the rules
@@ -215,7 +229,8 @@ impl Detection {
         let saved = Saved {
             mozdef: Some(self.mozdef.lock().snapshot()),
             correlations: self.correlator.lock().as_ref().map(|c| c.state().clone()),
-            sigma_suppressed: self.sigma_suppressed.lock().clone(),
+            sigma_suppressed: self.sigma_suppressed.lock().until.clone(),
+            sigma_suppressed_counts: self.sigma_suppressed.lock().count.clone(),
             log_seq: Some(log_seq),
         };
         let geo = self.geomodel.as_ref().map(|g| g.lock().snapshot());
@@ -251,8 +266,13 @@ impl Detection {
             for r in &matched {
                 if r.alert {
                     let key = host_of(&v);
-                    if self.sigma_first(&r.id, &key, now) {
-                        alerts.push(sigma_alert(r, &v, key, now));
+                    if let Some(carried) = self.sigma_first(&r.id, &key, now) {
+                        let mut a = sigma_alert(r, &v, key, now);
+                        if carried > 0 {
+                            a.details
+                                .extend(ferrodef_detect::suppressed_details(carried, carried));
+                        }
+                        alerts.push(a);
                         names.push(Value::String(format!("sigma:{}", r.id)));
                     }
                 }
@@ -277,18 +297,23 @@ impl Detection {
         }
     }
 
-    /// Whether an alert for this Sigma rule and key may fire now (and starts its suppression).
-    fn sigma_first(&self, rule: &str, key: &Option<String>, now: DateTime<Utc>) -> bool {
+    /// Whether an alert for this Sigma rule and key may fire now (then its suppression starts,
+    /// and the answer is how many alerts the period before it suppressed); else it is counted.
+    fn sigma_first(&self, rule: &str, key: &Option<String>, now: DateTime<Utc>) -> Option<u64> {
         let k = format!("{rule}\u{1f}{}", key.as_deref().unwrap_or(""));
         let mut s = self.sigma_suppressed.lock();
-        if s.get(&k).is_some_and(|until| *until > now) {
-            return false;
+        if s.until.get(&k).is_some_and(|until| *until > now) {
+            *s.count.entry(k).or_default() += 1;
+            return None;
         }
-        if s.len() > 100_000 {
-            s.retain(|_, until| *until > now);
+        if s.until.len() > 100_000 {
+            let SigmaSuppressed { until, count } = &mut *s;
+            until.retain(|_, u| *u > now);
+            count.retain(|k, _| until.contains_key(k));
         }
-        s.insert(k, now + self.suppress_for);
-        true
+        let carried = s.count.remove(&k).unwrap_or(0);
+        s.until.insert(k, now + self.suppress_for);
+        Some(carried)
     }
 }
 
@@ -486,4 +511,53 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sigma_alert_after_a_suppression_period_tells_what_was_suppressed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rules = tmp.path().join("sigma");
+        std::fs::create_dir_all(&rules).unwrap();
+        std::fs::write(
+            rules.join("nc.yml"),
+            "title: Netcat listener\nid: 0d4c0ee6-1111-4b9e-8f2a-000000000002\nlevel: high\n\
+             logsource:\n    product: linux\ndetection:\n    keywords:\n        - 'nc -lvp'\n\
+             \x20   condition: keywords\n",
+        )
+        .unwrap();
+        let cfg = DetectionConfig {
+            mozdef_rules: false,
+            geomodel: false,
+            sigma_dirs: vec![rules],
+            suppress_secs: 60,
+            ..DetectionConfig::default()
+        };
+        let d = Detection::start(&cfg, tmp.path()).unwrap();
+        let t0 = Utc::now();
+        let fire = |at: DateTime<Utc>| {
+            let mut ev = serde_json::json!({
+                "category": "syslog", "hostname": "box1", "processname": "bash",
+                "summary": "user ran nc -lvp 4444",
+                "utctimestamp": ferrodef_event::format_timestamp(&at),
+            });
+            let m = ev.as_object_mut().map(std::mem::take).unwrap_or_default();
+            d.detect(&mut [m], at)
+        };
+        let first = fire(t0);
+        assert_eq!(first.len(), 1);
+        assert!(first[0].details.get("suppressed").is_none());
+        // Within the period: suppressed, twice.
+        assert!(fire(t0 + Duration::seconds(10)).is_empty());
+        assert!(fire(t0 + Duration::seconds(20)).is_empty());
+        let next = fire(t0 + Duration::seconds(61));
+        assert_eq!(next.len(), 1);
+        assert_eq!(
+            next[0].details.get("suppressed"),
+            Some(&json!({"alerts": 2, "events": 2}))
+        );
+    }
 }
