@@ -150,7 +150,9 @@ export function HealthPage() {
   const by = (name: string, src: string) => metric(name).find((s) => (s.labels.source ?? '?') === src)?.value ?? 0;
   const lagCount = one('ferrodef_searchable_lag_seconds_count');
   const mib = (b: number | null | undefined) => (b == null ? '—' : `${(b / 1048576).toFixed(0)} MiB`);
-  const rate = (r: Record<string, number> | undefined, src: string) => (r?.[src] == null ? '…' : r[src].toFixed(1));
+  // A source absent from a counter (e.g. documents ferrodef writes itself are accepted, never received) has rate 0.
+  const rate = (r: Record<string, number> | undefined, src: string) => (r == null ? '…' : (r[src] ?? 0).toFixed(1));
+  const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
   const alertKinds = Object.entries(status?.rules.alerts ?? {}).filter(([, n]) => n > 0);
   const alertsTotal = Object.values(status?.rules.alerts ?? {}).reduce((a, n) => a + n, 0);
   return (
@@ -179,14 +181,14 @@ export function HealthPage() {
             <Card label="Rules evaluated" testid="health-rules">
               <span data-value={status.rules.events_evaluated}>{compact(status.rules.events_evaluated)}</span>
               <div class="small muted">
-                events; {alertsTotal.toLocaleString()} alerts{alertKinds.length ? ` (${alertKinds.map(([k, n]) => `${k} ${n.toLocaleString()}`).join(', ')})` : ''}
+                events; {plural(alertsTotal, 'alert')}{alertKinds.length ? ` (${alertKinds.map(([k, n]) => `${k} ${n.toLocaleString()}`).join(', ')})` : ''}
               </div>
             </Card>
             <Card label="Notification failures" testid="health-notify-failed">
               <span class={status.notifications.some((n) => n.failed > 0) ? 'health-bad' : undefined}>
                 {compact(status.notifications.reduce((a, n) => a + n.failed, 0))}
               </span>
-              <div class="small muted">{status.notifications.length ? `${status.notifications.length} notifiers` : 'no notifier configured'}</div>
+              <div class="small muted">{status.notifications.length ? plural(status.notifications.length, 'notifier') : 'no notifier configured'}</div>
             </Card>
             <Card label="Errors" testid="health-errors">
               {compact(one('ferrodef_indexer_errors_total') + one('ferrodef_log_errors_total'))}
