@@ -236,7 +236,7 @@ function StorageTable({ parts }: { parts: PartitionStorage[] }) {
   const color = (s: string) => PALETTE[streams.indexOf(s) % PALETTE.length];
   return (
     <div class="panel table-panel">
-      <div class="panel-head"><span>Storage per day</span><span class="small muted">on disk, newest {days.length} days</span></div>
+      <div class="panel-head"><span>Storage per day</span><span class="small muted">on disk, newest {days.length === 1 ? 'day' : `${days.length} days`}</span></div>
       <table class="events" data-testid="health-storage">
         <thead>
           <tr>
