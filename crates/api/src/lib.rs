@@ -326,23 +326,90 @@ pub fn rss_bytes() -> (Option<u64>, Option<u64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// How many days of partitions `/status` lists in `storage` (the newest ones; `storage_bytes`
+/// counts every partition).
+pub const STATUS_STORAGE_DAYS: usize = 31;
+
 async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) -> Response {
     let (rss, peak) = rss_bytes();
-    let parts = s.store.partitions();
+    // Measuring the partitions' sizes reads the file system.
+    let store = s.store.clone();
+    let parts = match tokio::task::spawn_blocking(move || store.partitions()).await {
+        Ok(p) => p,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("/status: listing the store's partitions failed: {e}"),
+            )
+            .into_response()
+        }
+    };
     let docs: u64 = parts.iter().map(|p| p.docs).sum();
+    let storage_bytes: u64 = parts.iter().map(|p| p.bytes).sum();
+    let m = &s.metrics;
+    let alerts: serde_json::Map<String, serde_json::Value> = m
+        .alerts_by_kind()
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n.into()))
+        .collect();
+    let notifications: Vec<serde_json::Value> = s
+        .notify
+        .as_ref()
+        .map(|d| {
+            let names = d.notifiers();
+            d.metrics()
+                .snapshot(names.iter().map(String::as_str))
+                .into_iter()
+                .map(|(name, c)| {
+                    json!({
+                        "notifier": name,
+                        "sent": c.sent,
+                        "failed": c.failed,
+                        "retried": c.retried,
+                        "dropped": c.dropped,
+                        "pending": c.pending,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "mozdefhostname": s.config.mozdefhostname,
         "uptime_seconds": s.started.elapsed().as_secs(),
-        "events_pending": s.metrics.pending.get(),
+        "events_pending": m.pending.get(),
         "health": s.ingest.health(),
         "events_stored": docs,
         "partitions": parts.len(),
+        "storage_bytes": storage_bytes,
+        "storage": recent_storage(parts),
+        "rules": {
+            "events_evaluated": m.rules_evaluated.get(),
+            "alerts": alerts,
+        },
+        "notifications": notifications,
         "rss_bytes": rss,
         "peak_rss_bytes": peak,
     }))
     .into_response()
+}
+
+/// The partitions of the newest [`STATUS_STORAGE_DAYS`] days, newest day first, then by
+/// stream.
+fn recent_storage(mut parts: Vec<ferrodef_store::PartitionInfo>) -> Vec<serde_json::Value> {
+    parts.sort_by(|a, b| b.day.cmp(&a.day).then_with(|| a.stream.cmp(&b.stream)));
+    let mut days: Vec<&str> = parts.iter().map(|p| p.day.as_str()).collect();
+    days.dedup();
+    let Some(oldest) = days.get(STATUS_STORAGE_DAYS.min(days.len()).saturating_sub(1)) else {
+        return Vec::new();
+    };
+    let oldest = oldest.to_string();
+    parts
+        .into_iter()
+        .filter(|p| p.day >= oldest)
+        .map(|p| json!({ "stream": p.stream, "day": p.day, "docs": p.docs, "bytes": p.bytes }))
+        .collect()
 }
 
 /// `GET /health`: open to load balancers, so only `status` for anonymous callers; the reasons

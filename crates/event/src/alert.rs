@@ -30,6 +30,28 @@ pub enum RuleKind {
     System,
 }
 
+impl RuleKind {
+    /// Every kind.
+    pub const ALL: [RuleKind; 5] = [
+        RuleKind::Mozdef,
+        RuleKind::Sigma,
+        RuleKind::Correlation,
+        RuleKind::Geomodel,
+        RuleKind::System,
+    ];
+
+    /// The lower-case name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Mozdef => "mozdef",
+            RuleKind::Sigma => "sigma",
+            RuleKind::Correlation => "correlation",
+            RuleKind::Geomodel => "geomodel",
+            RuleKind::System => "system",
+        }
+    }
+}
+
 /// Triage status of an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -52,6 +52,49 @@ fn events() -> String {
         .collect::<String>()
 }
 
+/// An HTTP receiver on loopback that answers 200 to every request (after reading its body);
+/// returns its URL.
+fn webhook_ok() -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the webhook receiver");
+    let url = format!(
+        "http://{}/hook",
+        l.local_addr().expect("the receiver's address")
+    );
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                let n = c.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf);
+                let Some(end) = text.find("\r\n\r\n") else {
+                    continue;
+                };
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break;
+                }
+            }
+            let _ =
+                c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    url
+}
+
 fn console_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/web")
 }
@@ -79,10 +122,16 @@ fn console_in_headless_chromium() {
     let dir = tempfile::tempdir().expect("tempdir");
     let geo = geoip_fixture::write(dir.path());
     let cfg = dir.path().join("ferrodef.toml");
+    // A notifier for the bruteforce alert the browser tests raise: the health page shows its
+    // delivery.
+    let hook = webhook_ok();
     std::fs::write(
         &cfg,
         format!(
-            "[transforms.geoip]\ncity_db = \"{}\"\nasn_db = \"{}\"\n",
+            "[transforms.geoip]\ncity_db = \"{}\"\nasn_db = \"{}\"\n\
+             [notify]\n[[notify.notifiers]]\nname = \"soc\"\n\
+             route = {{ categories = [\"bruteforce\"] }}\n\
+             [notify.notifiers.webhook]\nurl = {hook:?}\n",
             geo.city.display(),
             geo.asn.display()
         ),

@@ -666,6 +666,96 @@ fn a_failing_notifier_raises_an_alert_sent_to_the_others() {
     }
 }
 
+/// `GET /status` for the Health page: the events the rules evaluated, the alerts written by
+/// rule kind (the bruteforce alert, and ferrodef's own about the notifier that failed), the
+/// notifier's failure, and the bytes on disk of today's partitions.
+#[test]
+fn status_counts_rules_alerts_notifier_failures_and_storage_per_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap();
+        drop(l);
+        format!("http://{a}/hook")
+    };
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[notify]\n[[notify.notifiers]]\nname = \"broken\"\nretry = {{ max_attempts = 1 }}\n\
+             route = {{ categories = [\"bruteforce\"] }}\n\
+             [notify.notifiers.webhook]\nurl = {dead:?}\n"
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let s = Server::start_in(&data, &["--config", config.to_str().unwrap()]);
+    let (_, v) = s.get("/status");
+    assert_eq!(v["rules"]["events_evaluated"], 0, "{v}");
+    assert_eq!(v["notifications"][0]["notifier"], "broken", "{v}");
+    assert_eq!(v["notifications"][0]["failed"], 0, "{v}");
+    let (status, v) = s.post(
+        "/_bulk",
+        "application/x-ndjson",
+        sshd_failures(10, "192.0.2.97", "mail1"),
+    );
+    assert_eq!(status, 200, "{v}");
+    let day = chrono::Utc::now().format("%Y%m%d").to_string();
+    let events_dir = data.join("index").join("events").join(&day);
+    let files_bytes = |dir: &std::path::Path| -> u64 {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    // The failure is given up at once (one attempt), then ferrodef's own alert is written by
+    // the next tick; the events are committed meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let v = loop {
+        let (status, v) = s.get("/status");
+        assert_eq!(status, 200, "{v}");
+        let today = v["storage"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|p| p["stream"] == "events" && p["day"] == day.as_str())
+            })
+            .cloned();
+        let settled = v["notifications"][0]["failed"] == 1
+            && v["rules"]["alerts"]["system"] == 1
+            && today.is_some_and(|p| {
+                p["docs"] == 10 && p["bytes"].as_u64() == Some(files_bytes(&events_dir))
+            });
+        if settled {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "/status did not settle: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(v["rules"]["events_evaluated"], 10, "{v}");
+    assert_eq!(v["rules"]["alerts"]["mozdef"], 1, "{v}");
+    assert_eq!(v["rules"]["alerts"]["sigma"], 0, "{v}");
+    assert_eq!(v["notifications"][0]["sent"], 0, "{v}");
+    let storage = v["storage"].as_array().unwrap();
+    assert!(
+        storage.iter().all(|p| p["day"] == day.as_str()),
+        "only today's partitions: {v}"
+    );
+    let alerts = storage
+        .iter()
+        .find(|p| p["stream"] == "alerts")
+        .expect("the alerts partition");
+    assert!(alerts["bytes"].as_u64() > Some(0), "{v}");
+    let listed: u64 = storage.iter().filter_map(|p| p["bytes"].as_u64()).sum();
+    assert_eq!(v["storage_bytes"].as_u64(), Some(listed), "{v}");
+    assert!(listed >= files_bytes(&events_dir), "{v}");
+}
+
 #[test]
 fn repeated_console_login_failures_raise_ferrodefs_own_alert() {
     let s = Server::start(&[]);

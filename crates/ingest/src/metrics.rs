@@ -1,5 +1,6 @@
 //! Counters exported at `/metrics` in the Prometheus text format.
 
+use ferrodef_event::{Alert, RuleKind};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -21,6 +22,14 @@ pub struct RejectLabel {
     pub source: String,
     /// What was wrong (`invalid_json`, `bad_timestamp`, `body_too_large`...).
     pub reason: String,
+}
+
+/// Labels of an alert count: the kind of rule that raised it (`mozdef`, `sigma`,
+/// `correlation`, `geomodel`, `system`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    /// The rule kind.
+    pub kind: String,
 }
 
 /// All of ferrodef's counters.
@@ -68,6 +77,11 @@ pub struct Metrics {
     pub udp_kernel_drops: Gauge,
     /// Messages the UDP syslog listener shed because the ingest queue was full.
     pub udp_shed: Counter,
+    /// Events the rules evaluated (each event of each batch handed to the detect stage; the
+    /// replay of the log after a crash is not counted).
+    pub rules_evaluated: Counter,
+    /// Alerts written to the log, by the kind of rule that raised them.
+    pub alerts_raised: Family<KindLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -191,8 +205,27 @@ impl Metrics {
             "UDP syslog messages shed because the ingest queue was full",
             udp_shed.clone(),
         );
+        let rules_evaluated = Counter::default();
+        let alerts_raised = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "rules_evaluated_events",
+            "Events evaluated by the rules",
+            rules_evaluated.clone(),
+        );
+        registry.register(
+            "alerts_raised",
+            "Alerts written, by the kind of rule that raised them",
+            alerts_raised.clone(),
+        );
+        for kind in RuleKind::ALL {
+            let _ = alerts_raised.get_or_create(&KindLabel {
+                kind: kind.as_str().to_string(),
+            });
+        }
         Metrics {
             registry,
+            rules_evaluated,
+            alerts_raised,
             log_errors,
             quarantined,
             backlog,
@@ -261,6 +294,33 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Counts alerts written to the log, each under its rule's kind.
+    pub fn alerts_raised(&self, alerts: &[Alert]) {
+        for a in alerts {
+            self.alerts_raised
+                .get_or_create(&KindLabel {
+                    kind: a.rule_kind.as_str().to_string(),
+                })
+                .inc();
+        }
+    }
+
+    /// The alerts written so far, by rule kind (every kind, zeros included).
+    pub fn alerts_by_kind(&self) -> Vec<(&'static str, u64)> {
+        RuleKind::ALL
+            .into_iter()
+            .map(|k| {
+                let n = self
+                    .alerts_raised
+                    .get_or_create(&KindLabel {
+                        kind: k.as_str().to_string(),
+                    })
+                    .get();
+                (k.as_str(), n)
+            })
+            .collect()
     }
 
     /// The Prometheus text exposition of every counter.

@@ -413,6 +413,7 @@ impl IngestService {
         };
         match written {
             Ok(()) => {
+                self.inner.metrics.alerts_raised(&alerts);
                 d.sink.accepted(&alerts);
                 Ok(n)
             }
@@ -541,6 +542,7 @@ impl IngestService {
                     })
                     .collect();
                 alerts = d.detector.detect(&mut maps, now);
+                self.inner.metrics.rules_evaluated.inc_by(maps.len() as u64);
                 for (i, m) in idx.into_iter().zip(maps) {
                     docs[i].doc = DocBody::Map(m);
                     docs[i].detected = true;
@@ -572,11 +574,12 @@ impl IngestService {
         self.submit("internal", docs, permit).await
     }
 
-    /// Tells the sink about alerts that are now durable.
+    /// Counts alerts that are now durable and tells the sink about them.
     fn announce(&self, alerts: &[Alert]) {
         if alerts.is_empty() {
             return;
         }
+        self.inner.metrics.alerts_raised(alerts);
         if let Some(d) = self.inner.detection.get() {
             d.sink.accepted(alerts);
         }

@@ -200,6 +200,22 @@ async fn alerts_are_stored_with_the_events_that_fed_them_and_announced_once_dura
     assert_eq!(svc.detect_tick().await.expect("tick"), 1);
     assert_eq!(svc.detect_tick().await.expect("tick"), 0);
     assert_eq!(sink.0.lock().len(), 3);
+    // Counted: the events the rules evaluated (three, then the line; not the custom
+    // document) and the alerts written, by kind.
+    assert_eq!(svc.metrics().rules_evaluated.get(), 4);
+    let by_kind = svc.metrics().alerts_by_kind();
+    assert_eq!(by_kind.len(), 5, "{by_kind:?}");
+    assert!(by_kind.contains(&("mozdef", 3)), "{by_kind:?}");
+    assert!(by_kind.contains(&("sigma", 0)), "{by_kind:?}");
+    let text = svc.metrics().render();
+    assert!(
+        text.contains("ferrodef_rules_evaluated_events_total 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ferrodef_alerts_raised_total{kind=\"mozdef\"} 3"),
+        "{text}"
+    );
 
     eventually("alerts searchable", || {
         hits(&*store, "alerts", "*").len() == 3

@@ -375,6 +375,9 @@ pub struct PartitionInfo {
     pub day: String,
     /// Number of documents searchable in it.
     pub docs: u64,
+    /// Its size on disk in bytes (the files of its directory; measured again after each
+    /// commit or merge and at least every minute, so it may lag a merge by that much).
+    pub bytes: u64,
 }
 
 /// A storage backend.
@@ -410,6 +413,7 @@ pub trait Store: Send + Sync {
         keep_days: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError>;
-    /// The partitions and their document counts.
+    /// The partitions, their document counts and sizes on disk. May read the file system
+    /// (the sizes): call it off the async runtime's threads.
     fn partitions(&self) -> Vec<PartitionInfo>;
 }

@@ -152,6 +152,60 @@ fn partitions_by_day_and_searches_across_them() {
         .is_err());
 }
 
+/// The bytes of the files in a directory (a partition's index is one flat directory).
+fn files_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn partitions_report_their_size_on_disk_after_each_commit() {
+    let d = tempfile::tempdir().unwrap();
+    let store = open(d.path());
+    sample(&*store);
+    let size = |day: &str| {
+        store
+            .partitions()
+            .into_iter()
+            .find(|p| p.stream == "events" && p.day == day)
+            .map(|p| p.bytes)
+            .unwrap()
+    };
+    let dir = |day: &str| d.path().join("events").join(day);
+    let (first, second) = (size("20261120"), size("20261121"));
+    assert!(first > 0, "a committed partition has files");
+    assert_eq!(first, files_bytes(&dir("20261120")));
+    assert_eq!(second, files_bytes(&dir("20261121")));
+    // More documents in one day: its size is measured again at once, the other's is not.
+    let t1 = Utc.with_ymd_and_hms(2026, 11, 21, 11, 0, 0).unwrap();
+    let more = (4..200)
+        .map(|i| {
+            doc(
+                i,
+                t1,
+                json!({"summary": format!("event number {i} with some words"), "category": "web"}),
+            )
+        })
+        .collect();
+    store.index(more).unwrap();
+    store.commit(199).unwrap();
+    let grown = size("20261121");
+    assert!(grown > second, "{grown} > {second}");
+    assert_eq!(grown, files_bytes(&dir("20261121")));
+    assert_eq!(size("20261120"), first);
+    // Measured from the files after a restart too.
+    drop(store);
+    let store = open(d.path());
+    for p in store.partitions() {
+        assert!(p.bytes > 0, "{p:?}");
+        assert_eq!(p.bytes, files_bytes(&dir(&p.day)), "{p:?}");
+    }
+}
+
 #[test]
 fn replayed_documents_are_not_indexed_twice() {
     let d = tempfile::tempdir().unwrap();

@@ -640,7 +640,7 @@ describe('a read-only user', () => {
 });
 
 describe('health', () => {
-  test('status, version, stored events and events per source', async () => {
+  test('status, version, stored events, events per source and their rates, rules, storage per day, notifications', async () => {
     await page.goto(`${BASE}/ui/health`);
     await page.getByTestId('health').waitFor();
     const status = await (await page.request.get(`${BASE}/status`)).json();
@@ -654,6 +654,49 @@ describe('health', () => {
     const [received, accepted, indexed] = cells.slice(1, 4).map((c) => Number(c.replaceAll(',', '')));
     assert.deepEqual([received, accepted], [40, 40]);
     assert.ok(indexed >= 40, `${indexed} indexed`);
+    // Rates: the second sample comes 2 s after opening; then In/s and Indexed/s are numbers.
+    await page.waitForFunction(
+      () => /^\d+\.\d$/.test(document.querySelector('[data-testid=health-sources] tr[data-source=http_bulk] td[data-rate=indexed]')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    const bulkRate = (what) => page.locator(`[data-testid=health-sources] tr[data-source=http_bulk] td[data-rate=${what}]`).innerText();
+    assert.match(await bulkRate('received'), /^\d+\.\d$/);
+
+    // Rules evaluated: every event the tests sent went through the rules (30 + 10), and the
+    // bruteforce alert of the alerts tests is counted under its rule kind.
+    const rules = page.getByTestId('health-rules');
+    const evaluated = Number(await rules.locator('[data-value]').getAttribute('data-value'));
+    assert.ok(evaluated >= 40, `${evaluated} events evaluated`);
+    assert.match(await rules.innerText(), /mozdef [1-9]/);
+    assert.ok(status.rules.events_evaluated >= 40, JSON.stringify(status.rules));
+
+    // Storage per day: the newest day's events partition has bytes on disk, and the page
+    // shows the number /status gives.
+    const newest = [...new Set(status.storage.map((p) => p.day))].sort().reverse()[0];
+    const eventsToday = status.storage.find((p) => p.day === newest && p.stream === 'events');
+    assert.ok(eventsToday && eventsToday.bytes > 0 && eventsToday.docs > 0, JSON.stringify(status.storage));
+    assert.ok(status.storage_bytes >= eventsToday.bytes, `${status.storage_bytes}`);
+    const day = page.locator(`[data-testid=health-storage] tbody tr[data-day="${newest}"]`);
+    assert.equal(await page.locator('[data-testid=health-storage] tbody tr').first().getAttribute('data-day'), newest, 'newest day first');
+    const eventsCell = day.locator('td[data-stream=events]');
+    assert.ok(Number(await eventsCell.getAttribute('data-bytes')) > 0);
+    assert.match(await eventsCell.innerText(), /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
+    const total = (await page.getByTestId('health-storage-total').locator('.stat-value').innerText()).split('\n')[0];
+    assert.match(total, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
+
+    // Notifications: console.rs configures the notifier "soc" for bruteforce alerts, which
+    // delivered the alerts tests' one; no failure.
+    const soc = page.locator('[data-testid=health-notifiers] tr[data-notifier=soc] td');
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid=health-notifiers] tr[data-notifier=soc] td:nth-child(2)')?.textContent?.replaceAll(',', '') ?? 0) >= 1,
+      null,
+      { timeout: 15_000 },
+    );
+    const [sent, failed] = (await soc.allInnerTexts()).slice(1, 3).map((c) => Number(c.replaceAll(',', '')));
+    assert.ok(sent >= 1, `${sent} sent`);
+    assert.equal(failed, 0);
+    assert.equal(await page.getByTestId('health-notify-failed').locator('.stat-value span').first().innerText(), '0');
     await shot('health');
   });
 });

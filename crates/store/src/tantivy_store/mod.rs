@@ -332,13 +332,15 @@ impl Store for TantivyStore {
     }
 
     fn partitions(&self) -> Vec<PartitionInfo> {
-        self.parts
-            .read()
-            .values()
+        // Measured outside the lock: creating a partition waits for none of it.
+        let parts: Vec<Arc<Partition>> = self.parts.read().values().cloned().collect();
+        parts
+            .iter()
             .map(|p| PartitionInfo {
                 stream: p.key.stream.clone(),
                 day: p.key.day_string(),
                 docs: p.docs.load(Ordering::Relaxed),
+                bytes: p.disk_bytes(),
             })
             .collect()
     }

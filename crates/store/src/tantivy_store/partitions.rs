@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -67,7 +68,26 @@ pub(crate) struct Partition {
     pub(crate) committed_seq: AtomicU64,
     /// Searchable documents (as of the last commit).
     pub(crate) docs: AtomicU64,
+    /// The last measure of the partition's size on disk ([`Partition::disk_bytes`]).
+    size: Mutex<Option<SizeMeasure>>,
 }
+
+/// A measure of a partition's size on disk, and what it was taken against.
+struct SizeMeasure {
+    at: SystemTime,
+    /// `meta.json`'s modification time and length: tantivy rewrites it on every commit and
+    /// every merge, the only times segment files are added.
+    meta: (SystemTime, u64),
+    bytes: u64,
+}
+
+/// How long a partition's files may go on changing after `meta.json` was rewritten (tantivy
+/// deletes the segment files a merge made obsolete after it rewrites `meta.json`): a measure
+/// taken within this time of the rewrite is taken again once it is this old.
+const SIZE_SETTLE: Duration = Duration::from_secs(60);
+
+/// How deep [`dir_bytes`] descends (a tantivy index is one flat directory).
+const SIZE_MAX_DEPTH: u32 = 2;
 
 /// A partition's reader, opened when first used and closed when the partition leaves the set
 /// of open partitions.
@@ -354,6 +374,7 @@ fn new_partition(
         fields,
         committed_seq: AtomicU64::new(committed_seq),
         docs: AtomicU64::new(docs),
+        size: Mutex::new(None),
     })
 }
 
@@ -362,4 +383,55 @@ impl Partition {
     pub(crate) fn committed_seq(&self) -> u64 {
         self.committed_seq.load(Ordering::Acquire)
     }
+
+    /// The bytes of the partition's files on disk. Measured (one `stat` per file) when first
+    /// asked, then again only when `meta.json` changed (a commit or a merge) or while the
+    /// files may still be settling after that ([`SIZE_SETTLE`]); otherwise it costs one `stat`
+    /// of `meta.json`.
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        let meta = std::fs::metadata(self.dir.join("meta.json"))
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let now = SystemTime::now();
+        let mut size = self.size.lock();
+        if let (Some(m), Some(meta)) = (&*size, meta) {
+            let settled = meta.0.checked_add(SIZE_SETTLE).is_some_and(|t| m.at >= t);
+            let fresh = m.at.checked_add(SIZE_SETTLE).is_some_and(|t| now < t);
+            if m.meta == meta && (settled || fresh) {
+                return m.bytes;
+            }
+        }
+        let bytes = dir_bytes(&self.dir, SIZE_MAX_DEPTH);
+        *size = meta.map(|meta| SizeMeasure {
+            at: now,
+            meta,
+            bytes,
+        });
+        bytes
+    }
+}
+
+/// The total length of the files in `dir` and its subdirectories down to `depth` levels. A
+/// file deleted while it is counted (tantivy's garbage collection after a merge) counts 0; a
+/// directory that cannot be read counts 0 and is logged.
+fn dir_bytes(dir: &Path, depth: u32) -> u64 {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("measuring the size of {}: {e}", dir.display());
+            }
+            return 0;
+        }
+    };
+    let mut total = 0u64;
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() {
+            total = total.saturating_add(meta.len());
+        } else if meta.is_dir() && depth > 0 {
+            total = total.saturating_add(dir_bytes(&entry.path(), depth - 1));
+        }
+    }
+    total
 }
