@@ -226,11 +226,15 @@ impl Detection {
 
     /// Captures the state, covering the log up to `log_seq`; returns what writes it.
     fn capture(&self, log_seq: u64) -> impl FnOnce() -> anyhow::Result<()> + Send {
+        let (sigma_suppressed, sigma_suppressed_counts) = {
+            let s = self.sigma_suppressed.lock();
+            (s.until.clone(), s.count.clone())
+        };
         let saved = Saved {
             mozdef: Some(self.mozdef.lock().snapshot()),
             correlations: self.correlator.lock().as_ref().map(|c| c.state().clone()),
-            sigma_suppressed: self.sigma_suppressed.lock().until.clone(),
-            sigma_suppressed_counts: self.sigma_suppressed.lock().count.clone(),
+            sigma_suppressed,
+            sigma_suppressed_counts,
             log_seq: Some(log_seq),
         };
         let geo = self.geomodel.as_ref().map(|g| g.lock().snapshot());
@@ -558,6 +562,18 @@ mod tests {
         assert_eq!(
             next[0].details.get("suppressed"),
             Some(&json!({"alerts": 2, "events": 2}))
+        );
+        // The state with the counts is saved (and restored by the next start).
+        assert!(fire(t0 + Duration::seconds(70)).is_empty());
+        d.checkpoint(7)().unwrap();
+        let again = Detection::start(&cfg, tmp.path()).unwrap();
+        assert_eq!(again.saved_seq(), 7);
+        let mut ev = json!({"category": "syslog", "hostname": "box1", "summary": "nc -lvp 1"});
+        let m = ev.as_object_mut().map(std::mem::take).unwrap_or_default();
+        let after = again.detect(&mut [m], t0 + Duration::seconds(122));
+        assert_eq!(
+            after[0].details.get("suppressed"),
+            Some(&json!({"alerts": 1, "events": 1}))
         );
     }
 }
