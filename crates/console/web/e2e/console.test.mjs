@@ -366,14 +366,11 @@ describe('alerts and attackers, on real detections', () => {
   test('block the attacker from its page: blocklist.txt has it, the Lists page shows it', async () => {
     await page.goto(`${BASE}/ui/attackers/${IP}`);
     await page.getByTestId('attacker-facts').waitFor();
+    // One click: blocked with the reason shown and the default expiry (checked on the Lists page).
     await page.getByRole('button', { name: 'Block', exact: true }).click();
-    const form = page.getByRole('form', { name: `Block ${IP}` });
-    await form.waitFor();
-    assert.match(await form.getByLabel('Reason').inputValue(), /attacker behind 1 alerts/);
-    await shot('attacker-block');
-    await form.getByRole('button', { name: `Block ${IP}` }).click();
     await page.locator('.toast', { hasText: `${IP} added to the blocklist` }).waitFor();
     await page.getByRole('button', { name: 'Blocked' }).waitFor();
+    await shot('attacker-block');
     // What a firewall fetches.
     const txt = await page.request.get(`${BASE}/api/blocklist.txt`);
     assert.equal(txt.status(), 200);
@@ -398,7 +395,8 @@ describe('alerts and attackers, on real detections', () => {
     // Asked for by id, the one alert is open already.
     const row = page.locator(`tr[data-alert-id="${alertId}"][aria-expanded=true]`);
     await row.waitFor();
-    await page.locator('.alert-meta').getByRole('button', { name: 'Watch', exact: true }).click();
+    // With options: the arrow opens the form (reason and expiry) before adding.
+    await page.locator('.alert-meta').getByRole('button', { name: `Watch ${IP} with options` }).click();
     const form = page.getByRole('form', { name: `Watch ${IP}` });
     await form.getByLabel('Expires').selectOption('7d');
     await form.getByRole('button', { name: `Watch ${IP}` }).click();

@@ -8,6 +8,9 @@ import { toast } from './toast';
 /** What a list entry can hold. */
 export type ListKind = 'ip' | 'cidr' | 'hostname' | 'username';
 
+/** The expiry of a one-click Block or Watch. */
+const DEFAULT_EXPIRY = '30d';
+
 /** The expiries offered (`expires` of the API: a duration, or none). */
 export const EXPIRIES: [string, string][] = [
   ['1d', '1 day'],
@@ -27,16 +30,40 @@ export function kindOf(value: string): ListKind {
 export function ListButtons({ kind, value, reason }: { kind: ListKind; value: string; reason: string }) {
   const [open, setOpen] = useState<'blocklist' | 'watchlist' | null>(null);
   const [done, setDone] = useState<Record<string, boolean>>({});
+  const [busy, setBusy] = useState(false);
+  // One click: the value goes on the list with the reason shown and the default expiry;
+  // the arrow beside each button opens the form to change them first.
+  const add = async (list: 'blocklist' | 'watchlist') => {
+    setBusy(true);
+    try {
+      await post(`/api/${list}`, { kind, value, reason, expires: DEFAULT_EXPIRY });
+      toast(`${value} added to the ${list}`, 'success');
+      setDone((d) => ({ ...d, [list]: true }));
+    } catch (err) {
+      toast(`Could not add ${value} to the ${list}: ${(err as Error).message}`, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  const options = (list: 'blocklist' | 'watchlist') => setOpen(open === list ? null : list);
   return (
     <div class="list-buttons needs-write">
-      <button class="btn danger" aria-expanded={open === 'blocklist'} disabled={done.blocklist}
-        onClick={() => setOpen(open === 'blocklist' ? null : 'blocklist')}>
-        {done.blocklist ? 'Blocked' : 'Block'}
-      </button>
-      <button class="btn" aria-expanded={open === 'watchlist'} disabled={done.watchlist}
-        onClick={() => setOpen(open === 'watchlist' ? null : 'watchlist')}>
-        {done.watchlist ? 'Watched' : 'Watch'}
-      </button>
+      <span class="btn-group">
+        <button class="btn danger" disabled={done.blocklist || busy} onClick={() => add('blocklist')}
+          title={`Block ${value} for 30 days`}>
+          {done.blocklist ? 'Blocked' : 'Block'}
+        </button>
+        <button class="btn danger narrow" aria-expanded={open === 'blocklist'} disabled={done.blocklist}
+          aria-label={`Block ${value} with options`} onClick={() => options('blocklist')}>▾</button>
+      </span>
+      <span class="btn-group">
+        <button class="btn" disabled={done.watchlist || busy} onClick={() => add('watchlist')}
+          title={`Watch ${value} for 30 days`}>
+          {done.watchlist ? 'Watched' : 'Watch'}
+        </button>
+        <button class="btn narrow" aria-expanded={open === 'watchlist'} disabled={done.watchlist}
+          aria-label={`Watch ${value} with options`} onClick={() => options('watchlist')}>▾</button>
+      </span>
       {open && (
         <ListForm list={open} kind={kind} value={value} reason={reason}
           onClose={() => setOpen(null)}
@@ -59,7 +86,7 @@ function ListForm({ list, kind, value, reason, onClose, onDone }: {
   onDone: () => void;
 }) {
   const [why, setWhy] = useState(reason);
-  const [expires, setExpires] = useState('30d');
+  const [expires, setExpires] = useState(DEFAULT_EXPIRY);
   const [busy, setBusy] = useState(false);
   const verb = list === 'blocklist' ? 'Block' : 'Watch';
   const submit = async (e: Event) => {
