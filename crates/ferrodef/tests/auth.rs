@@ -1306,6 +1306,16 @@ fn spawn_fresh(dir: &std::path::Path) -> (std::process::Child, String, String) {
 }
 
 fn spawn_on(dir: &std::path::Path, listen: &str) -> (std::process::Child, String, String) {
+    spawn_with(dir, listen, &[])
+}
+
+/// A server on `dir` without `FERRODEF_ADMIN_PASSWORD`, with `extra` arguments; returns it,
+/// its URL and what it wrote to stderr while starting.
+fn spawn_with(
+    dir: &std::path::Path,
+    listen: &str,
+    extra: &[&str],
+) -> (std::process::Child, String, String) {
     let mut child = Command::new(common::bin())
         .args([
             "serve",
@@ -1318,6 +1328,7 @@ fn spawn_on(dir: &std::path::Path, listen: &str) -> (std::process::Child, String
             "--data-dir",
         ])
         .arg(dir)
+        .args(extra)
         .env_remove("FERRODEF_ADMIN_PASSWORD")
         .env("FERRODEF_LOG", "warn")
         .stdout(Stdio::piped())
@@ -1378,6 +1389,58 @@ fn first_start_prints_a_generated_admin_password_once() {
     assert!(!err.contains("created the user"), "{err}");
     assert!(!err.contains(&pw), "never printed again");
     assert_eq!(login(&url, "admin", &pw).0, 200);
+    stop(child);
+}
+
+#[test]
+fn the_config_file_sets_the_first_admin_password_and_sends_cef_to_syslog() {
+    // A syslog receiver (UDP on loopback) for the CEF lines, named in the config file with the
+    // first admin password.
+    let syslog = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    syslog
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = syslog.local_addr().unwrap().port();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nadmin_password = \"config-file-password-1\"\ncef_syslog = \"udp:127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("d");
+    let (child, url, err) =
+        spawn_with(&dir, "127.0.0.1:0", &["--config", config.to_str().unwrap()]);
+    assert!(
+        !err.contains("created the user 'admin' with the password"),
+        "no generated password when the config file gives one: {err}"
+    );
+    assert_eq!(login(&url, "admin", "config-file-password-1").0, 200);
+    assert_eq!(login(&url, "admin", "not-the-password").0, 401);
+    // The failed login reaches the receiver as CEF, facility LOCAL4 (PRI 160-167).
+    let mut buf = [0u8; 8192];
+    let line = loop {
+        let n = match syslog.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) => panic!("no CEF line with the failed login reached syslog: {e}"),
+        };
+        let l = String::from_utf8_lossy(&buf[..n]).to_string();
+        if l.contains("|AUTH0|Login Failed|") {
+            break l;
+        }
+    };
+    let pri: u32 = line
+        .strip_prefix('<')
+        .and_then(|r| r.split_once('>'))
+        .and_then(|(p, _)| p.parse().ok())
+        .unwrap_or_else(|| panic!("no PRI in {line}"));
+    assert!((160..=167).contains(&pri), "LOCAL4: {line}");
+    assert!(line.contains("CEF:0|mozilla|ferrodef|"), "{line}");
+    assert!(line.contains("suser=admin"), "{line}");
+    assert!(line.contains("requestMethod=POST"), "{line}");
+    assert!(line.contains("cs1Label=requestClientApplication"), "{line}");
     stop(child);
 }
 
