@@ -4,6 +4,8 @@
 //! state nor fires it again; Sigma rules from a configured directory; the `rules` commands.
 
 mod common;
+#[path = "../../transforms/tests/support/geoip_fixture.rs"]
+mod geoip_fixture;
 
 use std::io::{BufRead, BufReader};
 use std::process::Command;
@@ -476,6 +478,53 @@ fn backtest_replays_every_matching_event_once_across_pages() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 25_000, "one alert per user, each once");
+}
+
+#[test]
+fn impossible_travel_through_serve_alerts_once_across_a_restart() {
+    // GeoIP databases built for the test: 81.2.69.0/24 is London, 1.0.16.0/24 Tokyo.
+    let tmp = tempfile::tempdir().unwrap();
+    let geo = geoip_fixture::write(tmp.path());
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[transforms.geoip]\ncity_db = {:?}\n",
+            geo.city.display().to_string()
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let args = ["--config", config.to_str().unwrap()];
+    let mut s = Server::start_in(&data, &args);
+    // alice logs in from London, then from Tokyo ten minutes later (9,500 km).
+    let now = chrono::Utc::now();
+    let line = |at: chrono::DateTime<chrono::Utc>, ip: &str| {
+        format!(
+            "<38>1 {} bastion sshd 77 - - Accepted password for alice from {ip} port 50022 ssh2\n",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    };
+    let london = line(now - chrono::Duration::minutes(10), "81.2.69.5");
+    let tokyo = line(now, "1.0.16.5");
+    let (status, v) = s.post("/syslog", "text/plain", london.clone());
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = s.post("/syslog", "text/plain", tokyo.clone());
+    assert_eq!(status, 200, "{v}");
+    let v = wait_alerts(&s, "rule=geomodel_location", |v| v["total"] == 1);
+    assert_eq!(v["total"], 1, "{v}");
+    let a = &v["alerts"][0];
+    assert_eq!(a["rule_kind"], "geomodel", "{a}");
+    let summary = a["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("alice"), "{summary}");
+    // The model's state survives a restart: the same login again is not news.
+    s.stop();
+    let s = Server::start_in(&data, &args);
+    let (status, v) = s.post("/syslog", "text/plain", tokyo);
+    assert_eq!(status, 200, "{v}");
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, v) = s.get("/api/alerts?rule=geomodel_location");
+    assert_eq!(v["total"], 1, "fired once: {v}");
 }
 
 /// A one-shot HTTP receiver on loopback: returns its URL and a channel of request bodies.

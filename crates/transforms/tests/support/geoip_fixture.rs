@@ -6,6 +6,7 @@
 //! | network | city db | country db | asn db |
 //! |---|---|---|---|
 //! | 81.2.69.0/24 | GB, London, 51.5142,-0.0931 | GB | 20712 Andrews & Arnold Ltd |
+//! | 1.0.16.0/24 | JP, Tokyo, 35.6895,139.6917 | JP | – |
 //! | 8.8.8.0/24 | US, no city, 37.751,-97.822 | US | 15169 GOOGLE |
 //! | 2001:4860::/32 | US, no city, 37.751,-97.822 | US | 15169 GOOGLE |
 
@@ -73,14 +74,17 @@ pub fn write(dir: &Path) -> GeoFixture {
         -0.0931,
     );
     let us = city_record("US", "United States", "NA", None, 37.751, -97.822);
+    let jp = city_record("JP", "Japan", "AS", Some("Tokyo"), 35.6895, 139.6917);
     let mut city = Writer::new("GeoLite2-City");
     city.insert_value(net("81.2.69.0/24"), gb).unwrap();
+    city.insert_value(net("1.0.16.0/24"), jp).unwrap();
     city.insert_value(net("8.8.8.0/24"), us.clone()).unwrap();
     city.insert_value(net("2001:4860::/32"), us).unwrap();
 
     let mut country = Writer::new("iptoasn-country");
     for (n, cc) in [
         ("81.2.69.0/24", "GB"),
+        ("1.0.16.0/24", "JP"),
         ("8.8.8.0/24", "US"),
         ("2001:4860::/32", "US"),
     ] {
