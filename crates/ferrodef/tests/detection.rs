@@ -527,6 +527,86 @@ fn impossible_travel_through_serve_alerts_once_across_a_restart() {
     assert_eq!(v["total"], 1, "fired once: {v}");
 }
 
+#[test]
+fn a_sigma_correlation_through_serve_counts_across_a_restart() {
+    // Three netcat listeners on one host within five minutes: the base rule alone does not
+    // alert (a correlation uses it), the correlation does, with its state kept across a
+    // restart in the middle.
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("sigma");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("nc.yml"),
+        r#"title: Netcat listener
+id: 5f1c0ee6-2222-4b9e-8f2a-000000000001
+name: nc_listener
+level: medium
+logsource:
+    product: linux
+detection:
+    keywords:
+        - 'nc -lvp'
+    condition: keywords
+---
+title: Repeated netcat listeners
+id: 5f1c0ee6-2222-4b9e-8f2a-000000000002
+level: high
+correlation:
+    type: event_count
+    rules:
+        - nc_listener
+    group-by:
+        - hostname
+    timespan: 5m
+    condition:
+        gte: 3
+"#,
+    )
+    .unwrap();
+    let config = tmp.path().join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nsigma_dirs = [{:?}]\n",
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let args = ["--config", config.to_str().unwrap()];
+    let line = |n: u32| {
+        format!(
+            "<13>1 {} box7 bash 77 - - user ran nc -lvp 44{n:02}\n",
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    };
+    let mut s = Server::start_in(&data, &args);
+    for n in 0..2 {
+        let (status, v) = s.post("/syslog", "text/plain", line(n));
+        assert_eq!(status, 200, "{v}");
+    }
+    s.stop();
+    let s = Server::start_in(&data, &args);
+    let (status, v) = s.post("/syslog", "text/plain", line(2));
+    assert_eq!(status, 200, "{v}");
+    let v = wait_alerts(&s, "rule=5f1c0ee6-2222-4b9e-8f2a-000000000002", |v| {
+        v["total"] == 1
+    });
+    assert_eq!(
+        v["total"], 1,
+        "the third across the restart completes it: {v}"
+    );
+    let a = &v["alerts"][0];
+    assert_eq!(a["rule_kind"], "correlation", "{a}");
+    assert_eq!(a["count"], 3, "{a}");
+    assert!(
+        a["key"].as_str().unwrap_or_default().contains("box7"),
+        "{a}"
+    );
+    let (_, v) = s.get("/api/alerts?rule=5f1c0ee6-2222-4b9e-8f2a-000000000001");
+    assert_eq!(v["total"], 0, "the base rule does not alert by itself: {v}");
+}
+
 /// A one-shot HTTP receiver on loopback: returns its URL and a channel of request bodies.
 fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
     use std::io::{Read, Write};
