@@ -327,6 +327,42 @@ describe('alerts and attackers, on real detections', () => {
     assert.deepEqual(b.comments.map((c) => c.text), ['looking into it', 'same source as last week']);
   });
 
+  test('the severity and status filters select the alert; escalate, close and reopen it from its row', async () => {
+    await page.goto(`${BASE}/ui/alerts`);
+    const row = page.locator(`tr[data-alert-id="${alertId}"]`);
+    await row.waitFor();
+    const { severity } = await (await page.request.get(`${BASE}/api/alerts/${alertId}`)).json();
+    await page.getByLabel('Severity').selectOption(severity);
+    await page.waitForURL((u) => u.searchParams.get('severity') === severity);
+    await row.waitFor();
+    await page.getByLabel('Severity').selectOption(severity === 'DEBUG' ? 'EMERGENCY' : 'DEBUG');
+    await row.waitFor({ state: 'detached' });
+    await page.getByLabel('Severity').selectOption('');
+    await row.waitFor();
+
+    page.once('dialog', (d) => d.accept(''));
+    await row.getByRole('button', { name: 'Escalate' }).click();
+    await page.locator('.toast', { hasText: 'Alert escalated' }).waitFor();
+    await page.getByLabel('Status').selectOption('escalated');
+    await page.waitForURL((u) => u.searchParams.get('status') === 'escalated');
+    await row.waitFor();
+    await page.getByLabel('Status').selectOption('acknowledged');
+    await row.waitFor({ state: 'detached' });
+    await page.getByLabel('Status').selectOption('');
+    await row.waitFor();
+
+    page.once('dialog', (d) => d.accept('benign scanner'));
+    await row.getByRole('button', { name: 'Close' }).click();
+    await page.locator('.toast', { hasText: 'Alert closed' }).waitFor();
+    const closed = await (await page.request.get(`${BASE}/api/alerts/${alertId}`)).json();
+    assert.equal(closed.status, 'closed');
+    assert.equal(closed.comments.at(-1).text, 'benign scanner');
+    await row.getByRole('button', { name: 'Reopen' }).click();
+    await page.locator('.toast', { hasText: 'Alert open' }).waitFor();
+    const reopened = await (await page.request.get(`${BASE}/api/alerts/${alertId}`)).json();
+    assert.equal(reopened.status, 'open');
+  });
+
   test('the attacker is on the map inside its country, and has its own page', async () => {
     assert.ok(alertId, 'the alert of the previous test');
     await page.goto(`${BASE}/ui/attackers`);

@@ -35,7 +35,8 @@ export interface Alert {
 const isIp = (s: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || (s.includes(':') && /^[0-9a-fA-F:.]+$/.test(s));
 
 const STATUSES = ['open', 'acknowledged', 'escalated', 'closed'];
-const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
+// The alerts' severities (MozDef's, syslog's names), most severe first.
+const SEVERITIES = ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'];
 const FILTERS = ['q', 'status', 'severity', 'category', 'rule'] as const;
 const POLL_MS = 15_000;
 
