@@ -1611,6 +1611,48 @@ fn a_listener_beyond_loopback_needs_ingest_tokens() {
 }
 
 #[test]
+fn https_with_a_client_ca_needs_a_client_certificate_it_signed() {
+    let pki = common::Pki::new();
+    let (server_cert, server_key) = pki.issue("server", false);
+    let (client_cert, client_key) = pki.issue("client", true);
+    let stranger = common::Pki::new();
+    let (other_cert, other_key) = stranger.issue("stranger", true);
+    let dir = pki.path("d");
+    let s = Server::start_in(
+        std::path::Path::new(&dir),
+        &[
+            "--http-tls-cert",
+            &server_cert,
+            "--http-tls-key",
+            &server_key,
+            "--http-tls-client-ca",
+            &pki.path("ca.pem"),
+        ],
+    );
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.path("ca.pem")).unwrap()).unwrap();
+    let with = |identity: Option<(&str, &str)>| {
+        let mut b = Client::builder().add_root_certificate(ca.clone());
+        if let Some((c, k)) = identity {
+            let mut pem = std::fs::read(c).unwrap();
+            pem.extend(std::fs::read(k).unwrap());
+            b = b.identity(reqwest::Identity::from_pem(&pem).unwrap());
+        }
+        b.build().unwrap()
+    };
+    let url = s.url.replace("127.0.0.1", "localhost");
+    // Without a certificate, or with one another CA signed: no TLS session.
+    assert!(with(None).get(format!("{url}/health")).send().is_err());
+    assert!(with(Some((&other_cert, &other_key)))
+        .get(format!("{url}/health"))
+        .send()
+        .is_err());
+    // With one the configured CA signed: the API answers (and still asks for credentials).
+    let c = with(Some((&client_cert, &client_key)));
+    assert_eq!(c.get(format!("{url}/health")).send().unwrap().status(), 200);
+    assert_eq!(c.get(format!("{url}/status")).send().unwrap().status(), 401);
+}
+
+#[test]
 fn https_end_to_end_with_a_generated_certificate() {
     let tmp = tempfile::tempdir().unwrap();
     let cert =
