@@ -210,6 +210,20 @@ describe('dashboards', () => {
     await shot('dashboards');
   });
 
+  test('auto refresh reloads the panels on its timer', async () => {
+    await page.goto(`${BASE}/ui/dashboards?from=now-2h&refresh=Off`);
+    await page.getByTestId('panel-sources').locator('.tl-key').first().waitFor();
+    await page.getByLabel('Auto refresh').selectOption('10s');
+    await page.waitForURL((u) => u.searchParams.get('refresh') === '10s');
+    await page.waitForLoadState('networkidle');
+    // With nothing clicked, the panels ask again after about ten seconds.
+    const since = Date.now();
+    await page.waitForRequest((r) => r.url().includes('/api/aggregate'), { timeout: 20_000 });
+    const waited = Date.now() - since;
+    assert.ok(waited >= 5_000, `asked again after ${waited} ms: not the timer`);
+    await page.getByLabel('Auto refresh').selectOption('Off');
+  });
+
   test('the light theme', async () => {
     await page.getByRole('button', { name: 'Toggle theme' }).click();
     // The theme is applied by an effect after the next render: wait for it, do not race it.
