@@ -519,3 +519,32 @@ fn a_partition_cut_short_at_creation_is_set_aside() {
     store.commit(2).unwrap();
     assert_eq!(support::count(&store, Expr::MatchAll, None, None), 2);
 }
+
+#[test]
+fn a_from_time_inside_a_documents_millisecond_finds_it() {
+    // Indexed to the millisecond: a document at .123789 is found from .123456 (the store's
+    // pages of a stream start at the time of the last document read, to the nanosecond).
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let t =
+        Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap() + Duration::nanoseconds(123_789_000);
+    store
+        .index(vec![doc(1, t, json!({"summary": "in the millisecond"}))])
+        .unwrap();
+    store.commit(1).unwrap();
+    let from = t - Duration::nanoseconds(333_000);
+    let r = store
+        .search(&SearchRequest {
+            stream: "events".into(),
+            query: Expr::MatchAll,
+            from: Some(from),
+            to: None,
+            size: 10,
+            sort_field: "utctimestamp".into(),
+            order: SortOrder::Asc,
+            now: Utc::now(),
+            budget: Default::default(),
+        })
+        .unwrap();
+    assert_eq!(r.total, 1);
+}

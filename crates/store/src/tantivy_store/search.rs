@@ -57,8 +57,13 @@ impl TantivyStore {
             return guard(q);
         }
         let f = fields.utctimestamp;
+        // Times are indexed to the millisecond: a bound is taken to the millisecond too, or a
+        // document of the bound's own millisecond (indexed at its start) would fall before it.
         let bound = |t: Option<DateTime<Utc>>| match t {
-            Some(t) => std::ops::Bound::Included(Term::from_field_date(f, to_tantivy_date(t))),
+            Some(t) => std::ops::Bound::Included(Term::from_field_date(
+                f,
+                to_tantivy_date(t).truncate(tantivy::schema::DateTimePrecision::Milliseconds),
+            )),
             None => std::ops::Bound::Unbounded,
         };
         let range = RangeQuery::new(bound(from), bound(to));
