@@ -166,7 +166,18 @@ impl Expr {
                 }
                 write!(f, "{}\"{}\"", pre(field), s)
             }
-            Expr::Wildcard { field, pattern } => write!(f, "{}{}", pre(field), pattern),
+            Expr::Wildcard { field, pattern } => {
+                // After `field:` a leading '<' or '>' would read as a comparison (a pattern
+                // from a field group, `f:(>a*)`, has none): escaped, it means the same.
+                let esc = field.is_some() && pattern.starts_with(['<', '>']);
+                write!(
+                    f,
+                    "{}{}{}",
+                    pre(field),
+                    if esc { "\\" } else { "" },
+                    pattern
+                )
+            }
             Expr::Regex { field, pattern } => {
                 write!(f, "{field}:/{}/", pattern.replace('/', "\\/"))
             }

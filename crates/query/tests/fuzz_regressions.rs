@@ -33,3 +33,24 @@ fn exists_over_a_group_means_each_field_exists() {
         "{err}"
     );
 }
+
+/// The fuzzer's input: inside `field:( … )` a word may start with '>' (there it is no
+/// comparison), and a wildcard pattern `>>>>…*b` printed after `field:` read as a range.
+/// It prints with the '>' escaped and means the same.
+#[test]
+fn a_wildcard_starting_with_a_comparison_sign_in_a_field_group_prints_back() {
+    roundtrip("_exists@_:(+@\0\0\0\0 ->>>>\u{1}\0oszgnam*b) e\0\0(\0\0\0 -\u{1}\0oszgnam*b) eeO");
+    roundtrip("f:(>a* <b?)");
+    let e = ferrodef_query::parse("f:(>a*)").expect("parses");
+    assert_eq!(e.to_string(), "f:\\>a*");
+    // The escaped pattern matches what the unescaped one did.
+    let ferrodef_query::Expr::Wildcard { pattern, .. } =
+        ferrodef_query::parse("f:\\>a*").expect("parses")
+    else {
+        panic!("a wildcard");
+    };
+    assert_eq!(
+        ferrodef_query::wildcard_to_regex(&pattern),
+        ferrodef_query::wildcard_to_regex(">a*")
+    );
+}
