@@ -364,6 +364,25 @@ impl Engine {
         events: &mut [Map<String, Value>],
         now: DateTime<Utc>,
     ) -> Vec<Alert> {
+        let mut shared: Vec<Arc<Map<String, Value>>> = events
+            .iter_mut()
+            .map(|e| Arc::new(std::mem::take(e)))
+            .collect();
+        let alerts = self.process_shared(&mut shared, now);
+        for (e, s) in events.iter_mut().zip(shared) {
+            *e = Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone());
+        }
+        alerts
+    }
+
+    /// [`Engine::process_batch`] on shared events: the windows of the rules an event matches
+    /// hold it without copying it (an event that gets `alert_names` while a window holds it is
+    /// copied then, `Arc::make_mut`).
+    pub fn process_shared(
+        &mut self,
+        events: &mut [Arc<Map<String, Value>>],
+        now: DateTime<Utc>,
+    ) -> Vec<Alert> {
         if self.state.started.is_none() {
             self.state.started = Some(now);
         }
@@ -372,9 +391,9 @@ impl Engine {
         let mut touched: BTreeMap<usize, (Vec<String>, HashSet<String>)> = BTreeMap::new();
         let mut cand = Vec::new();
         let mut alerts = Vec::new();
-        for (i, ev) in events.iter().enumerate() {
+        for (i, shared) in events.iter().enumerate() {
+            let ev: &Map<String, Value> = shared;
             let doc = Doc::new(ev);
-            let mut shared: Option<Arc<Map<String, Value>>> = None;
             self.candidates(ev, &mut cand);
             let (utc, recv) = (
                 time_of(ev, "utctimestamp"),
@@ -414,7 +433,7 @@ impl Engine {
                             seq: st.seq,
                             utc,
                             recv,
-                            event: shared.get_or_insert_with(|| Arc::new(ev.clone())).clone(),
+                            event: Arc::clone(shared),
                             batch: Some(i),
                         };
                         let (keys, seen) = touched.entry(si).or_default();
@@ -427,7 +446,7 @@ impl Engine {
             }
         }
         for (si, i) in per_event {
-            let ev = events[i].clone();
+            let ev = events[i].as_ref().clone();
             let fired = Fired {
                 slot: si,
                 key: None,
@@ -440,7 +459,7 @@ impl Engine {
                 alerts.push(a);
             }
             let classname = self.rules.rules[self.slots[si].rule].classname.clone();
-            add_alert_name(&mut events[i], &classname);
+            add_alert_name(Arc::make_mut(&mut events[i]), &classname);
         }
         for (si, (keys, _)) in touched {
             alerts.extend(self.bound(si, now, Some(&keys)));
@@ -560,7 +579,7 @@ impl Engine {
         &mut self,
         si: usize,
         now: DateTime<Utc>,
-        events: &mut [Map<String, Value>],
+        events: &mut [Arc<Map<String, Value>>],
         keys: &[String],
     ) -> Vec<Alert> {
         let slot = &self.slots[si];
@@ -655,9 +674,12 @@ impl Engine {
             if let Some(st) = self.state.rules.get_mut(&slot_name) {
                 if let Some(g) = st.groups.remove(&key) {
                     st.total = st.total.saturating_sub(g.len());
-                    for h in g {
-                        if let Some(e) = h.batch.and_then(|b| events.get_mut(b)) {
-                            add_alert_name(e, &classname);
+                    // The window's references go first, so that an event no other window
+                    // holds is not copied to be changed.
+                    let in_batch: Vec<usize> = g.into_iter().filter_map(|h| h.batch).collect();
+                    for b in in_batch {
+                        if let Some(e) = events.get_mut(b) {
+                            add_alert_name(Arc::make_mut(e), &classname);
                         }
                     }
                 }

@@ -31,6 +31,9 @@ pub enum BenchCmd {
     /// Kills the server with SIGKILL at random moments under mixed load, then checks that every
     /// acknowledged event is stored exactly once.
     Chaos(crate::bench_chaos::ChaosArgs),
+    /// Runs the configured rules over the generated mix on one thread (no HTTP, no store) and
+    /// measures the detect stage alone.
+    Detect(crate::bench_detect::DetectBenchArgs),
 }
 
 /// Options of `bench ingest`.
@@ -95,6 +98,9 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Console(a) => crate::bench_console::run(a).await,
         BenchCmd::Syslog(a) => crate::bench_syslog::run(a).await,
         BenchCmd::Chaos(a) => crate::bench_chaos::run(a).await,
+        BenchCmd::Detect(a) => {
+            tokio::task::spawn_blocking(move || crate::bench_detect::run(a)).await?
+        }
         BenchCmd::Store(a) => {
             tokio::task::spawn_blocking(move || crate::bench_store::run(a)).await?
         }

@@ -49,7 +49,7 @@ pub struct StoreBenchArgs {
 }
 
 /// CPU time (user + system, all threads) of this process so far, in seconds.
-fn cpu_seconds() -> f64 {
+pub(crate) fn cpu_seconds() -> f64 {
     // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second on Linux).
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return f64::NAN;

@@ -323,15 +323,35 @@ impl Detection {
 
 impl Detector for Detection {
     fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert> {
-        let mut alerts = self.mozdef.lock().process_batch(events, now);
+        let mut shared: Vec<Arc<Map<String, Value>>> = events
+            .iter_mut()
+            .map(|e| Arc::new(std::mem::take(e)))
+            .collect();
+        let alerts = self.detect_shared(&mut shared, now);
+        for (e, s) in events.iter_mut().zip(shared) {
+            *e = Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone());
+        }
+        alerts
+    }
+
+    /// Sigma and impossible travel first, while the batch's events are not shared yet (they
+    /// borrow each event as a JSON value, moved out and back); then the MozDef rules, whose
+    /// windows share the events.
+    fn detect_shared(
+        &self,
+        events: &mut [Arc<Map<String, Value>>],
+        now: DateTime<Utc>,
+    ) -> Vec<Alert> {
+        let mut alerts = Vec::new();
         if let Some(sigma) = &self.sigma {
             for ev in events.iter_mut() {
-                self.sigma_event(sigma, ev, now, &mut alerts);
+                self.sigma_event(sigma, Arc::make_mut(ev), now, &mut alerts);
             }
         }
         if let Some(g) = &self.geomodel {
             let mut g = g.lock();
             for ev in events.iter_mut() {
+                let ev = Arc::make_mut(ev);
                 let v = Value::Object(std::mem::take(ev));
                 if let Some(a) = g.observe(&v, now) {
                     alerts.push(a);
@@ -349,6 +369,7 @@ impl Detector for Detection {
                 ));
             }
         }
+        alerts.extend(self.mozdef.lock().process_shared(events, now));
         alerts
     }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_chaos;
 mod bench_console;
+mod bench_detect;
 mod bench_store;
 mod bench_syslog;
 mod client_auth;

@@ -95,7 +95,7 @@ pub struct BacktestArgs {
     pub config: ConfigArgs,
 }
 
-fn config(args: &ConfigArgs) -> anyhow::Result<Config> {
+pub(crate) fn config(args: &ConfigArgs) -> anyhow::Result<Config> {
     let serve = ServeArgs {
         config: args.config.clone(),
         ..Default::default()
@@ -315,12 +315,8 @@ fn read_received_order(
     mut f: impl FnMut(Map<String, Value>),
 ) -> anyhow::Result<u64> {
     use ferrodef_query::Expr;
-    let received = |m: &Map<String, Value>| {
-        m.get("receivedtimestamp")
-            .and_then(Value::as_str)
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc).timestamp_millis())
-    };
+    let received =
+        |m: &Map<String, Value>| time_field(m, "receivedtimestamp").map(|t| t.timestamp_millis());
     let mut n = 0u64;
     // The time of the last event handed, and how many were handed at that time.
     let mut cursor: Option<(i64, usize)> = None;
@@ -373,12 +369,8 @@ fn run_events(cfg: &Config, file: &Path) -> anyhow::Result<()> {
     let mut alerts = Vec::new();
     let mut last = None;
     for e in events {
-        let now = e
-            .get("receivedtimestamp")
-            .or_else(|| e.get("utctimestamp"))
-            .and_then(Value::as_str)
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc))
+        let now = time_field(&e, "receivedtimestamp")
+            .or_else(|| time_field(&e, "utctimestamp"))
             .unwrap_or_else(Utc::now);
         let mut batch = [e];
         alerts.extend(d.detect(&mut batch, now));
@@ -397,12 +389,19 @@ fn run_events(cfg: &Config, file: &Path) -> anyhow::Result<()> {
 async fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
     let cfg = config(&args.config)?;
     let rules = load_rules(&cfg.detection)?;
-    let Some(rule) = rules.mozdef.by_id(&args.rule).cloned() else {
+    let sigma = rules.sigma.as_ref().is_some_and(|s| {
+        s.rules()
+            .iter()
+            .chain(s.correlation_rules())
+            .any(|r| r.id == args.rule)
+    });
+    let mozdef = rules.mozdef.by_id(&args.rule).cloned();
+    if mozdef.is_none() && !sigma {
         bail!(
             "no rule with id {:?} (see `ferrodef rules list`)",
             args.rule
         );
-    };
+    }
     let now = Utc::now();
     let from =
         ferrodef_query::parse_time(&args.from, now).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
@@ -418,19 +417,26 @@ async fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    // Only what the rule's queries match can change its state: the store runs them.
-    let query = ferrodef_query::Expr::Or(
-        rule.instances
-            .iter()
-            .map(|i| i.query.expr().clone())
-            .collect(),
-    );
-    let one = RuleSet { rules: vec![rule] };
+    let id = args.rule.clone();
+    let detection = cfg.detection.clone();
     let (n, alerts) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let store = TantivyStore::open(&index, TantivyOptions::default())?;
-        let mut run = ferrodef_detect::Backtest::new(&one, from, to);
-        let n = read_received_order(&store, &query, from, to, now, |e| run.push(e))?;
-        Ok((n, run.finish()))
+        match mozdef {
+            Some(rule) => {
+                // Only what the rule's queries match can change its state: the store runs them.
+                let query = ferrodef_query::Expr::Or(
+                    rule.instances
+                        .iter()
+                        .map(|i| i.query.expr().clone())
+                        .collect(),
+                );
+                let one = RuleSet { rules: vec![rule] };
+                let mut run = ferrodef_detect::Backtest::new(&one, from, to);
+                let n = read_received_order(&store, &query, from, to, now, |e| run.push(e))?;
+                Ok((n, run.finish()))
+            }
+            None => sigma_backtest(&store, detection, &id, from, to, now),
+        }
     })
     .await??;
     for a in &alerts {
@@ -438,4 +444,46 @@ async fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
     }
     eprintln!("{} alert(s) from {n} event(s)", alerts.len());
     Ok(())
+}
+
+/// A Sigma rule or correlation over stored events: the configured Sigma rules (a correlation
+/// needs the rules it counts) run on a temporary state over every event of the range, oldest
+/// received first, each at its receive time, the clock ticking with them; the alerts of rule
+/// `id` are kept.
+fn sigma_backtest(
+    store: &dyn Store,
+    mut cfg: crate::config::DetectionConfig,
+    id: &str,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<(u64, Vec<ferrodef_event::Alert>)> {
+    cfg.mozdef_rules = false;
+    cfg.rules_dirs.clear();
+    cfg.geomodel = false;
+    let tmp = tempfile::tempdir()?;
+    let d = Detection::start(&cfg, tmp.path())?;
+    let mut alerts = Vec::new();
+    let mut ticked: Option<chrono::DateTime<Utc>> = None;
+    let n = read_received_order(store, &ferrodef_query::Expr::MatchAll, from, to, now, |e| {
+        let at = time_field(&e, "receivedtimestamp")
+            .or_else(|| time_field(&e, "utctimestamp"))
+            .unwrap_or(now);
+        if ticked.is_none_or(|t| at - t >= chrono::Duration::seconds(1)) {
+            alerts.extend(d.tick(at));
+            ticked = Some(at);
+        }
+        alerts.extend(d.detect(&mut [e], at));
+    })?;
+    alerts.extend(d.tick(to.min(now)));
+    alerts.retain(|a| a.rule == id);
+    Ok((n, alerts))
+}
+
+/// A time field of a stored event.
+fn time_field(e: &Map<String, Value>, field: &str) -> Option<chrono::DateTime<Utc>> {
+    e.get(field)
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
 }

@@ -14,6 +14,24 @@ use std::time::{Duration, Instant};
 use common::{bin, Server};
 use serde_json::{json, Value};
 
+/// A Sigma rule directory holding `file` with `text`, and a config file loading it (beside
+/// the shipped rules): returns the config's path.
+fn sigma_config(tmp: &std::path::Path, file: &str, text: &str) -> std::path::PathBuf {
+    let rules = tmp.join("sigma");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join(file), text).unwrap();
+    let config = tmp.join("ferrodef.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nsigma_dirs = [{:?}]\n",
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// `n` sshd failures from `ip` on `host`, as MozDef's bruteforce_ssh rule expects them.
 fn sshd_failures(n: usize, ip: &str, host: &str) -> String {
     let now = chrono::Utc::now().to_rfc3339();
@@ -200,10 +218,9 @@ fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
 #[test]
 fn sigma_rules_from_a_configured_directory_alert() {
     let tmp = tempfile::tempdir().unwrap();
-    let rules = tmp.path().join("sigma");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("nc_listener.yml"),
+    let config = sigma_config(
+        tmp.path(),
+        "nc_listener.yml",
         r#"title: Netcat listener started
 id: 0d4c0ee6-1111-4b9e-8f2a-000000000001
 status: test
@@ -216,17 +233,7 @@ detection:
         - 'nc -lvp'
     condition: keywords
 "#,
-    )
-    .unwrap();
-    let config = tmp.path().join("ferrodef.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[detection]\nsigma_dirs = [{:?}]\n",
-            rules.display().to_string()
-        ),
-    )
-    .unwrap();
+    );
     let data = tmp.path().join("data");
     let s = Server::start_in(&data, &["--config", config.to_str().unwrap()]);
     let (status, v) = s.post(
@@ -252,22 +259,11 @@ detection:
 #[test]
 fn a_sigma_rule_that_does_not_load_stops_the_server_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
-    let rules = tmp.path().join("sigma");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("broken.yml"),
+    let config = sigma_config(
+        tmp.path(),
+        "broken.yml",
         "title: broken\nid: 1\nlogsource:\n    product: linux\ndetection:\n    sel:\n        a|nosuchmodifier: x\n    condition: sel\n",
-    )
-    .unwrap();
-    let config = tmp.path().join("ferrodef.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[detection]\nsigma_dirs = [{:?}]\n",
-            rules.display().to_string()
-        ),
-    )
-    .unwrap();
+    );
     let out = Command::new(bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -480,6 +476,132 @@ fn backtest_replays_every_matching_event_once_across_pages() {
     assert_eq!(keys.len(), 25_000, "one alert per user, each once");
 }
 
+/// Sigma rules over stored events: five hosts each ran three netcat listeners and two
+/// listings within a minute; the correlation (three listeners on one host within five
+/// minutes) fires once per host, its base rule not at all (it only feeds the correlation), a
+/// standalone rule once per host (then suppressed for ten minutes); nothing is stored or sent.
+#[test]
+fn backtest_runs_sigma_rules_and_correlations_over_stored_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sigma_config(
+        tmp.path(),
+        "nc.yml",
+        r#"title: Netcat listener
+id: 7a1c0ee6-3333-4b9e-8f2a-000000000001
+name: nc_listener_bt
+level: medium
+logsource:
+    product: linux
+detection:
+    keywords:
+        - 'nc -lvp'
+    condition: keywords
+---
+title: Repeated netcat listeners
+id: 7a1c0ee6-3333-4b9e-8f2a-000000000002
+level: high
+correlation:
+    type: event_count
+    rules:
+        - nc_listener_bt
+    group-by:
+        - hostname
+    timespan: 5m
+    condition:
+        gte: 3
+---
+title: Directory listing
+id: 7a1c0ee6-3333-4b9e-8f2a-000000000003
+level: low
+logsource:
+    product: linux
+detection:
+    keywords:
+        - 'ran ls -l'
+    condition: keywords
+"#,
+    );
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut lines = String::new();
+    for host in 0..5 {
+        for n in 0..5 {
+            let cmd = if n % 2 == 0 { "nc -lvp 4444" } else { "ls -l" };
+            lines.push_str(&format!(
+                "<13>1 {at} bt-host{host} bash 77 - - user ran {cmd}\n"
+            ));
+        }
+    }
+    let log = tmp.path().join("commands.log");
+    std::fs::write(&log, lines).unwrap();
+    let data = tmp.path().join("data");
+    let out = Command::new(bin())
+        .args(["ingest", "--quiet", "--data-dir"])
+        .arg(&data)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let backtest = |rule: &str| {
+        let out = Command::new(bin())
+            .args(["rules", "backtest", rule, "--from", "now-1h", "--data-dir"])
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (alerts, err)
+    };
+    let (alerts, err) = backtest("7a1c0ee6-3333-4b9e-8f2a-000000000002");
+    assert!(err.contains("5 alert(s) from 25 event(s)"), "{err}");
+    let mut keys: Vec<&str> = alerts.iter().map(|a| a["key"].as_str().unwrap()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 5, "one per host: {alerts:?}");
+    assert!(alerts
+        .iter()
+        .all(|a| a["rule_kind"] == "correlation" && a["count"] == 3));
+    // The base rule only feeds the correlation (as in `serve`); the standalone one alerts
+    // once per host (its second match on a host is within the suppression period).
+    let (_, err) = backtest("7a1c0ee6-3333-4b9e-8f2a-000000000001");
+    assert!(err.contains("0 alert(s) from 25 event(s)"), "{err}");
+    let (alerts, err) = backtest("7a1c0ee6-3333-4b9e-8f2a-000000000003");
+    assert!(err.contains("5 alert(s) from 25 event(s)"), "{err}");
+    assert!(
+        alerts.iter().all(|a| a["rule_kind"] == "sigma"
+            && a["summary"] == format!("Directory listing on {}", a["key"].as_str().unwrap())),
+        "{alerts:?}"
+    );
+    let (_, err) = {
+        let out = Command::new(bin())
+            .args([
+                "rules",
+                "backtest",
+                "no-such-rule",
+                "--from",
+                "now-1h",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        ((), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    assert!(err.contains("no rule with id \"no-such-rule\""), "{err}");
+}
+
 #[test]
 fn impossible_travel_through_serve_alerts_once_across_a_restart() {
     // GeoIP databases built for the test: 81.2.69.0/24 is London, 1.0.16.0/24 Tokyo.
@@ -533,10 +655,9 @@ fn a_sigma_correlation_through_serve_counts_across_a_restart() {
     // alert (a correlation uses it), the correlation does, with its state kept across a
     // restart in the middle.
     let tmp = tempfile::tempdir().unwrap();
-    let rules = tmp.path().join("sigma");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("nc.yml"),
+    let config = sigma_config(
+        tmp.path(),
+        "nc.yml",
         r#"title: Netcat listener
 id: 5f1c0ee6-2222-4b9e-8f2a-000000000001
 name: nc_listener
@@ -561,17 +682,7 @@ correlation:
     condition:
         gte: 3
 "#,
-    )
-    .unwrap();
-    let config = tmp.path().join("ferrodef.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[detection]\nsigma_dirs = [{:?}]\n",
-            rules.display().to_string()
-        ),
-    )
-    .unwrap();
+    );
     let data = tmp.path().join("data");
     let args = ["--config", config.to_str().unwrap()];
     let line = |n: u32| {

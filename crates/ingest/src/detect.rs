@@ -6,6 +6,8 @@
 //! The service knows detection only through these two traits; the rule engines (MozDef rules,
 //! Sigma, impossible travel) and the notifiers are composed by the binary.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use ferrodef_event::Alert;
 use serde_json::{Map, Value};
@@ -16,6 +18,25 @@ pub trait Detector: Send + Sync {
     /// `now`. May add the names of the rules an event fed to its `alert_names`. Returns the
     /// alerts the batch completed.
     fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert>;
+
+    /// [`detect`](Self::detect) on shared events (the service's path): a detector whose rules
+    /// keep events in windows can hold them without copying. The default moves the events out
+    /// for [`detect`](Self::detect) and back.
+    fn detect_shared(
+        &self,
+        events: &mut [Arc<Map<String, Value>>],
+        now: DateTime<Utc>,
+    ) -> Vec<Alert> {
+        let mut maps: Vec<Map<String, Value>> = events
+            .iter_mut()
+            .map(|e| std::mem::take(Arc::make_mut(e)))
+            .collect();
+        let alerts = self.detect(&mut maps, now);
+        for (e, m) in events.iter_mut().zip(maps) {
+            *Arc::make_mut(e) = m;
+        }
+        alerts
+    }
 
     /// Called about once a second: alerts that depend on time passing (deadman rules,
     /// windows that close).

@@ -38,7 +38,7 @@ pub use metrics::Metrics;
 pub use record::Pending;
 pub use service::{
     custom_stream, IngestConfig, IngestError, IngestService, Limits, LineError, Outcome,
-    ReplayStats, StartError,
+    ReplayStats, StartError, DETECT_CHUNK,
 };
 pub use status::Health;
 pub use writer::PersistError;

@@ -50,6 +50,8 @@ pub enum DocBody {
     Event(Box<ferrodef_event::Event>),
     /// A JSON object.
     Map(serde_json::Map<String, serde_json::Value>),
+    /// A JSON object shared with the detection rules' windows (not copied for them).
+    Shared(std::sync::Arc<serde_json::Map<String, serde_json::Value>>),
 }
 
 impl DocBody {
@@ -58,6 +60,16 @@ impl DocBody {
         match self {
             DocBody::Event(e) => e.into_map(),
             DocBody::Map(m) => m,
+            DocBody::Shared(m) => std::sync::Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone()),
+        }
+    }
+
+    /// The document, borrowed: an event or a JSON object (owned or shared alike).
+    pub fn as_ref(&self) -> BodyRef<'_> {
+        match self {
+            DocBody::Event(e) => BodyRef::Event(e),
+            DocBody::Map(m) => BodyRef::Map(m),
+            DocBody::Shared(m) => BodyRef::Map(m),
         }
     }
 
@@ -66,11 +78,21 @@ impl DocBody {
         let out = match self {
             DocBody::Event(e) => serde_json::to_vec(e),
             DocBody::Map(m) => serde_json::to_vec(m),
+            DocBody::Shared(m) => serde_json::to_vec(m.as_ref()),
         };
         // Serializing a map with string keys, or an event (strings, numbers, times), cannot
         // fail; an empty source would only make the hit unreadable, never lose the event.
         out.unwrap_or_default()
     }
+}
+
+/// A [`DocBody`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyRef<'a> {
+    /// A normalized event.
+    Event(&'a ferrodef_event::Event),
+    /// A JSON object.
+    Map(&'a serde_json::Map<String, serde_json::Value>),
 }
 
 impl From<ferrodef_event::Event> for DocBody {

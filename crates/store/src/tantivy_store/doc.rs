@@ -22,7 +22,7 @@ use tantivy::time::OffsetDateTime;
 
 use super::query::{to_tantivy_date, to_v6};
 use super::schema::Fields;
-use crate::{DocBody, StoredDoc};
+use crate::{BodyRef, DocBody, StoredDoc};
 
 /// Top-level fields that have their own tantivy field and are not repeated in `f`.
 const OWN_FIELDS: [&str; 3] = ["summary", "utctimestamp", "receivedtimestamp"];
@@ -87,8 +87,8 @@ impl std::ops::Deref for IndexDoc {
 impl IndexDoc {
     pub(crate) fn new(f: &Fields, doc: StoredDoc) -> IndexDoc {
         let own_timestamp = f.timestamp.is_some();
-        let (ip_src, ip_dst, timestamp_text, timestamp_date) = match &doc.doc {
-            DocBody::Event(e) => {
+        let (ip_src, ip_dst, timestamp_text, timestamp_date) = match doc.doc.as_ref() {
+            BodyRef::Event(e) => {
                 let date = event_time(&e.timestamp);
                 (
                     ip_of(e.details.get("sourceipaddress")),
@@ -100,7 +100,7 @@ impl IndexDoc {
                     date.filter(|_| own_timestamp),
                 )
             }
-            DocBody::Map(m) => {
+            BodyRef::Map(m) => {
                 let details = m.get("details").and_then(Value::as_object);
                 let date = match m.get("timestamp") {
                     Some(Value::String(t)) if own_timestamp => match json_str(t) {
@@ -140,9 +140,9 @@ impl IndexDoc {
 
 impl Parts {
     fn summary(&self) -> Option<&str> {
-        match &self.body {
-            DocBody::Event(e) => Some(&e.summary),
-            DocBody::Map(m) => m.get("summary").and_then(Value::as_str),
+        match self.body.as_ref() {
+            BodyRef::Event(e) => Some(&e.summary),
+            BodyRef::Map(m) => m.get("summary").and_then(Value::as_str),
         }
     }
 }
@@ -314,9 +314,9 @@ impl Document for IndexDoc {
     type FieldsValuesIter<'a> = FieldsIter<'a>;
 
     fn iter_fields_and_values(&self) -> FieldsIter<'_> {
-        let json = match &self.body {
-            DocBody::Event(e) => Val::EventRoot(&self.0, e),
-            DocBody::Map(m) => Val::MapRoot(&self.0, m),
+        let json = match self.body.as_ref() {
+            BodyRef::Event(e) => Val::EventRoot(&self.0, e),
+            BodyRef::Map(m) => Val::MapRoot(&self.0, m),
         };
         [
             Some((self.source_field, Val::Bytes(&self.source))),
@@ -510,7 +510,9 @@ mod tests {
                     let map = ev.clone().into_map();
                     let by_event = stored(DocBody::from(ev), t);
                     let by_map = stored(DocBody::Map(map.clone()), t);
+                    let by_shared = stored(DocBody::Shared(std::sync::Arc::new(map.clone())), t);
                     assert_eq!(by_event.source, by_map.source, "same JSON at {t}");
+                    assert_eq!(by_shared.source, by_map.source, "same JSON at {t}");
                     let want = canonical(&reference(f, &by_map, map), f);
                     assert_eq!(
                         canonical(&IndexDoc::new(f, by_event), f),
@@ -518,6 +520,11 @@ mod tests {
                         "event at {t}"
                     );
                     assert_eq!(canonical(&IndexDoc::new(f, by_map), f), want, "map at {t}");
+                    assert_eq!(
+                        canonical(&IndexDoc::new(f, by_shared), f),
+                        want,
+                        "shared map at {t}"
+                    );
                     checked += 1;
                 }
             }
