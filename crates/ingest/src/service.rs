@@ -543,20 +543,19 @@ impl IngestService {
             let idx: Vec<usize> = (0..docs.len()).filter(|&i| !docs[i].is_sealed()).collect();
             let mut maps = Vec::with_capacity(DETECT_CHUNK.min(idx.len()));
             for chunk in idx.chunks(DETECT_CHUNK) {
-                maps.extend(chunk.iter().map(|&i| {
-                    Arc::new(
-                        std::mem::replace(&mut docs[i].doc, DocBody::Map(Default::default()))
-                            .into_map(),
-                    )
-                }));
+                // The rules read a JSON object; the document stays the event (indexed and
+                // freed faster than an object) unless the rules changed it.
+                maps.extend(chunk.iter().map(|&i| Arc::new(docs[i].doc.to_map())));
                 alerts.extend(d.detector.detect_shared(&mut maps, now));
                 self.inner.metrics.rules_evaluated.inc_by(maps.len() as u64);
                 for (&i, m) in chunk.iter().zip(maps.drain(..)) {
-                    // Held by a rule's window: indexed from the shared copy.
-                    docs[i].doc = match Arc::try_unwrap(m) {
-                        Ok(m) => DocBody::Map(m),
-                        Err(m) => DocBody::Shared(m),
-                    };
+                    if matches!(docs[i].doc, DocBody::Map(_)) || m.contains_key("alert_names") {
+                        // Held by a rule's window: indexed from the shared copy.
+                        docs[i].doc = match Arc::try_unwrap(m) {
+                            Ok(m) => DocBody::Map(m),
+                            Err(m) => DocBody::Shared(m),
+                        };
+                    }
                     docs[i].detected = true;
                     docs[i].seal();
                 }

@@ -64,6 +64,15 @@ impl DocBody {
         }
     }
 
+    /// A copy of the document as a JSON object.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        match self {
+            DocBody::Event(e) => e.as_ref().clone().into_map(),
+            DocBody::Map(m) => m.clone(),
+            DocBody::Shared(m) => m.as_ref().clone(),
+        }
+    }
+
     /// The document, borrowed: an event or a JSON object (owned or shared alike).
     pub fn as_ref(&self) -> BodyRef<'_> {
         match self {
