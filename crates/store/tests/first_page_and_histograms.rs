@@ -82,7 +82,9 @@ fn load(store: &TantivyStore) -> Vec<Ev> {
             })
             .collect();
         store.index(docs).unwrap();
-        store.commit(evs_in.iter().map(|e| e.id).max().unwrap()).unwrap();
+        store
+            .commit(evs_in.iter().map(|e| e.id).max().unwrap())
+            .unwrap();
         evs.extend(evs_in);
     };
     let mut ev = |ms: i64, rng: &mut Rng| {
@@ -132,7 +134,13 @@ fn load(store: &TantivyStore) -> Vec<Ev> {
     // the last and the first millisecond of all the others.
     let newest = evs.iter().map(|e| e.ms).max().unwrap();
     let oldest = evs.iter().map(|e| e.ms).min().unwrap();
-    let shared = [newest, newest - 1, oldest, base_ms() + day + 1234, base_ms() + 2 * day];
+    let shared = [
+        newest,
+        newest - 1,
+        oldest,
+        base_ms() + day + 1234,
+        base_ms() + 2 * day,
+    ];
     for _ in 0..8 {
         let seg: Vec<Ev> = (0..25)
             .map(|_| {
@@ -234,16 +242,10 @@ fn the_first_page_and_total_are_the_brute_force_answer() {
                             SortOrder::Desc => ms > last,
                             SortOrder::Asc => ms < last,
                         };
-                        let want_better: BTreeSet<u64> = want
-                            .iter()
-                            .filter(|e| better(e.ms))
-                            .map(|e| e.id)
-                            .collect();
-                        let got_better: BTreeSet<u64> = hits
-                            .iter()
-                            .filter(|h| better(h.0))
-                            .map(|h| h.1)
-                            .collect();
+                        let want_better: BTreeSet<u64> =
+                            want.iter().filter(|e| better(e.ms)).map(|e| e.id).collect();
+                        let got_better: BTreeSet<u64> =
+                            hits.iter().filter(|h| better(h.0)).map(|h| h.1).collect();
                         assert_eq!(got_better, want_better, "{what}");
                     }
                     // The same page twice: ties are broken the same way.
@@ -303,13 +305,17 @@ fn histograms_with_top_values_are_the_brute_force_answer() {
     let queries: [(&str, fn(&Ev) -> bool); 3] = [
         ("*", |_| true),
         ("details.success:false", |e| e.failed),
-        ("summary:\"failed password\" AND NOT details.username:u0", |e| {
-            e.failed && e.user != "u0"
-        }),
+        (
+            "summary:\"failed password\" AND NOT details.username:u0",
+            |e| e.failed && e.user != "u0",
+        ),
     ];
     let ranges = [
         (None, None),
-        (Some(base_ms() + day / 2 + 17), Some(base_ms() + 2 * day + 1234)),
+        (
+            Some(base_ms() + day / 2 + 17),
+            Some(base_ms() + 2 * day + 1234),
+        ),
         (Some(base_ms() + day), None),
         // Past the data: empty buckets at the end.
         (Some(base_ms() - 2 * hour), Some(base_ms() + 4 * day)),

@@ -105,7 +105,7 @@ impl TantivyStore {
             return Ok(resp);
         }
         let aggs = Self::aggregations(req, &self.fields, (lo, hi))?;
-        if let Some(resp) = self.counted_histogram(req, &parts, &queries)? {
+        if let Some(resp) = self.counted_histogram(req, &parts)? {
             return Ok(resp);
         }
         let limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_LIMIT), Some(u32::MAX));
@@ -242,7 +242,6 @@ impl TantivyStore {
         &self,
         req: &AggRequest,
         parts: &[std::sync::Arc<super::Partition>],
-        queries: &[Box<dyn tantivy::query::Query>],
     ) -> Result<Option<AggResponse>, StoreError> {
         let Some(interval) = &req.interval else {
             return Ok(None);
@@ -251,9 +250,11 @@ impl TantivyStore {
             return Ok(None);
         }
         let ms = parse_interval(interval)?;
+        // The times are filtered while counting (`HistogramSpec::within`), not by the query.
+        let queries = self.part_queries(parts, &req.query, None, None, req.now, &req.budget)?;
         let mut column = None;
         let mut searchers = Vec::with_capacity(parts.len());
-        for (part, query) in parts.iter().zip(queries) {
+        for (part, query) in parts.iter().zip(&queries) {
             let searcher = part.reader.searcher();
             if let Some(field) = &req.terms {
                 let c = agg_field(field, &part.fields)?;
@@ -285,6 +286,13 @@ impl TantivyStore {
             }
         }
         let bounded = req.from.is_some() && req.to.is_some();
+        // Times are indexed to the millisecond: so are the bounds.
+        let within = (req.from.is_some() || req.to.is_some()).then(|| {
+            (
+                req.from.map_or(i64::MIN, |f| f.timestamp_millis()),
+                req.to.map_or(i64::MAX, |t| t.timestamp_millis()),
+            )
+        });
         let (lo, hi) = match (req.from, req.to) {
             (Some(f), Some(t)) => (f.timestamp_millis(), t.timestamp_millis()),
             (f, t) => (
@@ -305,9 +313,11 @@ impl TantivyStore {
                 interval_ms: ms,
                 first: 0,
                 last: -1,
+                within,
             };
-            resp.total =
-                super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)?.total;
+            resp.total = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)
+                .map_err(|e| req.budget.stopped().unwrap_or(e))?
+                .total;
             return Ok(Some(resp));
         }
         let spec = super::histogram::HistogramSpec {
@@ -316,8 +326,10 @@ impl TantivyStore {
             interval_ms: ms,
             first: lo.div_euclid(ms),
             last: hi.div_euclid(ms),
+            within,
         };
-        let counts = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)?;
+        let counts = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)
+            .map_err(|e| req.budget.stopped().unwrap_or(e))?;
         resp.total = counts.total;
         if req.terms.is_some() {
             resp.terms = Some(counts.top(req.size));

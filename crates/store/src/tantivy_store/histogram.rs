@@ -38,6 +38,10 @@ pub(super) struct HistogramSpec {
     /// First and last bucket numbers (time in ms div interval) that can be counted.
     pub first: i64,
     pub last: i64,
+    /// Only documents with a time from the first to the second millisecond (inclusive), when
+    /// given: the query carries no time range of its own, since the time is read here anyway
+    /// (a range clause would read it once more, in every segment that the range cuts).
+    pub within: Option<(i64, i64)>,
 }
 
 impl HistogramSpec {
@@ -241,6 +245,13 @@ fn count_segment(
     scratch: &mut Vec<u8>,
 ) -> Result<(), StoreError> {
     let times: Option<Column<DateTime>> = reader.fast_fields().date(&spec.time_field).ok();
+    if let (Some((lo, hi)), Some(col)) = (spec.within, &times) {
+        // A segment whose times all fall outside holds nothing to count.
+        let ms = |t: DateTime| t.into_timestamp_nanos().div_euclid(1_000_000);
+        if col.values.num_vals() == 0 || ms(col.max_value()) < lo || ms(col.min_value()) > hi {
+            return Ok(());
+        }
+    }
     let terms: Option<StrColumn> = match &spec.terms_field {
         Some(f) => reader.fast_fields().str(f)?,
         None => None,
@@ -282,13 +293,18 @@ fn count_segment(
             if alive.is_some_and(|a| !a.is_alive(doc)) {
                 continue;
             }
+            let Some(t) = tb[i] else {
+                total += u64::from(spec.within.is_none());
+                continue;
+            };
+            let t = t.into_timestamp_nanos().div_euclid(1_000_000);
+            if let Some((lo, hi)) = spec.within {
+                if t < lo || t > hi {
+                    continue;
+                }
+            }
             total += 1;
-            let Some(t) = tb[i] else { continue };
-            let b = t
-                .into_timestamp_nanos()
-                .div_euclid(1_000_000)
-                .div_euclid(spec.interval_ms)
-                - spec.first;
+            let b = t.div_euclid(spec.interval_ms) - spec.first;
             if b < 0 || b as usize >= nb {
                 continue;
             }

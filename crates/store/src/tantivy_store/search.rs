@@ -101,8 +101,10 @@ impl TantivyStore {
         for (i, (part, query)) in parts.iter().zip(&queries).enumerate() {
             let i = i as u32;
             let searcher = part.reader.try_searcher()?;
-            total +=
-                collect_partition(&searcher, query.as_ref(), i, &sort, &mut page, &req.budget)?;
+            // An error after the budget stopped the work is the budget's (a refused pattern, a
+            // timeout), not the engine's.
+            total += collect_partition(&searcher, query.as_ref(), i, &sort, &mut page, &req.budget)
+                .map_err(|e| req.budget.stopped().unwrap_or(e))?;
             if page.holds_part(i) {
                 held.insert(i, searcher);
             }
