@@ -15,6 +15,7 @@ mod guard;
 mod histogram;
 mod merge;
 pub mod owner_only;
+mod pairs;
 mod partitions;
 mod query;
 pub mod schema;
