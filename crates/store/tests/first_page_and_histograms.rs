@@ -46,6 +46,9 @@ struct Ev {
     tags: Vec<String>,
 }
 
+/// A query (or field) and what the brute force reads from an event for it.
+type Case<T> = (&'static str, fn(&Ev) -> T);
+
 fn base_ms() -> i64 {
     Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0)
         .unwrap()
@@ -192,7 +195,7 @@ fn the_first_page_and_total_are_the_brute_force_answer() {
     let store = open_unmerged(d.path());
     let evs = load(&store);
     let day = 86_400_000i64;
-    let queries: [(&str, fn(&Ev) -> bool); 4] = [
+    let queries: [Case<bool>; 4] = [
         ("summary:\"failed password\"", |e| e.failed),
         ("*", |_| true),
         ("details.username:u3", |e| e.user == "u3"),
@@ -298,11 +301,11 @@ fn histograms_with_top_values_are_the_brute_force_answer() {
     let evs = load(&store);
     let day = 86_400_000i64;
     let hour = 3_600_000i64;
-    let fields: [(&str, fn(&Ev) -> Vec<String>); 2] = [
+    let fields: [Case<Vec<String>>; 2] = [
         ("details.username", |e| vec![e.user.clone()]),
         ("tags", |e| e.tags.clone()),
     ];
-    let queries: [(&str, fn(&Ev) -> bool); 3] = [
+    let queries: [Case<bool>; 3] = [
         ("*", |_| true),
         ("details.success:false", |e| e.failed),
         (
