@@ -169,11 +169,7 @@ pub(super) fn count(
         .collect();
     segs.sort_by_key(|(_, r)| std::cmp::Reverse(r.max_doc()));
     let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, MAX_THREADS)
-        .min(segs.len().max(1));
-    let work = || -> Result<Counts, StoreError> {
+    let work = |tick: &mut dyn FnMut()| -> Result<Counts, StoreError> {
         let mut counts = Counts::new(spec.buckets());
         let mut scratch = Vec::new();
         loop {
@@ -188,29 +184,16 @@ pub(super) fn count(
             if counts.bytes > memory_limit {
                 return Err(too_big(memory_limit));
             }
+            tick();
         }
         Ok(counts)
     };
-    let results: Vec<Result<Counts, StoreError>> = if threads <= 1 {
-        vec![work()]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(StoreError::Engine(
-                            "an aggregation thread panicked".to_string(),
-                        ))
-                    })
-                })
-                .collect()
-        })
-    };
+    let results = super::spread::spread(super::spread::threads(MAX_THREADS), work);
     let mut merged = Counts::new(spec.buckets());
     for r in results {
-        merged.merge(r?);
+        merged.merge(
+            r.ok_or_else(|| StoreError::Engine("an aggregation thread panicked".to_string()))??,
+        );
         if merged.bytes > memory_limit {
             return Err(too_big(memory_limit));
         }

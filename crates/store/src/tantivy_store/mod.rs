@@ -20,6 +20,7 @@ mod partitions;
 mod query;
 pub mod schema;
 mod search;
+mod spread;
 mod top_hits;
 mod top_terms;
 mod writers;

@@ -171,11 +171,7 @@ pub(super) fn collect_partition(
     // worse key can enter. `i64::MIN` bounds nothing.
     let shared = AtomicI64::new(page.threshold().unwrap_or(i64::MIN));
     let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, MAX_THREADS)
-        .min(order.len().max(1));
-    let work = || -> Result<(u64, Page), StoreError> {
+    let work = |tick: &mut dyn FnMut()| -> Result<(u64, Page), StoreError> {
         let mut local = Page::new(page.size);
         let mut count = 0u64;
         loop {
@@ -189,37 +185,25 @@ pub(super) fn collect_partition(
             let reader = &readers[seg];
             if page.size == 0 || best < shared.load(AtomicOrdering::Relaxed) {
                 count += u64::from(weight.count(reader)?);
-                continue;
+            } else {
+                count += rank_segment(
+                    weight.as_ref(),
+                    reader,
+                    (part, seg as u32),
+                    sort,
+                    &mut local,
+                    &shared,
+                )?;
             }
-            count += rank_segment(
-                weight.as_ref(),
-                reader,
-                (part, seg as u32),
-                sort,
-                &mut local,
-                &shared,
-            )?;
+            tick();
         }
         Ok((count, local))
     };
-    let results: Vec<Result<(u64, Page), StoreError>> = if threads <= 1 {
-        vec![work()]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(StoreError::Engine("a search thread panicked".to_string()))
-                    })
-                })
-                .collect()
-        })
-    };
+    let results = super::spread::spread(super::spread::threads(MAX_THREADS), work);
     let mut total = 0u64;
     for r in results {
-        let (count, local) = r?;
+        let (count, local) =
+            r.ok_or_else(|| StoreError::Engine("a search thread panicked".to_string()))??;
         total += count;
         page.merge(local);
     }
