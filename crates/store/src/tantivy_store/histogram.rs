@@ -212,6 +212,45 @@ fn too_big(memory_limit: u64) -> StoreError {
     ))
 }
 
+/// The bucket of a time, without a division per document: an estimate by multiplication,
+/// corrected by one step (the estimate is off by at most one).
+struct Bucketer {
+    /// Start of the first bucket and width of one, in nanoseconds.
+    start: i128,
+    width: u64,
+    inverse: f64,
+    buckets: u64,
+}
+
+impl Bucketer {
+    fn new(spec: &HistogramSpec) -> Bucketer {
+        let width = (spec.interval_ms.max(1) as u64).saturating_mul(1_000_000);
+        Bucketer {
+            start: i128::from(spec.first) * i128::from(width),
+            width,
+            inverse: 1.0 / width as f64,
+            buckets: spec.buckets() as u64,
+        }
+    }
+
+    /// The bucket (from the first) of a time in nanoseconds, if it is one of the buckets.
+    #[inline]
+    fn bucket(&self, t: i64) -> Option<usize> {
+        let off = i128::from(t) - self.start;
+        if off < 0 {
+            return None;
+        }
+        let off = u64::try_from(off).ok()?;
+        let mut b = (off as f64 * self.inverse) as u64;
+        if b.saturating_mul(self.width) > off {
+            b -= 1;
+        } else if (b + 1).saturating_mul(self.width) <= off {
+            b += 1;
+        }
+        (b < self.buckets).then_some(b as usize)
+    }
+}
+
 /// Counts of one segment by (term ordinal, bucket).
 enum Cells {
     /// `terms × buckets` counters, ordinal-major.
@@ -253,6 +292,15 @@ fn count_segment(
     let mut tbuf: [Option<DateTime>; COLLECT_BLOCK_BUFFER_LEN] = [None; COLLECT_BLOCK_BUFFER_LEN];
     let mut obuf: [Option<u64>; COLLECT_BLOCK_BUFFER_LEN] = [None; COLLECT_BLOCK_BUFFER_LEN];
     let mut total = 0u64;
+    // Times are compared in nanoseconds: the bounds' milliseconds, whole.
+    let (lo_ns, hi_ns) = match spec.within {
+        Some((lo, hi)) => (
+            lo.saturating_mul(1_000_000),
+            hi.saturating_mul(1_000_000).saturating_add(999_999),
+        ),
+        None => (i64::MIN, i64::MAX),
+    };
+    let bucketer = Bucketer::new(spec);
     let mut add = |ord: u64, b: usize| match &mut cells {
         Cells::Dense(v) => {
             if let Some(c) = v.get_mut(ord as usize * nb + b) {
@@ -280,18 +328,14 @@ fn count_segment(
                 total += u64::from(spec.within.is_none());
                 continue;
             };
-            let t = t.into_timestamp_nanos().div_euclid(1_000_000);
-            if let Some((lo, hi)) = spec.within {
-                if t < lo || t > hi {
-                    continue;
-                }
-            }
-            total += 1;
-            let b = t.div_euclid(spec.interval_ms) - spec.first;
-            if b < 0 || b as usize >= nb {
+            let t = t.into_timestamp_nanos();
+            if t < lo_ns || t > hi_ns {
                 continue;
             }
-            let b = b as usize;
+            total += 1;
+            let Some(b) = bucketer.bucket(t) else {
+                continue;
+            };
             counts.buckets[b] += 1;
             match (&terms, multi) {
                 (None, _) => {}
@@ -359,4 +403,40 @@ fn count_segment(
         i = end;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_floor_of_time_by_interval_at_every_edge() {
+        for interval_ms in [1, 7, 1000, 3_600_000, 86_400_000, 3_650 * 86_400_000] {
+            let first = 1_795_000_000_000i64.div_euclid(interval_ms) - 3;
+            let spec = HistogramSpec {
+                time_field: String::new(),
+                terms_field: None,
+                interval_ms,
+                first,
+                last: first + 9,
+                within: None,
+            };
+            let b = Bucketer::new(&spec);
+            let ns = |ms: i64| ms * 1_000_000;
+            for k in 0..10i64 {
+                let start = (first + k) * interval_ms;
+                for (t, want) in [
+                    (ns(start), Some(k as usize)),
+                    (ns(start) + 999_999, Some(k as usize)),
+                    (ns(start + interval_ms) - 1, Some(k as usize)),
+                    (ns(start) - 1, (k > 0).then(|| k as usize - 1)),
+                ] {
+                    assert_eq!(b.bucket(t), want, "interval {interval_ms} ms, bucket {k}");
+                }
+            }
+            assert_eq!(b.bucket(ns((first + 10) * interval_ms)), None);
+            assert_eq!(b.bucket(i64::MIN), None);
+            assert_eq!(b.bucket(i64::MAX), None);
+        }
+    }
 }
