@@ -258,6 +258,40 @@ enum Cells {
     Sparse(HashMap<u64, u32>),
 }
 
+/// The first value of each of `docs` (sorted) in `out`: a run of consecutive documents of a
+/// column every document has a value in is decoded as one range (sequentially), others one by
+/// one.
+fn read_block<T>(col: &Column<T>, docs: &[DocId], out: &mut [Option<T>], raw: &mut [T])
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+{
+    let n = docs.len();
+    let run = n > 0 && docs[n - 1] - docs[0] + 1 == n as u32;
+    if run && col.get_cardinality() == Cardinality::Full {
+        let raw = &mut raw[..n];
+        col.values.get_range(u64::from(docs[0]), raw);
+        for (o, v) in out.iter_mut().zip(raw.iter()) {
+            *o = Some(*v);
+        }
+    } else {
+        out.fill(None);
+        col.first_vals(docs, out);
+    }
+}
+
+impl Cells {
+    fn add(&mut self, ord: u64, b: usize, buckets: usize) {
+        match self {
+            Cells::Dense(v) => {
+                if let Some(c) = v.get_mut(ord as usize * buckets + b) {
+                    *c += 1;
+                }
+            }
+            Cells::Sparse(m) => *m.entry(ord * buckets as u64 + b as u64).or_insert(0) += 1,
+        }
+    }
+}
+
 /// Counts one segment's matches into `counts`.
 fn count_segment(
     weight: &dyn tantivy::query::Weight,
@@ -301,26 +335,19 @@ fn count_segment(
         None => (i64::MIN, i64::MAX),
     };
     let bucketer = Bucketer::new(spec);
-    let mut add = |ord: u64, b: usize| match &mut cells {
-        Cells::Dense(v) => {
-            if let Some(c) = v.get_mut(ord as usize * nb + b) {
-                *c += 1;
-            }
-        }
-        Cells::Sparse(m) => *m.entry(ord * nb as u64 + b as u64).or_insert(0) += 1,
-    };
+    // Per block of documents: their buckets first, then their values, each a tight loop.
+    let mut bk = [u32::MAX; COLLECT_BLOCK_BUFFER_LEN];
+    let mut traw = [DateTime::MIN; COLLECT_BLOCK_BUFFER_LEN];
+    let mut oraw = [0u64; COLLECT_BLOCK_BUFFER_LEN];
     weight.for_each_no_score(reader, &mut |docs| {
         let tb = &mut tbuf[..docs.len()];
         tb.fill(None);
         if let Some(t) = &times {
-            t.first_vals(docs, tb);
+            read_block(t, docs, tb, &mut traw);
         }
-        let ob = &mut obuf[..docs.len()];
-        ob.fill(None);
-        if let (Some(t), false) = (&terms, multi) {
-            t.ords().first_vals(docs, ob);
-        }
+        let bk = &mut bk[..docs.len()];
         for (i, &doc) in docs.iter().enumerate() {
+            bk[i] = u32::MAX;
             if alive.is_some_and(|a| !a.is_alive(doc)) {
                 continue;
             }
@@ -333,25 +360,46 @@ fn count_segment(
                 continue;
             }
             total += 1;
-            let Some(b) = bucketer.bucket(t) else {
-                continue;
-            };
-            counts.buckets[b] += 1;
-            match (&terms, multi) {
-                (None, _) => {}
-                (Some(_), false) => {
-                    if let Some(ord) = ob[i] {
-                        add(ord, b);
+            if let Some(b) = bucketer.bucket(t) {
+                counts.buckets[b] += 1;
+                bk[i] = b as u32;
+            }
+        }
+        let Some(col) = &terms else {
+            return;
+        };
+        if multi {
+            for (i, &doc) in docs.iter().enumerate() {
+                if bk[i] == u32::MAX {
+                    continue;
+                }
+                // A document counts once per distinct value (ordinals come sorted).
+                let mut last = None;
+                for ord in col.term_ords(doc as DocId) {
+                    if last != Some(ord) {
+                        cells.add(ord, bk[i] as usize, nb);
+                        last = Some(ord);
                     }
                 }
-                (Some(col), true) => {
-                    // A document counts once per distinct value (ordinals come sorted).
-                    let mut last = None;
-                    for ord in col.term_ords(doc as DocId) {
-                        if last != Some(ord) {
-                            add(ord, b);
-                            last = Some(ord);
+            }
+            return;
+        }
+        let ob = &mut obuf[..docs.len()];
+        read_block(col.ords(), docs, ob, &mut oraw);
+        match &mut cells {
+            Cells::Dense(v) => {
+                for (b, ord) in bk.iter().zip(ob.iter()) {
+                    if let (true, Some(ord)) = (*b != u32::MAX, ord) {
+                        if let Some(c) = v.get_mut(*ord as usize * nb + *b as usize) {
+                            *c += 1;
                         }
+                    }
+                }
+            }
+            Cells::Sparse(_) => {
+                for (b, ord) in bk.iter().zip(ob.iter()) {
+                    if let (true, Some(ord)) = (*b != u32::MAX, ord) {
+                        cells.add(*ord, *b as usize, nb);
                     }
                 }
             }
