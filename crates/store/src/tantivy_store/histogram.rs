@@ -217,6 +217,8 @@ fn too_big(memory_limit: u64) -> StoreError {
 struct Bucketer {
     /// Start of the first bucket and width of one, in nanoseconds.
     start: i128,
+    /// `start` when it is an `i64` (times are): the common case, without 128-bit arithmetic.
+    start_i64: Option<i64>,
     width: u64,
     inverse: f64,
     buckets: u64,
@@ -225,8 +227,10 @@ struct Bucketer {
 impl Bucketer {
     fn new(spec: &HistogramSpec) -> Bucketer {
         let width = (spec.interval_ms.max(1) as u64).saturating_mul(1_000_000);
+        let start = i128::from(spec.first) * i128::from(width);
         Bucketer {
-            start: i128::from(spec.first) * i128::from(width),
+            start,
+            start_i64: i64::try_from(start).ok(),
             width,
             inverse: 1.0 / width as f64,
             buckets: spec.buckets() as u64,
@@ -236,11 +240,17 @@ impl Bucketer {
     /// The bucket (from the first) of a time in nanoseconds, if it is one of the buckets.
     #[inline]
     fn bucket(&self, t: i64) -> Option<usize> {
-        let off = i128::from(t) - self.start;
-        if off < 0 {
-            return None;
-        }
-        let off = u64::try_from(off).ok()?;
+        let off = match self.start_i64 {
+            Some(start) if t >= start => t.wrapping_sub(start) as u64,
+            Some(_) => return None,
+            None => {
+                let off = i128::from(t) - self.start;
+                if off < 0 {
+                    return None;
+                }
+                u64::try_from(off).ok()?
+            }
+        };
         let mut b = (off as f64 * self.inverse) as u64;
         if b.saturating_mul(self.width) > off {
             b -= 1;
@@ -335,34 +345,61 @@ fn count_segment(
         None => (i64::MIN, i64::MAX),
     };
     let bucketer = Bucketer::new(spec);
+    let ords_full = terms
+        .as_ref()
+        .is_some_and(|t| t.ords().get_cardinality() == Cardinality::Full);
+    let times_full = times
+        .as_ref()
+        .is_some_and(|t| t.get_cardinality() == Cardinality::Full);
     // Per block of documents: their buckets first, then their values, each a tight loop.
     let mut bk = [u32::MAX; COLLECT_BLOCK_BUFFER_LEN];
     let mut traw = [DateTime::MIN; COLLECT_BLOCK_BUFFER_LEN];
     let mut oraw = [0u64; COLLECT_BLOCK_BUFFER_LEN];
     weight.for_each_no_score(reader, &mut |docs| {
-        let tb = &mut tbuf[..docs.len()];
-        tb.fill(None);
-        if let Some(t) = &times {
-            read_block(t, docs, tb, &mut traw);
-        }
-        let bk = &mut bk[..docs.len()];
-        for (i, &doc) in docs.iter().enumerate() {
-            bk[i] = u32::MAX;
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
+        let n = docs.len();
+        let bk = &mut bk[..n];
+        let run = n > 0 && docs[n - 1] - docs[0] + 1 == n as u32;
+        // The common block (every document matches, none deleted, each has a time): the
+        // times are decoded as one range and used as they are.
+        if let (true, None, Some(t)) = (run && times_full, alive, &times) {
+            let raw = &mut traw[..n];
+            t.values.get_range(u64::from(docs[0]), raw);
+            for (b, t) in bk.iter_mut().zip(raw.iter()) {
+                *b = u32::MAX;
+                let t = t.into_timestamp_nanos();
+                if t < lo_ns || t > hi_ns {
+                    continue;
+                }
+                total += 1;
+                if let Some(k) = bucketer.bucket(t) {
+                    counts.buckets[k] += 1;
+                    *b = k as u32;
+                }
             }
-            let Some(t) = tb[i] else {
-                total += u64::from(spec.within.is_none());
-                continue;
-            };
-            let t = t.into_timestamp_nanos();
-            if t < lo_ns || t > hi_ns {
-                continue;
+        } else {
+            let tb = &mut tbuf[..n];
+            tb.fill(None);
+            if let Some(t) = &times {
+                t.first_vals(docs, tb);
             }
-            total += 1;
-            if let Some(b) = bucketer.bucket(t) {
-                counts.buckets[b] += 1;
-                bk[i] = b as u32;
+            for (i, &doc) in docs.iter().enumerate() {
+                bk[i] = u32::MAX;
+                if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    continue;
+                }
+                let Some(t) = tb[i] else {
+                    total += u64::from(spec.within.is_none());
+                    continue;
+                };
+                let t = t.into_timestamp_nanos();
+                if t < lo_ns || t > hi_ns {
+                    continue;
+                }
+                total += 1;
+                if let Some(b) = bucketer.bucket(t) {
+                    counts.buckets[b] += 1;
+                    bk[i] = b as u32;
+                }
             }
         }
         let Some(col) = &terms else {
@@ -379,6 +416,18 @@ fn count_segment(
                     if last != Some(ord) {
                         cells.add(ord, bk[i] as usize, nb);
                         last = Some(ord);
+                    }
+                }
+            }
+            return;
+        }
+        if let (true, Cells::Dense(v)) = (run && ords_full, &mut cells) {
+            let raw = &mut oraw[..n];
+            col.ords().values.get_range(u64::from(docs[0]), raw);
+            for (b, ord) in bk.iter().zip(raw.iter()) {
+                if *b != u32::MAX {
+                    if let Some(c) = v.get_mut(*ord as usize * nb + *b as usize) {
+                        *c += 1;
                     }
                 }
             }
