@@ -253,6 +253,9 @@ impl TantivyStore {
         // The times are filtered while counting (`HistogramSpec::within`), not by the query.
         let queries = self.part_queries(parts, &req.query, None, None, req.now, &req.budget)?;
         let mut column = None;
+        // Values in the segments' dictionaries (a value of several segments counted in each).
+        let mut distinct = 0u64;
+        let mut docs = 0u64;
         let mut searchers = Vec::with_capacity(parts.len());
         for (part, query) in parts.iter().zip(&queries) {
             let searcher = part.reader.searcher();
@@ -264,6 +267,22 @@ impl TantivyStore {
                 if !super::top_terms::only_strings(&searcher, &c)? {
                     return Ok(None);
                 }
+                distinct += searcher
+                    .segment_readers()
+                    .iter()
+                    .map(|r| {
+                        r.fast_fields()
+                            .str(&c)
+                            .ok()
+                            .flatten()
+                            .map_or(0, |col| col.num_terms() as u64)
+                    })
+                    .sum::<u64>();
+                docs += searcher
+                    .segment_readers()
+                    .iter()
+                    .map(|r| u64::from(r.max_doc()))
+                    .sum::<u64>();
                 column = Some(c);
             }
             searchers.push((searcher, query.as_ref()));
@@ -300,6 +319,18 @@ impl TantivyStore {
                 t.map_or(data_hi, |t| t.timestamp_millis().min(data_hi)),
             ),
         };
+        // A field of very many values (addresses: nearly one per document) would hold a count
+        // per bucket for each value: such requests keep tantivy's aggregation.
+        let buckets = hi
+            .div_euclid(ms)
+            .saturating_sub(lo.div_euclid(ms))
+            .saturating_add(1)
+            .max(1) as u64;
+        if (distinct > 100_000 && distinct.saturating_mul(5) > docs)
+            || distinct.saturating_mul(64 + 8 * buckets) > AGG_MEMORY_LIMIT
+        {
+            return Ok(None);
+        }
         let mut resp = AggResponse {
             total: 0,
             terms: req.terms.as_ref().map(|_| Vec::new()),

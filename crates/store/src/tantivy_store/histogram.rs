@@ -169,6 +169,9 @@ pub(super) fn count(
         .collect();
     segs.sort_by_key(|(_, r)| std::cmp::Reverse(r.max_doc()));
     let next = AtomicUsize::new(0);
+    // Each thread may use its share of the memory limit.
+    let threads = super::spread::threads(MAX_THREADS);
+    let share = memory_limit / threads as u64;
     let work = |tick: &mut dyn FnMut()| -> Result<Counts, StoreError> {
         let mut counts = Counts::new(spec.buckets());
         let mut scratch = Vec::new();
@@ -181,14 +184,14 @@ pub(super) fn count(
                 break;
             }
             count_segment(weights[p].as_ref(), reader, spec, &mut counts, &mut scratch)?;
-            if counts.bytes > memory_limit {
+            if counts.bytes > share {
                 return Err(too_big(memory_limit));
             }
             tick();
         }
         Ok(counts)
     };
-    let results = super::spread::spread(super::spread::threads(MAX_THREADS), work);
+    let results = super::spread::spread(threads, work);
     let mut merged = Counts::new(spec.buckets());
     for r in results {
         merged.merge(
