@@ -105,6 +105,9 @@ impl TantivyStore {
             return Ok(resp);
         }
         let aggs = Self::aggregations(req, &self.fields, (lo, hi))?;
+        if let Some(resp) = self.counted_histogram(req, &parts)? {
+            return Ok(resp);
+        }
         let limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_LIMIT), Some(u32::MAX));
         let ctx = || AggContextParams::new(limits.clone(), TokenizerManager::default());
         let mut total = 0u64;
@@ -228,6 +231,170 @@ impl TantivyStore {
             terms: Some(terms),
             histogram: None,
         }))
+    }
+}
+
+impl TantivyStore {
+    /// A date histogram, with or without top values of a field that holds only strings
+    /// wherever it is searched: counted by [`super::histogram`]. `None` when the request is of
+    /// another shape, the field holds other types somewhere, or there is no partition.
+    fn counted_histogram(
+        &self,
+        req: &AggRequest,
+        parts: &[std::sync::Arc<super::Partition>],
+    ) -> Result<Option<AggResponse>, StoreError> {
+        let Some(interval) = &req.interval else {
+            return Ok(None);
+        };
+        if parts.is_empty() {
+            return Ok(None);
+        }
+        let ms = parse_interval(interval)?;
+        // The times are filtered while counting (`HistogramSpec::within`), not by the query.
+        let queries = self.part_queries(parts, &req.query, None, None, req.now, &req.budget)?;
+        let mut column = None;
+        // Values in the segments' dictionaries (a value of several segments counted in each).
+        let mut distinct = 0u64;
+        let mut docs = 0u64;
+        let mut searchers = Vec::with_capacity(parts.len());
+        for (part, query) in parts.iter().zip(&queries) {
+            let searcher = part.reader.searcher();
+            if let Some(field) = &req.terms {
+                let c = agg_field(field, &part.fields)?;
+                if !c.starts_with(&format!("{JSON_FIELD}.")) {
+                    return Ok(None);
+                }
+                if !super::top_terms::only_strings(&searcher, &c)? {
+                    return Ok(None);
+                }
+                distinct += searcher
+                    .segment_readers()
+                    .iter()
+                    .map(|r| {
+                        r.fast_fields()
+                            .str(&c)
+                            .ok()
+                            .flatten()
+                            .map_or(0, |col| col.num_terms() as u64)
+                    })
+                    .sum::<u64>();
+                docs += searcher
+                    .segment_readers()
+                    .iter()
+                    .map(|r| u64::from(r.max_doc()))
+                    .sum::<u64>();
+                column = Some(c);
+            }
+            searchers.push((searcher, query.as_ref()));
+        }
+        // Buckets: from `from` to `to` when both are given (empty ones included, as
+        // Elasticsearch's extended bounds); else from the first to the last bucket holding a
+        // document, within the times the segments hold.
+        let (mut data_lo, mut data_hi) = (i64::MAX, i64::MIN);
+        for (searcher, _) in &searchers {
+            for seg in searcher.segment_readers() {
+                let Ok(col) = seg.fast_fields().date("utctimestamp") else {
+                    continue;
+                };
+                if col.values.num_vals() == 0 {
+                    continue;
+                }
+                let ms_of = |t: tantivy::DateTime| t.into_timestamp_nanos().div_euclid(1_000_000);
+                data_lo = data_lo.min(ms_of(col.min_value()));
+                data_hi = data_hi.max(ms_of(col.max_value()));
+            }
+        }
+        let bounded = req.from.is_some() && req.to.is_some();
+        // Times are indexed to the millisecond: so are the bounds.
+        let within = (req.from.is_some() || req.to.is_some()).then(|| {
+            (
+                req.from.map_or(i64::MIN, |f| f.timestamp_millis()),
+                req.to.map_or(i64::MAX, |t| t.timestamp_millis()),
+            )
+        });
+        let (lo, hi) = match (req.from, req.to) {
+            (Some(f), Some(t)) => (f.timestamp_millis(), t.timestamp_millis()),
+            (f, t) => (
+                f.map_or(data_lo, |f| f.timestamp_millis().max(data_lo)),
+                t.map_or(data_hi, |t| t.timestamp_millis().min(data_hi)),
+            ),
+        };
+        // A field of very many values (addresses: nearly one per document) would hold a count
+        // per bucket for each value: such requests keep tantivy's aggregation.
+        let buckets = hi
+            .div_euclid(ms)
+            .saturating_sub(lo.div_euclid(ms))
+            .saturating_add(1)
+            .max(1) as u64;
+        if (distinct > 100_000 && distinct.saturating_mul(5) > docs)
+            || distinct.saturating_mul(64 + 8 * buckets) > AGG_MEMORY_LIMIT
+        {
+            return Ok(None);
+        }
+        let mut resp = AggResponse {
+            total: 0,
+            terms: req.terms.as_ref().map(|_| Vec::new()),
+            histogram: Some(Vec::new()),
+        };
+        if lo > hi {
+            // No time in range: only the total is left to count.
+            let spec = super::histogram::HistogramSpec {
+                time_field: "utctimestamp".to_string(),
+                terms_field: None,
+                interval_ms: ms,
+                first: 0,
+                last: -1,
+                within,
+            };
+            resp.total = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)
+                .map_err(|e| req.budget.stopped().unwrap_or(e))?
+                .total;
+            return Ok(Some(resp));
+        }
+        let spec = super::histogram::HistogramSpec {
+            time_field: "utctimestamp".to_string(),
+            terms_field: column,
+            interval_ms: ms,
+            first: lo.div_euclid(ms),
+            last: hi.div_euclid(ms),
+            within,
+        };
+        let counts = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)
+            .map_err(|e| req.budget.stopped().unwrap_or(e))?;
+        resp.total = counts.total;
+        if req.terms.is_some() {
+            resp.terms = Some(counts.top(req.size));
+        }
+        let shown: Vec<usize> = if bounded {
+            (0..counts.buckets.len()).collect()
+        } else {
+            match (
+                counts.buckets.iter().position(|c| *c > 0),
+                counts.buckets.iter().rposition(|c| *c > 0),
+            ) {
+                (Some(a), Some(b)) => (a..=b).collect(),
+                _ => Vec::new(),
+            }
+        };
+        resp.histogram = Some(
+            shown
+                .into_iter()
+                .map(|b| {
+                    let key_ms = (spec.first + b as i64) * ms;
+                    HistogramBucket {
+                        key: Utc
+                            .timestamp_millis_opt(key_ms)
+                            .single()
+                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                            .unwrap_or_default(),
+                        key_ms,
+                        count: counts.buckets[b],
+                        terms: req.terms.as_ref().map(|_| counts.top_in(b, req.size)),
+                    }
+                })
+                .collect(),
+        );
+        Ok(Some(resp))
     }
 }
 

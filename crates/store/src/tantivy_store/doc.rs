@@ -45,6 +45,7 @@ pub(crate) struct Parts {
     ip_src_field: Field,
     ip_dst_field: Field,
     timestamp_field: Option<Field>,
+    summary_pairs_field: Option<Field>,
     source: Vec<u8>,
     utc: tantivy::DateTime,
     received: tantivy::DateTime,
@@ -126,6 +127,7 @@ impl IndexDoc {
             ip_src_field: f.ip_src,
             ip_dst_field: f.ip_dst,
             timestamp_field: f.timestamp,
+            summary_pairs_field: f.summary_pairs,
             source: doc.source,
             utc: to_tantivy_date(doc.utctimestamp),
             received: to_tantivy_date(doc.receivedtimestamp),
@@ -307,7 +309,7 @@ impl<'a> Iterator for ObjectIter<'a> {
 
 /// Fields and values of an [`IndexDoc`], in schema order.
 pub(crate) type FieldsIter<'a> =
-    std::iter::Flatten<std::array::IntoIter<Option<(Field, Val<'a>)>, 8>>;
+    std::iter::Flatten<std::array::IntoIter<Option<(Field, Val<'a>)>, 9>>;
 
 impl Document for IndexDoc {
     type Value<'a> = Val<'a>;
@@ -329,6 +331,9 @@ impl Document for IndexDoc {
             self.ip_src.map(|ip| (self.ip_src_field, Val::Ip(ip))),
             self.ip_dst.map(|ip| (self.ip_dst_field, Val::Ip(ip))),
             Some((self.json_field, json)),
+            self.summary_pairs_field
+                .zip(self.summary())
+                .map(|(f, s)| (f, Val::Str(s))),
         ]
         .into_iter()
         .flatten()
@@ -363,6 +368,9 @@ mod tests {
         out.add_date(f.receivedtimestamp, to_tantivy_date(doc.receivedtimestamp));
         if let Some(Value::String(s)) = map.get("summary") {
             out.add_text(f.summary, s);
+            if let Some(pairs) = f.summary_pairs {
+                out.add_text(pairs, s);
+            }
         }
         for k in OWN_FIELDS {
             map.shift_remove(k);

@@ -12,12 +12,16 @@
 mod aggregate;
 mod doc;
 mod guard;
+mod histogram;
 mod merge;
 pub mod owner_only;
+mod pairs;
 mod partitions;
 mod query;
 pub mod schema;
 mod search;
+mod spread;
+mod top_hits;
 mod top_terms;
 mod writers;
 

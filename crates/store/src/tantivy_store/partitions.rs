@@ -278,6 +278,7 @@ fn directory(dir: &Path) -> Result<OwnerOnlyDirectory, StoreError> {
 fn open_existing(dir: &Path) -> Result<Opened, StoreError> {
     let index = Index::open(directory(dir)?)
         .map_err(|e| StoreError::Engine(format!("opening {}: {e}", dir.display())))?;
+    super::pairs::register(&index);
     let reader = reader_of(&index)?;
     Ok(Opened { index, reader })
 }
@@ -325,6 +326,7 @@ pub(crate) fn create_partition(
         IndexSettings::default(),
     )
     .map_err(|e| StoreError::Engine(format!("creating an index in {}: {e}", dir.display())))?;
+    super::pairs::register(&index);
     let reader = reader_of(&index)?;
     let part = new_partition(
         key,

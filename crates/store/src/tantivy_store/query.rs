@@ -155,18 +155,34 @@ impl<'a> Translator<'a> {
 
     fn summary_phrase(&mut self, text: &str) -> Box<dyn Query> {
         let f = self.fields.summary;
-        let mut terms: Vec<Term> = self
-            .summary_tokens(text)
-            .iter()
-            .map(|t| Term::from_field_text(f, t))
-            .collect();
-        match terms.len() {
-            0 => Box::new(EmptyQuery),
-            1 => Box::new(TermQuery::new(
+        let words = self.summary_tokens(text);
+        let mut terms: Vec<Term> = words.iter().map(|t| Term::from_field_text(f, t)).collect();
+        let pairs = self.fields.summary_pairs;
+        match (terms.len(), pairs) {
+            (0, _) => Box::new(EmptyQuery),
+            (1, _) => Box::new(TermQuery::new(
                 terms.remove(0),
                 IndexRecordOption::WithFreqs,
             )),
-            _ => Box::new(PhraseQuery::new(terms)),
+            (_, None) => Box::new(PhraseQuery::new(terms)),
+            (n, Some(pf)) => {
+                // Word pairs (see `pairs.rs`): two words are one pair term; more need every
+                // pair and, on the documents holding them all, the positions.
+                let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
+                    .windows(2)
+                    .map(|w| {
+                        let t = Term::from_field_text(pf, &super::pairs::pair(&w[0], &w[1]));
+                        let q: Box<dyn Query> =
+                            Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+                        (Occur::Must, q)
+                    })
+                    .collect();
+                if n == 2 {
+                    return clauses.remove(0).1;
+                }
+                clauses.push((Occur::Must, Box::new(PhraseQuery::new(terms))));
+                Box::new(BooleanQuery::new(clauses))
+            }
         }
     }
 

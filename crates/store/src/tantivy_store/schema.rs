@@ -21,6 +21,9 @@
 //!   build a map of all distinct addresses: ~100 MB of memory per million random addresses.)
 //!   Partitions written with fast IP fields still read and write (queries follow each
 //!   partition's schema);
+//! - `summary_pairs`: the pairs of consecutive words of `summary`, one term each, documents
+//!   only (no positions): a phrase of two words is one term (see `pairs.rs`). Partitions
+//!   created before the field existed answer phrases from `summary`'s positions;
 //! - `_source`: the document as JSON, stored, returned by searches.
 
 use tantivy::schema::{
@@ -49,6 +52,8 @@ pub struct Fields {
     pub ip_dst: Field,
     /// `None` in partitions created before `timestamp` had a field of its own.
     pub timestamp: Option<Field>,
+    /// `None` in partitions created before phrases had their word pairs indexed.
+    pub summary_pairs: Option<Field>,
 }
 
 impl Fields {
@@ -85,8 +90,16 @@ impl Fields {
         let ip = IpAddrOptions::default().set_indexed();
         let ip_src = b.add_ip_addr_field("ip_src", ip.clone());
         let ip_dst = b.add_ip_addr_field("ip_dst", ip);
-        // Last, so that the fields before it keep the numbers they have in older partitions.
+        // Last, so that the fields before them keep the numbers they have in older partitions.
         let timestamp = b.add_date_field("timestamp", date);
+        let summary_pairs = b.add_text_field(
+            "summary_pairs",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(super::pairs::PAIRS_TOKENIZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        );
         Fields {
             schema: b.build(),
             source,
@@ -97,6 +110,7 @@ impl Fields {
             ip_src,
             ip_dst,
             timestamp: Some(timestamp),
+            summary_pairs: Some(summary_pairs),
         }
     }
 
@@ -111,6 +125,7 @@ impl Fields {
             ip_src: schema.get_field("ip_src").ok()?,
             ip_dst: schema.get_field("ip_dst").ok()?,
             timestamp: schema.get_field("timestamp").ok(),
+            summary_pairs: schema.get_field("summary_pairs").ok(),
             schema,
         })
     }

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{Term, Value as _};
-use tantivy::{DocAddress, Order, TantivyDocument};
+use tantivy::{DocAddress, TantivyDocument};
 
 use super::guard::GuardedQuery;
 use super::query::{to_tantivy_date, Translator};
 use super::schema::Fields;
+use super::top_hits::{collect_partition, Page, SortSpec};
 use super::{Partition, TantivyStore};
 use crate::{Budget, SearchRequest, SearchResponse, SortOrder, StoreError};
 
@@ -74,10 +74,6 @@ impl TantivyStore {
     }
 
     pub(super) fn run_search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError> {
-        let order = match req.order {
-            SortOrder::Desc => Order::Desc,
-            SortOrder::Asc => Order::Asc,
-        };
         if req.sort_field != "utctimestamp" && req.sort_field != "receivedtimestamp" {
             return Err(StoreError::BadRequest(format!(
                 "cannot sort on '{}': sort on utctimestamp or receivedtimestamp",
@@ -85,48 +81,46 @@ impl TantivyStore {
             )));
         }
         let mut parts = self.parts_in_range(&req.stream, req.from, req.to);
-        // Partitions are whole days, so visiting them in sort order lets us stop collecting
-        // hits once enough were found (only counting in the rest).
-        if req.order == SortOrder::Desc && req.sort_field == "utctimestamp" {
+        // Partitions are whole days: visited newest first for a newest-first page, the page
+        // fills from the first and the later ones are only counted (see `top_hits`).
+        if req.order == SortOrder::Desc {
             parts.reverse();
         }
         let queries =
             self.part_queries(&parts, &req.query, req.from, req.to, req.now, &req.budget)?;
-        let by_utc = req.sort_field == "utctimestamp";
+        let sort = SortSpec {
+            field: req.sort_field.clone(),
+            desc: req.order == SortOrder::Desc,
+        };
         let mut total = 0u64;
-        let mut hits: Vec<(Option<tantivy::DateTime>, usize, DocAddress)> = Vec::new();
-        // Searchers are held only for the partitions that supply hits of the current top
-        // `size` (a searcher keeps its segments mapped: holding one per day of a long range
-        // would not be bounded); counting-only partitions are searched and let go.
-        let mut held: std::collections::HashMap<usize, tantivy::Searcher> = Default::default();
+        let mut page = Page::new(req.size);
+        // Searchers are held only for the partitions that supply hits of the current page
+        // (a searcher keeps its segments mapped: holding one per day of a long range would not
+        // be bounded); counting-only partitions are searched and let go.
+        let mut held: std::collections::HashMap<u32, tantivy::Searcher> = Default::default();
         for (i, (part, query)) in parts.iter().zip(&queries).enumerate() {
+            let i = i as u32;
             let searcher = part.reader.try_searcher()?;
-            if by_utc && hits.len() >= req.size {
-                total += guarded(&req.budget, searcher.search(query, &Count))? as u64;
-                continue;
+            // An error after the budget stopped the work is the budget's (a refused pattern, a
+            // timeout), not the engine's.
+            total += collect_partition(&searcher, query.as_ref(), i, &sort, &mut page, &req.budget)
+                .map_err(|e| req.budget.stopped().unwrap_or(e))?;
+            if page.holds_part(i) {
+                held.insert(i, searcher);
             }
-            let top = TopDocs::with_limit(req.size.max(1))
-                .order_by_fast_field::<tantivy::DateTime>(req.sort_field.clone(), order);
-            let (count, top) = guarded(&req.budget, searcher.search(query, &(Count, top)))?;
-            total += count as u64;
-            if top.is_empty() {
-                continue;
-            }
-            hits.extend(top.into_iter().map(|(k, a)| (k, i, a)));
-            hits.sort_by(|a, b| match order {
-                Order::Desc => b.0.cmp(&a.0),
-                Order::Asc => a.0.cmp(&b.0),
-            });
-            hits.truncate(req.size);
-            held.insert(i, searcher);
-            held.retain(|p, _| hits.iter().any(|h| h.1 == *p));
+            held.retain(|p, _| page.holds_part(*p));
         }
         if let Some(e) = req.budget.stopped() {
             return Err(e);
         }
-        let hits = hits
+        let hits = page
+            .into_sorted()
             .into_iter()
-            .filter_map(|(_, i, addr)| hit_source(held.get(&i)?, addr, &parts[i].fields))
+            .filter_map(|h| {
+                let searcher = held.get(&h.part)?;
+                let addr = DocAddress::new(h.seg, h.doc);
+                hit_source(searcher, addr, &parts[h.part as usize].fields)
+            })
             .collect();
         Ok(SearchResponse { total, hits })
     }
