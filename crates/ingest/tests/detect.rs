@@ -236,6 +236,51 @@ async fn alerts_are_stored_with_the_events_that_fed_them_and_announced_once_dura
     svc.shutdown();
 }
 
+/// A request larger than the detect stage's chunk reaches the rules in chunks of
+/// `DETECT_CHUNK`, every event once; an event the rules changed is stored with the change and
+/// the others as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_request_reaches_the_rules_in_chunks_every_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(TantivyStore::open(dir.path().join("index"), Default::default()).unwrap());
+    let svc = start(dir.path(), store.clone());
+    let detector = Arc::new(EvilDetector::default());
+    let sink = Arc::new(Collect::default());
+    assert!(svc.set_detection(detector.clone(), sink.clone()));
+    let n = 2 * ferrodef_ingest::DETECT_CHUNK + 44;
+    let evil_at = 2 * ferrodef_ingest::DETECT_CHUNK + 10;
+    let body: String = (0..n)
+        .map(|i| {
+            let word = if i == evil_at { "evil" } else { "chunked" };
+            format!("{{\"summary\":\"{word} {i}\"}}\n")
+        })
+        .collect();
+    let out = svc
+        .events("test", body.as_bytes(), None)
+        .await
+        .expect("accepted");
+    assert_eq!(out.accepted, n);
+    let chunk = ferrodef_ingest::DETECT_CHUNK;
+    assert_eq!(*detector.batches.lock(), vec![chunk, chunk, 44]);
+    let mut seen = detector.seen.lock().clone();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), n, "every event once");
+    assert_eq!(sink.0.lock().len(), 1);
+    assert_eq!(svc.metrics().rules_evaluated.get(), n as u64);
+    eventually("the events searchable", || {
+        hits(&*store, "events", "summary:chunked").len() == 100
+            && hits(&*store, "events", "alert_names:evil_rule").len() == 1
+    });
+    let fed = hits(&*store, "events", "alert_names:evil_rule");
+    assert_eq!(fed[0]["summary"], format!("evil {evil_at}"));
+    assert!(hits(&*store, "events", "summary:chunked")
+        .iter()
+        .all(|h| h.get("alert_names").is_none()));
+    svc.shutdown();
+}
+
 /// After a crash the rules' state is rebuilt from the log: the events they saw after their
 /// last checkpoint go through them again (as first received, without the `alert_names` they
 /// added), those before it do not, and custom documents never; the log keeps the records
