@@ -32,6 +32,32 @@ fn sigma_config(tmp: &std::path::Path, file: &str, text: &str) -> std::path::Pat
     config
 }
 
+/// `ferrodef ingest` of a file into the data directory `data`, which must succeed.
+fn import(data: &std::path::Path, file: &std::path::Path) {
+    let out = Command::new(bin())
+        .args(["ingest", "--quiet", "--data-dir"])
+        .arg(data)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `ferrodef rules backtest RULE --from now-1h` over `data` with the rules of `config`.
+fn backtest(data: &std::path::Path, config: &std::path::Path, rule: &str) -> std::process::Output {
+    Command::new(bin())
+        .args(["rules", "backtest", rule, "--from", "now-1h", "--data-dir"])
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 /// `n` sshd failures from `ip` on `host`, as MozDef's bruteforce_ssh rule expects them.
 fn sshd_failures(n: usize, ip: &str, host: &str) -> String {
     let now = chrono::Utc::now().to_rfc3339();
@@ -434,31 +460,8 @@ fn backtest_replays_every_matching_event_once_across_pages() {
     let events = tmp.path().join("events.json");
     std::fs::write(&events, lines).unwrap();
     let data = tmp.path().join("data");
-    let out = Command::new(bin())
-        .args(["ingest", "--quiet", "--data-dir"])
-        .arg(&data)
-        .arg(&events)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(bin())
-        .args([
-            "rules",
-            "backtest",
-            "logins",
-            "--from",
-            "now-1h",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    import(&data, &events);
+    let out = backtest(&data, &config, "logins");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("25000 alert(s) from 25000 event(s)"), "{err}");
@@ -534,25 +537,9 @@ detection:
     let log = tmp.path().join("commands.log");
     std::fs::write(&log, lines).unwrap();
     let data = tmp.path().join("data");
-    let out = Command::new(bin())
-        .args(["ingest", "--quiet", "--data-dir"])
-        .arg(&data)
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let backtest = |rule: &str| {
-        let out = Command::new(bin())
-            .args(["rules", "backtest", rule, "--from", "now-1h", "--data-dir"])
-            .arg(&data)
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap();
+    import(&data, &log);
+    let alerts_of = |rule: &str| {
+        let out = backtest(&data, &config, rule);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(out.status.success(), "{err}");
         let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
@@ -561,7 +548,7 @@ detection:
             .collect();
         (alerts, err)
     };
-    let (alerts, err) = backtest("7a1c0ee6-3333-4b9e-8f2a-000000000002");
+    let (alerts, err) = alerts_of("7a1c0ee6-3333-4b9e-8f2a-000000000002");
     assert!(err.contains("5 alert(s) from 25 event(s)"), "{err}");
     let mut keys: Vec<&str> = alerts.iter().map(|a| a["key"].as_str().unwrap()).collect();
     keys.sort();
@@ -572,9 +559,9 @@ detection:
         .all(|a| a["rule_kind"] == "correlation" && a["count"] == 3));
     // The base rule only feeds the correlation (as in `serve`); the standalone one alerts
     // once per host (its second match on a host is within the suppression period).
-    let (_, err) = backtest("7a1c0ee6-3333-4b9e-8f2a-000000000001");
+    let (_, err) = alerts_of("7a1c0ee6-3333-4b9e-8f2a-000000000001");
     assert!(err.contains("0 alert(s) from 25 event(s)"), "{err}");
-    let (alerts, err) = backtest("7a1c0ee6-3333-4b9e-8f2a-000000000003");
+    let (alerts, err) = alerts_of("7a1c0ee6-3333-4b9e-8f2a-000000000003");
     assert!(err.contains("5 alert(s) from 25 event(s)"), "{err}");
     assert!(
         alerts.iter().all(|a| a["rule_kind"] == "sigma"
@@ -582,20 +569,7 @@ detection:
         "{alerts:?}"
     );
     let (_, err) = {
-        let out = Command::new(bin())
-            .args([
-                "rules",
-                "backtest",
-                "no-such-rule",
-                "--from",
-                "now-1h",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap();
+        let out = backtest(&data, &config, "no-such-rule");
         assert!(!out.status.success());
         ((), String::from_utf8_lossy(&out.stderr).to_string())
     };
