@@ -351,6 +351,8 @@ pub struct LimitsFileConfig {
     pub max_open_writers: Option<usize>,
     /// Partitions open for searching at once [64].
     pub max_open_partitions: Option<usize>,
+    /// Memory one aggregation may use while counting, in MiB [1024].
+    pub aggregation_memory_mb: Option<usize>,
 }
 
 /// Effective limits.
@@ -363,6 +365,7 @@ pub struct LimitsConfig {
     pub body_timeout: Duration,
     pub max_open_writers: usize,
     pub max_open_partitions: usize,
+    pub aggregation_memory_bytes: usize,
 }
 
 impl LimitsConfig {
@@ -404,6 +407,10 @@ impl LimitsConfig {
             max_open_partitions: f
                 .max_open_partitions
                 .unwrap_or(TantivyOptions::default().max_open_partitions),
+            aggregation_memory_bytes: f.aggregation_memory_mb.map_or(
+                TantivyOptions::default().aggregation_memory_bytes as usize,
+                |m| m << 20,
+            ),
         };
         let positive = [
             ("max_documents", c.ingest.max_documents),
@@ -416,6 +423,7 @@ impl LimitsConfig {
             ("max_open_writers", c.max_open_writers),
             ("max_open_partitions", c.max_open_partitions),
             ("body_memory_mb", c.body_memory_bytes),
+            ("aggregation_memory_mb", c.aggregation_memory_bytes),
         ];
         for (name, v) in positive {
             if v == 0 {

@@ -105,6 +105,7 @@ impl Core {
             max_merged_docs: cfg.max_segment_docs,
             max_open_writers: cfg.limits.max_open_writers,
             max_open_partitions: cfg.limits.max_open_partitions,
+            aggregation_memory_bytes: cfg.limits.aggregation_memory_bytes as u64,
             ..TantivyOptions::default()
         };
         let index_dir = cfg.data_dir.join("index");

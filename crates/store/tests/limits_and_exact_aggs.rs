@@ -429,3 +429,90 @@ fn top_values_of_strings_are_tantivys_answer() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The top source addresses of a near-unique field (nearly one address per event, as the
+/// addresses of a day of scans) when the counted terms do not fit the aggregation memory
+/// limit: counted in several passes, the answer is the exact one (the same as with room to
+/// spare, and as search counts), ties by value; far beyond the limit the request is refused
+/// with the limit named, not answered approximately.
+#[test]
+fn exact_top_values_of_a_near_unique_field_beyond_the_memory_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let store = open_unmerged(d.path());
+    let segments = 24u64;
+    let mut seq = 0;
+    let mut truth: std::collections::BTreeMap<String, u64> = Default::default();
+    for s in 0..segments {
+        let t = day(20 + (s % 2) as u32);
+        let mut docs = Vec::new();
+        let mut add = |ip: String, docs: &mut Vec<StoredDoc>| {
+            seq += 1;
+            *truth.entry(ip.clone()).or_default() += 1;
+            docs.push(doc(seq, t, json!({"details": {"sourceipaddress": ip}})));
+        };
+        // 2,000 addresses seen once in the whole store.
+        for i in 0..2_000u64 {
+            add(format!("10.{s}.{}.{}", i / 250, i % 250), &mut docs);
+        }
+        // Attackers 0..16: attacker k sends once per segment from segment k/2*2 onwards, so
+        // the leaders are spread over every segment and tie in pairs (numbered so that the
+        // order of values is not the order of k).
+        for k in 0..16u64 {
+            if s >= k / 2 * 2 {
+                add(format!("203.0.113.{}", k / 4 * 4 + 3 - k % 4), &mut docs);
+            }
+        }
+        // 300 addresses seen in two segments each.
+        for i in 0..300u64 {
+            add(format!("198.51.{}.{}", s / 2, i), &mut docs);
+        }
+        store.index(docs).unwrap();
+        store.commit(seq).unwrap();
+    }
+    let mut want: Vec<(String, u64)> = truth.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    want.truncate(12);
+    assert!(want[0].1 > 2, "the attackers lead");
+
+    let top = |store: &TantivyStore| -> Result<Vec<(String, u64)>, StoreError> {
+        let mut r = agg_req(
+            Expr::MatchAll,
+            "details.sourceipaddress",
+            None,
+            Budget::unlimited(),
+        );
+        r.size = 12;
+        Ok(store
+            .aggregate(&r)?
+            .terms
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.key.as_str().unwrap().to_string(), b.count))
+            .collect())
+    };
+    assert_eq!(top(&store).unwrap(), want, "with room to spare");
+    drop(store);
+    // ~55,000 distinct addresses, ~40 bytes each: 256 KiB holds about a tenth of them.
+    let small = |limit: u64| {
+        let opts = TantivyOptions {
+            merge_min_segments: usize::MAX,
+            aggregation_memory_bytes: limit,
+            ..TantivyOptions::default()
+        };
+        TantivyStore::open(d.path(), opts).unwrap()
+    };
+    let store = small(256 << 10);
+    assert_eq!(top(&store).unwrap(), want, "in several passes");
+    for (ip, n) in &want {
+        let q = term("details.sourceipaddress", ip);
+        assert_eq!(count(&store, q, None, None), *n, "{ip}");
+    }
+    drop(store);
+    let store = small(1 << 10);
+    match top(&store) {
+        Err(StoreError::BadRequest(m)) => {
+            assert!(m.contains("passes") && m.contains("1024 bytes"), "{m}")
+        }
+        other => panic!("a request far beyond the limit is refused, got {other:?}"),
+    }
+}

@@ -19,8 +19,6 @@ use crate::{AggRequest, AggResponse, HistogramBucket, StoreError, TermBucket};
 pub const MAX_HISTOGRAM_BUCKETS: i64 = 100_000;
 /// Most top values one terms aggregation returns.
 pub const MAX_TERMS_SIZE: usize = 10_000;
-/// Memory the aggregations of one request may use while counting (all partitions together).
-const AGG_MEMORY_LIMIT: u64 = 1 << 30;
 
 impl TantivyStore {
     /// tantivy aggregations for a request (empty when it asks only for a count), with field
@@ -34,7 +32,7 @@ impl TantivyStore {
         // Every segment reports every value it holds (`segment_size` as large as it goes), so
         // that the merged counts are exact whatever the partitions and segments: a per-segment
         // cut makes a value that is frequent overall but never in a segment's top lose counts.
-        // The memory this takes is bounded by `AGG_MEMORY_LIMIT`, beyond which the request is
+        // The memory this takes is bounded by the options' `aggregation_memory_bytes`, beyond which the request is
         // refused rather than answered approximately.
         let terms = match &req.terms {
             Some(t) => Some(serde_json::json!({"terms": {
@@ -108,7 +106,8 @@ impl TantivyStore {
         if let Some(resp) = self.counted_histogram(req, &parts)? {
             return Ok(resp);
         }
-        let limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_LIMIT), Some(u32::MAX));
+        let limits =
+            AggregationLimitsGuard::new(Some(self.opts.aggregation_memory_bytes), Some(u32::MAX));
         let ctx = || AggContextParams::new(limits.clone(), TokenizerManager::default());
         let mut total = 0u64;
         let mut merged: Option<IntermediateAggregationResults> = None;
@@ -126,10 +125,12 @@ impl TantivyStore {
             };
             let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx());
             let (count, inter) = guarded(&req.budget, searcher.search(query, &(Count, collector)))
-                .map_err(|e| too_big(e, req))?;
+                .map_err(|e| too_big(e, req, self.opts.aggregation_memory_bytes))?;
             total += count as u64;
             match &mut merged {
-                Some(m) => m.merge_fruits(inter).map_err(|e| too_big(e.into(), req))?,
+                Some(m) => m
+                    .merge_fruits(inter)
+                    .map_err(|e| too_big(e.into(), req, self.opts.aggregation_memory_bytes))?,
                 None => merged = Some(inter),
             }
         }
@@ -148,7 +149,7 @@ impl TantivyStore {
             Some(m) => {
                 let final_res = m
                     .into_final_result(aggs.clone(), ctx().limits)
-                    .map_err(|e| too_big(e.into(), req))?;
+                    .map_err(|e| too_big(e.into(), req, self.opts.aggregation_memory_bytes))?;
                 serde_json::to_value(final_res)
                     .map_err(|e| StoreError::Engine(format!("aggregation result: {e}")))?
             }
@@ -168,20 +169,13 @@ impl TantivyStore {
                 buckets
                     .iter()
                     .map(|b| {
-                        let key_ms = b.get("key").and_then(Value::as_f64).unwrap_or(0.0) as i64;
-                        HistogramBucket {
-                            key: Utc
-                                .timestamp_millis_opt(key_ms)
-                                .single()
-                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                                .unwrap_or_default(),
-                            key_ms,
-                            count: b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
-                            terms: req
-                                .terms
+                        bucket(
+                            b.get("key").and_then(Value::as_f64).unwrap_or(0.0) as i64,
+                            b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
+                            req.terms
                                 .as_ref()
                                 .map(|_| b.get("terms").map(term_buckets).unwrap_or_default()),
-                        }
+                        )
                     })
                     .collect(),
             );
@@ -225,7 +219,12 @@ impl TantivyStore {
             total += count as u64;
             counted.push(segs);
         }
-        let terms = super::top_terms::top(&counted, req.size, AGG_MEMORY_LIMIT, &req.budget)?;
+        let terms = super::top_terms::top(
+            &counted,
+            req.size,
+            self.opts.aggregation_memory_bytes,
+            &req.budget,
+        )?;
         Ok(Some(AggResponse {
             total,
             terms: Some(terms),
@@ -327,7 +326,7 @@ impl TantivyStore {
             .saturating_add(1)
             .max(1) as u64;
         if (distinct > 100_000 && distinct.saturating_mul(5) > docs)
-            || distinct.saturating_mul(64 + 8 * buckets) > AGG_MEMORY_LIMIT
+            || distinct.saturating_mul(64 + 8 * buckets) > self.opts.aggregation_memory_bytes
         {
             return Ok(None);
         }
@@ -346,9 +345,14 @@ impl TantivyStore {
                 last: -1,
                 within,
             };
-            resp.total = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)
-                .map_err(|e| req.budget.stopped().unwrap_or(e))?
-                .total;
+            resp.total = super::histogram::count(
+                &searchers,
+                &spec,
+                self.opts.aggregation_memory_bytes,
+                &req.budget,
+            )
+            .map_err(|e| req.budget.stopped().unwrap_or(e))?
+            .total;
             return Ok(Some(resp));
         }
         let spec = super::histogram::HistogramSpec {
@@ -359,8 +363,13 @@ impl TantivyStore {
             last: hi.div_euclid(ms),
             within,
         };
-        let counts = super::histogram::count(&searchers, &spec, AGG_MEMORY_LIMIT, &req.budget)
-            .map_err(|e| req.budget.stopped().unwrap_or(e))?;
+        let counts = super::histogram::count(
+            &searchers,
+            &spec,
+            self.opts.aggregation_memory_bytes,
+            &req.budget,
+        )
+        .map_err(|e| req.budget.stopped().unwrap_or(e))?;
         resp.total = counts.total;
         if req.terms.is_some() {
             resp.terms = Some(counts.top(req.size));
@@ -380,21 +389,29 @@ impl TantivyStore {
             shown
                 .into_iter()
                 .map(|b| {
-                    let key_ms = (spec.first + b as i64) * ms;
-                    HistogramBucket {
-                        key: Utc
-                            .timestamp_millis_opt(key_ms)
-                            .single()
-                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                            .unwrap_or_default(),
-                        key_ms,
-                        count: counts.buckets[b],
-                        terms: req.terms.as_ref().map(|_| counts.top_in(b, req.size)),
-                    }
+                    bucket(
+                        (spec.first + b as i64) * ms,
+                        counts.buckets[b],
+                        req.terms.as_ref().map(|_| counts.top_in(b, req.size)),
+                    )
                 })
                 .collect(),
         );
         Ok(Some(resp))
+    }
+}
+
+/// A histogram bucket starting at `key_ms`.
+fn bucket(key_ms: i64, count: u64, terms: Option<Vec<TermBucket>>) -> HistogramBucket {
+    HistogramBucket {
+        key: Utc
+            .timestamp_millis_opt(key_ms)
+            .single()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        key_ms,
+        count,
+        terms,
     }
 }
 
@@ -462,7 +479,7 @@ fn term_buckets(v: &Value) -> Vec<TermBucket> {
 }
 
 /// A memory limit hit while counting, as the caller's error naming the limit.
-fn too_big(e: StoreError, req: &AggRequest) -> StoreError {
+fn too_big(e: StoreError, req: &AggRequest, limit: u64) -> StoreError {
     match e {
         StoreError::Engine(m) if m.contains("memory limit") => StoreError::BadRequest(format!(
             "the aggregation{} needs more than {} MiB of memory to count exactly (limit); \
@@ -471,7 +488,7 @@ fn too_big(e: StoreError, req: &AggRequest) -> StoreError {
                 .as_deref()
                 .map(|t| format!(" of the values of '{t}'"))
                 .unwrap_or_default(),
-            AGG_MEMORY_LIMIT >> 20
+            limit >> 20
         )),
         e => e,
     }

@@ -66,6 +66,9 @@ pub struct TantivyOptions {
     /// How many segments of a size class make a merge when they do not fill `max_merged_docs`
     /// first (higher: larger merges of small segments, a few more segments to search).
     pub merge_min_segments: usize,
+    /// Memory one aggregation request may use while counting (all partitions together):
+    /// beyond it, exact top values are counted in several passes, or the request is refused.
+    pub aggregation_memory_bytes: u64,
 }
 
 impl Default for TantivyOptions {
@@ -78,6 +81,7 @@ impl Default for TantivyOptions {
             writer_idle: Duration::from_secs(60),
             max_merged_docs: 200_000,
             merge_min_segments: 16,
+            aggregation_memory_bytes: 1 << 30,
         }
     }
 }

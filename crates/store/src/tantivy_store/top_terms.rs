@@ -10,8 +10,9 @@
 //! time), and merges per-segment maps of strings: 12 s for the 1.4 M distinct addresses of a
 //! day (BENCHMARKS.md). This reads each dictionary once, sequentially, and allocates nothing
 //! per term. It answers the same buckets (count descending, then value ascending). Memory:
-//! ~24 bytes and the term's bytes per counted term and segment, within the aggregation
-//! memory limit. Used when the field holds only strings in every segment searched (a field
+//! 4 bytes per term of each segment's dictionary for the counts, then ~24 bytes and the
+//! term's bytes per counted term and segment, within the aggregation memory limit (in
+//! several passes over the dictionaries when they do not fit at once). Used when the field holds only strings in every segment searched (a field
 //! with numbers or booleans somewhere goes through tantivy, which merges the types).
 
 use std::cmp::Reverse;
@@ -122,38 +123,101 @@ fn hash(key: &[u8]) -> u64 {
     h
 }
 
+/// Most passes over the dictionaries one request may make (each holds 1/passes of the
+/// counted terms in memory); a request that would need more is refused.
+const MAX_PASSES: u64 = 64;
+
+/// Memory of one counted term besides its bytes.
+const ITEM_BYTES: u64 = std::mem::size_of::<Item>() as u64;
+
 /// The `size` most frequent values over all the segments' counts (count descending, then
-/// value ascending), using at most about `memory_limit` bytes (beyond, an error naming the
-/// limit). Checks `budget` as it goes.
+/// value ascending), using at most about `memory_limit` bytes. Checks `budget` as it goes.
+///
+/// When the counted terms do not fit at once (a near-unique field such as the source
+/// addresses of a day), the terms are split by hash into passes: each pass reads every
+/// dictionary again and keeps only its share, so every value is summed whole within one
+/// pass and the answer stays exact; the best `size` of each pass compete at the end. Beyond
+/// [`MAX_PASSES`] the request is refused with an error naming the limit.
 pub(super) fn top(
     segments: &[Vec<SegmentCounts>],
     size: usize,
     memory_limit: u64,
     budget: &Budget,
 ) -> Result<Vec<TermBucket>, StoreError> {
-    // Every counted term of every segment, its bytes in one arena (no allocation per term),
-    // then sorted by hash so that equal terms of different segments meet.
-    let counted: usize = segments
+    let counted: u64 = segments
         .iter()
         .flat_map(|s| s.iter())
-        .map(|s| s.counts.iter().filter(|c| **c > 0).count())
+        .map(|s| s.counts.iter().filter(|c| **c > 0).count() as u64)
         .sum();
-    if (counted * std::mem::size_of::<Item>()) as u64 > memory_limit {
-        return Err(StoreError::BadRequest(format!(
-            "counting the values exactly needs more than {} MiB of memory (limit); narrow the \
-             query or the time range",
-            memory_limit >> 20
-        )));
+    // First guess: 16 bytes per term (an IPv4 address or a user name); a pass that finds
+    // longer terms than that starts over with twice as many passes.
+    let mut passes = (counted.saturating_mul(ITEM_BYTES + 16) / memory_limit.max(1) + 1).max(1);
+    loop {
+        if passes > MAX_PASSES {
+            return Err(StoreError::BadRequest(format!(
+                "counting the values exactly needs more than {MAX_PASSES} passes of {} of \
+                 memory (the aggregation memory limit); narrow the query or the time range",
+                if memory_limit >= 1 << 20 {
+                    format!("{} MiB", memory_limit >> 20)
+                } else {
+                    format!("{memory_limit} bytes")
+                }
+            )));
+        }
+        let mut best: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut fitted = true;
+        for pass in 0..passes {
+            match top_of_share(
+                segments,
+                size,
+                memory_limit,
+                budget,
+                counted,
+                (pass, passes),
+            )? {
+                Some(mut found) => best.append(&mut found),
+                None => {
+                    fitted = false;
+                    break;
+                }
+            }
+        }
+        if fitted {
+            best.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            best.truncate(size);
+            return Ok(best
+                .into_iter()
+                .map(|(count, k)| TermBucket {
+                    key: Value::String(String::from_utf8_lossy(&k).into_owned()),
+                    count,
+                })
+                .collect());
+        }
+        passes *= 2;
     }
-    let mut arena: Vec<u8> = Vec::with_capacity(counted * 16);
-    let mut items: Vec<Item> = Vec::with_capacity(counted);
-    let too_big = || {
-        StoreError::BadRequest(format!(
-            "counting the values exactly needs more than {} MiB of memory (limit); narrow the \
-             query or the time range",
-            memory_limit >> 20
-        ))
-    };
+}
+
+/// Which of `passes` shares a term of this hash belongs to (from the hash's high bits).
+fn share_of(hash: u64, passes: u64) -> u64 {
+    ((u128::from(hash) * u128::from(passes)) >> 64) as u64
+}
+
+/// The `size` most frequent values among the terms of share `pass.0` of `pass.1`; `None`
+/// when they do not fit in `memory_limit`.
+fn top_of_share(
+    segments: &[Vec<SegmentCounts>],
+    size: usize,
+    memory_limit: u64,
+    budget: &Budget,
+    counted: u64,
+    (pass, passes): (u64, u64),
+) -> Result<Option<Vec<(u64, Vec<u8>)>>, StoreError> {
+    // This share's counted terms of every segment, their bytes in one arena (no allocation
+    // per term), then sorted by hash so that equal terms of different segments meet. The
+    // items are reserved for about this share's part of the counted terms.
+    let expected = (counted / passes).saturating_add(counted / passes / 16 + 1024);
+    let mut arena: Vec<u8> = Vec::new();
+    let mut items: Vec<Item> = Vec::with_capacity(expected.min(memory_limit / ITEM_BYTES) as usize);
     for seg in segments.iter().flat_map(|s| s.iter()) {
         let Some(col) = &seg.column else { continue };
         if !seg.counts.iter().any(|c| *c > 0) {
@@ -173,11 +237,16 @@ pub(super) fn top(
                 continue;
             }
             let key = stream.key();
-            let off = u32::try_from(arena.len()).map_err(|_| too_big())?;
-            let len = u32::try_from(key.len()).map_err(|_| too_big())?;
+            let h = hash(key);
+            if passes > 1 && share_of(h, passes) != pass {
+                continue;
+            }
+            let (Ok(off), Ok(len)) = (u32::try_from(arena.len()), u32::try_from(key.len())) else {
+                return Ok(None);
+            };
             arena.extend_from_slice(key);
             items.push(Item {
-                hash: hash(key),
+                hash: h,
                 off,
                 len,
                 count,
@@ -186,9 +255,8 @@ pub(super) fn top(
                 if let Some(e) = budget.stopped() {
                     return Err(e);
                 }
-                let used = arena.len() as u64 + (items.len() * std::mem::size_of::<Item>()) as u64;
-                if used > memory_limit {
-                    return Err(too_big());
+                if arena.capacity() as u64 + items.capacity() as u64 * ITEM_BYTES > memory_limit {
+                    return Ok(None);
                 }
             }
         }
@@ -196,17 +264,14 @@ pub(super) fn top(
     if let Some(e) = budget.stopped() {
         return Err(e);
     }
+    if arena.len() as u64 + items.len() as u64 * ITEM_BYTES > memory_limit {
+        return Ok(None);
+    }
     let out = most_frequent(&mut items, &arena, size);
     if let Some(e) = budget.stopped() {
         return Err(e);
     }
-    Ok(out
-        .into_iter()
-        .map(|(count, k)| TermBucket {
-            key: Value::String(String::from_utf8_lossy(&k).into_owned()),
-            count,
-        })
-        .collect())
+    Ok(Some(out))
 }
 
 /// Sums the counts of equal terms among `items` (their bytes in `arena`) and answers the
