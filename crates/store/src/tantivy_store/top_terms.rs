@@ -164,7 +164,7 @@ pub(super) fn top(
                 }
             )));
         }
-        let mut best: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut best: Vec<Counted> = Vec::new();
         let mut fitted = true;
         for pass in 0..passes {
             match top_of_share(
@@ -197,6 +197,9 @@ pub(super) fn top(
     }
 }
 
+/// A value's bytes with its count.
+type Counted = (u64, Vec<u8>);
+
 /// Which of `passes` shares a term of this hash belongs to (from the hash's high bits).
 fn share_of(hash: u64, passes: u64) -> u64 {
     ((u128::from(hash) * u128::from(passes)) >> 64) as u64
@@ -211,7 +214,7 @@ fn top_of_share(
     budget: &Budget,
     counted: u64,
     (pass, passes): (u64, u64),
-) -> Result<Option<Vec<(u64, Vec<u8>)>>, StoreError> {
+) -> Result<Option<Vec<Counted>>, StoreError> {
     // This share's counted terms of every segment, their bytes in one arena (no allocation
     // per term), then sorted by hash so that equal terms of different segments meet. The
     // items are reserved for about this share's part of the counted terms.
@@ -276,7 +279,7 @@ fn top_of_share(
 
 /// Sums the counts of equal terms among `items` (their bytes in `arena`) and answers the
 /// `size` most frequent, count descending, then term ascending.
-fn most_frequent(items: &mut [Item], arena: &[u8], size: usize) -> Vec<(u64, Vec<u8>)> {
+fn most_frequent(items: &mut [Item], arena: &[u8], size: usize) -> Vec<Counted> {
     let key = |i: &Item| &arena[i.off as usize..(i.off + i.len) as usize];
     items.sort_unstable_by_key(|i| i.hash);
     // Different terms of equal hash (rare) are ordered by term within their run, so that
@@ -318,7 +321,7 @@ fn most_frequent(items: &mut [Item], arena: &[u8], size: usize) -> Vec<(u64, Vec
         }
         i = j;
     }
-    let mut out: Vec<(u64, Vec<u8>)> = best
+    let mut out: Vec<Counted> = best
         .into_iter()
         .map(|Reverse((c, Reverse(k)))| (c, k))
         .collect();
