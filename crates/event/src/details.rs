@@ -3,9 +3,13 @@
 //! An event has a handful of details (typically 5–20), set by normalization and by parsers
 //! whose key names are string literals. A vector searched linearly is cheaper here than a hash
 //! map (no hashing of the key on every lookup and insert), keeps the order fields were set in
-//! (as MozDef's documents do), and keys that are literals are borrowed, not allocated.
+//! (as MozDef's documents do), and keys that are literals are borrowed, not allocated. Past
+//! [`SCAN_MAX`] fields (untrusted input can send thousands) the keys are also indexed in a
+//! hash map, so that every operation stays constant time and an event of n keys costs O(n),
+//! not O(n²).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Index;
 
@@ -19,18 +23,28 @@ pub type Key = Cow<'static, str>;
 
 /// The free-form fields of an event: an ordered map with unique keys.
 #[derive(Default)]
-pub struct Details(Vec<(Key, Value)>);
+pub struct Details {
+    fields: Vec<(Key, Value)>,
+    /// Position of each key, kept once there are more than [`SCAN_MAX`] fields.
+    index: Option<Box<HashMap<Key, usize>>>,
+}
 
 /// Room an event's details are created with: what normalization, a parser and the enrichment
 /// transforms typically set, so that they are not reallocated on the way.
 pub const TYPICAL_FIELDS: usize = 16;
 
+/// Up to this many fields, a key is looked up by scanning them; past it, through the index.
+pub const SCAN_MAX: usize = 32;
+
 /// A copy has the same room as the original (so that copies of an event grow as it would).
 impl Clone for Details {
     fn clone(&self) -> Details {
-        let mut v = Vec::with_capacity(self.0.capacity());
-        v.extend(self.0.iter().cloned());
-        Details(v)
+        let mut v = Vec::with_capacity(self.fields.capacity());
+        v.extend(self.fields.iter().cloned());
+        Details {
+            fields: v,
+            index: self.index.clone(),
+        }
     }
 }
 
@@ -39,36 +53,81 @@ static NULL: Value = Value::Null;
 impl Details {
     /// No fields.
     pub fn new() -> Details {
-        Details(Vec::new())
+        Details::default()
     }
 
     /// No fields, with room for `n`.
     pub fn with_capacity(n: usize) -> Details {
-        Details(Vec::with_capacity(n))
+        Details {
+            fields: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    /// Fields whose keys the caller knows are unique.
+    fn from_unique(fields: Vec<(Key, Value)>) -> Details {
+        let mut d = Details {
+            fields,
+            index: None,
+        };
+        d.reindex();
+        d
+    }
+
+    /// Indexes the keys when there are many (or drops the index when there are few).
+    fn reindex(&mut self) {
+        self.index = (self.fields.len() > SCAN_MAX).then(|| {
+            Box::new(
+                self.fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.clone(), i))
+                    .collect(),
+            )
+        });
     }
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        self.0.iter().position(|(k, _)| k == key)
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.fields.iter().position(|(k, _)| k == key),
+        }
+    }
+
+    /// Adds a field whose key is not set.
+    fn push(&mut self, key: Key, value: Value) {
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key.clone(), self.fields.len());
+                self.fields.push((key, value));
+            }
+            None => {
+                self.fields.push((key, value));
+                if self.fields.len() > SCAN_MAX {
+                    self.reindex();
+                }
+            }
+        }
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|i| &self.fields[i].1)
     }
 
     /// The value of `key`, to change it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|i| &mut self.fields[i].1)
     }
 
     /// Whether `key` is set.
@@ -80,9 +139,9 @@ impl Details {
     pub fn insert(&mut self, key: impl Into<Key>, value: Value) -> Option<Value> {
         let key = key.into();
         match self.position(&key) {
-            Some(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Some(i) => Some(std::mem::replace(&mut self.fields[i].1, value)),
             None => {
-                self.0.push((key, value));
+                self.push(key, value);
                 None
             }
         }
@@ -92,7 +151,7 @@ impl Details {
     pub fn push_new(&mut self, key: impl Into<Key>, value: Value) {
         let key = key.into();
         debug_assert!(!self.contains_key(&key), "{key} set twice");
-        self.0.push((key, value));
+        self.push(key, value);
     }
 
     /// Sets `key` only when it is not set yet; returns whether it was set.
@@ -101,29 +160,34 @@ impl Details {
         if self.contains_key(&key) {
             return false;
         }
-        self.0.push((key, value));
+        self.push(key, value);
         true
     }
 
     /// Removes `key`, keeping the order of the others; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.position(key).map(|i| self.0.remove(i).1)
+        let i = self.position(key)?;
+        let (_, v) = self.fields.remove(i);
+        if self.index.is_some() {
+            self.reindex();
+        }
+        Some(v)
     }
 
     /// The fields in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter(self.0.iter())
+        Iter(self.fields.iter())
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_ref())
+        self.fields.iter().map(|(k, _)| k.as_ref())
     }
 
     /// As a JSON object, in the same order.
     pub fn into_map(self) -> Map<String, Value> {
-        let mut m = Map::with_capacity(self.0.len());
-        for (k, v) in self.0 {
+        let mut m = Map::with_capacity(self.fields.len());
+        for (k, v) in self.fields {
             m.insert(k.into_owned(), v);
         }
         m
@@ -150,7 +214,7 @@ impl<'a> Iterator for Iter<'a> {
 impl From<Map<String, Value>> for Details {
     fn from(m: Map<String, Value>) -> Details {
         // A JSON object's keys are unique already.
-        Details(m.into_iter().map(|(k, v)| (Key::Owned(k), v)).collect())
+        Details::from_unique(m.into_iter().map(|(k, v)| (Key::Owned(k), v)).collect())
     }
 }
 
@@ -159,10 +223,9 @@ impl From<Map<String, Value>> for Details {
 impl<K: Into<Key>> Extend<(K, Value)> for Details {
     fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
         let iter = iter.into_iter();
-        self.0.reserve(iter.size_hint().0);
-        let mut bulk = Bulk::default();
+        self.fields.reserve(iter.size_hint().0);
         for (k, v) in iter {
-            bulk.insert(self, k.into(), v, true);
+            self.insert(k, v);
         }
     }
 }
@@ -170,48 +233,8 @@ impl<K: Into<Key>> Extend<(K, Value)> for Details {
 impl Details {
     /// Adds the fields whose keys are not set yet (as [`Details::insert_if_absent`] on each).
     pub fn extend_if_absent<K: Into<Key>>(&mut self, iter: impl IntoIterator<Item = (K, Value)>) {
-        let mut bulk = Bulk::default();
         for (k, v) in iter {
-            bulk.insert(self, k.into(), v, false);
-        }
-    }
-}
-
-/// Up to this many fields, a key is looked up by scanning them; past it, bulk insertion indexes
-/// the keys, so that an object with very many keys (untrusted input) costs linear time, not
-/// quadratic.
-const SCAN_MAX: usize = 32;
-
-/// Inserts many fields into one [`Details`], indexing its keys once there are many.
-#[derive(Default)]
-pub(crate) struct Bulk {
-    index: Option<std::collections::HashMap<Key, usize>>,
-}
-
-impl Bulk {
-    /// Sets `k` (replacing its value when `replace`, else keeping the existing one).
-    pub(crate) fn insert(&mut self, d: &mut Details, k: Key, v: Value, replace: bool) {
-        if self.index.is_none() && d.0.len() >= SCAN_MAX {
-            self.index = Some(
-                d.0.iter()
-                    .enumerate()
-                    .map(|(i, (k, _))| (k.clone(), i))
-                    .collect(),
-            );
-        }
-        let at = match &self.index {
-            Some(index) => index.get(&k).copied(),
-            None => d.position(&k),
-        };
-        match at {
-            Some(i) if replace => d.0[i].1 = v,
-            Some(_) => {}
-            None => {
-                if let Some(index) = &mut self.index {
-                    index.insert(k.clone(), d.0.len());
-                }
-                d.0.push((k, v));
-            }
+            self.insert_if_absent(k, v);
         }
     }
 }
@@ -228,7 +251,7 @@ impl IntoIterator for Details {
     type Item = (Key, Value);
     type IntoIter = std::vec::IntoIter<(Key, Value)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.fields.into_iter()
     }
 }
 
@@ -255,8 +278,8 @@ impl fmt::Debug for Details {
 
 impl Serialize for Details {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut m = s.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
             m.serialize_entry(k.as_ref(), v)?;
         }
         m.end()
@@ -267,9 +290,8 @@ impl Serialize for Details {
 /// last value, as serde_json (linear time however many keys).
 pub(crate) fn read_map<'de, A: MapAccess<'de>>(mut a: A) -> Result<Details, A::Error> {
     let mut d = Details::with_capacity(a.size_hint().unwrap_or(0).min(4096));
-    let mut bulk = Bulk::default();
     while let Some((k, v)) = a.next_entry::<String, Value>()? {
-        bulk.insert(&mut d, Key::Owned(k), v, true);
+        d.insert(Key::Owned(k), v);
     }
     Ok(d)
 }
@@ -297,7 +319,7 @@ mod tests {
 
     #[test]
     fn many_keys_merge_as_few_do() {
-        // Past SCAN_MAX keys the keys are indexed: same results as one insert at a time.
+        // Past SCAN_MAX keys the keys are indexed: same results as with few keys.
         for n in [3, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 500] {
             let incoming: Vec<(String, Value)> = (0..n)
                 .map(|i| (format!("k{}", i % (n / 2 + 1)), json!(i)))
@@ -339,6 +361,59 @@ mod tests {
             m.into_iter().collect::<Vec<_>>(),
             "first place, last value, as serde_json"
         );
+    }
+
+    /// The index that keeps many keys linear: present exactly past `SCAN_MAX` fields and
+    /// naming each key's position, whatever the operations.
+    fn check_index(d: &Details) {
+        match &d.index {
+            Some(index) => {
+                assert!(d.len() > SCAN_MAX, "indexed at {} fields", d.len());
+                assert_eq!(index.len(), d.len());
+                for (i, (k, _)) in d.fields.iter().enumerate() {
+                    assert_eq!(index.get(k.as_ref()), Some(&i), "{k}");
+                }
+            }
+            None => assert!(d.len() <= SCAN_MAX, "not indexed at {} fields", d.len()),
+        }
+    }
+
+    #[test]
+    fn many_keys_are_indexed_through_every_operation() {
+        let mut d = Details::new();
+        for i in 0..100 {
+            d.insert(format!("k{i}"), json!(i));
+            check_index(&d);
+        }
+        assert!(d.index.is_some());
+        d.push_new("new", json!(1));
+        assert!(d.insert_if_absent("other", json!(2)));
+        assert!(!d.insert_if_absent("k7", json!(0)));
+        assert_eq!(d.insert("k3", json!("x")), Some(json!(3)));
+        check_index(&d);
+        for i in (0..100).step_by(3) {
+            assert_eq!(
+                d.remove(&format!("k{i}")),
+                Some(if i == 3 { json!("x") } else { json!(i) })
+            );
+            check_index(&d);
+        }
+        assert_eq!(d["k7"], 7);
+        assert_eq!(d.get("k6"), None);
+        let copy = d.clone();
+        check_index(&copy);
+        assert_eq!(copy, d);
+        let keys: Vec<String> = d.keys().map(str::to_string).collect();
+        for k in keys {
+            d.remove(&k);
+            check_index(&d);
+        }
+        let many: Map<String, Value> = (0..50).map(|i| (format!("m{i}"), json!(i))).collect();
+        let from = Details::from(many);
+        check_index(&from);
+        assert_eq!(from["m49"], 49);
+        let parsed: Details = serde_json::from_str(&serde_json::to_string(&from).unwrap()).unwrap();
+        check_index(&parsed);
     }
 
     #[test]
