@@ -231,7 +231,7 @@ fn slow_idle_and_excess_http_clients_do_not_lock_the_server() {
 /// A syslog listener under test: plain TCP, or TLS with a certificate of its own test CA.
 enum Transport {
     Tcp,
-    Tls(Pki),
+    Tls(Box<Pki>),
 }
 
 /// A syslog client's connection, plain or TLS.
@@ -240,7 +240,7 @@ impl<T: Read + Write> Conn for T {}
 
 impl Transport {
     fn tls() -> Transport {
-        Transport::Tls(Pki::new())
+        Transport::Tls(Box::new(Pki::new()))
     }
 
     fn proto(&self) -> &'static str {
