@@ -7,13 +7,13 @@ use ferrodef_sources::http_body::{parse_bulk, parse_bulk_as, parse_single};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let by_value = parse_bulk(data);
+    let by_value = parse_bulk(data, 64);
     if let Ok(p) = &by_value {
         let is_array = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
         let lines = data.split(|&b| b == b'\n').count();
         assert!(is_array || p.items.len() + p.errors.len() <= lines);
     }
-    let by_incoming = parse_bulk_as::<Incoming>(data);
+    let by_incoming = parse_bulk_as::<Incoming>(data, 64);
     match (&by_value, &by_incoming) {
         (Ok(v), Ok(i)) => {
             assert_eq!(v.errors, i.errors);
@@ -35,5 +35,5 @@ fuzz_target!(|data: &[u8]| {
             let _ = ferrodef_transforms::normalize::normalize_incoming(item.doc, &ctx);
         }
     }
-    let _ = parse_single(data);
+    let _ = parse_single(data, 64);
 });

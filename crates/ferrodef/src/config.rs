@@ -319,6 +319,8 @@ pub struct LimitsFileConfig {
     pub max_lines: Option<usize>,
     /// Fields of one event, details included [2000].
     pub max_fields: Option<usize>,
+    /// Nesting of objects and arrays in one JSON document [64].
+    pub max_depth: Option<usize>,
     /// Errors listed in an answer [100].
     pub max_errors: Option<usize>,
     /// Custom streams [100].
@@ -376,6 +378,7 @@ impl LimitsConfig {
             max_documents: f.max_documents.unwrap_or(d.max_documents),
             max_lines: f.max_lines.unwrap_or(d.max_lines),
             max_fields: f.max_fields.unwrap_or(d.max_fields),
+            max_depth: f.max_depth.unwrap_or(d.max_depth),
             max_errors: f.max_errors.unwrap_or(d.max_errors),
             max_streams: f.max_streams.unwrap_or(d.max_streams),
             max_backlog: f.max_backlog.unwrap_or(d.max_backlog),
@@ -416,6 +419,7 @@ impl LimitsConfig {
             ("max_documents", c.ingest.max_documents),
             ("max_lines", c.ingest.max_lines),
             ("max_fields", c.ingest.max_fields),
+            ("max_depth", c.ingest.max_depth),
             ("max_streams", c.ingest.max_streams),
             ("max_queued_events", c.ingest.max_queued_events),
             ("http_max_connections", c.http.max_connections),

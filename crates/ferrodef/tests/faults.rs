@@ -5,12 +5,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{tls_client, tls_connect, Pki, Server};
 use serde_json::json;
 
 /// Writes a config file with these `[limits]` into `dir`; returns the `--config` arguments.
@@ -228,42 +228,125 @@ fn slow_idle_and_excess_http_clients_do_not_lock_the_server() {
     );
 }
 
-#[test]
-fn idle_syslog_connections_never_lock_out_new_senders() {
+/// A syslog listener under test: plain TCP, or TLS with a certificate of its own test CA.
+enum Transport {
+    Tcp,
+    Tls(Box<Pki>),
+}
+
+/// A syslog client's connection, plain or TLS.
+trait Conn: Read + Write {}
+impl<T: Read + Write> Conn for T {}
+
+impl Transport {
+    fn tls() -> Transport {
+        Transport::Tls(Box::new(Pki::new()))
+    }
+
+    fn proto(&self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Tls(_) => "tls",
+        }
+    }
+
+    /// A server with this listener and the `--config` arguments `cfg`.
+    fn start(&self, cfg: &[String]) -> Server {
+        let mut a = cfg.to_vec();
+        if let Transport::Tls(pki) = self {
+            let (cert, key) = pki.issue("server", false);
+            a.extend(["--syslog-tls".into(), "127.0.0.1:0".into()]);
+            a.extend(["--tls-cert".into(), cert, "--tls-key".into(), key]);
+        }
+        Server::start(&args(&a))
+    }
+
+    /// A connection to the listener (TLS: handshake done); reads time out after `read_timeout`.
+    fn connect(&self, s: &Server, read_timeout: Duration) -> Box<dyn Conn> {
+        let addr = s.syslog_addr(self.proto());
+        match self {
+            Transport::Tcp => {
+                let c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(read_timeout)).unwrap();
+                Box::new(c)
+            }
+            Transport::Tls(pki) => {
+                Box::new(tls_connect(addr, tls_client(pki, None), read_timeout).unwrap())
+            }
+        }
+    }
+}
+
+/// Whether the server closed `c` before its read timeout (a TLS stream may end without a
+/// closing notice).
+fn closed_by_server(c: &mut dyn Conn) -> bool {
+    match c.read(&mut [0u8; 16]) {
+        Ok(n) => n == 0,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+        ),
+    }
+}
+
+fn idle_connections_never_lock_out_new_senders(t: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = limits_config(
         dir.path(),
         "syslog_max_connections = 2\nsyslog_idle_timeout_secs = 600",
     );
-    let s = Server::start(&args(&cfg));
-    let addr = s.syslog_addr("tcp");
-    let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let s = t.start(&cfg);
+    let idle: Vec<Box<dyn Conn>> = (0..2)
+        .map(|_| t.connect(&s, Duration::from_secs(5)))
+        .collect();
+    // A connection is taken for idle once it has been silent for a second.
     std::thread::sleep(Duration::from_millis(1500));
-    let mut sender = TcpStream::connect(addr).unwrap();
+    let mut sender = t.connect(&s, Duration::from_secs(5));
     writeln!(sender, "<13>Nov 30 10:00:00 host app: a new sender").unwrap();
+    sender.flush().unwrap();
     assert_eq!(s.wait_total("summary:\"a new sender\"", 1), 1);
     // One of the idle connections was closed to make room.
     let closed = idle
         .into_iter()
-        .filter(|c| {
-            let mut c = c.try_clone().unwrap();
-            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            matches!(c.read(&mut [0u8; 16]), Ok(0))
-        })
+        .map(|mut c| closed_by_server(&mut *c))
+        .filter(|&closed| closed)
         .count();
     assert_eq!(closed, 1);
 }
 
 #[test]
-fn syslog_idle_timeout_closes_silent_connections() {
+fn idle_syslog_connections_never_lock_out_new_senders() {
+    idle_connections_never_lock_out_new_senders(Transport::Tcp);
+}
+
+#[test]
+fn idle_tls_syslog_connections_never_lock_out_new_senders() {
+    idle_connections_never_lock_out_new_senders(Transport::tls());
+}
+
+fn idle_timeout_closes_silent_connections(t: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = limits_config(dir.path(), "syslog_idle_timeout_secs = 1");
-    let s = Server::start(&args(&cfg));
-    let mut c = TcpStream::connect(s.syslog_addr("tcp")).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    assert!(matches!(c.read(&mut [0u8; 16]), Ok(0)), "not closed");
-    let (_, m) = s.get_text("/metrics");
-    assert!(m.contains("reason=\"idle_timeout\""), "{m}");
+    let s = t.start(&cfg);
+    let mut c = t.connect(&s, Duration::from_secs(10));
+    assert!(closed_by_server(&mut *c), "not closed");
+    let counted = format!(
+        "ferrodef_connection_problems_total{{source=\"syslog_{}\",reason=\"idle_timeout\"}}",
+        t.proto()
+    );
+    assert_eq!(s.metric(&counted), 1);
+}
+
+#[test]
+fn syslog_idle_timeout_closes_silent_connections() {
+    idle_timeout_closes_silent_connections(Transport::Tcp);
+}
+
+#[test]
+fn tls_syslog_idle_timeout_closes_silent_connections() {
+    idle_timeout_closes_silent_connections(Transport::tls());
 }
 
 #[test]
@@ -311,6 +394,85 @@ fn overload_answers_429_with_retry_after_and_loses_nothing_acknowledged() {
     }
     assert!(busy > 0, "never overloaded");
     assert_eq!(s.wait_total("category:load", ok), ok);
+}
+
+/// A server whose indexer commits once a minute, refusing new events past a backlog of 100:
+/// once 200 events are accepted, the backlog stays over its limit for the test.
+fn server_behind_its_backlog(dir: &Path) -> Server {
+    let mut a = limits_config(dir, "max_backlog = 100");
+    a.extend(["--commit-interval-ms".into(), "60000".into()]);
+    let s = Server::start(&args(&a));
+    let body: String = (0..200)
+        .map(|i| format!("{{\"summary\":\"backlog {i}\"}}\n"))
+        .collect();
+    let (status, v) = s.post("/_bulk", "application/x-ndjson", body);
+    assert_eq!(status, 200, "{v}");
+    s
+}
+
+#[test]
+fn a_backlog_over_its_limit_answers_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_behind_its_backlog(dir.path());
+    let r = Server::client()
+        .post(format!("{}/_bulk", s.url))
+        .header("content-type", "application/x-ndjson")
+        .body("{\"summary\":\"refused\"}\n")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "10");
+    let v: serde_json::Value = r.json().unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("events accepted but not yet indexed"),
+        "{v}"
+    );
+    let (_, h) = s.get("/health");
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(
+        h["reasons"][0].as_str().unwrap().contains("(max_backlog)"),
+        "{h}"
+    );
+    assert_eq!(
+        s.metric("ferrodef_events_rejected_total{source=\"http_bulk\",reason=\"backlog\"}"),
+        1
+    );
+    assert!(s.metric("ferrodef_ingest_backlog_events") >= 200);
+}
+
+#[test]
+fn udp_syslog_sheds_and_counts_while_the_ingest_service_holds_batches_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_behind_its_backlog(dir.path());
+    // The UDP listener's batches wait for the backlog to shrink; once its short queue is full,
+    // it sheds (its receive loop never waits).
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = s.syslog_addr("udp");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut sent = 0;
+    while s.metric("ferrodef_syslog_udp_shed_total") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing shed after {sent} datagrams"
+        );
+        for _ in 0..500 {
+            let line = format!("<13>Nov 30 10:00:00 host app: shed {sent}");
+            sock.send_to(line.as_bytes(), addr).unwrap();
+            sent += 1;
+        }
+    }
+    let shed = s.metric("ferrodef_syslog_udp_shed_total");
+    assert!(
+        s.metric("ferrodef_events_rejected_total{source=\"syslog_udp\",reason=\"shed\"}") >= shed
+    );
+    assert_eq!(
+        s.metric("ferrodef_events_accepted_total{source=\"syslog_udp\"}"),
+        0
+    );
+    assert_eq!(s.get("/health").0, 200);
 }
 
 /// Mounts a small tmpfs (the tests run as root, as CI does) for a full-disk test.

@@ -8,7 +8,7 @@ use std::net::{TcpStream, UdpSocket};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{Pki, Server};
+use common::{tls_client, tls_connect, Pki, Server};
 use serde_json::Value;
 
 /// A token unique to this test run, to find exactly the events a test sent.
@@ -148,15 +148,6 @@ fn sshd_lines_over_syslog_are_parsed() {
     assert_eq!(h["processid"], "24187");
 }
 
-fn metric(s: &Server, needle: &str) -> u64 {
-    let (_, text) = s.get_text("/metrics");
-    text.lines()
-        .find(|l| l.starts_with(needle))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
-}
-
 #[test]
 fn bad_input_is_kept_tagged_and_does_not_disturb_other_connections() {
     let s = Server::start(&["--max-message-bytes", "1024"]);
@@ -203,24 +194,15 @@ fn bad_input_is_kept_tagged_and_does_not_disturb_other_connections() {
     assert!(h["summary"].as_str().unwrap().contains('\u{fffd}'), "{h}");
 
     assert_eq!(
-        metric(
-            &s,
-            "ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"truncated\"}"
-        ),
+        s.metric("ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"truncated\"}"),
         1
     );
     assert_eq!(
-        metric(
-            &s,
-            "ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"unparsed\"}"
-        ),
+        s.metric("ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"unparsed\"}"),
         1
     );
     assert_eq!(
-        metric(
-            &s,
-            "ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"invalid_utf8\"}"
-        ),
+        s.metric("ferrodef_events_flagged_total{source=\"syslog_tcp\",reason=\"invalid_utf8\"}"),
         1
     );
 }
@@ -248,42 +230,13 @@ fn http_syslog_and_raw_cef_lines() {
 
 // ---- TLS ----
 
-fn tls_client(pki: &Pki, client_cert: Option<(&str, &str)>) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(pki.path("ca.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let b = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    Arc::new(match client_cert {
-        None => b.with_no_client_auth(),
-        Some((c, k)) => b
-            .with_client_auth_cert(
-                CertificateDer::pem_file_iter(c)
-                    .unwrap()
-                    .map(Result::unwrap)
-                    .collect(),
-                PrivateKeyDer::from_pem_file(k).unwrap(),
-            )
-            .unwrap(),
-    })
-}
-
 /// Sends lines over TLS; Err when the handshake or the write fails.
 fn send_tls(
     addr: std::net::SocketAddr,
     cfg: Arc<rustls::ClientConfig>,
     lines: &[String],
 ) -> std::io::Result<()> {
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(cfg, name).map_err(std::io::Error::other)?;
-    let tcp = TcpStream::connect(addr)?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut tls = tls_connect(addr, cfg, std::time::Duration::from_secs(30))?;
     for l in lines {
         tls.write_all(l.as_bytes())?;
         tls.write_all(b"\n")?;
@@ -328,8 +281,7 @@ fn tls_listener_with_and_without_client_certificates() {
     send_tls(addr, tls_client(&pki, None), &lines).expect("TLS send");
     assert_eq!(s.wait_total(&format!("summary:{t}"), 20), 20);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while metric(
-        &s,
+    while s.metric(
         "ferrodef_connection_problems_total{source=\"syslog_tls\",reason=\"tls_handshake\"}",
     ) != 1
     {

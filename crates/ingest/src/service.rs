@@ -6,8 +6,9 @@
 //! It protects itself: per-request limits (documents, lines, fields per event, errors echoed),
 //! a bounded number of events waiting for the log (a full queue answers "overloaded, retry
 //! after" rather than growing memory), a backlog limit (while indexing is behind or failing,
-//! new events are refused instead of growing the log without bound), a limit on the number of
-//! custom streams, and a shutdown that stops intake, then writes and commits what was accepted.
+//! requests are refused and syslog batches wait, instead of growing the log without bound), a
+//! limit on the number of custom streams, and a shutdown that stops intake, then writes and
+//! commits what was accepted.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ pub struct Limits {
     pub max_lines: usize,
     /// Fields of one event (details leaves included).
     pub max_fields: usize,
+    /// Nesting of objects and arrays in one JSON document (the document itself is depth 1).
+    pub max_depth: usize,
     /// Errors listed in an answer; the rest are counted.
     pub max_errors: usize,
     /// Custom streams (`/custom/<app>`).
@@ -68,6 +71,7 @@ impl Default for Limits {
             max_documents: 100_000,
             max_lines: 100_000,
             max_fields: 2_000,
+            max_depth: 64,
             max_errors: 100,
             max_streams: 100,
             max_backlog: 5_000_000,
@@ -604,7 +608,7 @@ impl IngestService {
 
     /// The service's health (`/health`); also sets the backlog and degraded gauges.
     pub fn health(&self) -> Health {
-        let h = self.inner.status.health();
+        let h = self.inner.status.health(self.inner.limits.max_backlog);
         self.inner.metrics.backlog.set(h.backlog as i64);
         self.inner.metrics.degraded.set(i64::from(h.status != "ok"));
         h
@@ -614,6 +618,8 @@ impl IngestService {
     /// Submissions after this answer [`IngestError::ShuttingDown`].
     pub fn shutdown(&self) {
         self.inner.tx.lock().take();
+        // Syslog batches held back by the backlog limit give up.
+        self.inner.status.wake();
         let threads: Vec<_> = self.inner.threads.lock().drain(..).collect();
         for t in threads {
             let _ = t.join();
@@ -622,9 +628,10 @@ impl IngestService {
 
     /// `POST /events`: one JSON event.
     pub async fn event(&self, source: &str, body: &[u8]) -> Result<Outcome, IngestError> {
-        self.check_backlog()?;
+        self.check_backlog(source)?;
         let _cpu = self.cpu().await?;
-        let raw = http_body::parse_single(body).map_err(|e| self.bad_body(source, e))?;
+        let raw = http_body::parse_single(body, self.inner.limits.max_depth)
+            .map_err(|e| self.bad_body(source, e))?;
         let items = vec![BodyItem {
             line: 1,
             doc: Incoming::from(raw),
@@ -645,11 +652,11 @@ impl IngestService {
         body: &[u8],
         endpoint: Option<&str>,
     ) -> Result<Outcome, IngestError> {
-        self.check_backlog()?;
+        self.check_backlog(source)?;
         self.check_json_body(source, body)?;
         let _cpu = self.cpu().await?;
-        let parsed =
-            http_body::parse_bulk_as::<Incoming>(body).map_err(|e| self.bad_body(source, e))?;
+        let parsed = http_body::parse_bulk_as::<Incoming>(body, self.inner.limits.max_depth)
+            .map_err(|e| self.bad_body(source, e))?;
         self.check_documents(source, parsed.items.len())?;
         let mut errors = json_errors(parsed.errors);
         let (docs, dropped, more) = self.normalize(source, parsed.items, endpoint);
@@ -669,11 +676,12 @@ impl IngestService {
                 line: None,
             }
         })?;
-        self.check_backlog()?;
+        self.check_backlog(source)?;
         self.check_stream(&stream)?;
         self.check_json_body(source, body)?;
         let _cpu = self.cpu().await?;
-        let (items, errors) = custom_items(body).map_err(|e| self.bad_body(source, e))?;
+        let (items, errors) = custom_items(body, self.inner.limits.max_depth)
+            .map_err(|e| self.bad_body(source, e))?;
         self.check_documents(source, items.len())?;
         let mut errors = json_errors(errors);
         let now = Utc::now();
@@ -699,7 +707,7 @@ impl IngestService {
     /// Raw lines (syslog, CEF, any text), one message per line: `POST /syslog`, raw `/cef`,
     /// file imports.
     pub async fn lines(&self, source: &str, body: &[u8]) -> Result<Outcome, IngestError> {
-        self.check_backlog()?;
+        self.check_backlog(source)?;
         self.check_lines(
             source,
             body,
@@ -723,9 +731,12 @@ impl IngestService {
             .await
     }
 
-    /// A batch of de-framed messages from a syslog listener. Waits for room in the queue as long
-    /// as it takes (TCP back-pressure); fails only when the service stops or the log fails.
+    /// A batch of de-framed messages from a syslog listener. Waits as long as it takes while the
+    /// backlog is over its limit, then for room in the queue: a TCP/TLS listener stops reading
+    /// its connection meanwhile (back-pressure), the UDP listener's own short queue fills and it
+    /// sheds. Fails only when the service stops or the log fails.
     pub async fn batch(&self, source: &str, batch: &RawBatch) -> Result<Outcome, IngestError> {
+        self.backlog_room().await?;
         let cpu = self.cpu().await?;
         let messages = batch.iter().enumerate().map(|(i, (m, f))| {
             (
@@ -770,12 +781,33 @@ impl IngestService {
             .map_err(|_| IngestError::ShuttingDown)
     }
 
-    fn check_backlog(&self) -> Result<(), IngestError> {
+    /// Refuses new events while the backlog is over its limit.
+    fn check_backlog(&self, source: &str) -> Result<(), IngestError> {
         let backlog = self.inner.status.backlog();
         if backlog > self.inner.limits.max_backlog {
+            self.inner.metrics.rejected(source, "backlog", 1);
             return Err(IngestError::Backlog(backlog));
         }
         Ok(())
+    }
+
+    /// Waits until the backlog is within its limit (the indexer moves the checkpoint), or the
+    /// service stops.
+    async fn backlog_room(&self) -> Result<(), IngestError> {
+        let status = &self.inner.status;
+        loop {
+            // Enabled before the checks: a move between them and the wait is not missed.
+            let progress = status.progress();
+            tokio::pin!(progress);
+            progress.as_mut().enable();
+            if self.inner.tx.lock().is_none() {
+                return Err(IngestError::ShuttingDown);
+            }
+            if status.backlog() <= self.inner.limits.max_backlog {
+                return Ok(());
+            }
+            progress.await;
+        }
     }
 
     /// Refuses a body of more than `limit` lines before parsing it.
@@ -1043,34 +1075,42 @@ pub fn custom_stream(app: &str) -> Result<String, String> {
 }
 
 /// A custom body: a whole-body object or array first (pretty-printed documents span lines),
-/// else lines (NDJSON or bulk).
+/// else lines (NDJSON or bulk); documents nested deeper than `max_depth` are refused.
 #[allow(clippy::type_complexity)]
 fn custom_items(
     body: &[u8],
+    max_depth: usize,
 ) -> Result<(Vec<BodyItem<Value>>, Vec<http_body::ItemError>), http_body::BodyError> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(docs)) => Ok((
-            docs.into_iter()
-                .enumerate()
-                .map(|(i, doc)| BodyItem { line: i + 1, doc })
-                .collect(),
-            Vec::new(),
-        )),
-        Ok(doc @ Value::Object(_)) => Ok((vec![BodyItem { line: 1, doc }], Vec::new())),
+        Ok(Value::Array(docs)) => {
+            let (mut items, mut errors) = (Vec::with_capacity(docs.len()), Vec::new());
+            for (i, doc) in docs.into_iter().enumerate() {
+                match http_body::check_value_depth(&doc, max_depth, i + 1) {
+                    Some(e) => errors.push(e),
+                    None => items.push(BodyItem { line: i + 1, doc }),
+                }
+            }
+            Ok((items, errors))
+        }
+        Ok(doc @ Value::Object(_)) => match http_body::check_value_depth(&doc, max_depth, 1) {
+            Some(e) => Ok((Vec::new(), vec![e])),
+            None => Ok((vec![BodyItem { line: 1, doc }], Vec::new())),
+        },
+        // Not one JSON value (or deeper than serde_json's own limit of 128): line by line.
         _ => {
-            let parsed = http_body::parse_bulk(body)?;
+            let parsed = http_body::parse_bulk(body, max_depth)?;
             Ok((parsed.items, parsed.errors))
         }
     }
 }
 
-/// The documents of a body that were not valid JSON.
+/// The documents of a body that could not be decoded (not valid JSON, nested too deep).
 fn json_errors(errors: Vec<http_body::ItemError>) -> Vec<LineError> {
     errors
         .into_iter()
         .map(|e| LineError {
             line: e.line,
-            reason: "invalid_json",
+            reason: e.reason,
             message: e.message,
         })
         .collect()

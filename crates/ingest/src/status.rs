@@ -38,6 +38,9 @@ pub struct Status {
     /// The log keeps the records after this one whatever the checkpoint (the rules' saved
     /// state covers only up to here: a crash replays the rest into it).
     keep_after: AtomicU64,
+    /// Woken when the checkpoint moves (the backlog shrinks) and when the service stops: what
+    /// syslog batches held back by the backlog limit wait for.
+    progress: tokio::sync::Notify,
 }
 
 impl Status {
@@ -67,6 +70,17 @@ impl Status {
 
     pub(crate) fn set_checkpoint(&self, seq: u64) {
         self.checkpoint.fetch_max(seq, Ordering::AcqRel);
+        self.progress.notify_waiters();
+    }
+
+    /// Resolves at the next [`wake`](Self::wake) or checkpoint move after it is enabled.
+    pub(crate) fn progress(&self) -> tokio::sync::futures::Notified<'_> {
+        self.progress.notified()
+    }
+
+    /// Wakes whoever waits for [`progress`](Self::progress) (the service is stopping).
+    pub(crate) fn wake(&self) {
+        self.progress.notify_waiters();
     }
 
     pub(crate) fn set_indexing_error(&self, e: Option<String>) {
@@ -97,9 +111,15 @@ impl Status {
         self.indexing_error.lock().is_some()
     }
 
-    /// The current health.
-    pub fn health(&self) -> Health {
+    /// The current health; `max_backlog` is the limit beyond which new events are refused.
+    pub fn health(&self, max_backlog: u64) -> Health {
         let mut reasons = Vec::new();
+        let backlog = self.backlog();
+        if backlog > max_backlog {
+            reasons.push(format!(
+                "{backlog} events are accepted but not yet indexed, more than the limit of {max_backlog} (max_backlog): new events are refused (HTTP 503) or held back (syslog TCP/TLS waits, UDP sheds)"
+            ));
+        }
         if let Some(e) = self.indexing_error.lock().as_ref() {
             reasons.push(format!("indexing is failing (accepted events are kept in the write-ahead log and retried): {e}"));
         }
@@ -118,7 +138,7 @@ impl Status {
         Health {
             status: if reasons.is_empty() { "ok" } else { "degraded" },
             reasons,
-            backlog: self.backlog(),
+            backlog,
             quarantined,
         }
     }

@@ -1,17 +1,20 @@
 //! The ingest service in-process over a real tantivy store: limits, re-dating of future events,
 //! custom stream limits, recovery of a failing partition from the log, shutdown.
 
+mod support;
+
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
-use ferrodef_ingest::{IngestConfig, IngestError, IngestService, Limits, Metrics};
+use chrono::Utc;
+use ferrodef_ingest::{IngestError, Limits};
 use ferrodef_store::{
-    AggRequest, AggResponse, PartitionFailure, PartitionInfo, SearchRequest, SearchResponse,
-    SortOrder, Store, StoreError, StoredDoc, TantivyStore,
+    AggRequest, AggResponse, PartitionFailure, PartitionInfo, SearchRequest, SearchResponse, Store,
+    StoreError, StoredDoc, TantivyStore,
 };
 use parking_lot::Mutex;
+use support::{count, eventually, metric, ndjson, start, store_in};
 
 /// A store that refuses the documents of chosen days (as a broken partition would), and
 /// keeps refusing them until `reopen_failed` once the fault is cleared.
@@ -82,77 +85,6 @@ impl Store for FlakyStore {
         broken.retain(|d| failing.contains(d));
         names
     }
-}
-
-fn config(dir: &std::path::Path, limits: Limits) -> IngestConfig {
-    IngestConfig {
-        data_dir: dir.to_path_buf(),
-        max_segment_bytes: 1 << 20,
-        commit_interval: Duration::from_millis(50),
-        mozdefhostname: "test".into(),
-        default_tz: chrono_tz::UTC,
-        max_message_bytes: 64 * 1024,
-        limits,
-        keep_log_after: None,
-    }
-}
-
-fn start(dir: &std::path::Path, store: Arc<dyn Store>, limits: Limits) -> IngestService {
-    let transforms = Arc::new(ferrodef_transforms::pipeline::Pipeline::new(Vec::new()));
-    let (svc, _) = IngestService::start(
-        store,
-        transforms,
-        config(dir, limits),
-        Arc::new(Metrics::new()),
-    )
-    .expect("start");
-    svc
-}
-
-fn count(store: &dyn Store, q: &str) -> u64 {
-    store
-        .search(&SearchRequest {
-            stream: "events".into(),
-            query: ferrodef_query::parse(q).expect("query"),
-            from: None,
-            to: None,
-            size: 0,
-            sort_field: "utctimestamp".into(),
-            order: SortOrder::Desc,
-            now: Utc::now(),
-            budget: Default::default(),
-        })
-        .expect("search")
-        .total
-}
-
-/// Polls `f` until it is true or 20 s pass.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn ndjson(days: &[u32], tag: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, d) in days.iter().enumerate() {
-        let t =
-            Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap() + chrono::Duration::days(*d as i64);
-        out.extend(
-            format!(
-                "{{\"summary\":\"{tag} {i}\",\"category\":\"{tag}\",\"utctimestamp\":\"{}\"}}\n",
-                t.to_rfc3339()
-            )
-            .bytes(),
-        );
-    }
-    out
-}
-
-fn store_in(dir: &std::path::Path) -> TantivyStore {
-    TantivyStore::open(dir.join("index"), Default::default()).expect("store")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,6 +256,78 @@ async fn per_request_limits_name_the_limit() {
         svc.custom("three", b"{\"a\":1}").await,
         Err(IngestError::TooManyStreams(2))
     ));
+    svc.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_nested_deeper_than_max_depth_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(store_in(dir.path()));
+    let limits = Limits {
+        max_depth: 4,
+        ..Limits::default()
+    };
+    let svc = start(dir.path(), store.clone(), limits);
+    // The event is depth 1: `details.a.b` holding an object is depth 4, one more is 5.
+    let ok = r#"{"summary":"shallow","category":"depth","details":{"a":{"b":{"c":1}}}}"#;
+    let deep = r#"{"summary":"deep","details":{"a":{"b":{"c":{"d":1}}}}}"#;
+    let body = format!("{ok}\n{deep}\n");
+    // Bulk and NDJSON: the deep document alone, named with its line and column.
+    let out = svc.events("test", body.as_bytes(), None).await.unwrap();
+    assert_eq!((out.accepted, out.rejected), (1, 1));
+    assert_eq!((out.errors[0].line, out.errors[0].reason), (2, "too_deep"));
+    assert_eq!(
+        out.errors[0].message,
+        "JSON nested deeper than the limit of 4 (max_depth) at line 2, column 44"
+    );
+    // Deeper than serde_json's own limit (128): the same limit is named.
+    let abyss = "{\"a\":".repeat(200) + "1" + &"}".repeat(200);
+    let out = svc
+        .events("test", format!("{ok}\n{abyss}\n").as_bytes(), None)
+        .await
+        .unwrap();
+    assert_eq!((out.accepted, out.rejected), (1, 1));
+    assert!(
+        out.errors[0]
+            .message
+            .contains("limit of 4 (max_depth) at line 2"),
+        "{:?}",
+        out.errors
+    );
+    // One event (`/events`): the body is refused.
+    match svc.event("test", deep.as_bytes()).await {
+        Err(IngestError::BadBody { message, line }) => {
+            assert_eq!(line, Some(1));
+            assert!(message.contains("limit of 4 (max_depth)"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Custom documents (stored as sent): a whole-body object, and NDJSON.
+    match svc.custom("app", deep.as_bytes()).await {
+        Err(IngestError::AllRejected(o)) => {
+            assert_eq!(o.errors[0].line, 1);
+            assert!(
+                o.errors[0]
+                    .message
+                    .contains("nested 5 deep, more than the limit of 4 (max_depth)"),
+                "{:?}",
+                o.errors
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = svc.custom("app", body.as_bytes()).await.unwrap();
+    assert_eq!((out.accepted, out.rejected, out.errors[0].line), (1, 1, 2));
+    eventually("the shallow events", || {
+        count(&*store, "category:depth") == 2
+    });
+    assert_eq!(
+        metric(
+            &svc,
+            "ferrodef_events_rejected_total{source=\"test\",reason=\"too_deep\"}"
+        ),
+        2.0
+    );
     svc.shutdown();
 }
 

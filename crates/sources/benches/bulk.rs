@@ -18,14 +18,15 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(body.len() as u64));
     g.sample_size(20);
     g.bench_function("es_bulk_4mib", |b| {
-        b.iter(|| ferrodef_sources::http_body::parse_bulk(black_box(body.as_bytes())))
+        b.iter(|| ferrodef_sources::http_body::parse_bulk(black_box(body.as_bytes()), 64))
     });
     // As `/_bulk` parses documents to normalize.
     g.bench_function("es_bulk_4mib_incoming", |b| {
         b.iter(|| {
-            ferrodef_sources::http_body::parse_bulk_as::<ferrodef_event::Incoming>(black_box(
-                body.as_bytes(),
-            ))
+            ferrodef_sources::http_body::parse_bulk_as::<ferrodef_event::Incoming>(
+                black_box(body.as_bytes()),
+                64,
+            )
         })
     });
     g.finish();

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -207,6 +208,16 @@ impl Server {
         }
     }
 
+    /// The value of the `/metrics` line starting with `needle` (name and labels), 0 when absent.
+    pub fn metric(&self, needle: &str) -> u64 {
+        let (_, text) = self.get_text("/metrics");
+        text.lines()
+            .find(|l| l.starts_with(needle))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -283,4 +294,49 @@ impl Pki {
     pub fn path(&self, f: &str) -> String {
         self.dir.path().join(f).display().to_string()
     }
+}
+
+/// A TLS client trusting `pki`'s CA, with a client certificate (PEM paths) when given.
+pub fn tls_client(pki: &Pki, client_cert: Option<(&str, &str)>) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(pki.path("ca.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    Arc::new(match client_cert {
+        None => b.with_no_client_auth(),
+        Some((c, k)) => b
+            .with_client_auth_cert(
+                CertificateDer::pem_file_iter(c)
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect(),
+                PrivateKeyDer::from_pem_file(k).unwrap(),
+            )
+            .unwrap(),
+    })
+}
+
+/// A TLS connection to the server `localhost` at `addr`, handshake done, reads timing out after
+/// `read_timeout`.
+pub fn tls_connect(
+    addr: std::net::SocketAddr,
+    cfg: Arc<rustls::ClientConfig>,
+    read_timeout: Duration,
+) -> std::io::Result<rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>> {
+    let name =
+        rustls::pki_types::ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+    let mut conn = rustls::ClientConnection::new(cfg, name).map_err(std::io::Error::other)?;
+    let mut tcp = std::net::TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(read_timeout))?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp)?;
+    }
+    Ok(rustls::StreamOwned::new(conn, tcp))
 }

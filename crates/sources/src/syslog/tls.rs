@@ -151,7 +151,14 @@ impl TlsListener {
                 let acceptor = acceptor.clone();
                 async move {
                     let sink = conn.sink.clone();
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    // A stop (or the connection limit making room) does not wait for it.
+                    let handshake = tokio::select! {
+                        _ = conn.stop.cancelled() => return,
+                        h = handshake => h,
+                    };
+                    match handshake {
                         Ok(Ok(tls)) => read_stream(tls, peer.ip(), "syslog_tls", max, conn).await,
                         Ok(Err(e)) => {
                             tracing::info!(%peer, error = %e, "syslog tls: handshake failed");
