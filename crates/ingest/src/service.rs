@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferrodef_event::{Alert, Incoming, ALERTS_STREAM};
+use ferrodef_event::{is_valid_stream_name, Alert, Incoming, ALERTS_STREAM, MAX_STREAM_NAME};
 use ferrodef_sources::http_body::{self, BodyItem};
 use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink, SinkClosed};
 use ferrodef_store::{DocBody, Store, StoreError};
@@ -1026,18 +1026,16 @@ fn alert_doc(a: &Alert, now: chrono::DateTime<Utc>) -> Pending {
 /// Custom streams are `custom-<app>`.
 const CUSTOM_PREFIX: &str = "custom-";
 
-/// The stream of `/custom/<app>`, or why `app` is not a valid name.
+/// The stream of `/custom/<app>`, or why `app` is not a valid name: `custom-<app>` must be a
+/// valid stream name ([`is_valid_stream_name`]).
 pub fn custom_stream(app: &str) -> Result<String, String> {
-    let ok = !app.is_empty()
-        && app.len() <= 64
-        && app
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
-        Ok(format!("{CUSTOM_PREFIX}{app}"))
+    let stream = format!("{CUSTOM_PREFIX}{app}");
+    if !app.is_empty() && is_valid_stream_name(&stream) {
+        Ok(stream)
     } else {
         Err(format!(
-            "invalid application name '{app}' in /custom/<app>: use 1 to 64 of a-z, 0-9, '-', '_'"
+            "invalid application name '{app}' in /custom/<app>: use 1 to {} of a-z, 0-9, '-', '_'",
+            MAX_STREAM_NAME - CUSTOM_PREFIX.len()
         ))
     }
 }

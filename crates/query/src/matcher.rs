@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
+use ferrodef_event::is_ip_field;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -323,13 +324,6 @@ fn anchored(field: &str, body: &str) -> Result<Regex, MatchError> {
     check_regex(body).map_err(|e| MatchError(format!("field '{field}': {e}")))?;
     Regex::new(&format!("^(?:{body})$"))
         .map_err(|e| MatchError(format!("field '{field}': invalid pattern: {e}")))
-}
-
-fn is_ip_field(f: &str) -> bool {
-    matches!(
-        f,
-        "details.sourceipaddress" | "details.destinationipaddress"
-    )
 }
 
 fn is_date_field(f: &str) -> bool {

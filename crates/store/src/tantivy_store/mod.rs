@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use ferrodef_event::is_valid_stream_name;
 use parking_lot::{Mutex, RwLock};
 use tantivy::query::{AllQuery, Query};
 
@@ -119,13 +120,6 @@ fn parse_day(s: &str) -> Option<u32> {
     Some(n)
 }
 
-fn valid_stream(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 /// The file at the store's root naming its on-disk format.
 pub const FORMAT_FILE: &str = "FORMAT";
 
@@ -190,7 +184,7 @@ impl TantivyStore {
             let Some(stream_name) = stream.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            if !valid_stream(&stream_name) || !stream.path().is_dir() {
+            if !is_valid_stream_name(&stream_name) || !stream.path().is_dir() {
                 continue;
             }
             let days = std::fs::read_dir(stream.path())
@@ -279,7 +273,7 @@ impl Store for TantivyStore {
     }
 
     fn index(&self, docs: Vec<StoredDoc>) -> Result<usize, StoreError> {
-        if let Some(bad) = docs.iter().find(|d| !valid_stream(&d.stream)) {
+        if let Some(bad) = docs.iter().find(|d| !is_valid_stream_name(&d.stream)) {
             return Err(StoreError::BadRequest(format!(
                 "invalid stream name '{}' (document {})",
                 bad.stream, bad.seq

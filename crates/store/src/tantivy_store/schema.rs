@@ -26,6 +26,7 @@
 //!   created before the field existed answer phrases from `summary`'s positions;
 //! - `_source`: the document as JSON, stored, returned by searches.
 
+use ferrodef_event::{IpField, DESTINATION_IP, SOURCE_IP};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, IpAddrOptions, JsonObjectOptions,
     Schema, TextFieldIndexing, TextOptions, STORED,
@@ -33,12 +34,6 @@ use tantivy::schema::{
 
 /// Name of the JSON field holding all keyword and `details.*` fields.
 pub const JSON_FIELD: &str = "f";
-/// Fields of the document that get a dedicated IP-typed tantivy field.
-pub const IP_FIELDS: [(&str, &str); 2] = [
-    ("details.sourceipaddress", "ip_src"),
-    ("details.destinationipaddress", "ip_dst"),
-];
-
 /// Handles to the fields of the schema.
 #[derive(Debug, Clone)]
 pub struct Fields {
@@ -130,13 +125,18 @@ impl Fields {
         })
     }
 
+    /// The IP-typed fields of the event ([`ferrodef_event::IP_FIELDS`]), each with the tantivy
+    /// field that indexes it.
+    pub fn ip_fields(&self) -> [(IpField, Field); 2] {
+        [(SOURCE_IP, self.ip_src), (DESTINATION_IP, self.ip_dst)]
+    }
+
     /// The IP field for a document field name, if that field is IP-typed.
     pub fn ip_field(&self, name: &str) -> Option<Field> {
-        match name {
-            "details.sourceipaddress" => Some(self.ip_src),
-            "details.destinationipaddress" => Some(self.ip_dst),
-            _ => None,
-        }
+        self.ip_fields()
+            .into_iter()
+            .find(|(ip, _)| ip.path == name)
+            .map(|(_, field)| field)
     }
 }
 
