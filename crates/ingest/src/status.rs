@@ -92,11 +92,6 @@ impl Status {
             .saturating_sub(self.checkpoint.load(Ordering::Acquire))
     }
 
-    /// Indexing is failing.
-    pub fn indexing_failed(&self) -> bool {
-        self.indexing_error.lock().is_some()
-    }
-
     /// The current health.
     pub fn health(&self) -> Health {
         let mut reasons = Vec::new();

@@ -225,27 +225,11 @@ impl Matcher {
         &self.expr
     }
 
-    /// Every summary word the query requires (all of them must be in the summary for a match),
-    /// for indexing rules by word; empty when the query does not require any.
-    pub fn required_words(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        required(&self.root, &mut out);
-        out
-    }
-
     /// Every `(field, value)` keyword equality the query requires, for indexing rules.
     pub fn required_keys(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         required_keys(&self.root, &mut out);
         out
-    }
-}
-
-fn required(n: &Node, out: &mut Vec<String>) {
-    match n {
-        Node::Words(w) => out.extend(w.iter().cloned()),
-        Node::And(v) => v.iter().for_each(|c| required(c, out)),
-        _ => {}
     }
 }
 

@@ -34,7 +34,6 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use ferrodef_event::is_valid_stream_name;
 use parking_lot::{Mutex, RwLock};
-use tantivy::query::{AllQuery, Query};
 
 pub use self::aggregate::{parse_interval, MAX_HISTOGRAM_BUCKETS, MAX_TERMS_SIZE};
 use self::partitions::{OpenCache, PartKey, Partition};
@@ -346,11 +345,6 @@ impl Store for TantivyStore {
             })
             .collect()
     }
-}
-
-/// Matches every document (used where a query is required).
-pub fn match_all() -> Box<dyn Query> {
-    Box::new(AllQuery)
 }
 
 /// A partition directory without `meta.json` is one whose creation was cut short (the process
