@@ -122,8 +122,8 @@ fn parse_day(s: &str) -> Option<u32> {
 /// The file at the store's root naming its on-disk format.
 pub const FORMAT_FILE: &str = "FORMAT";
 
-/// The on-disk format this build reads and writes. 2: tantivy with SSTable term dictionaries
-/// (format 1, FST term dictionaries, was written before 2026-11-27 and cannot be read).
+/// The on-disk format this build reads and writes. 2: tantivy with SSTable term dictionaries.
+/// Format 1 (FST term dictionaries) cannot be read.
 pub const FORMAT: &str = "ferrodef-tantivy 2";
 
 /// Checks the format of the store at `root`, writing it for a new store.

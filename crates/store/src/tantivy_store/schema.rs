@@ -17,10 +17,10 @@
 //!   case-sensitive) and fast (terms aggregations, range queries, `_exists_`); numbers and
 //!   RFC 3339 strings are also indexed as numbers and dates;
 //! - `ip_src`, `ip_dst`: the two IP-typed fields, for CIDR and IP range search; indexed only:
-//!   CIDR and range queries walk the sorted address terms. (A fast IP column made every merge
-//!   build a map of all distinct addresses: ~100 MB of memory per million random addresses.)
-//!   Partitions written with fast IP fields still read and write (queries follow each
-//!   partition's schema);
+//!   CIDR and range queries walk the sorted address terms. They are not fast fields: a fast IP
+//!   column makes every merge build a map of all the distinct addresses, whose memory grows
+//!   with their number (BENCHMARKS.md). Partitions written with fast IP fields still read and
+//!   write (queries follow each partition's schema);
 //! - `summary_pairs`: the pairs of consecutive words of `summary`, one term each, documents
 //!   only (no positions): a phrase of two words is one term (see `pairs.rs`). Partitions
 //!   created before the field existed answer phrases from `summary`'s positions;
