@@ -376,19 +376,27 @@ impl IngestService {
             .is_ok()
     }
 
-    /// Runs the detector's time-driven rules (deadman, windows that close) and writes their
-    /// alerts; the binary calls it about once a second. Alerts that cannot be written now are
-    /// kept and written at the next call.
     /// Queues an alert raised outside the rules (ferrodef telling about itself, e.g. a
     /// notifier that fails): written and announced by the next [`detect_tick`](Self::detect_tick).
     pub fn raise_alert(&self, alert: Alert) {
         self.inner.unwritten_alerts.lock().push(alert);
     }
 
+    /// Runs the detector's time-driven rules (deadman, windows that close) and writes their
+    /// alerts; the binary calls it about once a second. Alerts that cannot be written now are
+    /// kept and written at the next call. Each tick done is counted (`rules_ticks`).
     pub async fn detect_tick(&self) -> Result<usize, IngestError> {
         let Some(d) = self.inner.detection.get() else {
             return Ok(0);
         };
+        let written = self.tick_and_write(d).await;
+        self.inner.metrics.rules_ticks.inc();
+        written
+    }
+
+    /// One tick of the time-driven rules: saves their state when due, then writes the alerts
+    /// of the tick and those queued before.
+    async fn tick_and_write(&self, d: &Detection) -> Result<usize, IngestError> {
         let due = {
             let mut last = self.inner.detect_saved.lock();
             let due = last.elapsed() >= DETECT_SAVE_EVERY;
