@@ -386,6 +386,7 @@ async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) ->
         "storage": recent_storage(parts),
         "rules": {
             "events_evaluated": m.rules_evaluated.get(),
+            "ticks": m.rules_ticks.get(),
             "alerts": alerts,
         },
         "notifications": notifications,

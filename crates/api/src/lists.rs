@@ -22,6 +22,7 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use ferrodef_event::format_timestamp;
 use ferrodef_store::Store;
+use ferrodef_transforms::clock::{Clock, SystemClock};
 use ferrodef_transforms::lists::{FeedEntry, ListFeed, ListName as FeedList, Watched};
 use ipnet::IpNet;
 use parking_lot::RwLock;
@@ -221,8 +222,8 @@ impl ListBook {
 
 impl ListBook {
     /// Rebuilds a list from its stream in `store` (oldest change first, read in pages of the
-    /// store's largest search).
-    pub fn load(store: &dyn Store, list: ListName) -> ListBook {
+    /// store's largest search), forgetting the entries expired at `now`.
+    pub fn load(store: &dyn Store, list: ListName, now: DateTime<Utc>) -> ListBook {
         let book = ListBook::default();
         // Changes at a page boundary are read twice, which is harmless (an addition
         // replaces, a removal removes).
@@ -235,7 +236,7 @@ impl ListBook {
         if let Err(e) = read {
             tracing::warn!("the {} could not be read: {e}", list.noun());
         }
-        book.purge(Utc::now());
+        book.purge(now);
         book
     }
 
@@ -321,22 +322,69 @@ impl ListBook {
     }
 }
 
-/// Both lists.
-#[derive(Default)]
+/// Both lists, and the clock that says which of their entries are in force.
 pub struct Lists {
     /// The blocklist.
     pub block: ListBook,
     /// The watchlist.
     pub watch: ListBook,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for Lists {
+    /// Empty lists on the real clock.
+    fn default() -> Lists {
+        Lists::with_clock(Arc::new(SystemClock))
+    }
 }
 
 impl Lists {
-    /// Rebuilds both lists from `store`.
-    pub fn load(store: &dyn Store) -> Lists {
+    /// Empty lists whose entries expire by `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Lists {
         Lists {
-            block: ListBook::load(store, ListName::Block),
-            watch: ListBook::load(store, ListName::Watch),
+            block: ListBook::default(),
+            watch: ListBook::default(),
+            clock,
         }
+    }
+
+    /// Rebuilds both lists from `store`, on the real clock.
+    pub fn load(store: &dyn Store) -> Lists {
+        Lists::load_with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// Rebuilds both lists from `store`; their entries expire by `clock`.
+    pub fn load_with_clock(store: &dyn Store, clock: Arc<dyn Clock>) -> Lists {
+        let now = clock.utc();
+        Lists {
+            block: ListBook::load(store, ListName::Block, now),
+            watch: ListBook::load(store, ListName::Watch, now),
+            clock,
+        }
+    }
+
+    /// The time by the lists' clock: entries expired at it are not in force.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.utc()
+    }
+
+    /// The blocked addresses and networks in force, one a line (a single address as itself,
+    /// networks as `a.b.c.d/n`), sorted; host names and user names are not in it.
+    pub fn blocklist_txt(&self) -> String {
+        let mut lines: Vec<String> = self
+            .block
+            .entries(self.now())
+            .into_iter()
+            .filter(|e| matches!(e.kind, EntryKind::Ip | EntryKind::Cidr))
+            .map(|e| e.value)
+            .collect();
+        lines.sort();
+        lines.dedup();
+        let mut body = lines.join("\n");
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        body
     }
 
     /// Writes again (same entry, user `ferrodef`) every entry in force whose latest record is
@@ -348,7 +396,7 @@ impl Lists {
         ingest: &ferrodef_ingest::IngestService,
         age: Duration,
     ) -> Result<usize, String> {
-        let now = Utc::now();
+        let now = self.now();
         let mut n = 0;
         for list in [ListName::Block, ListName::Watch] {
             let book = self.book(list);
@@ -594,7 +642,7 @@ async fn upsert(
     c: Checked,
     user: &str,
 ) -> Result<(Entry, bool), ApiError> {
-    let now = Utc::now();
+    let now = s.lists.now();
     let book = s.lists.book(list);
     let existing = book.find(c.kind, &c.value, now);
     if existing.is_none() && book.len() >= MAX_ENTRIES {
@@ -660,7 +708,7 @@ fn list_entries(s: &AppState, list: ListName, p: ListParams) -> Result<Response,
     let entries: Vec<Entry> = s
         .lists
         .book(list)
-        .entries(Utc::now())
+        .entries(s.lists.now())
         .into_iter()
         .filter(|e| kind.is_none_or(|k| e.kind == k))
         .filter(|e| {
@@ -688,13 +736,13 @@ async fn add(
     body: Result<Json<NewEntry>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(n) = body.map_err(|e| bad(e.body_text()))?;
-    let c = check(list, n, Utc::now())?;
+    let c = check(list, n, s.lists.now())?;
     let (entry, created) = upsert(s, list, c, user).await?;
     Ok(add_answer(entry, created))
 }
 
 async fn remove(s: &AppState, list: ListName, id: &str, user: &str) -> Result<Response, ApiError> {
-    let now = Utc::now();
+    let now = s.lists.now();
     let Some(entry) = s.lists.book(list).get(id, now) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -771,20 +819,7 @@ pub async fn delete_watchlist(
 /// address as itself, networks as `a.b.c.d/n`), sorted; host names and user names are not in
 /// it. Plain text, as firewalls read external block lists.
 pub async fn blocklist_txt(State(s): State<Arc<AppState>>) -> Response {
-    let mut lines: Vec<String> = s
-        .lists
-        .block
-        .entries(Utc::now())
-        .into_iter()
-        .filter(|e| matches!(e.kind, EntryKind::Ip | EntryKind::Cidr))
-        .map(|e| e.value)
-        .collect();
-    lines.sort();
-    lines.dedup();
-    let mut body = lines.join("\n");
-    if !body.is_empty() {
-        body.push('\n');
-    }
+    let body = s.lists.blocklist_txt();
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -882,7 +917,7 @@ pub async fn mozdef_blockip(
         reason: mozdef_reason(&m, "/blockip")?,
         expires: mozdef_expiry(&m)?,
     };
-    let c = check(ListName::Block, n, Utc::now())?;
+    let c = check(ListName::Block, n, s.lists.now())?;
     let (entry, created) = upsert(&s, ListName::Block, c, &user.0).await?;
     Ok(add_answer(entry, created))
 }
@@ -943,8 +978,8 @@ pub async fn mozdef_watchitem(
         reason: mozdef_reason(&m, "/watchitem")?,
         expires: mozdef_expiry(&m)?,
     };
-    let c = check(ListName::Watch, n, Utc::now())?;
-    if let Some(e) = s.lists.watch.find(c.kind, &c.value, Utc::now()) {
+    let c = check(ListName::Watch, n, s.lists.now())?;
+    if let Some(e) = s.lists.watch.find(c.kind, &c.value, s.lists.now()) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("{} is already on the watchlist (entry {})", e.value, e.id),
@@ -960,7 +995,7 @@ pub async fn mozdef_getwatchlist(State(s): State<Arc<AppState>>) -> Response {
     let list: Vec<String> = s
         .lists
         .watch
-        .entries(Utc::now())
+        .entries(s.lists.now())
         .into_iter()
         .map(|e| e.value)
         .collect();
@@ -1154,6 +1189,41 @@ mod tests {
         assert_eq!(feed.len(), 1);
         lists.block.entries(later);
         assert_eq!(feed.len(), 0);
+    }
+
+    #[test]
+    fn entries_expire_by_the_clock_of_the_lists() {
+        let clock = ferrodef_transforms::clock::ManualClock::new();
+        let lists = Lists::with_clock(clock.clone());
+        let now = lists.now();
+        let expires = parse_expiry(Some("2s"), now).unwrap();
+        lists.block.apply(&Change {
+            utctimestamp: format_timestamp(&now),
+            user: "ann".into(),
+            action: Action::Add,
+            id: "bl-1".into(),
+            entry: Some(Entry {
+                id: "bl-1".into(),
+                kind: EntryKind::Ip,
+                value: "192.0.2.10".into(),
+                reason: "short".into(),
+                expires: expires.map(|t| format_timestamp(&t)),
+                creator: "ann".into(),
+                created: format_timestamp(&now),
+            }),
+        });
+        assert_eq!(lists.blocklist_txt(), "192.0.2.10\n");
+        assert_eq!(lists.block.entries(lists.now()).len(), 1);
+        clock.advance(std::time::Duration::from_millis(1999));
+        assert_eq!(lists.blocklist_txt(), "192.0.2.10\n", "not yet");
+        clock.advance(std::time::Duration::from_millis(1));
+        assert_eq!(lists.blocklist_txt(), "");
+        assert!(lists.block.entries(lists.now()).is_empty());
+        // Nothing in force holds the value: adding it again makes a new entry.
+        assert!(lists
+            .block
+            .find(EntryKind::Ip, "192.0.2.10", lists.now())
+            .is_none());
     }
 
     #[test]

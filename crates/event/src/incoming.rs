@@ -3,8 +3,9 @@
 //! Normalization reads each top-level field of an incoming object once, in order, and merges
 //! its `details` (or `fields`) object into the event's [`Details`]. Parsing such a document
 //! into a `serde_json::Value` first builds a hash map per object (and hashes every key) only to
-//! take it apart again: that was a third of the HTTP side's CPU. An [`Incoming`] holds the
-//! top-level fields in a vector and a `details`/`fields` object directly as [`Details`].
+//! take it apart again, a large share of the HTTP side's CPU (BENCHMARKS.md). An [`Incoming`]
+//! holds the top-level fields in a vector and a `details`/`fields` object directly as
+//! [`Details`].
 //!
 //! It reads as `serde_json::Value` would: a repeated key keeps its first place and its last
 //! value, numbers are the same numbers (tested).

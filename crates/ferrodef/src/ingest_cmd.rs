@@ -142,7 +142,6 @@ struct Totals {
     accepted: u64,
     dropped: u64,
     rejected: u64,
-    flagged: u64,
     reasons: BTreeMap<String, u64>,
     examples: Vec<String>,
 }
@@ -372,13 +371,7 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
     if a.batch == 0 || a.concurrency == 0 {
         bail!("--batch and --concurrency must be at least 1");
     }
-    let mut files = a.files.clone();
-    for f in &files {
-        if f != Path::new("-") && !f.is_file() {
-            bail!("{}: no such file", f.display());
-        }
-    }
-    rotation_order(&mut files);
+    let files = files_in_order(&a.files)?;
     let core = match &a.data_dir {
         Some(d) => {
             let cfg = crate::config::Config::resolve(&crate::config::ServeArgs {
@@ -391,19 +384,7 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
     };
     let target = Arc::new(match &core {
         Some(c) => Target::Local(c.ingest.clone()),
-        None => Target::Http {
-            client: a
-                .auth
-                .builder()?
-                .timeout(Duration::from_secs(120))
-                .build()?,
-            server: a
-                .server
-                .as_deref()
-                .unwrap_or("http://127.0.0.1:8080")
-                .trim_end_matches('/')
-                .to_string(),
-        },
+        None => http_target(&a)?,
     });
     let total_bytes: u64 = files
         .iter()
@@ -411,19 +392,8 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
         .map(|m| m.len())
         .sum();
     let counter = Arc::new(AtomicU64::new(0));
-    let bar = if a.quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new(total_bytes);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(a.concurrency * 2);
+    let bar = progress_bar(a.quiet, total_bytes);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(a.concurrency * 2);
     let reader = {
         let counter = counter.clone();
         let (format, batch) = (a.format, a.batch);
@@ -437,17 +407,88 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
     };
     let totals = Arc::new(std::sync::Mutex::new(Totals::default()));
     let started = Instant::now();
-    let mut inflight = tokio::task::JoinSet::new();
-    let mut first_error: Option<anyhow::Error> = None;
-    let tick = |bar: &ProgressBar, totals: &std::sync::Mutex<Totals>| {
+    let tick = |totals: &std::sync::Mutex<Totals>| {
         bar.set_position(counter.load(Ordering::Relaxed));
         if let Ok(t) = totals.lock() {
             let rate = t.read as f64 / started.elapsed().as_secs_f64().max(0.001);
             bar.set_message(format!("{} events, {:.0} events/s", t.read, rate));
         }
     };
+    let first_error = send_all(rx, &target, a.concurrency, &totals, tick).await;
+    bar.finish_and_clear();
+    let read_result = reader.await?;
+    drop(target);
+    if let Some(c) = core {
+        c.stop().await?;
+    }
+    let t = totals.lock().map_err(|_| anyhow::anyhow!("totals lock"))?;
+    print_summary(&t, files.len(), started.elapsed().as_secs_f64());
+    read_result?;
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The files to import, each checked to exist (`-` is standard input), rotated sets oldest
+/// first.
+fn files_in_order(files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    for f in files {
+        if f != Path::new("-") && !f.is_file() {
+            bail!("{}: no such file", f.display());
+        }
+    }
+    let mut files = files.to_vec();
+    rotation_order(&mut files);
+    Ok(files)
+}
+
+/// The running server of `--server` (default `http://127.0.0.1:8080`), with the credentials
+/// of the arguments.
+fn http_target(a: &IngestArgs) -> anyhow::Result<Target> {
+    Ok(Target::Http {
+        client: a
+            .auth
+            .builder()?
+            .timeout(Duration::from_secs(120))
+            .build()?,
+        server: a
+            .server
+            .as_deref()
+            .unwrap_or("http://127.0.0.1:8080")
+            .trim_end_matches('/')
+            .to_string(),
+    })
+}
+
+/// The progress bar over `total_bytes` of files read (hidden when `quiet`).
+fn progress_bar(quiet: bool, total_bytes: u64) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(total_bytes);
+    b.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+/// Sends the batches of `rx` to `target`, `concurrency` at a time, adding up `totals` and
+/// calling `tick` as they go; stops at the first error, which it answers.
+async fn send_all(
+    mut rx: tokio::sync::mpsc::Receiver<Batch>,
+    target: &Arc<Target>,
+    concurrency: usize,
+    totals: &Arc<std::sync::Mutex<Totals>>,
+    tick: impl Fn(&std::sync::Mutex<Totals>),
+) -> Option<anyhow::Error> {
+    let mut inflight = tokio::task::JoinSet::new();
+    let mut first_error: Option<anyhow::Error> = None;
     while let Some(b) = rx.recv().await {
-        while inflight.len() >= a.concurrency {
+        while inflight.len() >= concurrency {
             if let Some(Ok(Err(e))) = inflight.join_next().await {
                 first_error.get_or_insert(e);
             }
@@ -457,45 +498,37 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
         }
         let (target, shared) = (target.clone(), totals.clone());
         inflight.spawn(async move { send(&target, &b, &shared).await });
-        tick(&bar, &totals);
+        tick(totals);
     }
     drop(rx);
     while let Some(r) = inflight.join_next().await {
         if let Ok(Err(e)) = r {
             first_error.get_or_insert(e);
         }
-        tick(&bar, &totals);
+        tick(totals);
     }
-    bar.finish_and_clear();
-    let read_result = reader.await?;
-    drop(target);
-    if let Some(c) = core {
-        c.stop().await?;
-    }
-    let t = totals.lock().map_err(|_| anyhow::anyhow!("totals lock"))?;
-    let secs = started.elapsed().as_secs_f64();
+    first_error
+}
+
+/// Prints what was read, accepted, dropped and rejected (with the reasons and a few
+/// examples).
+fn print_summary(t: &Totals, files: usize, secs: f64) {
     println!(
         "read {} events from {} file(s) in {:.1} s ({:.0} events/s): accepted {}, dropped by transforms {}, rejected {}",
         t.read,
-        files.len(),
+        files,
         secs,
         t.read as f64 / secs.max(0.001),
         t.accepted,
         t.dropped,
         t.rejected
     );
-    let _ = t.flagged;
     for (reason, n) in &t.reasons {
         println!("  rejected {n}: {reason}");
     }
     for e in &t.examples {
         println!("  e.g. {e}");
     }
-    read_result?;
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

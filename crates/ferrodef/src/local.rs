@@ -1,5 +1,5 @@
-//! A `ferrodef serve` child process on loopback, for commands that work on a data directory
-//! (`ingest --data-dir`, `bench`): they then go through exactly the server's own code paths.
+//! A `ferrodef serve` child process on loopback, for the `bench` tools that work on a data
+//! directory: they then go through exactly the server's own code paths.
 //!
 //! The tools authenticate to it with a token of role analyst (read and ingest) made for the
 //! run on the data directory (owner `source:ferrodef-local`) and revoked when the server stops.

@@ -215,69 +215,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     let notify = start_notify(&cfg, &core)?;
     let auth = start_auth(&cfg, &core).await?;
-    let sessions = auth.clone();
-    let lists = Arc::new(ferrodef_api::lists::Lists::load(&*core.store));
-    lists.publish_to(core.list_feed.clone());
-    let incidents = Arc::new(ferrodef_api::incidents::IncidentBook::load(&*core.store));
-    spawn_list_refresh(
-        lists.clone(),
-        incidents.clone(),
-        core.ingest.clone(),
-        cfg.retention_days,
-    );
-    let state = Arc::new(AppState {
-        store: core.store.clone(),
-        ingest: core.ingest.clone(),
-        metrics: core.metrics.clone(),
-        config: ApiConfig {
-            mozdefhostname: cfg.mozdefhostname.clone(),
-            max_body_bytes: cfg.max_body_bytes,
-            body_timeout: cfg.limits.body_timeout,
-        },
-        started,
-        body_budget: BodyBudget::new(cfg.limits.body_memory_bytes, Duration::from_secs(1)),
-        search: ferrodef_api::search::SearchGate::new(
-            cfg.max_concurrent_searches,
-            Duration::from_millis(cfg.search_timeout_ms),
-        ),
-        alerts: book.clone(),
-        notify: notify.clone(),
-        lists: lists.clone(),
-        incidents,
-        auth,
-        auth_config: ferrodef_api::auth::AuthConfig {
-            require_ingest_token: cfg.auth.require_ingest_token,
-        },
-    });
+    let state = app_state(&cfg, &core, started, book, notify.clone(), auth.clone());
     let stop = CancellationToken::new();
     let listeners = start_syslog(&cfg, core.ingest.clone(), &stop).await?;
-    let app = router(state);
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("listening on {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
-    let tls = match &cfg.http_tls {
-        Some(t) => Some(Arc::new(
-            ferrodef_sources::syslog::server_config(t).context("HTTPS listener")?,
-        )),
-        None => None,
-    };
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(
-        data_dir = %cfg.data_dir.display(),
-        require_ingest_token = cfg.auth.require_ingest_token,
-        "ferrodef listening on {scheme}://{addr}"
-    );
-    println!("ferrodef listening on {scheme}://{addr}");
-    let metrics = core.metrics.clone();
-    let http = tokio::spawn(ferrodef_api::server::serve_tls(
-        listener,
-        app,
-        cfg.limits.http,
-        tls,
-        stop.clone(),
-        move || metrics.connection_problem("http", "too_many_connections"),
-    ));
+    let http = start_http(&cfg, router(state), core.metrics.clone(), &stop).await?;
     shutdown_signal().await;
     tracing::info!("stopping: no new connections; finishing requests in progress");
     stop.cancel();
@@ -295,23 +236,108 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!("committing accepted events");
     let stopped = core.stop().await;
     // The last uses of sessions not written yet.
-    let _ = tokio::task::spawn_blocking(move || sessions.save_sessions(true)).await;
+    let _ = tokio::task::spawn_blocking(move || auth.save_sessions(true)).await;
     if let Some(d) = notify {
-        // The listener holds it weakly; the API state is gone with the HTTP server.
-        match Arc::try_unwrap(d) {
-            Ok(d) => {
-                let r = d.shutdown(grace).await;
-                if r.abandoned > 0 {
-                    tracing::warn!(
-                        abandoned = r.abandoned,
-                        "notifications not delivered before the grace period ended"
-                    );
-                }
-            }
-            Err(_) => tracing::warn!("notifications still in use at shutdown; not flushed"),
-        }
+        flush_notifications(d, grace).await;
     }
     stopped
+}
+
+/// What the API's handlers share: the core's store and ingest service, the alerts' book, the
+/// lists and incidents (loaded from the store, refreshed before retention would drop them),
+/// users and notifications.
+fn app_state(
+    cfg: &Config,
+    core: &Core,
+    started: Instant,
+    alerts: Arc<ferrodef_api::alerts::AlertBook>,
+    notify: Option<Arc<ferrodef_notify::Dispatcher>>,
+    auth: Arc<ferrodef_auth::Auth>,
+) -> Arc<AppState> {
+    let lists = Arc::new(ferrodef_api::lists::Lists::load(&*core.store));
+    lists.publish_to(core.list_feed.clone());
+    let incidents = Arc::new(ferrodef_api::incidents::IncidentBook::load(&*core.store));
+    spawn_list_refresh(
+        lists.clone(),
+        incidents.clone(),
+        core.ingest.clone(),
+        cfg.retention_days,
+    );
+    Arc::new(AppState {
+        store: core.store.clone(),
+        ingest: core.ingest.clone(),
+        metrics: core.metrics.clone(),
+        config: ApiConfig {
+            mozdefhostname: cfg.mozdefhostname.clone(),
+            max_body_bytes: cfg.max_body_bytes,
+            body_timeout: cfg.limits.body_timeout,
+        },
+        started,
+        body_budget: BodyBudget::new(cfg.limits.body_memory_bytes, Duration::from_secs(1)),
+        search: ferrodef_api::search::SearchGate::new(
+            cfg.max_concurrent_searches,
+            Duration::from_millis(cfg.search_timeout_ms),
+        ),
+        alerts,
+        notify,
+        lists,
+        incidents,
+        auth,
+        auth_config: ferrodef_api::auth::AuthConfig {
+            require_ingest_token: cfg.auth.require_ingest_token,
+        },
+    })
+}
+
+/// Binds the HTTP(S) listener of `cfg` and serves `app` on it until `stop`.
+async fn start_http(
+    cfg: &Config,
+    app: axum::Router,
+    metrics: Arc<Metrics>,
+    stop: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let tls = match &cfg.http_tls {
+        Some(t) => Some(Arc::new(
+            ferrodef_sources::syslog::server_config(t).context("HTTPS listener")?,
+        )),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        data_dir = %cfg.data_dir.display(),
+        require_ingest_token = cfg.auth.require_ingest_token,
+        "ferrodef listening on {scheme}://{addr}"
+    );
+    println!("ferrodef listening on {scheme}://{addr}");
+    Ok(tokio::spawn(ferrodef_api::server::serve_tls(
+        listener,
+        app,
+        cfg.limits.http,
+        tls,
+        stop.clone(),
+        move || metrics.connection_problem("http", "too_many_connections"),
+    )))
+}
+
+/// Delivers the notifications still queued, for at most `grace`.
+async fn flush_notifications(d: Arc<ferrodef_notify::Dispatcher>, grace: Duration) {
+    // The listener holds it weakly; the API state is gone with the HTTP server.
+    match Arc::try_unwrap(d) {
+        Ok(d) => {
+            let r = d.shutdown(grace).await;
+            if r.abandoned > 0 {
+                tracing::warn!(
+                    abandoned = r.abandoned,
+                    "notifications not delivered before the grace period ended"
+                );
+            }
+        }
+        Err(_) => tracing::warn!("notifications still in use at shutdown; not flushed"),
+    }
 }
 
 /// Opens the users and tokens of the data directory, sends the security events to the store

@@ -89,11 +89,56 @@ fn wait_alerts(s: &Server, query: &str, pred: impl Fn(&Value) -> bool) -> Value 
     }
 }
 
-/// Follows the live feed (`/api/alerts/stream`) in a thread; the thread ends with the first
-/// alert pushed.
+/// `/status`.
+fn status(s: &Server) -> Value {
+    let (code, v) = s.get("/status");
+    assert_eq!(code, 200, "{v}");
+    v
+}
+
+/// Waits until the time-driven rules have ticked `n` more times (`/status` counts the ticks
+/// done), then until everything accepted is searchable: whatever the events posted before and
+/// those ticks raised is then in the store. `n` = 2 makes sure that a whole tick ran after the
+/// call (the first may have begun before).
+fn settle(s: &Server, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ticks = |v: &Value| {
+        v["rules"]["ticks"]
+            .as_u64()
+            .expect("rules.ticks in /status")
+    };
+    let target = ticks(&status(s)) + n;
+    loop {
+        let v = status(s);
+        if ticks(&v) >= target {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rules did not tick {n} times: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    loop {
+        let v = status(s);
+        if v["events_pending"] == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "accepted events still pending: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Follows the live feed (`/api/alerts/stream`) in a thread, returning once the server has
+/// subscribed it (its answer's head arrived: the handler subscribes before answering); the
+/// thread ends with the first alert pushed.
 fn first_alert_on_the_feed(s: &Server) -> std::thread::JoinHandle<Value> {
     let url = format!("{}/api/alerts/stream", s.url);
-    std::thread::spawn(move || {
+    let (subscribed, on_subscribed) = std::sync::mpsc::channel();
+    let feed = std::thread::spawn(move || {
         let resp = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -103,6 +148,7 @@ fn first_alert_on_the_feed(s: &Server) -> std::thread::JoinHandle<Value> {
             .send()
             .expect("stream");
         assert_eq!(resp.status().as_u16(), 200);
+        let _ = subscribed.send(());
         for line in BufReader::new(resp).lines() {
             let line = line.expect("line");
             if let Some(data) = line.strip_prefix("data:") {
@@ -110,7 +156,14 @@ fn first_alert_on_the_feed(s: &Server) -> std::thread::JoinHandle<Value> {
             }
         }
         panic!("the stream ended without an alert");
-    })
+    });
+    if on_subscribed.recv_timeout(Duration::from_secs(30)).is_err() {
+        match feed.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(v) => panic!("the live feed gave {v} before it was subscribed"),
+        }
+    }
+    feed
 }
 
 #[test]
@@ -120,7 +173,6 @@ fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
 
     // Live feed first, so the alert is seen as it lands.
     let feed = first_alert_on_the_feed(&s);
-    std::thread::sleep(Duration::from_millis(300));
 
     // Nine failures: below the threshold of ten.
     let (status, v) = s.post(
@@ -227,7 +279,8 @@ fn bruteforce_alert_is_stored_pushed_triaged_and_survives_a_restart() {
         sshd_failures(10, "203.0.113.9", "web3"),
     );
     assert_eq!(status, 200);
-    std::thread::sleep(Duration::from_millis(1500));
+    settle(&s, 2);
+    assert_eq!(s.total("hostname:web3"), 10);
     let (_, v) = s.get("/api/alerts?rule=bruteforce_ssh");
     assert_eq!(v["total"], 1, "suppressed after the restart too: {v}");
     // Another source is another alert.
@@ -355,7 +408,7 @@ fn disabled_rules_are_listed_but_not_run() {
     assert_eq!(v["total"], 1, "{v}");
     assert_eq!(v["alerts"][0]["classname"], "SilenceOn", "{v}");
     // Both would have fired at the same tick; two more ticks: still only the enabled one.
-    std::thread::sleep(Duration::from_secs(2));
+    settle(&s, 2);
     let (_, v) = s.get("/api/alerts?category=deadman");
     let names: Vec<&str> = v["alerts"]
         .as_array()
@@ -618,7 +671,7 @@ fn impossible_travel_through_serve_alerts_once_across_a_restart() {
     let s = Server::start_in(&data, &args);
     let (status, v) = s.post("/syslog", "text/plain", tokyo);
     assert_eq!(status, 200, "{v}");
-    std::thread::sleep(Duration::from_secs(2));
+    settle(&s, 2);
     let (_, v) = s.get("/api/alerts?rule=geomodel_location");
     assert_eq!(v["total"], 1, "fired once: {v}");
 }
@@ -999,7 +1052,6 @@ fn repeated_console_login_failures_raise_ferrodefs_own_alert() {
 fn an_alert_from_the_live_feed_can_be_opened_and_triaged_at_once() {
     let s = Server::start(&[]);
     let feed = first_alert_on_the_feed(&s);
-    std::thread::sleep(Duration::from_millis(300));
     let (status, v) = s.post(
         "/_bulk",
         "application/x-ndjson",

@@ -80,6 +80,9 @@ pub struct Metrics {
     /// Events the rules evaluated (each event of each batch handed to the detect stage; the
     /// replay of the log after a crash is not counted).
     pub rules_evaluated: Counter,
+    /// Ticks of the time-driven rules done: each counted once its alerts were written (or
+    /// kept for the next tick), so that a test can wait for ticks instead of sleeping.
+    pub rules_ticks: Counter,
     /// Alerts written to the log, by the kind of rule that raised them.
     pub alerts_raised: Family<KindLabel, Counter>,
 }
@@ -206,11 +209,17 @@ impl Metrics {
             udp_shed.clone(),
         );
         let rules_evaluated = Counter::default();
+        let rules_ticks = Counter::default();
         let alerts_raised = Family::<KindLabel, Counter>::default();
         registry.register(
             "rules_evaluated_events",
             "Events evaluated by the rules",
             rules_evaluated.clone(),
+        );
+        registry.register(
+            "rules_ticks",
+            "Ticks of the time-driven rules done",
+            rules_ticks.clone(),
         );
         registry.register(
             "alerts_raised",
@@ -225,6 +234,7 @@ impl Metrics {
         Metrics {
             registry,
             rules_evaluated,
+            rules_ticks,
             alerts_raised,
             log_errors,
             quarantined,

@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferrodef_event::{Alert, Incoming, ALERTS_STREAM};
+use ferrodef_event::{is_valid_stream_name, Alert, Incoming, ALERTS_STREAM, MAX_STREAM_NAME};
 use ferrodef_sources::http_body::{self, BodyItem};
 use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink, SinkClosed};
 use ferrodef_store::{DocBody, Store, StoreError};
@@ -380,19 +380,27 @@ impl IngestService {
             .is_ok()
     }
 
-    /// Runs the detector's time-driven rules (deadman, windows that close) and writes their
-    /// alerts; the binary calls it about once a second. Alerts that cannot be written now are
-    /// kept and written at the next call.
     /// Queues an alert raised outside the rules (ferrodef telling about itself, e.g. a
     /// notifier that fails): written and announced by the next [`detect_tick`](Self::detect_tick).
     pub fn raise_alert(&self, alert: Alert) {
         self.inner.unwritten_alerts.lock().push(alert);
     }
 
+    /// Runs the detector's time-driven rules (deadman, windows that close) and writes their
+    /// alerts; the binary calls it about once a second. Alerts that cannot be written now are
+    /// kept and written at the next call. Each tick done is counted (`rules_ticks`).
     pub async fn detect_tick(&self) -> Result<usize, IngestError> {
         let Some(d) = self.inner.detection.get() else {
             return Ok(0);
         };
+        let written = self.tick_and_write(d).await;
+        self.inner.metrics.rules_ticks.inc();
+        written
+    }
+
+    /// One tick of the time-driven rules: saves their state when due, then writes the alerts
+    /// of the tick and those queued before.
+    async fn tick_and_write(&self, d: &Detection) -> Result<usize, IngestError> {
         let due = {
             let mut last = self.inner.detect_saved.lock();
             let due = last.elapsed() >= DETECT_SAVE_EVERY;
@@ -1058,18 +1066,16 @@ fn alert_doc(a: &Alert, now: chrono::DateTime<Utc>) -> Pending {
 /// Custom streams are `custom-<app>`.
 const CUSTOM_PREFIX: &str = "custom-";
 
-/// The stream of `/custom/<app>`, or why `app` is not a valid name.
+/// The stream of `/custom/<app>`, or why `app` is not a valid name: `custom-<app>` must be a
+/// valid stream name ([`is_valid_stream_name`]).
 pub fn custom_stream(app: &str) -> Result<String, String> {
-    let ok = !app.is_empty()
-        && app.len() <= 64
-        && app
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
-        Ok(format!("{CUSTOM_PREFIX}{app}"))
+    let stream = format!("{CUSTOM_PREFIX}{app}");
+    if !app.is_empty() && is_valid_stream_name(&stream) {
+        Ok(stream)
     } else {
         Err(format!(
-            "invalid application name '{app}' in /custom/<app>: use 1 to 64 of a-z, 0-9, '-', '_'"
+            "invalid application name '{app}' in /custom/<app>: use 1 to {} of a-z, 0-9, '-', '_'",
+            MAX_STREAM_NAME - CUSTOM_PREFIX.len()
         ))
     }
 }

@@ -106,11 +106,6 @@ impl Status {
             .saturating_sub(self.checkpoint.load(Ordering::Acquire))
     }
 
-    /// Indexing is failing.
-    pub fn indexing_failed(&self) -> bool {
-        self.indexing_error.lock().is_some()
-    }
-
     /// The current health; `max_backlog` is the limit beyond which new events are refused.
     pub fn health(&self, max_backlog: u64) -> Health {
         let mut reasons = Vec::new();

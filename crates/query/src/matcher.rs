@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
+use ferrodef_event::is_ip_field;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -224,27 +225,11 @@ impl Matcher {
         &self.expr
     }
 
-    /// Every summary word the query requires (all of them must be in the summary for a match),
-    /// for indexing rules by word; empty when the query does not require any.
-    pub fn required_words(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        required(&self.root, &mut out);
-        out
-    }
-
     /// Every `(field, value)` keyword equality the query requires, for indexing rules.
     pub fn required_keys(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         required_keys(&self.root, &mut out);
         out
-    }
-}
-
-fn required(n: &Node, out: &mut Vec<String>) {
-    match n {
-        Node::Words(w) => out.extend(w.iter().cloned()),
-        Node::And(v) => v.iter().for_each(|c| required(c, out)),
-        _ => {}
     }
 }
 
@@ -323,13 +308,6 @@ fn anchored(field: &str, body: &str) -> Result<Regex, MatchError> {
     check_regex(body).map_err(|e| MatchError(format!("field '{field}': {e}")))?;
     Regex::new(&format!("^(?:{body})$"))
         .map_err(|e| MatchError(format!("field '{field}': invalid pattern: {e}")))
-}
-
-fn is_ip_field(f: &str) -> bool {
-    matches!(
-        f,
-        "details.sourceipaddress" | "details.destinationipaddress"
-    )
 }
 
 fn is_date_field(f: &str) -> bool {

@@ -14,6 +14,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ferrodef_event::{DESTINATION_IP, SOURCE_IP};
 use lru::LruCache;
 use maxminddb::Reader;
 use parking_lot::Mutex;
@@ -209,9 +210,9 @@ impl GeoIp {
     pub fn enrich(&self, details: &mut ferrodef_event::Details) -> bool {
         let mut changed = false;
         for (address, location, geopoint) in [
-            ("sourceipaddress", "sourceipgeolocation", "sourceipgeopoint"),
+            (SOURCE_IP.key, "sourceipgeolocation", "sourceipgeopoint"),
             (
-                "destinationipaddress",
+                DESTINATION_IP.key,
                 "destinationipgeolocation",
                 "destinationipgeopoint",
             ),

@@ -36,15 +36,6 @@ impl WalError {
     pub fn raw_os_error(&self) -> Option<i32> {
         self.source.raw_os_error()
     }
-
-    /// An error not tied to a file.
-    pub fn from_io(what: &'static str, source: std::io::Error) -> WalError {
-        WalError {
-            path: PathBuf::new(),
-            what,
-            source,
-        }
-    }
 }
 
 fn err(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> WalError {

@@ -81,62 +81,18 @@ impl TantivyStore {
         let parts = self.parts_in_range(&req.stream, req.from, req.to);
         let queries =
             self.part_queries(&parts, &req.query, req.from, req.to, req.now, &req.budget)?;
-        // The histogram covers from `from` (or the first stored day) to `to` (or the end of
-        // the last stored day).
-        let day_ms = |day: u32, end: bool| {
-            chrono::NaiveDate::from_ymd_opt((day / 10000) as i32, (day / 100) % 100, day % 100)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc().timestamp_millis() + if end { 86_399_999 } else { 0 })
-        };
-        let lo = req
-            .from
-            .map(|t| t.timestamp_millis())
-            .or_else(|| parts.first().and_then(|p| day_ms(p.key.day, false)))
-            .unwrap_or(0);
-        let hi = req
-            .to
-            .map(|t| t.timestamp_millis())
-            .or_else(|| parts.last().and_then(|p| day_ms(p.key.day, true)))
-            .unwrap_or(lo)
-            .max(lo);
+        let bounds = histogram_bounds(req, &parts);
         if let Some(resp) = self.top_strings(req, &parts, &queries)? {
             return Ok(resp);
         }
-        let aggs = Self::aggregations(req, &self.fields, (lo, hi))?;
+        let aggs = Self::aggregations(req, &self.fields, bounds)?;
         if let Some(resp) = self.counted_histogram(req, &parts)? {
             return Ok(resp);
         }
         let limits =
             AggregationLimitsGuard::new(Some(self.opts.aggregation_memory_bytes), Some(u32::MAX));
-        let ctx = || AggContextParams::new(limits.clone(), TokenizerManager::default());
-        let mut total = 0u64;
-        let mut merged: Option<IntermediateAggregationResults> = None;
-        for (part, query) in parts.iter().zip(&queries) {
-            let searcher = part.reader.searcher();
-            if aggs.is_empty() {
-                total += guarded(&req.budget, searcher.search(query, &Count))? as u64;
-                continue;
-            }
-            // Field names follow the partition's schema (`timestamp` moved out of `f`).
-            let part_aggs = if part.fields.schema == self.fields.schema {
-                aggs.clone()
-            } else {
-                Self::aggregations(req, &part.fields, (lo, hi))?
-            };
-            let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx());
-            let (count, inter) = guarded(&req.budget, searcher.search(query, &(Count, collector)))
-                .map_err(|e| too_big(e, req, self.opts.aggregation_memory_bytes))?;
-            total += count as u64;
-            match &mut merged {
-                Some(m) => m
-                    .merge_fruits(inter)
-                    .map_err(|e| too_big(e.into(), req, self.opts.aggregation_memory_bytes))?,
-                None => merged = Some(inter),
-            }
-        }
-        if let Some(e) = req.budget.stopped() {
-            return Err(e);
-        }
+        let (total, merged) =
+            self.collect_aggregations(req, &parts, &queries, &aggs, bounds, &limits)?;
         let mut resp = AggResponse {
             total,
             terms: None,
@@ -148,7 +104,7 @@ impl TantivyStore {
         let result = match merged {
             Some(m) => {
                 let final_res = m
-                    .into_final_result(aggs.clone(), ctx().limits)
+                    .into_final_result(aggs, limits)
                     .map_err(|e| too_big(e.into(), req, self.opts.aggregation_memory_bytes))?;
                 serde_json::to_value(final_res)
                     .map_err(|e| StoreError::Engine(format!("aggregation result: {e}")))?
@@ -159,29 +115,99 @@ impl TantivyStore {
             resp.terms = Some(result.get("terms").map(term_buckets).unwrap_or_default());
         }
         if req.interval.is_some() {
-            let buckets = result
-                .get("histogram")
-                .and_then(|h| h.get("buckets"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            resp.histogram = Some(
-                buckets
-                    .iter()
-                    .map(|b| {
-                        bucket(
-                            b.get("key").and_then(Value::as_f64).unwrap_or(0.0) as i64,
-                            b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
-                            req.terms
-                                .as_ref()
-                                .map(|_| b.get("terms").map(term_buckets).unwrap_or_default()),
-                        )
-                    })
-                    .collect(),
-            );
+            resp.histogram = Some(histogram_buckets(req, &result));
         }
         Ok(resp)
     }
+
+    /// Runs tantivy's aggregations `aggs` (a count alone when empty) over each partition with
+    /// its query: the total and the partitions' results merged.
+    fn collect_aggregations(
+        &self,
+        req: &AggRequest,
+        parts: &[std::sync::Arc<super::Partition>],
+        queries: &[Box<dyn tantivy::query::Query>],
+        aggs: &Aggregations,
+        bounds: (i64, i64),
+        limits: &AggregationLimitsGuard,
+    ) -> Result<(u64, Option<IntermediateAggregationResults>), StoreError> {
+        let limit = self.opts.aggregation_memory_bytes;
+        let mut total = 0u64;
+        let mut merged: Option<IntermediateAggregationResults> = None;
+        for (part, query) in parts.iter().zip(queries) {
+            let searcher = part.reader.searcher();
+            if aggs.is_empty() {
+                total += guarded(&req.budget, searcher.search(query, &Count))? as u64;
+                continue;
+            }
+            // Field names follow the partition's schema (`timestamp` moved out of `f`).
+            let part_aggs = if part.fields.schema == self.fields.schema {
+                aggs.clone()
+            } else {
+                Self::aggregations(req, &part.fields, bounds)?
+            };
+            let ctx = AggContextParams::new(limits.clone(), TokenizerManager::default());
+            let collector = DistributedAggregationCollector::from_aggs(part_aggs, ctx);
+            let (count, inter) = guarded(&req.budget, searcher.search(query, &(Count, collector)))
+                .map_err(|e| too_big(e, req, limit))?;
+            total += count as u64;
+            match &mut merged {
+                Some(m) => m
+                    .merge_fruits(inter)
+                    .map_err(|e| too_big(e.into(), req, limit))?,
+                None => merged = Some(inter),
+            }
+        }
+        if let Some(e) = req.budget.stopped() {
+            return Err(e);
+        }
+        Ok((total, merged))
+    }
+}
+
+/// The first and last millisecond a histogram covers: from `from` (or the start of the first
+/// stored day) to `to` (or the end of the last stored day).
+fn histogram_bounds(req: &AggRequest, parts: &[std::sync::Arc<super::Partition>]) -> (i64, i64) {
+    let day_ms = |day: u32, end: bool| {
+        chrono::NaiveDate::from_ymd_opt((day / 10000) as i32, (day / 100) % 100, day % 100)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis() + if end { 86_399_999 } else { 0 })
+    };
+    let lo = req
+        .from
+        .map(|t| t.timestamp_millis())
+        .or_else(|| parts.first().and_then(|p| day_ms(p.key.day, false)))
+        .unwrap_or(0);
+    let hi = req
+        .to
+        .map(|t| t.timestamp_millis())
+        .or_else(|| parts.last().and_then(|p| day_ms(p.key.day, true)))
+        .unwrap_or(lo)
+        .max(lo);
+    (lo, hi)
+}
+
+/// The histogram buckets of tantivy's final `result`.
+fn histogram_buckets(req: &AggRequest, result: &Value) -> Vec<HistogramBucket> {
+    let Some(buckets) = result
+        .get("histogram")
+        .and_then(|h| h.get("buckets"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    buckets
+        .iter()
+        .map(|b| {
+            bucket(
+                b.get("key").and_then(Value::as_f64).unwrap_or(0.0) as i64,
+                b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
+                req.terms
+                    .as_ref()
+                    .map(|_| b.get("terms").map(term_buckets).unwrap_or_default()),
+            )
+        })
+        .collect()
 }
 
 impl TantivyStore {
@@ -233,6 +259,18 @@ impl TantivyStore {
     }
 }
 
+/// The partitions' searchers with their queries, and what a counted histogram needs to know
+/// of the terms field.
+struct Searched<'q> {
+    searchers: Vec<(tantivy::Searcher, &'q dyn tantivy::query::Query)>,
+    /// The terms field's column, if the request has one.
+    column: Option<String>,
+    /// Values in the segments' dictionaries (a value of several segments counted in each).
+    distinct: u64,
+    /// Documents in the segments.
+    docs: u64,
+}
+
 impl TantivyStore {
     /// A date histogram, with or without top values of a field that holds only strings
     /// wherever it is searched: counted by [`super::histogram`]. `None` when the request is of
@@ -251,59 +289,9 @@ impl TantivyStore {
         let ms = parse_interval(interval)?;
         // The times are filtered while counting (`HistogramSpec::within`), not by the query.
         let queries = self.part_queries(parts, &req.query, None, None, req.now, &req.budget)?;
-        let mut column = None;
-        // Values in the segments' dictionaries (a value of several segments counted in each).
-        let mut distinct = 0u64;
-        let mut docs = 0u64;
-        let mut searchers = Vec::with_capacity(parts.len());
-        for (part, query) in parts.iter().zip(&queries) {
-            let searcher = part.reader.searcher();
-            if let Some(field) = &req.terms {
-                let c = agg_field(field, &part.fields)?;
-                if !c.starts_with(&format!("{JSON_FIELD}.")) {
-                    return Ok(None);
-                }
-                if !super::top_terms::only_strings(&searcher, &c)? {
-                    return Ok(None);
-                }
-                distinct += searcher
-                    .segment_readers()
-                    .iter()
-                    .map(|r| {
-                        r.fast_fields()
-                            .str(&c)
-                            .ok()
-                            .flatten()
-                            .map_or(0, |col| col.num_terms() as u64)
-                    })
-                    .sum::<u64>();
-                docs += searcher
-                    .segment_readers()
-                    .iter()
-                    .map(|r| u64::from(r.max_doc()))
-                    .sum::<u64>();
-                column = Some(c);
-            }
-            searchers.push((searcher, query.as_ref()));
-        }
-        // Buckets: from `from` to `to` when both are given (empty ones included, as
-        // Elasticsearch's extended bounds); else from the first to the last bucket holding a
-        // document, within the times the segments hold.
-        let (mut data_lo, mut data_hi) = (i64::MAX, i64::MIN);
-        for (searcher, _) in &searchers {
-            for seg in searcher.segment_readers() {
-                let Ok(col) = seg.fast_fields().date("utctimestamp") else {
-                    continue;
-                };
-                if col.values.num_vals() == 0 {
-                    continue;
-                }
-                let ms_of = |t: tantivy::DateTime| t.into_timestamp_nanos().div_euclid(1_000_000);
-                data_lo = data_lo.min(ms_of(col.min_value()));
-                data_hi = data_hi.max(ms_of(col.max_value()));
-            }
-        }
-        let bounded = req.from.is_some() && req.to.is_some();
+        let Some(searched) = searched_strings(req, parts, &queries)? else {
+            return Ok(None);
+        };
         // Times are indexed to the millisecond: so are the bounds.
         let within = (req.from.is_some() || req.to.is_some()).then(|| {
             (
@@ -311,25 +299,24 @@ impl TantivyStore {
                 req.to.map_or(i64::MAX, |t| t.timestamp_millis()),
             )
         });
-        let (lo, hi) = match (req.from, req.to) {
-            (Some(f), Some(t)) => (f.timestamp_millis(), t.timestamp_millis()),
-            (f, t) => (
-                f.map_or(data_lo, |f| f.timestamp_millis().max(data_lo)),
-                t.map_or(data_hi, |t| t.timestamp_millis().min(data_hi)),
-            ),
-        };
-        // A field of very many values (addresses: nearly one per document) would hold a count
-        // per bucket for each value: such requests keep tantivy's aggregation.
+        let (lo, hi) = counted_range(req, &searched.searchers);
         let buckets = hi
             .div_euclid(ms)
             .saturating_sub(lo.div_euclid(ms))
             .saturating_add(1)
             .max(1) as u64;
-        if (distinct > 100_000 && distinct.saturating_mul(5) > docs)
-            || distinct.saturating_mul(64 + 8 * buckets) > self.opts.aggregation_memory_bytes
-        {
+        if self.too_many_values(&searched, buckets) {
             return Ok(None);
         }
+        let count = |spec: &super::histogram::HistogramSpec| {
+            super::histogram::count(
+                &searched.searchers,
+                spec,
+                self.opts.aggregation_memory_bytes,
+                &req.budget,
+            )
+            .map_err(|e| req.budget.stopped().unwrap_or(e))
+        };
         let mut resp = AggResponse {
             total: 0,
             terms: req.terms.as_ref().map(|_| Vec::new()),
@@ -345,60 +332,138 @@ impl TantivyStore {
                 last: -1,
                 within,
             };
-            resp.total = super::histogram::count(
-                &searchers,
-                &spec,
-                self.opts.aggregation_memory_bytes,
-                &req.budget,
-            )
-            .map_err(|e| req.budget.stopped().unwrap_or(e))?
-            .total;
+            resp.total = count(&spec)?.total;
             return Ok(Some(resp));
         }
         let spec = super::histogram::HistogramSpec {
             time_field: "utctimestamp".to_string(),
-            terms_field: column,
+            terms_field: searched.column.clone(),
             interval_ms: ms,
             first: lo.div_euclid(ms),
             last: hi.div_euclid(ms),
             within,
         };
-        let counts = super::histogram::count(
-            &searchers,
-            &spec,
-            self.opts.aggregation_memory_bytes,
-            &req.budget,
-        )
-        .map_err(|e| req.budget.stopped().unwrap_or(e))?;
+        let counts = count(&spec)?;
         resp.total = counts.total;
         if req.terms.is_some() {
             resp.terms = Some(counts.top(req.size));
         }
-        let shown: Vec<usize> = if bounded {
-            (0..counts.buckets.len()).collect()
-        } else {
-            match (
-                counts.buckets.iter().position(|c| *c > 0),
-                counts.buckets.iter().rposition(|c| *c > 0),
-            ) {
-                (Some(a), Some(b)) => (a..=b).collect(),
-                _ => Vec::new(),
-            }
-        };
-        resp.histogram = Some(
-            shown
-                .into_iter()
-                .map(|b| {
-                    bucket(
-                        (spec.first + b as i64) * ms,
-                        counts.buckets[b],
-                        req.terms.as_ref().map(|_| counts.top_in(b, req.size)),
-                    )
-                })
-                .collect(),
-        );
+        resp.histogram = Some(counted_buckets(req, &spec, &counts));
         Ok(Some(resp))
     }
+
+    /// A field of very many values (addresses: nearly one per document) would hold a count
+    /// per bucket for each value: such requests keep tantivy's aggregation.
+    fn too_many_values(&self, searched: &Searched, buckets: u64) -> bool {
+        let distinct = searched.distinct;
+        (distinct > 100_000 && distinct.saturating_mul(5) > searched.docs)
+            || distinct.saturating_mul(64 + 8 * buckets) > self.opts.aggregation_memory_bytes
+    }
+}
+
+/// Each partition's searcher with its query; `None` when the request's terms field holds
+/// other types than strings somewhere (then tantivy aggregates).
+fn searched_strings<'q>(
+    req: &AggRequest,
+    parts: &[std::sync::Arc<super::Partition>],
+    queries: &'q [Box<dyn tantivy::query::Query>],
+) -> Result<Option<Searched<'q>>, StoreError> {
+    let mut searched = Searched {
+        searchers: Vec::with_capacity(parts.len()),
+        column: None,
+        distinct: 0,
+        docs: 0,
+    };
+    for (part, query) in parts.iter().zip(queries) {
+        let searcher = part.reader.searcher();
+        if let Some(field) = &req.terms {
+            let c = agg_field(field, &part.fields)?;
+            if !c.starts_with(&format!("{JSON_FIELD}.")) {
+                return Ok(None);
+            }
+            if !super::top_terms::only_strings(&searcher, &c)? {
+                return Ok(None);
+            }
+            let segments = searcher.segment_readers();
+            searched.distinct += segments
+                .iter()
+                .map(|r| {
+                    r.fast_fields()
+                        .str(&c)
+                        .ok()
+                        .flatten()
+                        .map_or(0, |col| col.num_terms() as u64)
+                })
+                .sum::<u64>();
+            searched.docs += segments.iter().map(|r| u64::from(r.max_doc())).sum::<u64>();
+            searched.column = Some(c);
+        }
+        searched.searchers.push((searcher, query.as_ref()));
+    }
+    Ok(Some(searched))
+}
+
+/// The first and last millisecond of the buckets: from `from` to `to` when both are given
+/// (empty ones included, as Elasticsearch's extended bounds); else from the first to the last
+/// bucket holding a document, within the times the segments hold. `lo > hi` when no time is
+/// in range.
+fn counted_range(
+    req: &AggRequest,
+    searchers: &[(tantivy::Searcher, &dyn tantivy::query::Query)],
+) -> (i64, i64) {
+    if let (Some(f), Some(t)) = (req.from, req.to) {
+        return (f.timestamp_millis(), t.timestamp_millis());
+    }
+    let (mut data_lo, mut data_hi) = (i64::MAX, i64::MIN);
+    for (searcher, _) in searchers {
+        for seg in searcher.segment_readers() {
+            let Ok(col) = seg.fast_fields().date("utctimestamp") else {
+                continue;
+            };
+            if col.values.num_vals() == 0 {
+                continue;
+            }
+            let ms_of = |t: tantivy::DateTime| t.into_timestamp_nanos().div_euclid(1_000_000);
+            data_lo = data_lo.min(ms_of(col.min_value()));
+            data_hi = data_hi.max(ms_of(col.max_value()));
+        }
+    }
+    (
+        req.from
+            .map_or(data_lo, |f| f.timestamp_millis().max(data_lo)),
+        req.to
+            .map_or(data_hi, |t| t.timestamp_millis().min(data_hi)),
+    )
+}
+
+/// The buckets of a counted histogram: all of them when the request bounds the time on both
+/// sides, else from the first to the last one holding a document.
+fn counted_buckets(
+    req: &AggRequest,
+    spec: &super::histogram::HistogramSpec,
+    counts: &super::histogram::Counts,
+) -> Vec<HistogramBucket> {
+    let bounded = req.from.is_some() && req.to.is_some();
+    let shown = if bounded {
+        0..counts.buckets.len()
+    } else {
+        match (
+            counts.buckets.iter().position(|c| *c > 0),
+            counts.buckets.iter().rposition(|c| *c > 0),
+        ) {
+            (Some(a), Some(b)) => a..b + 1,
+            _ => 0..0,
+        }
+    };
+    shown
+        .map(|b| {
+            bucket(
+                (spec.first + b as i64) * spec.interval_ms,
+                counts.buckets[b],
+                req.terms.as_ref().map(|_| counts.top_in(b, req.size)),
+            )
+        })
+        .collect()
 }
 
 /// A histogram bucket starting at `key_ms`.

@@ -13,7 +13,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use ferrodef_event::{details, Details, Event};
+use ferrodef_event::{details, Details, Event, DESTINATION_IP, SOURCE_IP};
 use serde_json::{Map, Value};
 use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
 use tantivy::schema::{Document, Field};
@@ -92,8 +92,8 @@ impl IndexDoc {
             BodyRef::Event(e) => {
                 let date = event_time(&e.timestamp);
                 (
-                    ip_of(e.details.get("sourceipaddress")),
-                    ip_of(e.details.get("destinationipaddress")),
+                    ip_of(e.details.get(SOURCE_IP.key)),
+                    ip_of(e.details.get(DESTINATION_IP.key)),
                     match date {
                         Some(_) => None,
                         None => Some(ferrodef_event::format_timestamp(&e.timestamp)),
@@ -111,8 +111,8 @@ impl IndexDoc {
                     _ => None,
                 };
                 (
-                    ip_of(details.and_then(|d| d.get("sourceipaddress"))),
-                    ip_of(details.and_then(|d| d.get("destinationipaddress"))),
+                    ip_of(details.and_then(|d| d.get(SOURCE_IP.key))),
+                    ip_of(details.and_then(|d| d.get(DESTINATION_IP.key))),
                     None,
                     date,
                 )
@@ -385,12 +385,9 @@ mod tests {
             }
         }
         if let Some(Value::Object(details)) = map.get("details") {
-            for (name, field) in [
-                ("sourceipaddress", f.ip_src),
-                ("destinationipaddress", f.ip_dst),
-            ] {
+            for (ip_field, field) in f.ip_fields() {
                 if let Some(ip) = details
-                    .get(name)
+                    .get(ip_field.key)
                     .and_then(Value::as_str)
                     .and_then(|s| s.trim().parse::<IpAddr>().ok())
                 {

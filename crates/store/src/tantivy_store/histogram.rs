@@ -271,6 +271,16 @@ enum Cells {
     Sparse(HashMap<u64, u32>),
 }
 
+/// No bucket: the document is not counted by value.
+const NO_BUCKET: u32 = u32::MAX;
+
+/// Whether `docs` (sorted) are consecutive documents.
+#[inline]
+fn is_run(docs: &[DocId]) -> bool {
+    let n = docs.len();
+    n > 0 && docs[n - 1] - docs[0] + 1 == n as u32
+}
+
 /// The first value of each of `docs` (sorted) in `out`: a run of consecutive documents of a
 /// column every document has a value in is decoded as one range (sequentially), others one by
 /// one.
@@ -279,8 +289,7 @@ where
     T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
 {
     let n = docs.len();
-    let run = n > 0 && docs[n - 1] - docs[0] + 1 == n as u32;
-    if run && col.get_cardinality() == Cardinality::Full {
+    if is_run(docs) && col.get_cardinality() == Cardinality::Full {
         let raw = &mut raw[..n];
         col.values.get_range(u64::from(docs[0]), raw);
         for (o, v) in out.iter_mut().zip(raw.iter()) {
@@ -292,20 +301,276 @@ where
     }
 }
 
+/// Adds one to the dense counter of (`ord`, bucket `b`).
+#[inline]
+fn add_dense(v: &mut [u32], ord: u64, b: u32, buckets: usize) {
+    if let Some(c) = v.get_mut(ord as usize * buckets + b as usize) {
+        *c += 1;
+    }
+}
+
 impl Cells {
+    /// Counters for a segment of `num_terms` terms: dense up to [`MAX_DENSE_CELLS`].
+    fn for_segment(num_terms: usize, buckets: usize) -> Cells {
+        if num_terms.saturating_mul(buckets) <= MAX_DENSE_CELLS {
+            Cells::Dense(vec![0; num_terms * buckets])
+        } else {
+            Cells::Sparse(HashMap::new())
+        }
+    }
+
+    #[inline]
     fn add(&mut self, ord: u64, b: usize, buckets: usize) {
         match self {
-            Cells::Dense(v) => {
-                if let Some(c) = v.get_mut(ord as usize * buckets + b) {
-                    *c += 1;
-                }
-            }
+            Cells::Dense(v) => add_dense(v, ord, b as u32, buckets),
             Cells::Sparse(m) => *m.entry(ord * buckets as u64 + b as u64).or_insert(0) += 1,
+        }
+    }
+
+    /// The counted cells as (ordinal, bucket, count), sorted.
+    fn counted(self, buckets: usize) -> Vec<(u64, usize, u32)> {
+        let mut by_ord: Vec<(u64, usize, u32)> = match self {
+            Cells::Dense(v) => v
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, c)| ((i / buckets) as u64, i % buckets, *c))
+                .collect(),
+            Cells::Sparse(m) => m
+                .into_iter()
+                .map(|(k, c)| (k / buckets as u64, (k % buckets as u64) as usize, c))
+                .collect(),
+        };
+        by_ord.sort_unstable();
+        by_ord
+    }
+}
+
+/// Whether every time of the segment's column `col` falls outside `within` (milliseconds,
+/// inclusive): then the segment holds nothing to count.
+fn all_outside(col: &Column<DateTime>, within: Option<(i64, i64)>) -> bool {
+    let Some((lo, hi)) = within else {
+        return false;
+    };
+    let ms = |t: DateTime| t.into_timestamp_nanos().div_euclid(1_000_000);
+    col.values.num_vals() == 0 || ms(col.max_value()) < lo || ms(col.min_value()) > hi
+}
+
+/// The buckets of the documents of a segment, a block at a time, from its time column; counts
+/// the documents in the time bounds and those of each bucket.
+struct BlockBuckets<'a> {
+    times: Option<&'a Column<DateTime>>,
+    /// Every document has a time.
+    times_full: bool,
+    alive: Option<&'a tantivy::fastfield::AliveBitSet>,
+    bucketer: Bucketer,
+    /// The time bounds in nanoseconds: the bounds' milliseconds, whole.
+    lo_ns: i64,
+    hi_ns: i64,
+    /// Documents without a time count in the total when there are no time bounds.
+    count_untimed: bool,
+    /// Documents matched (in the time bounds, when there are some).
+    total: u64,
+    /// The bucket of each document of the block, [`NO_BUCKET`] for none.
+    bk: [u32; COLLECT_BLOCK_BUFFER_LEN],
+    tbuf: [Option<DateTime>; COLLECT_BLOCK_BUFFER_LEN],
+    traw: [DateTime; COLLECT_BLOCK_BUFFER_LEN],
+}
+
+impl<'a> BlockBuckets<'a> {
+    fn new(
+        spec: &HistogramSpec,
+        times: Option<&'a Column<DateTime>>,
+        alive: Option<&'a tantivy::fastfield::AliveBitSet>,
+    ) -> BlockBuckets<'a> {
+        let (lo_ns, hi_ns) = match spec.within {
+            Some((lo, hi)) => (
+                lo.saturating_mul(1_000_000),
+                hi.saturating_mul(1_000_000).saturating_add(999_999),
+            ),
+            None => (i64::MIN, i64::MAX),
+        };
+        BlockBuckets {
+            times,
+            times_full: times.is_some_and(|t| t.get_cardinality() == Cardinality::Full),
+            alive,
+            bucketer: Bucketer::new(spec),
+            lo_ns,
+            hi_ns,
+            count_untimed: spec.within.is_none(),
+            total: 0,
+            bk: [NO_BUCKET; COLLECT_BLOCK_BUFFER_LEN],
+            tbuf: [None; COLLECT_BLOCK_BUFFER_LEN],
+            traw: [DateTime::MIN; COLLECT_BLOCK_BUFFER_LEN],
+        }
+    }
+
+    /// Counts the documents of a block (sorted; `run` when consecutive) into the total and
+    /// `buckets`; answers the bucket of each.
+    #[inline]
+    fn bucket(&mut self, docs: &[DocId], run: bool, buckets: &mut [u64]) -> &[u32] {
+        match (run && self.times_full, self.alive, self.times) {
+            // The common block (every document matches, none deleted, each has a time): the
+            // times are decoded as one range and used as they are.
+            (true, None, Some(t)) => self.bucket_run(t, docs, buckets),
+            _ => self.bucket_each(docs, buckets),
+        }
+        &self.bk[..docs.len()]
+    }
+
+    #[inline]
+    fn bucket_run(&mut self, times: &Column<DateTime>, docs: &[DocId], buckets: &mut [u64]) {
+        let n = docs.len();
+        let raw = &mut self.traw[..n];
+        times.values.get_range(u64::from(docs[0]), raw);
+        for (b, t) in self.bk[..n].iter_mut().zip(raw.iter()) {
+            *b = Self::bucket_of(
+                t.into_timestamp_nanos(),
+                (self.lo_ns, self.hi_ns),
+                &self.bucketer,
+                &mut self.total,
+                buckets,
+            );
+        }
+    }
+
+    #[inline]
+    fn bucket_each(&mut self, docs: &[DocId], buckets: &mut [u64]) {
+        let tb = &mut self.tbuf[..docs.len()];
+        tb.fill(None);
+        if let Some(t) = self.times {
+            t.first_vals(docs, tb);
+        }
+        for (i, &doc) in docs.iter().enumerate() {
+            self.bk[i] = NO_BUCKET;
+            if self.alive.is_some_and(|a| !a.is_alive(doc)) {
+                continue;
+            }
+            let Some(t) = tb[i] else {
+                self.total += u64::from(self.count_untimed);
+                continue;
+            };
+            self.bk[i] = Self::bucket_of(
+                t.into_timestamp_nanos(),
+                (self.lo_ns, self.hi_ns),
+                &self.bucketer,
+                &mut self.total,
+                buckets,
+            );
+        }
+    }
+
+    /// Counts a document of time `t` (nanoseconds) when it is within `bounds`; answers its
+    /// bucket.
+    #[inline(always)]
+    fn bucket_of(
+        t: i64,
+        (lo_ns, hi_ns): (i64, i64),
+        bucketer: &Bucketer,
+        total: &mut u64,
+        buckets: &mut [u64],
+    ) -> u32 {
+        if t < lo_ns || t > hi_ns {
+            return NO_BUCKET;
+        }
+        *total += 1;
+        match bucketer.bucket(t) {
+            Some(k) => {
+                buckets[k] += 1;
+                k as u32
+            }
+            None => NO_BUCKET,
         }
     }
 }
 
-/// Counts one segment's matches into `counts`.
+/// The values of the documents of a segment, a block at a time, from its string column;
+/// counts them by (term ordinal, bucket).
+struct BlockTerms<'a> {
+    col: &'a StrColumn,
+    /// A document may have several values.
+    multi: bool,
+    /// Every document has a value.
+    ords_full: bool,
+    buckets: usize,
+    obuf: [Option<u64>; COLLECT_BLOCK_BUFFER_LEN],
+    oraw: [u64; COLLECT_BLOCK_BUFFER_LEN],
+}
+
+impl<'a> BlockTerms<'a> {
+    fn new(col: &'a StrColumn, buckets: usize) -> BlockTerms<'a> {
+        let cardinality = col.ords().get_cardinality();
+        BlockTerms {
+            col,
+            multi: cardinality == Cardinality::Multivalued,
+            ords_full: cardinality == Cardinality::Full,
+            buckets,
+            obuf: [None; COLLECT_BLOCK_BUFFER_LEN],
+            oraw: [0; COLLECT_BLOCK_BUFFER_LEN],
+        }
+    }
+
+    /// Counts the values of a block's documents (sorted; `run` when consecutive) that have a
+    /// bucket in `bk`.
+    #[inline]
+    fn count(&mut self, docs: &[DocId], run: bool, bk: &[u32], cells: &mut Cells) {
+        if self.multi {
+            self.count_multi(docs, bk, cells);
+        } else if let (true, Cells::Dense(v)) = (run && self.ords_full, &mut *cells) {
+            let raw = &mut self.oraw[..docs.len()];
+            self.col.ords().values.get_range(u64::from(docs[0]), raw);
+            for (b, ord) in bk.iter().zip(raw.iter()) {
+                if *b != NO_BUCKET {
+                    add_dense(v, *ord, *b, self.buckets);
+                }
+            }
+        } else {
+            self.count_each(docs, bk, cells);
+        }
+    }
+
+    #[inline]
+    fn count_multi(&self, docs: &[DocId], bk: &[u32], cells: &mut Cells) {
+        for (i, &doc) in docs.iter().enumerate() {
+            if bk[i] == NO_BUCKET {
+                continue;
+            }
+            // A document counts once per distinct value (ordinals come sorted).
+            let mut last = None;
+            for ord in self.col.term_ords(doc as DocId) {
+                if last != Some(ord) {
+                    cells.add(ord, bk[i] as usize, self.buckets);
+                    last = Some(ord);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn count_each(&mut self, docs: &[DocId], bk: &[u32], cells: &mut Cells) {
+        let ob = &mut self.obuf[..docs.len()];
+        read_block(self.col.ords(), docs, ob, &mut self.oraw);
+        match cells {
+            Cells::Dense(v) => {
+                for (b, ord) in bk.iter().zip(ob.iter()) {
+                    if let (true, Some(ord)) = (*b != NO_BUCKET, ord) {
+                        add_dense(v, *ord, *b, self.buckets);
+                    }
+                }
+            }
+            Cells::Sparse(_) => {
+                for (b, ord) in bk.iter().zip(ob.iter()) {
+                    if let (true, Some(ord)) = (*b != NO_BUCKET, ord) {
+                        cells.add(*ord, *b as usize, self.buckets);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Counts one segment's matches into `counts`: per block of documents, their buckets first,
+/// then their values, each a tight loop; then the counted ordinals by value.
 fn count_segment(
     weight: &dyn tantivy::query::Weight,
     reader: &SegmentReader,
@@ -314,170 +579,44 @@ fn count_segment(
     scratch: &mut Vec<u8>,
 ) -> Result<(), StoreError> {
     let times: Option<Column<DateTime>> = reader.fast_fields().date(&spec.time_field).ok();
-    if let (Some((lo, hi)), Some(col)) = (spec.within, &times) {
-        // A segment whose times all fall outside holds nothing to count.
-        let ms = |t: DateTime| t.into_timestamp_nanos().div_euclid(1_000_000);
-        if col.values.num_vals() == 0 || ms(col.max_value()) < lo || ms(col.min_value()) > hi {
-            return Ok(());
-        }
+    if times.as_ref().is_some_and(|t| all_outside(t, spec.within)) {
+        return Ok(());
     }
     let terms: Option<StrColumn> = match &spec.terms_field {
         Some(f) => reader.fast_fields().str(f)?,
         None => None,
     };
     let nb = spec.buckets();
-    let num_terms = terms.as_ref().map_or(0, |t| t.num_terms());
-    let mut cells = if num_terms.saturating_mul(nb) <= MAX_DENSE_CELLS {
-        Cells::Dense(vec![0; num_terms * nb])
-    } else {
-        Cells::Sparse(HashMap::new())
-    };
-    let multi = terms
-        .as_ref()
-        .is_some_and(|t| t.ords().get_cardinality() == Cardinality::Multivalued);
-    let alive = reader.alive_bitset();
-    let mut tbuf: [Option<DateTime>; COLLECT_BLOCK_BUFFER_LEN] = [None; COLLECT_BLOCK_BUFFER_LEN];
-    let mut obuf: [Option<u64>; COLLECT_BLOCK_BUFFER_LEN] = [None; COLLECT_BLOCK_BUFFER_LEN];
-    let mut total = 0u64;
-    // Times are compared in nanoseconds: the bounds' milliseconds, whole.
-    let (lo_ns, hi_ns) = match spec.within {
-        Some((lo, hi)) => (
-            lo.saturating_mul(1_000_000),
-            hi.saturating_mul(1_000_000).saturating_add(999_999),
-        ),
-        None => (i64::MIN, i64::MAX),
-    };
-    let bucketer = Bucketer::new(spec);
-    let ords_full = terms
-        .as_ref()
-        .is_some_and(|t| t.ords().get_cardinality() == Cardinality::Full);
-    let times_full = times
-        .as_ref()
-        .is_some_and(|t| t.get_cardinality() == Cardinality::Full);
-    // Per block of documents: their buckets first, then their values, each a tight loop.
-    let mut bk = [u32::MAX; COLLECT_BLOCK_BUFFER_LEN];
-    let mut traw = [DateTime::MIN; COLLECT_BLOCK_BUFFER_LEN];
-    let mut oraw = [0u64; COLLECT_BLOCK_BUFFER_LEN];
+    let mut cells = Cells::for_segment(terms.as_ref().map_or(0, |t| t.num_terms()), nb);
+    let mut block_buckets = BlockBuckets::new(spec, times.as_ref(), reader.alive_bitset());
+    let mut block_terms = terms.as_ref().map(|col| BlockTerms::new(col, nb));
+    let buckets = &mut counts.buckets;
     weight.for_each_no_score(reader, &mut |docs| {
-        let n = docs.len();
-        let bk = &mut bk[..n];
-        let run = n > 0 && docs[n - 1] - docs[0] + 1 == n as u32;
-        // The common block (every document matches, none deleted, each has a time): the
-        // times are decoded as one range and used as they are.
-        if let (true, None, Some(t)) = (run && times_full, alive, &times) {
-            let raw = &mut traw[..n];
-            t.values.get_range(u64::from(docs[0]), raw);
-            for (b, t) in bk.iter_mut().zip(raw.iter()) {
-                *b = u32::MAX;
-                let t = t.into_timestamp_nanos();
-                if t < lo_ns || t > hi_ns {
-                    continue;
-                }
-                total += 1;
-                if let Some(k) = bucketer.bucket(t) {
-                    counts.buckets[k] += 1;
-                    *b = k as u32;
-                }
-            }
-        } else {
-            let tb = &mut tbuf[..n];
-            tb.fill(None);
-            if let Some(t) = &times {
-                t.first_vals(docs, tb);
-            }
-            for (i, &doc) in docs.iter().enumerate() {
-                bk[i] = u32::MAX;
-                if alive.is_some_and(|a| !a.is_alive(doc)) {
-                    continue;
-                }
-                let Some(t) = tb[i] else {
-                    total += u64::from(spec.within.is_none());
-                    continue;
-                };
-                let t = t.into_timestamp_nanos();
-                if t < lo_ns || t > hi_ns {
-                    continue;
-                }
-                total += 1;
-                if let Some(b) = bucketer.bucket(t) {
-                    counts.buckets[b] += 1;
-                    bk[i] = b as u32;
-                }
-            }
-        }
-        let Some(col) = &terms else {
-            return;
-        };
-        if multi {
-            for (i, &doc) in docs.iter().enumerate() {
-                if bk[i] == u32::MAX {
-                    continue;
-                }
-                // A document counts once per distinct value (ordinals come sorted).
-                let mut last = None;
-                for ord in col.term_ords(doc as DocId) {
-                    if last != Some(ord) {
-                        cells.add(ord, bk[i] as usize, nb);
-                        last = Some(ord);
-                    }
-                }
-            }
-            return;
-        }
-        if let (true, Cells::Dense(v)) = (run && ords_full, &mut cells) {
-            let raw = &mut oraw[..n];
-            col.ords().values.get_range(u64::from(docs[0]), raw);
-            for (b, ord) in bk.iter().zip(raw.iter()) {
-                if *b != u32::MAX {
-                    if let Some(c) = v.get_mut(*ord as usize * nb + *b as usize) {
-                        *c += 1;
-                    }
-                }
-            }
-            return;
-        }
-        let ob = &mut obuf[..docs.len()];
-        read_block(col.ords(), docs, ob, &mut oraw);
-        match &mut cells {
-            Cells::Dense(v) => {
-                for (b, ord) in bk.iter().zip(ob.iter()) {
-                    if let (true, Some(ord)) = (*b != u32::MAX, ord) {
-                        if let Some(c) = v.get_mut(*ord as usize * nb + *b as usize) {
-                            *c += 1;
-                        }
-                    }
-                }
-            }
-            Cells::Sparse(_) => {
-                for (b, ord) in bk.iter().zip(ob.iter()) {
-                    if let (true, Some(ord)) = (*b != u32::MAX, ord) {
-                        cells.add(*ord, *b as usize, nb);
-                    }
-                }
-            }
+        let run = is_run(docs);
+        let bk = block_buckets.bucket(docs, run, buckets);
+        if let Some(t) = &mut block_terms {
+            t.count(docs, run, bk, &mut cells);
         }
     })?;
-    counts.total += total;
-    let Some(col) = terms else {
-        return Ok(());
-    };
-    // The counted ordinals, turned into strings by one read of the dictionary.
-    let mut by_ord: Vec<(u64, usize, u32)> = match cells {
-        Cells::Dense(v) => v
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(i, c)| ((i / nb) as u64, i % nb, *c))
-            .collect(),
-        Cells::Sparse(m) => m
-            .into_iter()
-            .map(|(k, c)| (k / nb as u64, (k % nb as u64) as usize, c))
-            .collect(),
-    };
+    counts.total += block_buckets.total;
+    match &terms {
+        Some(col) => add_by_value(cells.counted(nb), col, nb, counts, scratch),
+        None => Ok(()),
+    }
+}
+
+/// Adds a segment's counts by (ordinal, bucket), sorted, to `counts` by value: the ordinals
+/// are turned into strings by one read of the segment's dictionary.
+fn add_by_value(
+    by_ord: Vec<(u64, usize, u32)>,
+    col: &StrColumn,
+    nb: usize,
+    counts: &mut Counts,
+    scratch: &mut Vec<u8>,
+) -> Result<(), StoreError> {
     if by_ord.is_empty() {
         return Ok(());
     }
-    by_ord.sort_unstable();
     let mut stream = col
         .dictionary()
         .stream()

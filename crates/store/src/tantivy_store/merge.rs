@@ -1,16 +1,16 @@
 //! The merge policy of the tantivy backend: merge segments of similar size, but never into a
 //! segment of more than a set number of documents.
 //!
-//! tantivy's `LogMergePolicy` merges a whole size class at once, so at ten million events a day
-//! it merged sixteen segments of a quarter million documents into one of four million. Such a
-//! merge held ~1 GiB of memory (merged columns and dictionaries, plus every page of the source
-//! segments it maps) and rewrote every event a second time while ingest went on. Here merged
+//! tantivy's `LogMergePolicy` merges a whole size class at once: on a busy day, sixteen segments
+//! of a quarter million documents into one of four million, a merge whose memory (merged
+//! columns and dictionaries, plus every page of the source segments it maps) grows with the
+//! merged segment, and which rewrites every event again while ingest goes on. Here merged
 //! segments stay small (200K events by default) and segments of more than half that are final:
-//! while ingesting fast (each commit's segments of ~10K events), sixteen of them merge once into
-//! a final segment, so each event is written twice in all instead of three or four times, and a
-//! merge holds tens of MB. A day of ten million events ends as 50–100 segments; a needle search
-//! does one term lookup per segment (a few ms in all), and aggregations cost per event, not per
-//! segment (measured in BENCHMARKS.md).
+//! while ingesting fast (each commit makes segments of ~10K events), sixteen of them merge once
+//! into a final segment, so each event is written twice in all, and a merge's memory stays
+//! bounded by the segment limit. The cost is more segments per day (50–100 for ten million
+//! events): a needle search does one term lookup per segment, and aggregations cost per event,
+//! not per segment, so both stay fast (BENCHMARKS.md).
 
 use tantivy::index::SegmentMeta;
 use tantivy::indexer::{MergeCandidate, MergePolicy};

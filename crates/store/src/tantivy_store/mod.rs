@@ -32,8 +32,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use ferrodef_event::is_valid_stream_name;
 use parking_lot::{Mutex, RwLock};
-use tantivy::query::{AllQuery, Query};
 
 pub use self::aggregate::{parse_interval, MAX_HISTOGRAM_BUCKETS, MAX_TERMS_SIZE};
 use self::partitions::{OpenCache, PartKey, Partition};
@@ -119,18 +119,11 @@ fn parse_day(s: &str) -> Option<u32> {
     Some(n)
 }
 
-fn valid_stream(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 /// The file at the store's root naming its on-disk format.
 pub const FORMAT_FILE: &str = "FORMAT";
 
-/// The on-disk format this build reads and writes. 2: tantivy with SSTable term dictionaries
-/// (format 1, FST term dictionaries, was written before 2026-11-27 and cannot be read).
+/// The on-disk format this build reads and writes. 2: tantivy with SSTable term dictionaries.
+/// Format 1 (FST term dictionaries) cannot be read.
 pub const FORMAT: &str = "ferrodef-tantivy 2";
 
 /// Checks the format of the store at `root`, writing it for a new store.
@@ -190,7 +183,7 @@ impl TantivyStore {
             let Some(stream_name) = stream.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            if !valid_stream(&stream_name) || !stream.path().is_dir() {
+            if !is_valid_stream_name(&stream_name) || !stream.path().is_dir() {
                 continue;
             }
             let days = std::fs::read_dir(stream.path())
@@ -279,7 +272,7 @@ impl Store for TantivyStore {
     }
 
     fn index(&self, docs: Vec<StoredDoc>) -> Result<usize, StoreError> {
-        if let Some(bad) = docs.iter().find(|d| !valid_stream(&d.stream)) {
+        if let Some(bad) = docs.iter().find(|d| !is_valid_stream_name(&d.stream)) {
             return Err(StoreError::BadRequest(format!(
                 "invalid stream name '{}' (document {})",
                 bad.stream, bad.seq
@@ -352,11 +345,6 @@ impl Store for TantivyStore {
             })
             .collect()
     }
-}
-
-/// Matches every document (used where a query is required).
-pub fn match_all() -> Box<dyn Query> {
-    Box::new(AllQuery)
 }
 
 /// A partition directory without `meta.json` is one whose creation was cut short (the process

@@ -6,8 +6,8 @@
 //! some position and the second at the next one, which is exactly when the pair is one of the
 //! document's pairs: the phrase becomes one term, its count a document frequency. A longer
 //! phrase needs all its pairs (a cheap filter that leads the search) and its positions (checked
-//! only on the documents holding every pair). Reading the positions of every candidate was
-//! three quarters of the time of a phrase over millions of matches (BENCHMARKS.md).
+//! only on the documents holding every pair). Reading the positions of every candidate would
+//! be most of the time of a phrase over millions of matches (BENCHMARKS.md).
 //!
 //! The words are those of `summary`'s analyzer (tantivy's `default`: split on non-alphanumeric
 //! characters, long tokens dropped, lower-cased), as the phrase's own words are; a pair is made

@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
+use ferrodef_event::IP_FIELDS;
 use ferrodef_query::Expr;
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query, RangeQuery,
@@ -135,10 +136,11 @@ impl<'a> Translator<'a> {
                     ))
                 }
                 _ => {
+                    let ip_fields: Vec<&str> = IP_FIELDS.iter().map(|f| f.path).collect();
                     return Err(bad(format!(
-                        "CIDR match {net} needs an IP field (details.sourceipaddress, \
-                         details.destinationipaddress); '{field}' is not one"
-                    )))
+                        "CIDR match {net} needs an IP field ({}); '{field}' is not one",
+                        ip_fields.join(", ")
+                    )));
                 }
             },
         })

@@ -17,15 +17,16 @@
 //!   case-sensitive) and fast (terms aggregations, range queries, `_exists_`); numbers and
 //!   RFC 3339 strings are also indexed as numbers and dates;
 //! - `ip_src`, `ip_dst`: the two IP-typed fields, for CIDR and IP range search; indexed only:
-//!   CIDR and range queries walk the sorted address terms. (A fast IP column made every merge
-//!   build a map of all distinct addresses: ~100 MB of memory per million random addresses.)
-//!   Partitions written with fast IP fields still read and write (queries follow each
-//!   partition's schema);
+//!   CIDR and range queries walk the sorted address terms. They are not fast fields: a fast IP
+//!   column makes every merge build a map of all the distinct addresses, whose memory grows
+//!   with their number (BENCHMARKS.md). Partitions written with fast IP fields still read and
+//!   write (queries follow each partition's schema);
 //! - `summary_pairs`: the pairs of consecutive words of `summary`, one term each, documents
 //!   only (no positions): a phrase of two words is one term (see `pairs.rs`). Partitions
 //!   created before the field existed answer phrases from `summary`'s positions;
 //! - `_source`: the document as JSON, stored, returned by searches.
 
+use ferrodef_event::{IpField, DESTINATION_IP, SOURCE_IP};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, IpAddrOptions, JsonObjectOptions,
     Schema, TextFieldIndexing, TextOptions, STORED,
@@ -33,12 +34,6 @@ use tantivy::schema::{
 
 /// Name of the JSON field holding all keyword and `details.*` fields.
 pub const JSON_FIELD: &str = "f";
-/// Fields of the document that get a dedicated IP-typed tantivy field.
-pub const IP_FIELDS: [(&str, &str); 2] = [
-    ("details.sourceipaddress", "ip_src"),
-    ("details.destinationipaddress", "ip_dst"),
-];
-
 /// Handles to the fields of the schema.
 #[derive(Debug, Clone)]
 pub struct Fields {
@@ -130,13 +125,18 @@ impl Fields {
         })
     }
 
+    /// The IP-typed fields of the event ([`ferrodef_event::IP_FIELDS`]), each with the tantivy
+    /// field that indexes it.
+    pub fn ip_fields(&self) -> [(IpField, Field); 2] {
+        [(SOURCE_IP, self.ip_src), (DESTINATION_IP, self.ip_dst)]
+    }
+
     /// The IP field for a document field name, if that field is IP-typed.
     pub fn ip_field(&self, name: &str) -> Option<Field> {
-        match name {
-            "details.sourceipaddress" => Some(self.ip_src),
-            "details.destinationipaddress" => Some(self.ip_dst),
-            _ => None,
-        }
+        self.ip_fields()
+            .into_iter()
+            .find(|(ip, _)| ip.path == name)
+            .map(|(_, field)| field)
     }
 }
 

@@ -7,13 +7,14 @@
 //!
 //! tantivy's terms aggregation, asked for exact counts (every segment reports every value),
 //! turns each counted ordinal into its string by a dictionary lookup (decoding a block each
-//! time), and merges per-segment maps of strings: 12 s for the 1.4 M distinct addresses of a
-//! day (BENCHMARKS.md). This reads each dictionary once, sequentially, and allocates nothing
-//! per term. It answers the same buckets (count descending, then value ascending). Memory:
-//! 4 bytes per term of each segment's dictionary for the counts, then ~24 bytes and the
-//! term's bytes per counted term and segment, within the aggregation memory limit (in
-//! several passes over the dictionaries when they do not fit at once). Used when the field holds only strings in every segment searched (a field
-//! with numbers or booleans somewhere goes through tantivy, which merges the types).
+//! time) and merges per-segment maps of strings, which takes seconds for a field with millions
+//! of distinct values (BENCHMARKS.md). This reads each dictionary once, sequentially, and
+//! allocates nothing per term. It answers the same buckets (count descending, then value
+//! ascending). Memory: 4 bytes per term of each segment's dictionary for the counts, then ~24
+//! bytes and the term's bytes per counted term and segment, within the aggregation memory
+//! limit (in several passes over the dictionaries when they do not fit at once). Used when the
+//! field holds only strings in every segment searched (a field with numbers or booleans
+//! somewhere goes through tantivy, which merges the types).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use ferrodef_event::Event;
+use ferrodef_event::{Event, DESTINATION_IP, SOURCE_IP};
 use serde_json::Value;
 
 use crate::geoip::is_public;
@@ -79,7 +79,7 @@ impl Transform for IpFixup {
     }
 }
 
-/// The `details` keys IpFixup reads and writes for one side of a connection.
+/// The `details` keys IpFixup reads and writes for one IP field ([`ferrodef_event::IP_FIELDS`]).
 struct IpKeys {
     address: &'static str,
     v4: &'static str,
@@ -89,13 +89,13 @@ struct IpKeys {
 
 const IP_KEYS: [IpKeys; 2] = [
     IpKeys {
-        address: "sourceipaddress",
+        address: SOURCE_IP.key,
         v4: "sourceipv4address",
         v6: "sourceipv6address",
         private: "sourceipprivate",
     },
     IpKeys {
-        address: "destinationipaddress",
+        address: DESTINATION_IP.key,
         v4: "destinationipv4address",
         v6: "destinationipv6address",
         private: "destinationipprivate",

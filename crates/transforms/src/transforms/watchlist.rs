@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use ferrodef_event::Event;
+use ferrodef_event::{Event, IP_FIELDS};
 use parking_lot::RwLock;
 use serde_json::Value;
 
@@ -30,7 +30,7 @@ use crate::pipeline::{Outcome, Transform};
 /// The file is checked for changes at most once per `CHECK_INTERVAL` (a second) and re-read
 /// when it changed: no restart needed.
 ///
-/// Addresses are looked for in `details.sourceipaddress` and `details.destinationipaddress`,
+/// Addresses are looked for in the IP fields ([`ferrodef_event::IP_FIELDS`]),
 /// host names in `hostname` (any case), user names in `details.username`, `sourceusername`,
 /// `destinationusername` and `user`.
 pub struct Watchlist {
@@ -194,13 +194,10 @@ impl Transform for Watchlist {
             return Outcome::Unchanged;
         }
         let mut ips = [None, None];
-        for (slot, key) in ips
-            .iter_mut()
-            .zip(["sourceipaddress", "destinationipaddress"])
-        {
+        for (slot, field) in ips.iter_mut().zip(IP_FIELDS) {
             *slot = ev
                 .details
-                .get(key)
+                .get(field.key)
                 .and_then(Value::as_str)
                 .and_then(|v| v.trim().parse::<IpAddr>().ok());
         }
