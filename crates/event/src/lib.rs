@@ -9,7 +9,7 @@ mod time;
 
 pub use alert::{Alert, AlertStatus, RuleKind, ALERTS_STREAM};
 pub use details::Details;
-pub use event::Event;
+pub use event::{Event, Lent};
 pub use incoming::Incoming;
 pub use severity::Severity;
 pub use time::{format_timestamp, parse_timestamp, TimeError};
