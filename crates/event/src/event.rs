@@ -97,6 +97,133 @@ impl Event {
         }
         m
     }
+
+    /// The event as a JSON object (as [`Event::into_map`], values moved), and what
+    /// [`Event::take_back`] needs to make it the event again without parsing its times.
+    pub fn lend(self) -> (Map<String, Value>, Lent) {
+        let lent = Lent {
+            utctimestamp: self.utctimestamp,
+            receivedtimestamp: self.receivedtimestamp,
+            timestamp: self.timestamp,
+            severity: self.severity,
+        };
+        (self.into_map(), lent)
+    }
+
+    /// The event [`Event::lend`] made into `m`, its values moved back, when `m` still has
+    /// exactly the fields `lend` gave it, in the same order and of the same types (so that
+    /// the event serializes as `m` does); otherwise (e.g. the rules added `alert_names`) `m`
+    /// is handed back unchanged. The times and the severity are `lent`'s, not read from `m`:
+    /// whoever held `m` must not have changed them.
+    pub fn take_back(m: Map<String, Value>, lent: Lent) -> Result<Event, Map<String, Value>> {
+        if !lent_shape(&m) {
+            return Err(m);
+        }
+        let strings = |a: Vec<Value>| -> Vec<String> {
+            a.into_iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut ev = Event {
+            utctimestamp: lent.utctimestamp,
+            receivedtimestamp: lent.receivedtimestamp,
+            timestamp: lent.timestamp,
+            mozdefhostname: String::new(),
+            category: String::new(),
+            hostname: String::new(),
+            processname: String::new(),
+            processid: String::new(),
+            severity: lent.severity,
+            source: String::new(),
+            summary: String::new(),
+            tags: Vec::new(),
+            details: Details::new(),
+            r#type: None,
+            eventsource: None,
+            plugins: Vec::new(),
+        };
+        for (k, v) in m {
+            match (k.as_str(), v) {
+                ("mozdefhostname", Value::String(s)) => ev.mozdefhostname = s,
+                ("category", Value::String(s)) => ev.category = s,
+                ("hostname", Value::String(s)) => ev.hostname = s,
+                ("processname", Value::String(s)) => ev.processname = s,
+                ("processid", Value::String(s)) => ev.processid = s,
+                ("source", Value::String(s)) => ev.source = s,
+                ("summary", Value::String(s)) => ev.summary = s,
+                ("tags", Value::Array(a)) => ev.tags = strings(a),
+                ("details", Value::Object(d)) => ev.details = Details::from(d),
+                ("type", Value::String(s)) => ev.r#type = Some(s),
+                ("eventsource", Value::String(s)) => ev.eventsource = Some(s),
+                ("plugins", Value::Array(a)) => ev.plugins = strings(a),
+                // The times and the severity: `lent`'s.
+                _ => {}
+            }
+        }
+        Ok(ev)
+    }
+}
+
+/// What [`Event::lend`] keeps of an event to take it back from its JSON object.
+#[derive(Debug, Clone, Copy)]
+pub struct Lent {
+    utctimestamp: DateTime<Utc>,
+    receivedtimestamp: DateTime<Utc>,
+    timestamp: DateTime<Utc>,
+    severity: Severity,
+}
+
+/// The fields [`Event::into_map`] always writes, in its order.
+const MAP_FIELDS: [&str; 13] = [
+    "utctimestamp",
+    "receivedtimestamp",
+    "timestamp",
+    "mozdefhostname",
+    "category",
+    "hostname",
+    "processname",
+    "processid",
+    "severity",
+    "source",
+    "summary",
+    "tags",
+    "details",
+];
+
+/// The fields it writes when set, in its order.
+const MAP_OPTIONAL: [&str; 3] = ["type", "eventsource", "plugins"];
+
+/// Whether `m` has exactly the shape [`Event::into_map`] gives: its fields in its order,
+/// strings where it writes strings, arrays of strings, details an object, and `plugins` only
+/// when not empty.
+fn lent_shape(m: &Map<String, Value>) -> bool {
+    let all_strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    let right_type = |k: &str, v: &Value| match k {
+        "tags" => all_strings(v),
+        "plugins" => all_strings(v) && v.as_array().is_some_and(|a| !a.is_empty()),
+        "details" => v.is_object(),
+        _ => v.is_string(),
+    };
+    if m.len() < MAP_FIELDS.len() || m.len() > MAP_FIELDS.len() + MAP_OPTIONAL.len() {
+        return false;
+    }
+    let mut fields = m.iter();
+    for want in MAP_FIELDS {
+        match fields.next() {
+            Some((k, v)) if k == want && right_type(k, v) => {}
+            _ => return false,
+        }
+    }
+    let mut optional = MAP_OPTIONAL.iter();
+    for (k, v) in fields {
+        if !optional.any(|o| o == k) || !right_type(k, v) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -136,7 +263,58 @@ mod tests {
                 plugins,
             };
             let via_serde = serde_json::to_value(&ev).unwrap();
+            let (m, lent) = ev.clone().lend();
+            assert_eq!(Value::Object(m.clone()), via_serde);
+            assert_eq!(Event::take_back(m, lent).ok(), Some(ev.clone()));
             assert_eq!(Value::Object(ev.into_map()), via_serde);
         }
+    }
+
+    #[test]
+    fn a_lent_event_changed_in_shape_is_not_taken_back() {
+        let t = now();
+        let ev = Event {
+            utctimestamp: t,
+            receivedtimestamp: t,
+            timestamp: t,
+            mozdefhostname: "m".into(),
+            category: "c".into(),
+            hostname: "h".into(),
+            processname: "p".into(),
+            processid: "1".into(),
+            severity: Severity::Info,
+            source: "s".into(),
+            summary: "x".into(),
+            tags: vec![],
+            details: Map::new().into(),
+            r#type: Some("event".into()),
+            eventsource: None,
+            plugins: vec![],
+        };
+        // A field added (what the rules do), a type changed, a field moved: the map stays.
+        let changes: [fn(&mut Map<String, Value>); 4] = [
+            |m| {
+                m.insert("alert_names".into(), Value::Array(vec!["a".into()]));
+            },
+            |m| {
+                m.insert("hostname".into(), Value::from(1));
+            },
+            |m| {
+                m.insert("tags".into(), Value::Array(vec![Value::from(1)]));
+            },
+            |m| {
+                let v = m.shift_remove("category").unwrap_or_default();
+                m.insert("category".into(), v);
+            },
+        ];
+        for change in changes {
+            let (mut m, lent) = ev.clone().lend();
+            change(&mut m);
+            let changed = m.clone();
+            assert_eq!(Event::take_back(m, lent).err(), Some(changed));
+        }
+        // Unchanged: the event again.
+        let (m, lent) = ev.clone().lend();
+        assert_eq!(Event::take_back(m, lent).ok(), Some(ev));
     }
 }

@@ -18,14 +18,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferrodef_event::{is_valid_stream_name, Alert, Incoming, ALERTS_STREAM, MAX_STREAM_NAME};
+use ferrodef_event::{
+    is_valid_stream_name, Alert, Event, Incoming, ALERTS_STREAM, MAX_STREAM_NAME,
+};
 use ferrodef_sources::http_body::{self, BodyItem};
 use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink, SinkClosed};
 use ferrodef_store::{DocBody, Store, StoreError};
 use ferrodef_transforms::pipeline::Pipeline as Transforms;
 use ferrodef_transforms::syslog::RawMeta;
 use parking_lot::Mutex;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::detect::{AlertSink, Detector};
@@ -188,8 +190,21 @@ impl IngestError {
     }
 }
 
-/// How often the rules' state is saved (what a crash loses is replayed from the log).
+/// How often, at most, the rules' state is saved (what a crash loses is replayed from the
+/// log).
 const DETECT_SAVE_EVERY: Duration = Duration::from_secs(10);
+/// The wait before the next save is at least this many times what the last one took, so that
+/// saving large windows (each save writes every held event) costs at most about 1% of a core.
+const DETECT_SAVE_COST_FACTOR: u32 = 100;
+/// How often, at least, the state is saved however long a save takes: bounds the records a
+/// restart after a crash replays into the rules.
+const DETECT_SAVE_MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// The wait before the next save of the rules' state, after one that took `cost`.
+fn detect_save_wait(cost: Duration) -> Duration {
+    cost.saturating_mul(DETECT_SAVE_COST_FACTOR)
+        .clamp(DETECT_SAVE_EVERY, DETECT_SAVE_MAX_WAIT)
+}
 
 /// Why a batch did not reach the log.
 enum WriteError {
@@ -254,7 +269,8 @@ struct Inner {
     /// log up to its last record.
     detect_gate: tokio::sync::RwLock<()>,
     /// When the rules' state was last saved.
-    detect_saved: Mutex<std::time::Instant>,
+    /// When the rules' state was last saved, and the wait before the next save.
+    detect_saved: Mutex<(std::time::Instant, Duration)>,
     /// The log's directory (replayed into the rules at start).
     wal_dir: PathBuf,
 }
@@ -359,7 +375,7 @@ impl IngestService {
             detection: OnceLock::new(),
             unwritten_alerts: Mutex::new(Vec::new()),
             detect_gate: tokio::sync::RwLock::new(()),
-            detect_saved: Mutex::new(std::time::Instant::now()),
+            detect_saved: Mutex::new((std::time::Instant::now(), DETECT_SAVE_EVERY)),
             wal_dir: cfg.data_dir.join("wal"),
         };
         Ok((
@@ -402,16 +418,16 @@ impl IngestService {
     /// of the tick and those queued before.
     async fn tick_and_write(&self, d: &Detection) -> Result<usize, IngestError> {
         let due = {
-            let mut last = self.inner.detect_saved.lock();
-            let due = last.elapsed() >= DETECT_SAVE_EVERY;
-            if due {
-                *last = std::time::Instant::now();
-            }
-            due
+            let (last, wait) = *self.inner.detect_saved.lock();
+            last.elapsed() >= wait
         };
         if due {
-            if let Err(e) = self.checkpoint_detection().await {
-                tracing::error!("saving the rules' state (retried in {DETECT_SAVE_EVERY:?}): {e}");
+            let started = std::time::Instant::now();
+            let saved = self.checkpoint_detection().await;
+            let wait = detect_save_wait(started.elapsed());
+            *self.inner.detect_saved.lock() = (std::time::Instant::now(), wait);
+            if let Err(e) = saved {
+                tracing::error!("saving the rules' state (retried in {wait:?}): {e}");
             }
         }
         let now = Utc::now();
@@ -554,20 +570,36 @@ impl IngestService {
             let now = Utc::now();
             let idx: Vec<usize> = (0..docs.len()).filter(|&i| !docs[i].is_sealed()).collect();
             let mut maps = Vec::with_capacity(DETECT_CHUNK.min(idx.len()));
+            let mut lent = Vec::with_capacity(maps.capacity());
             for chunk in idx.chunks(DETECT_CHUNK) {
-                // The rules read a JSON object; the document stays the event (indexed and
-                // freed faster than an object) unless the rules changed it.
-                maps.extend(chunk.iter().map(|&i| Arc::new(docs[i].doc.to_map())));
+                // The rules read a JSON object: an event is lent as one (its values moved, not
+                // copied) and taken back afterwards, so that the document stays the event
+                // (indexed and freed faster than an object) unless the rules changed it.
+                for &i in chunk {
+                    let (m, l) = match std::mem::replace(&mut docs[i].doc, DocBody::Map(Map::new()))
+                    {
+                        DocBody::Event(e) => {
+                            let (m, l) = (*e).lend();
+                            (Arc::new(m), Some(l))
+                        }
+                        DocBody::Map(m) => (Arc::new(m), None),
+                        DocBody::Shared(m) => (m, None),
+                    };
+                    maps.push(m);
+                    lent.push(l);
+                }
                 alerts.extend(d.detector.detect_shared(&mut maps, now));
                 self.inner.metrics.rules_evaluated.inc_by(maps.len() as u64);
-                for (&i, m) in chunk.iter().zip(maps.drain(..)) {
-                    if matches!(docs[i].doc, DocBody::Map(_)) || m.contains_key("alert_names") {
+                for ((&i, m), l) in chunk.iter().zip(maps.drain(..)).zip(lent.drain(..)) {
+                    docs[i].doc = match (Arc::try_unwrap(m), l) {
+                        (Ok(m), Some(l)) => match Event::take_back(m, l) {
+                            Ok(e) => DocBody::Event(Box::new(e)),
+                            Err(m) => DocBody::Map(m),
+                        },
+                        (Ok(m), None) => DocBody::Map(m),
                         // Held by a rule's window: indexed from the shared copy.
-                        docs[i].doc = match Arc::try_unwrap(m) {
-                            Ok(m) => DocBody::Map(m),
-                            Err(m) => DocBody::Shared(m),
-                        };
-                    }
+                        (Err(m), _) => DocBody::Shared(m),
+                    };
                     docs[i].detected = true;
                     docs[i].seal();
                 }
@@ -1179,4 +1211,28 @@ struct Replayed {
     stats: ReplayStats,
     /// Store failures, with the lowest sequence number of the batch that met each.
     failures: Vec<(StoreError, u64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_state_is_saved_less_often_when_saving_is_slow_within_bounds() {
+        // Cheap saves: the usual period.
+        assert_eq!(
+            detect_save_wait(Duration::from_millis(2)),
+            DETECT_SAVE_EVERY
+        );
+        // A save of 300 ms waits 30 s (it costs 1% of a core).
+        assert_eq!(
+            detect_save_wait(Duration::from_millis(300)),
+            Duration::from_secs(30)
+        );
+        // However slow, saved at least every two minutes.
+        assert_eq!(
+            detect_save_wait(Duration::from_secs(5)),
+            DETECT_SAVE_MAX_WAIT
+        );
+    }
 }
