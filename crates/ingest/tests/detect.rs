@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ferrodef_event::{Alert, RuleKind, Severity};
 use ferrodef_ingest::detect::{AlertSink, Detector};
+mod support;
+
 use ferrodef_ingest::{IngestConfig, IngestService, Limits, Metrics};
 use ferrodef_store::{SearchRequest, SortOrder, Store, TantivyStore};
 use parking_lot::Mutex;
@@ -116,14 +118,8 @@ fn start_keeping(
 ) -> IngestService {
     let transforms = Arc::new(ferrodef_transforms::pipeline::Pipeline::new(Vec::new()));
     let cfg = IngestConfig {
-        data_dir: dir.to_path_buf(),
-        max_segment_bytes: 1 << 20,
-        commit_interval: Duration::from_millis(50),
-        mozdefhostname: "test".into(),
-        default_tz: chrono_tz::UTC,
-        max_message_bytes: 64 * 1024,
-        limits: Limits::default(),
         keep_log_after,
+        ..support::config(dir, Limits::default())
     };
     IngestService::start(store, transforms, cfg, Arc::new(Metrics::new()))
         .expect("start")
