@@ -68,6 +68,8 @@ pub struct Metrics {
     pub quarantined: Counter,
     /// Events accepted but not committed (set when rendered).
     pub backlog: Gauge,
+    /// Syslog events held for a log that cannot write them (set when rendered).
+    pub held: Gauge,
     /// 1 while the service is degraded (indexing failing, disk full...), set when rendered.
     pub degraded: Gauge,
     /// Bytes of corrupt write-ahead log records skipped at start.
@@ -169,6 +171,7 @@ impl Metrics {
         let log_errors = Counter::default();
         let quarantined = Counter::default();
         let backlog = Gauge::default();
+        let held = Gauge::default();
         let degraded = Gauge::default();
         let log_corrupt_bytes = Counter::default();
         let udp_kernel_drops = Gauge::default();
@@ -187,6 +190,11 @@ impl Metrics {
             "ingest_backlog_events",
             "Events accepted but not yet committed to the store",
             backlog.clone(),
+        );
+        registry.register(
+            "ingest_held_events",
+            "Syslog events held for a write-ahead log that cannot write them (disk full, I/O errors), retried",
+            held.clone(),
         );
         registry.register(
             "degraded",
@@ -239,6 +247,7 @@ impl Metrics {
             log_errors,
             quarantined,
             backlog,
+            held,
             degraded,
             log_corrupt_bytes,
             udp_kernel_drops,

@@ -35,7 +35,7 @@ use crate::indexer::Indexer;
 use crate::record::{decode, Pending};
 use crate::status::{Health, Status};
 use crate::transform::{Transformed, Transformer};
-use crate::writer::{writer_loop, Accepted, PersistError, Submit};
+use crate::writer::{writer_loop, Accepted, PersistError, Refused, Submit};
 use crate::Metrics;
 use ferrodef_wal::{self as log, Wal};
 
@@ -200,6 +200,10 @@ const DETECT_SAVE_COST_FACTOR: u32 = 100;
 /// restart after a crash replays into the rules.
 const DETECT_SAVE_MAX_WAIT: Duration = Duration::from_secs(120);
 
+/// How long a save of the rules' state waits for the batches in the detect stage to reach the
+/// log before it gives up until the next one (new batches wait behind it meanwhile).
+const DETECT_GATE_WAIT: Duration = Duration::from_secs(10);
+
 /// The wait before the next save of the rules' state, after one that took `cost`.
 fn detect_save_wait(cost: Duration) -> Duration {
     cost.saturating_mul(DETECT_SAVE_COST_FACTOR)
@@ -268,7 +272,6 @@ struct Inner {
     /// (exclusively) while the rules' state is captured: the state then covers exactly the
     /// log up to its last record.
     detect_gate: tokio::sync::RwLock<()>,
-    /// When the rules' state was last saved.
     /// When the rules' state was last saved, and the wait before the next save.
     detect_saved: Mutex<(std::time::Instant, Duration)>,
     /// The log's directory (replayed into the rules at start).
@@ -439,7 +442,7 @@ impl IngestService {
         let docs: Vec<Pending> = alerts.iter().map(|a| alert_doc(a, now)).collect();
         let n = alerts.len();
         let written = match self.room(docs.len(), None).await {
-            Ok(permit) => self.submit("detect", docs, permit).await,
+            Ok(_permit) => self.submit("detect", docs).await,
             Err(e) => Err(e),
         };
         match written {
@@ -462,8 +465,23 @@ impl IngestService {
         let Some(d) = self.inner.detection.get() else {
             return Ok(());
         };
+        // A batch held for a log that cannot write holds the gate: no state can cover the
+        // log exactly until it is written (and waiting for the gate would hold up every
+        // request behind it).
+        let held = self.inner.status.held();
+        if held > 0 {
+            return Err(format!(
+                "{held} event(s) wait for the write-ahead log: the rules' state is saved once they are in it"
+            ));
+        }
         let (seq, save) = {
-            let _all_in_log = self.inner.detect_gate.write().await;
+            let Ok(_all_in_log) =
+                tokio::time::timeout(DETECT_GATE_WAIT, self.inner.detect_gate.write()).await
+            else {
+                return Err(format!(
+                    "batches did not reach the write-ahead log within {DETECT_GATE_WAIT:?}: the rules' state is saved later"
+                ));
+            };
             let seq = self.inner.status.accepted();
             (seq, d.detector.checkpoint(seq))
         };
@@ -534,7 +552,9 @@ impl IngestService {
 
     /// Room in the queue, then the detect stage, then the log: the alerts of the batch are
     /// written with it and announced once durable. The rules see a batch only once it has
-    /// room (a refused request leaves no trace in their state).
+    /// room (a request refused for want of room leaves no trace in their state). `wait`
+    /// bounds the wait for room; `None` (syslog batches) waits as long as it takes, for room
+    /// and then for the log to write the batch ([`submit_holding`](Self::submit_holding)).
     async fn detect_and_write(
         &self,
         source: &str,
@@ -547,10 +567,13 @@ impl IngestService {
             .map_err(WriteError::Room)?;
         let in_log = self.inner.detect_gate.read().await;
         let alerts = self.detect_and_seal(&mut docs);
-        self.submit(source, docs, permit)
-            .await
-            .map_err(WriteError::Log)?;
+        let written = match wait {
+            Some(_) => self.submit(source, docs).await,
+            None => self.submit_holding(source, docs).await,
+        };
+        written.map_err(WriteError::Log)?;
         drop(in_log);
+        drop(permit);
         self.announce(&alerts);
         Ok(())
     }
@@ -624,10 +647,10 @@ impl IngestService {
             .into_iter()
             .map(|m| Pending::new(stream, now, now, m))
             .collect();
-        let permit = self
+        let _permit = self
             .room(docs.len(), Some(self.inner.limits.queue_wait))
             .await?;
-        self.submit("internal", docs, permit).await
+        self.submit("internal", docs).await
     }
 
     /// Counts alerts that are now durable and tells the sink about them.
@@ -650,6 +673,7 @@ impl IngestService {
     pub fn health(&self) -> Health {
         let h = self.inner.status.health(self.inner.limits.max_backlog);
         self.inner.metrics.backlog.set(h.backlog as i64);
+        self.inner.metrics.held.set(h.held as i64);
         self.inner.metrics.degraded.set(i64::from(h.status != "ok"));
         h
     }
@@ -1014,23 +1038,73 @@ impl IngestService {
     }
 
     /// Hands documents to the log writer; returns once they are durable.
-    async fn submit(
+    async fn submit(&self, source: &str, docs: Vec<Pending>) -> Result<(), IngestError> {
+        match self.submit_once(source, docs).await {
+            Ok(()) => Ok(()),
+            Err(SubmitFailed::Stopped) => Err(IngestError::ShuttingDown),
+            Err(SubmitFailed::Log(r)) => Err(IngestError::Persist(r.error)),
+        }
+    }
+
+    /// Hands documents to the log writer; while the log cannot write them (disk full, I/O
+    /// errors) holds them and tries again (after 100 ms, then up to every second) until they
+    /// are written or the service stops. For syslog batches, which have no client to refuse:
+    /// a TCP/TLS sender is held back meanwhile, the UDP listener sheds and counts. The
+    /// documents went through the rules once; a retry writes them as they are.
+    async fn submit_holding(
         &self,
         source: &str,
-        docs: Vec<Pending>,
-        _room: Option<OwnedSemaphorePermit>,
+        mut docs: Vec<Pending>,
     ) -> Result<(), IngestError> {
+        let mut delay = HOLD_FIRST_RETRY;
+        let mut held: Option<Held> = None;
+        loop {
+            match self.submit_once(source, docs).await {
+                Ok(()) => {
+                    if held.is_some() {
+                        tracing::info!(
+                            source,
+                            "the log accepts events again: the held events are written"
+                        );
+                    }
+                    return Ok(());
+                }
+                Err(SubmitFailed::Stopped) => {
+                    if let Some(h) = &held {
+                        tracing::error!(
+                            source,
+                            "{} syslog message(s) held for the log are lost: the server stopped while the log could not write them",
+                            h.n
+                        );
+                        self.inner.metrics.rejected(source, "persist", h.n);
+                    }
+                    return Err(IngestError::ShuttingDown);
+                }
+                Err(SubmitFailed::Log(r)) => {
+                    if held.is_none() {
+                        let n = events_in(&r.docs);
+                        tracing::error!(
+                            source,
+                            "{}: {n} syslog message(s) are held and retried until the log can write them",
+                            r.error
+                        );
+                        held = Some(Held::new(&self.inner.status, n));
+                    }
+                    docs = r.docs;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(HOLD_MAX_RETRY);
+                }
+            }
+        }
+    }
+
+    /// One hand-over to the log writer; the documents come back when the log refuses them.
+    async fn submit_once(&self, source: &str, docs: Vec<Pending>) -> Result<(), SubmitFailed> {
         if docs.is_empty() {
             return Ok(());
         }
-        // Alerts written with the events are not counted as accepted events.
-        let n = docs.iter().filter(|p| p.stream != ALERTS_STREAM).count() as u64;
-        let tx = self
-            .inner
-            .tx
-            .lock()
-            .clone()
-            .ok_or(IngestError::ShuttingDown)?;
+        let n = events_in(&docs);
+        let tx = self.inner.tx.lock().clone().ok_or(SubmitFailed::Stopped)?;
         let (ack, rx) = oneshot::channel();
         tx.send(Submit {
             source: source.to_string(),
@@ -1038,16 +1112,58 @@ impl IngestService {
             ack,
         })
         .await
-        .map_err(|_| IngestError::ShuttingDown)?;
+        .map_err(|_| SubmitFailed::Stopped)?;
         drop(tx);
         match rx.await {
             Ok(Ok(())) => {
                 self.inner.metrics.accepted(source, n);
                 Ok(())
             }
-            Ok(Err(e)) => Err(IngestError::Persist(e)),
-            Err(_) => Err(IngestError::ShuttingDown),
+            Ok(Err(refused)) => Err(SubmitFailed::Log(refused)),
+            Err(_) => Err(SubmitFailed::Stopped),
         }
+    }
+}
+
+/// The first wait before a held batch is offered to the log again; it doubles up to
+/// [`HOLD_MAX_RETRY`].
+const HOLD_FIRST_RETRY: Duration = Duration::from_millis(100);
+/// The longest wait between two offers of a held batch (also bounds how long a stop waits
+/// for a holding batch to give up).
+const HOLD_MAX_RETRY: Duration = Duration::from_secs(1);
+
+/// Why a hand-over to the log failed.
+enum SubmitFailed {
+    /// The service is stopping.
+    Stopped,
+    /// The log refused the documents (given back).
+    Log(Refused),
+}
+
+/// The events of a submission (alerts written with them are not counted as events).
+fn events_in(docs: &[Pending]) -> u64 {
+    docs.iter().filter(|p| p.stream != ALERTS_STREAM).count() as u64
+}
+
+/// Events held for the log, counted in the service's status while held.
+struct Held {
+    status: Arc<Status>,
+    n: u64,
+}
+
+impl Held {
+    fn new(status: &Arc<Status>, n: u64) -> Held {
+        status.add_held(n);
+        Held {
+            status: status.clone(),
+            n,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.status.sub_held(self.n);
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Health {
     pub backlog: u64,
     /// Events that could not be indexed and were set aside in the quarantine file.
     pub quarantined: u64,
+    /// Syslog events held for a log that cannot write them.
+    pub held: u64,
 }
 
 /// Shared state of the running service.
@@ -33,6 +35,8 @@ pub struct Status {
     disk_full: AtomicBool,
     /// Events set aside because they could never be indexed.
     quarantined: AtomicU64,
+    /// Syslog events held for a log that cannot write them (retried).
+    held: AtomicU64,
     /// What the log scan at start skipped.
     log_corruption: Mutex<Option<String>>,
     /// The log keeps the records after this one whatever the checkpoint (the rules' saved
@@ -83,12 +87,27 @@ impl Status {
         self.progress.notify_waiters();
     }
 
+    /// Sets why indexing fails (shown at `/health`, which anyone may read: file-system paths
+    /// in it are replaced by `<path>`; the server log has them).
     pub(crate) fn set_indexing_error(&self, e: Option<String>) {
-        *self.indexing_error.lock() = e;
+        *self.indexing_error.lock() = e.map(|e| without_paths(&e));
     }
 
     pub(crate) fn set_disk_full(&self, full: bool) {
         self.disk_full.store(full, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_held(&self, n: u64) {
+        self.held.fetch_add(n, Ordering::AcqRel);
+    }
+
+    pub(crate) fn sub_held(&self, n: u64) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Syslog events held for a log that cannot write them.
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Acquire)
     }
 
     pub(crate) fn add_quarantined(&self, n: u64) {
@@ -121,6 +140,12 @@ impl Status {
         if self.disk_full.load(Ordering::Relaxed) {
             reasons.push("the data directory's disk is full: new events are refused".to_string());
         }
+        let held = self.held();
+        if held > 0 {
+            reasons.push(format!(
+                "{held} syslog event(s) wait for the write-ahead log, which cannot write them: they are retried every second and their senders held back (TCP/TLS) or shed (UDP)"
+            ));
+        }
         let quarantined = self.quarantined.load(Ordering::Relaxed);
         if quarantined > 0 {
             reasons.push(format!(
@@ -135,6 +160,56 @@ impl Status {
             reasons,
             backlog,
             quarantined,
+            held,
         }
+    }
+}
+
+/// `text` with each absolute file-system path (a `/` that starts a word or follows a quote,
+/// up to the next space, quote, comma or closing parenthesis) replaced by `<path>`; a colon
+/// that ends the path is kept.
+pub(crate) fn without_paths(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('/') {
+        let starts_word = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '='));
+        if !starts_word {
+            out.push_str(&rest[..=i]);
+            rest = &rest[i + 1..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let path = &rest[i..];
+        let end = path
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ')'))
+            .unwrap_or(path.len());
+        let kept_colon = path[..end].ends_with(':');
+        out.push_str("<path>");
+        if kept_colon {
+            out.push(':');
+        }
+        rest = &path[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_paths;
+
+    #[test]
+    fn paths_are_left_out_of_what_health_shows() {
+        let e = "events/20261130: storage error: creating an index in /tmp/.tmpbK/data/index/events/20261130: An IO error occurred: 'No space left on device (os error 28) at path \"/tmp/.tmpbK/x/.tmp8j\"'";
+        assert_eq!(
+            without_paths(e),
+            "events/20261130: storage error: creating an index in <path>: An IO error occurred: 'No space left on device (os error 28) at path \"<path>\"'"
+        );
+        assert_eq!(without_paths("(/var/lib/ferrodef)"), "(<path>)");
+        assert_eq!(without_paths("a/b and 1/2"), "a/b and 1/2");
+        assert_eq!(without_paths("/"), "<path>");
     }
 }

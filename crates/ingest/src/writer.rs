@@ -18,7 +18,14 @@ use ferrodef_wal::{Wal, WalError};
 pub(crate) struct Submit {
     pub(crate) source: String,
     pub(crate) docs: Vec<Pending>,
-    pub(crate) ack: oneshot::Sender<Result<(), PersistError>>,
+    pub(crate) ack: oneshot::Sender<Result<(), Refused>>,
+}
+
+/// A submission the log could not persist, handed back whole (already through the rules and
+/// serialized) so that its submitter can refuse it or retry it as it is.
+pub(crate) struct Refused {
+    pub(crate) error: PersistError,
+    pub(crate) docs: Vec<Pending>,
 }
 
 /// Documents the log has made durable, on their way to the indexer.
@@ -80,7 +87,10 @@ pub(crate) fn writer_loop(
                 status.set_disk_full(matches!(pe, PersistError::DiskFull));
                 metrics.log_errors.inc();
                 for s in subs {
-                    let _ = s.ack.send(Err(pe.clone()));
+                    let _ = s.ack.send(Err(Refused {
+                        error: pe.clone(),
+                        docs: s.docs,
+                    }));
                 }
             }
         }

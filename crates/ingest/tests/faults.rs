@@ -13,9 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_ingest::detect::{AlertSink, Detector};
 use ferrodef_ingest::{IngestError, IngestService, Limits};
 use ferrodef_sources::syslog::{CancellationToken, ListenerLimits, RawBatch, RawSink, TcpListener};
 use ferrodef_store::Store;
+use serde_json::{Map, Value};
 use support::{
     count, eventually, eventually_within, metric, metrics_text, ndjson, start, store_in,
 };
@@ -56,20 +60,26 @@ fn assert_backlog_over_limit(svc: &IngestService, n: u64) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_the_backlog_limit_requests_are_refused_and_syslog_batches_wait() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(store_in(dir.path()));
+/// A service over a store in `dir` whose commits fail, with its backlog over its limit of 5:
+/// the 10 events `held` accepted (the backlog was 0), none committed.
+async fn backlogged(dir: &std::path::Path) -> (IngestService, Arc<dyn Store>) {
+    let store: Arc<dyn Store> = Arc::new(store_in(dir));
     let limits = Limits {
         max_backlog: 5,
         ..Limits::default()
     };
-    let svc = start(dir.path(), store.clone(), limits);
-    // Commits fail: the 10 events accepted (the backlog was 0) stay uncommitted.
+    let svc = start(dir, store.clone(), limits);
     fail::cfg("store-commit", "return").unwrap();
     let out = svc.events("test", &ndjson(&[0; 10], "held"), None).await;
     assert_eq!(out.unwrap().accepted, 10);
     eventually("indexing to fail", || svc.health().status == "degraded");
+    (svc, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_backlog_limit_requests_are_refused_and_syslog_batches_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, store) = backlogged(dir.path()).await;
     assert_backlog_over_limit(&svc, 10);
 
     // Every request entry point refuses, with a retry hint (HTTP: 503 and Retry-After).
@@ -131,6 +141,93 @@ async fn past_the_backlog_limit_requests_are_refused_and_syslog_batches_wait() {
     eventually("health", || svc.health().status == "ok");
     assert_eq!(count(&*store, "summary:refused"), 0);
     assert!(svc.events("test", one, None).await.is_ok());
+    svc.shutdown();
+}
+
+/// Alerts every tick while armed; sees nothing else.
+#[derive(Default)]
+struct TickAlerts(AtomicBool);
+
+impl Detector for TickAlerts {
+    fn detect(&self, _: &mut [Map<String, Value>], _: DateTime<Utc>) -> Vec<Alert> {
+        Vec::new()
+    }
+
+    fn tick(&self, now: DateTime<Utc>) -> Vec<Alert> {
+        if !self.0.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        vec![Alert {
+            id: Alert::new_id(now, 7),
+            utctimestamp: now,
+            severity: Severity::Warning,
+            summary: "deadman".into(),
+            category: "test".into(),
+            tags: vec![],
+            rule: "deadman_rule".into(),
+            rule_kind: RuleKind::Mozdef,
+            classname: "deadman_rule".into(),
+            channel: None,
+            notify_mozdefbot: false,
+            url: None,
+            key: None,
+            count: 0,
+            events: vec![],
+            details: Map::new(),
+        }]
+    }
+
+    fn checkpoint(&self, _: u64) -> Box<dyn FnOnce() -> Result<(), String> + Send> {
+        Box::new(|| Ok(()))
+    }
+}
+
+struct NoSink;
+
+impl AlertSink for NoSink {
+    fn accepted(&self, _: &[Alert]) {}
+}
+
+/// The backlog limit holds back the flood of events, not ferrodef's own few writes: an
+/// analyst's triage change and an alert from the time-driven rules are written past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_writes_and_tick_alerts_pass_the_backlog_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, store) = backlogged(dir.path()).await;
+    let rules = Arc::new(TickAlerts::default());
+    assert!(svc.set_detection(rules.clone(), Arc::new(NoSink)));
+    assert!(matches!(
+        svc.event("http_events", br#"{"summary":"refused"}"#).await,
+        Err(IngestError::Backlog(10))
+    ));
+    let mut change = Map::new();
+    change.insert("summary".into(), Value::from("acknowledged by analyst"));
+    svc.write_internal("alert-status", vec![change])
+        .await
+        .expect("a triage change refused by the backlog");
+    rules.0.store(true, Ordering::Release);
+    assert_eq!(svc.detect_tick().await.unwrap(), 1);
+    assert_eq!(svc.health().backlog, 12);
+    fail::remove("store-commit");
+    eventually("everything to be committed", || svc.health().backlog == 0);
+    let in_stream = |stream: &str| {
+        store
+            .search(&ferrodef_store::SearchRequest {
+                stream: stream.into(),
+                query: ferrodef_query::parse("*").unwrap(),
+                from: None,
+                to: None,
+                size: 0,
+                sort_field: "utctimestamp".into(),
+                order: ferrodef_store::SortOrder::Desc,
+                now: Utc::now(),
+                budget: Default::default(),
+            })
+            .unwrap()
+            .total
+    };
+    assert_eq!(in_stream("alert-status"), 1);
+    assert_eq!(in_stream("alerts"), 1);
     svc.shutdown();
 }
 

@@ -126,24 +126,12 @@ fn too_deep(text: &str, max_depth: usize) -> Option<(usize, usize)> {
         return None;
     }
     let (mut depth, mut line, mut line_start) = (0usize, 0usize, 0usize);
-    let (mut in_str, mut escaped) = (false, false);
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            line += 1;
-            line_start = i + 1;
-        }
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
+    for (i, b) in outside_strings(text) {
         match b {
-            b'"' => in_str = true,
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max_depth {
@@ -353,22 +341,10 @@ fn array_items<D: BodyDoc>(text: &str, docs: Vec<D>, first_line: usize) -> Parse
 fn element_lines(text: &str, mut line: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut depth = 0usize;
-    let mut in_str = false;
-    let mut escaped = false;
     let mut want = false;
-    for b in text.bytes() {
+    for (_, b) in outside_strings(text) {
         if b == b'\n' {
             line += 1;
-        }
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
         }
         match b {
             b'[' | b'{' => {
@@ -389,13 +365,33 @@ fn element_lines(text: &str, mut line: usize) -> Vec<usize> {
                     out.push(line);
                     want = false;
                 }
-                if b == b'"' {
-                    in_str = true;
-                }
             }
         }
     }
     out
+}
+
+/// The bytes of `text` outside JSON strings (with each string's opening quote) and every line
+/// feed wherever it is, with their offsets: what the scans for nesting and for the lines of
+/// array elements look at. The text need not be valid JSON.
+fn outside_strings(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let (mut in_str, mut escaped) = (false, false);
+    text.bytes().enumerate().filter(move |&(_, b)| {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            return b == b'\n';
+        }
+        if b == b'"' {
+            in_str = true;
+        }
+        true
+    })
 }
 
 #[cfg(test)]
