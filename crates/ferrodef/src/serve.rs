@@ -207,7 +207,7 @@ impl Core {
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let core = Core::start(&cfg).await?;
-    spawn_retention(core.store.clone(), cfg.retention_days);
+    spawn_retention(core.store.clone(), cfg.retention_days, core.metrics.clone());
     let book = Arc::new(ferrodef_api::alerts::AlertBook::load(&*core.store));
     {
         let book = book.clone();
@@ -465,7 +465,8 @@ fn spawn_list_refresh(
     });
 }
 
-fn spawn_retention(store: Arc<dyn Store>, days: u32) {
+/// Runs retention at start and every hour; each run is counted (`retention_runs`).
+fn spawn_retention(store: Arc<dyn Store>, days: u32, metrics: Arc<Metrics>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -487,6 +488,7 @@ fn spawn_retention(store: Arc<dyn Store>, days: u32) {
                 Ok(Err(e)) => tracing::error!("retention: {e}"),
                 Err(e) => tracing::error!("retention task: {e}"),
             }
+            metrics.retention_runs.inc();
         }
     });
 }

@@ -85,6 +85,8 @@ pub struct Metrics {
     /// Ticks of the time-driven rules done: each counted once its alerts were written (or
     /// kept for the next tick), so that a test can wait for ticks instead of sleeping.
     pub rules_ticks: Counter,
+    /// Retention runs done (at start, then hourly).
+    pub retention_runs: Counter,
     /// Alerts written to the log, by the kind of rule that raised them.
     pub alerts_raised: Family<KindLabel, Counter>,
 }
@@ -218,6 +220,12 @@ impl Metrics {
         );
         let rules_evaluated = Counter::default();
         let rules_ticks = Counter::default();
+        let retention_runs = Counter::default();
+        registry.register(
+            "retention_runs",
+            "Retention runs done (at start, then hourly)",
+            retention_runs.clone(),
+        );
         let alerts_raised = Family::<KindLabel, Counter>::default();
         registry.register(
             "rules_evaluated_events",
@@ -243,6 +251,7 @@ impl Metrics {
             registry,
             rules_evaluated,
             rules_ticks,
+            retention_runs,
             alerts_raised,
             log_errors,
             quarantined,

@@ -436,8 +436,10 @@ pub trait Store: Send + Sync {
     fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError>;
     /// Runs an aggregation.
     fn aggregate(&self, req: &AggRequest) -> Result<AggResponse, StoreError>;
-    /// Drops the partitions whose whole day is older than `keep_days` days before `now`, except
-    /// those holding uncommitted documents or broken (they are dropped by a later call).
+    /// Drops the partitions whose whole day is older than `keep_days` days before `now` and
+    /// whose documents were all received before then too (old events imported recently are
+    /// kept for the retention period from their receipt), except those holding uncommitted
+    /// documents or broken (they are dropped by a later call).
     /// Returns the dropped partitions as `stream/YYYYMMDD`.
     fn apply_retention(
         &self,

@@ -290,6 +290,30 @@ fn retention_drops_old_days_only() {
 }
 
 #[test]
+fn retention_keeps_an_old_day_until_its_last_receipt_is_old_too() {
+    let d = tempfile::tempdir().unwrap();
+    let store = open(d.path());
+    let day = Utc.with_ymd_and_hms(2025, 1, 10, 12, 0, 0).unwrap();
+    let received = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let mut imported = doc(1, day, json!({"summary": "imported"}));
+    imported.receivedtimestamp = received;
+    store.index(vec![imported]).unwrap();
+    store.commit(1).unwrap();
+    // The day is long past the retention period, its receipt is not.
+    let dropped = store
+        .apply_retention(90, received + Duration::days(89))
+        .unwrap();
+    assert!(dropped.is_empty(), "{dropped:?}");
+    assert_eq!(search(&*store, Expr::MatchAll).0, 1);
+    // 90 days after its receipt it goes.
+    let dropped = store
+        .apply_retention(90, received + Duration::days(91))
+        .unwrap();
+    assert_eq!(dropped, vec!["events/20250110".to_string()]);
+    assert_eq!(search(&*store, Expr::MatchAll).0, 0);
+}
+
+#[test]
 fn a_store_of_another_format_is_refused_by_name() {
     use ferrodef_store::tantivy_store::{FORMAT, FORMAT_FILE};
     // New store: the format is written; reopening works.

@@ -262,6 +262,25 @@ impl TantivyStore {
     }
 }
 
+/// The latest `receivedtimestamp` of a partition's committed documents (`None` when it has
+/// none), from the fast field's per-segment maximum.
+fn newest_receipt(part: &Partition) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let searcher = part.reader.try_searcher()?;
+    let mut newest: Option<i64> = None;
+    for seg in searcher.segment_readers() {
+        if seg.max_doc() == 0 {
+            continue;
+        }
+        let col = seg.fast_fields().date("receivedtimestamp")?;
+        if col.values.num_vals() == 0 {
+            continue;
+        }
+        let t = col.max_value().into_timestamp_micros();
+        newest = Some(newest.map_or(t, |n| n.max(t)));
+    }
+    Ok(newest.and_then(DateTime::<Utc>::from_timestamp_micros))
+}
+
 impl Store for TantivyStore {
     fn search(&self, req: &SearchRequest) -> Result<SearchResponse, StoreError> {
         self.run_search(req)
@@ -303,7 +322,8 @@ impl Store for TantivyStore {
         keep_days: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
-        let cutoff = day_of(now - chrono::Duration::days(i64::from(keep_days)));
+        let cutoff_time = now - chrono::Duration::days(i64::from(keep_days));
+        let cutoff = day_of(cutoff_time);
         // Held while deciding and deleting: no document reaches a partition being dropped.
         let mut writers = self.writers.lock();
         let doomed: Vec<Arc<Partition>> = self
@@ -315,6 +335,15 @@ impl Store for TantivyStore {
             .collect();
         let mut dropped = Vec::new();
         for part in doomed {
+            // Old events imported recently are kept for the retention period from receipt.
+            match newest_receipt(&part) {
+                Ok(Some(t)) if t >= cutoff_time => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(partition = %part.key, "retention: kept, its newest receipt could not be read: {e}");
+                    continue;
+                }
+            }
             if writers.broken.contains_key(&part.key) {
                 tracing::info!(partition = %part.key, "retention: kept, its indexing failed");
                 continue;
