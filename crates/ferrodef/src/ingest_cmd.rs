@@ -90,7 +90,10 @@ fn open(path: &Path, counter: Arc<AtomicU64>) -> anyhow::Result<Box<dyn BufRead 
             counter,
         },
     );
-    let gz = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let gz = reader
+        .fill_buf()
+        .with_context(|| format!("reading {}", path.display()))?
+        .starts_with(&[0x1f, 0x8b]);
     Ok(if gz {
         Box::new(BufReader::with_capacity(
             256 * 1024,
@@ -156,21 +159,23 @@ fn read_file(
 ) -> anyhow::Result<()> {
     let mut r = open(path, counter)?;
     let name = path.display().to_string();
+    let at_start = || format!("reading {name} at its start");
     let json = match format {
         Format::Json => true,
         Format::Syslog => false,
         Format::Auto => {
-            let head = r.fill_buf()?;
+            let head = r.fill_buf().with_context(at_start)?;
             let first = head.iter().find(|c| !c.is_ascii_whitespace());
             matches!(first, Some(b'{' | b'['))
         }
     };
     if json {
-        let head = r.fill_buf()?;
+        let head = r.fill_buf().with_context(at_start)?;
         if head.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[') {
             // One JSON array: the server takes it whole.
             let mut body = Vec::new();
-            r.read_to_end(&mut body)?;
+            r.read_to_end(&mut body)
+                .with_context(|| format!("reading the JSON array of {name}"))?;
             let _ = tx.blocking_send(Batch {
                 file: name,
                 first_line: 1,
@@ -204,7 +209,8 @@ fn read_file(
         if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
             // Skip the rest of an enormous line; its start is sent (and truncated, tagged).
             let mut rest = Vec::new();
-            r.read_until(b'\n', &mut rest)?;
+            r.read_until(b'\n', &mut rest)
+                .with_context(|| format!("reading {name} in line {line_no}"))?;
         }
         if line.last() != Some(&b'\n') {
             line.push(b'\n');

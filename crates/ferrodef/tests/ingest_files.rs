@@ -140,6 +140,23 @@ fn missing_file_and_unreachable_server_are_clear_errors() {
     assert!(out.contains("127.0.0.1:9"), "{out}");
 }
 
+#[test]
+fn broken_gzip_files_are_named_in_the_error() {
+    let s = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = gzip(b"Nov 21 09:00:00 web1 cron[5]: one\nNov 21 09:00:01 web1 cron[5]: two\n");
+    for (name, bytes) in [
+        ("header-only.gz", b"\x1f\x8bgarbage".to_vec()),
+        ("truncated.gz", whole[..whole.len() / 2].to_vec()),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let (ok, out) = ingest(&["--server", &s.url, &f.display().to_string()], None);
+        assert!(!ok, "{name}: {out}");
+        assert!(out.contains(&f.display().to_string()), "{name}: {out}");
+    }
+}
+
 /// A raw audit.log: the records of each event are joined into one event; nothing is lost
 /// (every raw record is kept in `details.auditrecords`).
 #[test]
