@@ -1,6 +1,7 @@
 //! ferrodef's event model: the normalized MozDef schema, severities and timestamp parsing.
 
 pub mod alert;
+pub mod bench_mix;
 pub mod details;
 mod event;
 pub mod incoming;
