@@ -404,11 +404,24 @@ pub async fn run(a: IngestArgs) -> anyhow::Result<()> {
         let counter = counter.clone();
         let (format, batch) = (a.format, a.batch);
         let files = files.clone();
+        // A file that cannot be read to its end (a truncated rotation, say) is reported and
+        // the others are still imported; the command then fails naming every such file.
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut failed = Vec::new();
             for f in &files {
-                read_file(f, format, batch, counter.clone(), &tx)?;
+                if let Err(e) = read_file(f, format, batch, counter.clone(), &tx) {
+                    eprintln!("ferrodef: {e:#}");
+                    failed.push(format!("{e:#}"));
+                }
             }
-            Ok(())
+            match failed.len() {
+                0 => Ok(()),
+                n => bail!(
+                    "{n} of {} file(s) could not be read to the end (what was read before is imported): {}",
+                    files.len(),
+                    failed.join("; ")
+                ),
+            }
         })
     };
     let totals = Arc::new(std::sync::Mutex::new(Totals::default()));

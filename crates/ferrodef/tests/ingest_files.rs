@@ -155,6 +155,22 @@ fn broken_gzip_files_are_named_in_the_error() {
         assert!(!ok, "{name}: {out}");
         assert!(out.contains(&f.display().to_string()), "{name}: {out}");
     }
+    // One broken file among others: the others are imported, and the command still fails.
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, "Nov 21 09:00:02 web1 cron[5]: survivor\n").unwrap();
+    let broken = dir.path().join("header-only.gz");
+    let (ok, out) = ingest(
+        &[
+            "--server",
+            &s.url,
+            &broken.display().to_string(),
+            &good.display().to_string(),
+        ],
+        None,
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("1 of 2 file(s) could not be read"), "{out}");
+    assert_eq!(s.wait_total("summary:survivor", 1), 1);
 }
 
 /// A raw audit.log: the records of each event are joined into one event; nothing is lost
