@@ -212,14 +212,7 @@ fn refusal(r: Refused, headers: &HeaderMap) -> Response {
         )
         .retry_after(s)
         .into_response(),
-        Refused::Internal(m) => {
-            tracing::error!("authentication: {m}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "authentication failed inside ferrodef (see the server log)",
-            )
-            .into_response()
-        }
+        Refused::Internal(m) => ApiError::internal("authentication", m).into_response(),
     }
 }
 
@@ -334,8 +327,7 @@ fn auth_error(e: AuthError) -> ApiError {
         AuthError::Conflict(_) => StatusCode::CONFLICT,
         AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
         AuthError::Storage(m) => {
-            tracing::error!("auth state: {m}");
-            StatusCode::INTERNAL_SERVER_ERROR
+            return ApiError::internal("reading or writing the users and tokens", m)
         }
     };
     ApiError::new(status, e.to_string())
@@ -346,7 +338,7 @@ async fn run<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::internal("the users and tokens task", e))?
         .map_err(auth_error)
 }
 
@@ -410,7 +402,7 @@ pub async fn login(
             .map(|p| (auth.create_session(&p), p))
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    .map_err(|e| ApiError::internal("the login task", e))?;
     let (session, p) = match res {
         Ok(x) => x,
         Err(LoginError::Throttled { retry_after }) => {
@@ -420,13 +412,7 @@ pub async fn login(
             )
             .retry_after(retry_after))
         }
-        Err(LoginError::Storage(m)) => {
-            tracing::error!("login: {m}");
-            return Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "login failed inside ferrodef (see the server log)",
-            ));
-        }
+        Err(LoginError::Storage(m)) => return Err(ApiError::internal("login", m)),
         Err(e) => return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())),
     };
     let tls = conn.is_some_and(|Extension(c)| c.tls);
@@ -675,8 +661,8 @@ pub async fn create_token(
     let auth = s.auth.clone();
     let (view, token) =
         run(move || auth.create_token(&p.actor(), owner, r, &t.name, &info)).await?;
-    let mut body = serde_json::to_value(&view)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut body =
+        serde_json::to_value(&view).map_err(|e| ApiError::internal("encoding the token", e))?;
     body["token"] = json!(token);
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     resp.headers_mut()

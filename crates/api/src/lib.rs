@@ -149,6 +149,16 @@ impl ApiError {
         }
     }
 
+    /// A failure inside ferrodef (500): `detail` goes to the server log, the client is told
+    /// only what failed (`what`), never the detail (which may name files or internals).
+    pub fn internal(what: &str, detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!("{what}: {detail}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{what} failed inside ferrodef (the server log says why)"),
+        )
+    }
+
     /// Adds a `Retry-After` header (seconds).
     pub fn retry_after(mut self, secs: u64) -> ApiError {
         self.retry_after = Some(secs);
@@ -336,13 +346,7 @@ async fn status(axum::extract::State(s): axum::extract::State<Arc<AppState>>) ->
     let store = s.store.clone();
     let parts = match tokio::task::spawn_blocking(move || store.partitions()).await {
         Ok(p) => p,
-        Err(e) => {
-            return ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("/status: listing the store's partitions failed: {e}"),
-            )
-            .into_response()
-        }
+        Err(e) => return ApiError::internal("listing the store's partitions", e).into_response(),
     };
     let docs: u64 = parts.iter().map(|p| p.docs).sum();
     let storage_bytes: u64 = parts.iter().map(|p| p.bytes).sum();

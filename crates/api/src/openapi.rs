@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -55,14 +55,7 @@ pub async fn serve() -> Response {
             bytes,
         )
             .into_response(),
-        Err(e) => {
-            tracing::error!("the OpenAPI document is unreadable: {e}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the OpenAPI document is unreadable (see the server log)",
-            )
-            .into_response()
-        }
+        Err(e) => ApiError::internal("reading the OpenAPI document", e).into_response(),
     }
 }
 

@@ -59,10 +59,8 @@ impl SearchGate {
         })
         .await;
         cancel.disarm();
-        res.map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
-        })?
-        .map_err(|e| store_error(e).into_response())
+        res.map_err(|e| ApiError::internal("the search task", e).into_response())?
+            .map_err(|e| store_error(e).into_response())
     }
 }
 
@@ -107,13 +105,7 @@ fn store_error(e: StoreError) -> ApiError {
         StoreError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
         e @ StoreError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, e.to_string()),
         e @ StoreError::Cancelled => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        other => {
-            tracing::error!("search failed: {other}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the search failed in the store (see the server log)",
-            )
-        }
+        other => ApiError::internal("the search", other),
     }
 }
 
@@ -162,9 +154,8 @@ pub async fn aggregate(
             store.aggregate(&req)
         })
         .await?;
-    let mut body = serde_json::to_value(&res).map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
-    })?;
+    let mut body = serde_json::to_value(&res)
+        .map_err(|e| ApiError::internal("encoding the aggregation", e).into_response())?;
     body["took_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     Ok(Json(body).into_response())
 }

@@ -625,6 +625,21 @@ fn syslog_lines_read_while_the_disk_is_full_are_held_and_written_once_space_retu
 }
 
 #[test]
+fn an_internal_storage_failure_answers_500_without_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(dir.path(), &[]);
+    // The users' and tokens' state can be read but no longer written: a directory stands
+    // where the server writes its next version.
+    let pid = s.child.as_ref().unwrap().id();
+    std::fs::create_dir_all(dir.path().join(format!("auth/auth.json.tmp-{pid}/x"))).unwrap();
+    let (status, v) = s.post_json_as_admin("/api/tokens", &json!({"name": "t1", "role": "viewer"}));
+    assert_eq!(status, 500, "{v}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(msg.contains("users and tokens"), "{v}");
+    assert!(!msg.contains('/') && !msg.contains("auth.json"), "{v}");
+}
+
+#[test]
 fn data_files_are_the_owners_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
