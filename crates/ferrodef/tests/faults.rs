@@ -532,6 +532,13 @@ fn a_full_disk_refuses_with_503_and_recovers_by_itself_losing_nothing() {
         }
     }
     assert!(refused > 0, "a full disk did not refuse events");
+    // Once the log has refused, requests are refused before the rules see them (but one a
+    // second): a client's retries are not counted again.
+    let evaluated = s.metric("ferrodef_rules_evaluated_events_total");
+    assert!(
+        evaluated < 20 + refused,
+        "{evaluated} evaluated, {refused} refused"
+    );
     let (_, h) = s.get("/health");
     assert_eq!(h["status"], "degraded", "{h}");
     // Space returns: ingest works again without a restart.

@@ -561,6 +561,14 @@ impl IngestService {
         mut docs: Vec<Pending>,
         wait: Option<Duration>,
     ) -> Result<(), WriteError> {
+        // While the log refuses appends, a request is refused before the rules see it (one a
+        // second still tries: the log's recovery is noticed), so that a client's retries are
+        // not counted again by them.
+        if wait.is_some() {
+            if let Some(e) = self.inner.status.log_refusing(LOG_RETRY_EVERY) {
+                return Err(WriteError::Log(IngestError::Persist(e)));
+            }
+        }
         let permit = self
             .room(docs.len(), wait)
             .await
@@ -1124,6 +1132,10 @@ impl IngestService {
         }
     }
 }
+
+/// While the log refuses appends, requests are refused without trying it for this long after
+/// each failure.
+const LOG_RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// The first wait before a held batch is offered to the log again; it doubles up to
 /// [`HOLD_MAX_RETRY`].

@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
+
+use crate::writer::PersistError;
 use serde::Serialize;
 
 /// The service's health, as `/health` shows it.
@@ -33,6 +35,8 @@ pub struct Status {
     indexing_error: Mutex<Option<String>>,
     /// The last append failed for want of disk space.
     disk_full: AtomicBool,
+    /// When the last append failed, and why (cleared by the next one that succeeds).
+    log_failure: Mutex<Option<(std::time::Instant, PersistError)>>,
     /// Events set aside because they could never be indexed.
     quarantined: AtomicU64,
     /// Syslog events held for a log that cannot write them (retried).
@@ -93,8 +97,22 @@ impl Status {
         *self.indexing_error.lock() = e.map(|e| without_paths(&e));
     }
 
-    pub(crate) fn set_disk_full(&self, full: bool) {
-        self.disk_full.store(full, Ordering::Relaxed);
+    /// Records the outcome of an append to the log.
+    pub(crate) fn set_log_result(&self, failure: Option<&PersistError>) {
+        self.disk_full.store(
+            matches!(failure, Some(PersistError::DiskFull)),
+            Ordering::Relaxed,
+        );
+        *self.log_failure.lock() = failure.map(|e| (std::time::Instant::now(), e.clone()));
+    }
+
+    /// Why the log refused an append within the last `within`, if it did and none has
+    /// succeeded since.
+    pub(crate) fn log_refusing(&self, within: std::time::Duration) -> Option<PersistError> {
+        match &*self.log_failure.lock() {
+            Some((at, e)) if at.elapsed() < within => Some(e.clone()),
+            _ => None,
+        }
     }
 
     pub(crate) fn add_held(&self, n: u64) {

@@ -76,7 +76,7 @@ pub(crate) fn writer_loop(
         let payloads = offsets.windows(2).map(|w| &buf[w[0]..w[1]]);
         match wal.append(payloads) {
             Ok(first_seq) => {
-                status.set_disk_full(false);
+                status.set_log_result(None);
                 let last = first_seq + (offsets.len() as u64 - 1) - 1;
                 status.set_accepted(last);
                 hand_over(subs, first_seq, &itx, &metrics);
@@ -84,7 +84,7 @@ pub(crate) fn writer_loop(
             Err(e) => {
                 let pe = PersistError::of(&e);
                 tracing::error!("{e}");
-                status.set_disk_full(matches!(pe, PersistError::DiskFull));
+                status.set_log_result(Some(&pe));
                 metrics.log_errors.inc();
                 for s in subs {
                     let _ = s.ack.send(Err(Refused {
