@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_event::{get_key, Alert, RuleKind, Severity};
 use ferrodef_query::Doc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -213,7 +213,7 @@ fn plain(v: &str) -> bool {
 }
 
 fn time_of(e: &Map<String, Value>, f: &str) -> Option<DateTime<Utc>> {
-    e.get(f)
+    get_key(e, f)
         .and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.with_timezone(&Utc))
@@ -224,7 +224,7 @@ fn within(t: Option<DateTime<Utc>>, now: DateTime<Utc>, w: Duration) -> bool {
 }
 
 fn has_alert_name(e: &Map<String, Value>, classname: &str) -> bool {
-    match e.get("alert_names") {
+    match get_key(e, "alert_names") {
         Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(classname)),
         Some(Value::String(s)) => s == classname,
         _ => false,

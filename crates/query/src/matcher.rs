@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::is_ip_field;
+use ferrodef_event::{get_key, is_ip_field};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -265,7 +265,7 @@ impl<'a> Doc<'a> {
     pub fn words(&self) -> &Words {
         self.words.get_or_init(|| {
             let mut words = Words::default();
-            match self.map.get("summary") {
+            match get_key(self.map, "summary") {
                 Some(Value::String(s)) => {
                     words.add(s, 0);
                 }
@@ -542,7 +542,7 @@ pub fn any_leaf(map: &Map<String, Value>, path: &str, f: &mut dyn FnMut(&Value) 
         Some((a, b)) => (a, Some(b)),
         None => (path, None),
     };
-    match map.get(first) {
+    match get_key(map, first) {
         Some(v) => walk(v, rest, f),
         None => false,
     }
@@ -558,7 +558,7 @@ fn walk(v: &Value, rest: Option<&str>, f: &mut dyn FnMut(&Value) -> bool) -> boo
                     Some((a, b)) => (a, Some(b)),
                     None => (r, None),
                 };
-                m.get(k).is_some_and(|x| walk(x, tail, f))
+                get_key(m, k).is_some_and(|x| walk(x, tail, f))
             }
             None => false,
         },
@@ -579,7 +579,7 @@ fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
     }
     let mut cur: Vec<&Value> = Vec::new();
     let mut parts = path.split('.');
-    match parts.next().and_then(|p| map.get(p)) {
+    match parts.next().and_then(|p| get_key(map, p)) {
         Some(v) => cur.push(v),
         None => return false,
     }
@@ -599,7 +599,7 @@ fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
 fn collect_child<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
     match v {
         Value::Object(m) => {
-            if let Some(x) = m.get(key) {
+            if let Some(x) = get_key(m, key) {
                 out.push(x);
             }
         }
@@ -686,9 +686,9 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
 }
 
 fn first_ip(map: &Map<String, Value>, path: &str) -> Option<IpAddr> {
-    let d = map.get("details")?.as_object()?;
+    let d = get_key(map, "details")?.as_object()?;
     let key = path.strip_prefix("details.")?;
-    ip_of(d.get(key)?)
+    ip_of(get_key(d, key)?)
 }
 
 fn net_contains(net: &ipnet::IpNet, a: IpAddr) -> bool {
