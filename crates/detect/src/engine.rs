@@ -263,6 +263,28 @@ fn excluded_time(inst: &Instance, e: &Map<String, Value>, now: DateTime<Utc>) ->
     })
 }
 
+/// Lets an event leave a window: when no one else holds it (the batch, the store, another
+/// window), its object goes back to the event objects' pool.
+fn release(h: Held) {
+    if let Ok(m) = Arc::try_unwrap(h.event) {
+        ferrodef_event::Event::recycle(m);
+    }
+}
+
+/// Keeps the events of `g` for which `live` holds (in order), releasing the others.
+fn retain_live(g: &mut VecDeque<Held>, live: impl Fn(&Held) -> bool) {
+    if g.iter().all(&live) {
+        return;
+    }
+    for h in std::mem::take(g) {
+        if live(&h) {
+            g.push_back(h);
+        } else {
+            release(h);
+        }
+    }
+}
+
 /// Candidate alert from a group.
 struct Fired {
     slot: usize,
@@ -484,7 +506,7 @@ impl Engine {
                 for k in keys {
                     if let Some(g) = st.groups.get_mut(k) {
                         let before = g.len();
-                        g.retain(live);
+                        retain_live(g, live);
                         removed += before - g.len();
                         if g.is_empty() {
                             st.groups.remove(k);
@@ -495,7 +517,7 @@ impl Engine {
             None => {
                 st.groups.retain(|_, g| {
                     let before = g.len();
-                    g.retain(live);
+                    retain_live(g, live);
                     removed += before - g.len();
                     !g.is_empty()
                 });
@@ -514,7 +536,9 @@ impl Engine {
             if let Some(g) = st.groups.get_mut(&oldest) {
                 let n = if whole { g.len() } else { 1 };
                 for _ in 0..n {
-                    g.pop_front();
+                    if let Some(h) = g.pop_front() {
+                        release(h);
+                    }
                 }
                 dropped += n;
                 st.total = st.total.saturating_sub(n);
