@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_event::{get_key, Alert, RuleKind, Severity};
 use ferrodef_query::Doc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -213,7 +213,7 @@ fn plain(v: &str) -> bool {
 }
 
 fn time_of(e: &Map<String, Value>, f: &str) -> Option<DateTime<Utc>> {
-    e.get(f)
+    get_key(e, f)
         .and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.with_timezone(&Utc))
@@ -224,7 +224,7 @@ fn within(t: Option<DateTime<Utc>>, now: DateTime<Utc>, w: Duration) -> bool {
 }
 
 fn has_alert_name(e: &Map<String, Value>, classname: &str) -> bool {
-    match e.get("alert_names") {
+    match get_key(e, "alert_names") {
         Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(classname)),
         Some(Value::String(s)) => s == classname,
         _ => false,
@@ -261,6 +261,28 @@ fn excluded_time(inst: &Instance, e: &Map<String, Value>, now: DateTime<Utc>) ->
         let hi = day.and_time(*b).and_utc();
         t >= lo && t <= hi
     })
+}
+
+/// Lets an event leave a window: when no one else holds it (the batch, the store, another
+/// window), its object goes back to the event objects' pool.
+fn release(h: Held) {
+    if let Ok(m) = Arc::try_unwrap(h.event) {
+        ferrodef_event::Event::recycle(m);
+    }
+}
+
+/// Keeps the events of `g` for which `live` holds (in order), releasing the others.
+fn retain_live(g: &mut VecDeque<Held>, live: impl Fn(&Held) -> bool) {
+    if g.iter().all(&live) {
+        return;
+    }
+    for h in std::mem::take(g) {
+        if live(&h) {
+            g.push_back(h);
+        } else {
+            release(h);
+        }
+    }
 }
 
 /// Candidate alert from a group.
@@ -484,7 +506,7 @@ impl Engine {
                 for k in keys {
                     if let Some(g) = st.groups.get_mut(k) {
                         let before = g.len();
-                        g.retain(live);
+                        retain_live(g, live);
                         removed += before - g.len();
                         if g.is_empty() {
                             st.groups.remove(k);
@@ -495,7 +517,7 @@ impl Engine {
             None => {
                 st.groups.retain(|_, g| {
                     let before = g.len();
-                    g.retain(live);
+                    retain_live(g, live);
                     removed += before - g.len();
                     !g.is_empty()
                 });
@@ -514,7 +536,9 @@ impl Engine {
             if let Some(g) = st.groups.get_mut(&oldest) {
                 let n = if whole { g.len() } else { 1 };
                 for _ in 0..n {
-                    g.pop_front();
+                    if let Some(h) = g.pop_front() {
+                        release(h);
+                    }
                 }
                 dropped += n;
                 st.total = st.total.saturating_sub(n);

@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use ferrodef_event::get_key;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -145,9 +146,9 @@ pub fn get_path<'v>(m: &'v Map<String, Value>, path: &str) -> Option<&'v Value> 
 /// `None`), which is how alert classes build their summaries.
 pub fn lookup<'v>(m: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
     let mut parts = path.split('.');
-    let mut cur = m.get(parts.next()?)?;
+    let mut cur = get_key(m, parts.next()?)?;
     for p in parts {
-        cur = cur.as_object()?.get(p)?;
+        cur = get_key(cur.as_object()?, p)?;
     }
     Some(cur)
 }

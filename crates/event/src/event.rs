@@ -1,10 +1,13 @@
 //! The normalized event (MozDef's schema).
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{format_timestamp, Details, Severity};
+use crate::details::Key;
+use crate::{format_timestamp, write_timestamp, Details, Severity};
 
 /// A normalized event, serialized in MozDef's JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,43 +103,174 @@ impl Event {
 
     /// The event as a JSON object (as [`Event::into_map`], values moved), and what
     /// [`Event::take_back`] needs to make it the event again without parsing its times.
+    ///
+    /// The object is one a previous [`Event::take_back`] on this thread emptied, when there
+    /// is one (its keys, hash table and the buffers of its times are reused: no key is
+    /// allocated or hashed), preferably one whose details had the same keys; else a new one.
     pub fn lend(self) -> (Map<String, Value>, Lent) {
+        let Event {
+            utctimestamp,
+            receivedtimestamp,
+            timestamp,
+            mozdefhostname,
+            category,
+            hostname,
+            processname,
+            processid,
+            severity,
+            source,
+            summary,
+            mut tags,
+            details,
+            r#type,
+            eventsource,
+            plugins,
+        } = self;
+        // The details' keys stay here (their values go into the object), for the values to
+        // come back to in `take_back`.
+        let mut details: Vec<(Key, Value)> = details.into_iter().collect();
+        let mut m = POOL
+            .with(|p| p.borrow_mut().take(&details))
+            .unwrap_or_else(|| Map::with_capacity(MAP_FIELDS.len() + MAP_OPTIONAL.len() + 1));
+        if m.len() < MAP_FIELDS.len() {
+            // A new object: every fixed field, in order (values set below).
+            for k in MAP_FIELDS {
+                let v = match k {
+                    "tags" => Value::Array(Vec::new()),
+                    "details" => Value::Object(Map::with_capacity(details.len())),
+                    _ => Value::Null,
+                };
+                m.insert(String::from(k), v);
+            }
+        }
+        // The optional fields, when the object's are not the event's.
+        let optional: [(&str, bool); 3] = [
+            ("type", r#type.is_some()),
+            ("eventsource", eventsource.is_some()),
+            ("plugins", !plugins.is_empty()),
+        ];
+        let wanted = optional.iter().filter(|(_, set)| *set).map(|(k, _)| *k);
+        if !m
+            .keys()
+            .skip(MAP_FIELDS.len())
+            .map(String::as_str)
+            .eq(wanted.clone())
+        {
+            let mut i = 0;
+            m.retain(|_, _| {
+                i += 1;
+                i <= MAP_FIELDS.len()
+            });
+            for k in wanted {
+                m.insert(String::from(k), Value::Null);
+            }
+        }
+        // The fixed fields, in `MAP_FIELDS` order, then the optional ones.
+        let mut it = m.values_mut();
+        for t in [&utctimestamp, &receivedtimestamp, &timestamp] {
+            if let Some(v) = it.next() {
+                set_time(v, t);
+            }
+        }
+        for s in [mozdefhostname, category, hostname, processname, processid] {
+            if let Some(v) = it.next() {
+                *v = Value::String(s);
+            }
+        }
+        if let Some(v) = it.next() {
+            match v {
+                Value::String(s) => {
+                    s.clear();
+                    s.push_str(severity.as_str());
+                }
+                v => *v = Value::String(severity.as_str().into()),
+            }
+        }
+        for s in [source, summary] {
+            if let Some(v) = it.next() {
+                *v = Value::String(s);
+            }
+        }
+        if let Some(v) = it.next() {
+            match v {
+                Value::Array(a) => {
+                    a.clear();
+                    a.extend(tags.drain(..).map(Value::String));
+                }
+                v => *v = Value::Array(tags.drain(..).map(Value::String).collect()),
+            }
+        }
+        if let Some(v) = it.next() {
+            if !v.is_object() {
+                *v = Value::Object(Map::with_capacity(details.len()));
+            }
+            if let Value::Object(d) = v {
+                let same_keys = d.len() == details.len()
+                    && d.keys().zip(&details).all(|(a, (b, _))| a == b.as_ref());
+                if same_keys {
+                    for (slot, (_, x)) in d.values_mut().zip(details.iter_mut()) {
+                        *slot = std::mem::take(x);
+                    }
+                } else {
+                    d.clear();
+                    for (k, x) in details.iter_mut() {
+                        d.insert(String::from(k.as_ref()), std::mem::take(x));
+                    }
+                }
+            }
+        }
+        let optional_values = [
+            r#type.map(Value::String),
+            eventsource.map(Value::String),
+            (!plugins.is_empty())
+                .then(|| Value::Array(plugins.into_iter().map(Value::String).collect())),
+        ];
+        for (v, x) in it.zip(optional_values.into_iter().flatten()) {
+            *v = x;
+        }
         let lent = Lent {
-            utctimestamp: self.utctimestamp,
-            receivedtimestamp: self.receivedtimestamp,
-            timestamp: self.timestamp,
-            severity: self.severity,
+            utctimestamp,
+            receivedtimestamp,
+            timestamp,
+            severity,
+            details: Some(details),
+            tags,
         };
-        (self.into_map(), lent)
+        (m, lent)
     }
 
     /// The event [`Event::lend`] made into `m`, its values moved back, when `m` still has
     /// exactly the fields `lend` gave it, in the same order and of the same types (so that
     /// the event serializes as `m` does); otherwise (e.g. the rules added `alert_names`) `m`
     /// is handed back unchanged. The times and the severity are `lent`'s, not read from `m`:
-    /// whoever held `m` must not have changed them.
-    pub fn take_back(m: Map<String, Value>, lent: Lent) -> Result<Event, Map<String, Value>> {
+    /// whoever held `m` must not have changed them. The emptied object is kept for the
+    /// thread's next [`Event::lend`].
+    pub fn take_back(mut m: Map<String, Value>, lent: Lent) -> Result<Event, Map<String, Value>> {
         if !lent_shape(&m) {
             return Err(m);
         }
-        let strings = |a: Vec<Value>| -> Vec<String> {
-            a.into_iter()
-                .filter_map(|v| match v {
-                    Value::String(s) => Some(s),
-                    _ => None,
-                })
-                .collect()
+        let Lent {
+            utctimestamp,
+            receivedtimestamp,
+            timestamp,
+            severity,
+            mut details,
+            mut tags,
+        } = lent;
+        let take_string = |v: &mut Value| match std::mem::take(v) {
+            Value::String(s) => s,
+            _ => String::new(),
         };
         let mut ev = Event {
-            utctimestamp: lent.utctimestamp,
-            receivedtimestamp: lent.receivedtimestamp,
-            timestamp: lent.timestamp,
+            utctimestamp,
+            receivedtimestamp,
+            timestamp,
             mozdefhostname: String::new(),
             category: String::new(),
             hostname: String::new(),
             processname: String::new(),
             processid: String::new(),
-            severity: lent.severity,
+            severity,
             source: String::new(),
             summary: String::new(),
             tags: Vec::new(),
@@ -145,35 +279,185 @@ impl Event {
             eventsource: None,
             plugins: Vec::new(),
         };
-        for (k, v) in m {
-            match (k.as_str(), v) {
-                ("mozdefhostname", Value::String(s)) => ev.mozdefhostname = s,
-                ("category", Value::String(s)) => ev.category = s,
-                ("hostname", Value::String(s)) => ev.hostname = s,
-                ("processname", Value::String(s)) => ev.processname = s,
-                ("processid", Value::String(s)) => ev.processid = s,
-                ("source", Value::String(s)) => ev.source = s,
-                ("summary", Value::String(s)) => ev.summary = s,
-                ("tags", Value::Array(a)) => ev.tags = strings(a),
-                ("details", Value::Object(d)) => ev.details = Details::from(d),
-                ("type", Value::String(s)) => ev.r#type = Some(s),
-                ("eventsource", Value::String(s)) => ev.eventsource = Some(s),
-                ("plugins", Value::Array(a)) => ev.plugins = strings(a),
-                // The times and the severity: `lent`'s.
+        for (k, v) in m.iter_mut() {
+            match k.as_str() {
+                "mozdefhostname" => ev.mozdefhostname = take_string(v),
+                "category" => ev.category = take_string(v),
+                "hostname" => ev.hostname = take_string(v),
+                "processname" => ev.processname = take_string(v),
+                "processid" => ev.processid = take_string(v),
+                "source" => ev.source = take_string(v),
+                "summary" => ev.summary = take_string(v),
+                "tags" => {
+                    if let Value::Array(a) = v {
+                        tags.clear();
+                        tags.extend(a.drain(..).filter_map(|v| match v {
+                            Value::String(s) => Some(s),
+                            _ => None,
+                        }));
+                        ev.tags = std::mem::take(&mut tags);
+                    }
+                }
+                "details" => {
+                    if let Value::Object(d) = v {
+                        ev.details = match details.take() {
+                            Some(mut fields)
+                                if fields.len() == d.len()
+                                    && d.keys().zip(&fields).all(|(a, (b, _))| a == b.as_ref()) =>
+                            {
+                                for ((_, slot), v) in fields.iter_mut().zip(d.values_mut()) {
+                                    *slot = std::mem::take(v);
+                                }
+                                Details::from_fields(fields)
+                            }
+                            _ => Details::from(std::mem::take(d)),
+                        };
+                    }
+                }
+                "type" => ev.r#type = Some(take_string(v)),
+                "eventsource" => ev.eventsource = Some(take_string(v)),
+                "plugins" => {
+                    if let Value::Array(a) = std::mem::take(v) {
+                        ev.plugins = a
+                            .into_iter()
+                            .filter_map(|v| match v {
+                                Value::String(s) => Some(s),
+                                _ => None,
+                            })
+                            .collect();
+                    }
+                }
+                // The times and the severity: `lent`'s (their strings stay, to be reused).
                 _ => {}
             }
         }
+        POOL.with(|p| p.borrow_mut().put(m));
         Ok(ev)
     }
 }
 
+impl Event {
+    /// Gives an object [`Event::lend`] made, and no one holds any more (e.g. a rule's window
+    /// dropped the event), to the thread's next [`Event::lend`]: its values are dropped, its
+    /// keys kept. An object of another shape is dropped.
+    pub fn recycle(mut m: Map<String, Value>) {
+        if POOL.with(|p| p.borrow().count >= POOL_MAX) || !lent_shape(&m) {
+            return;
+        }
+        for (i, v) in m.values_mut().enumerate() {
+            match v {
+                // The times and the severity (the first three fields and the ninth): their
+                // strings are rewritten in place.
+                Value::String(_) if i < 3 || i == 8 => {}
+                Value::Array(a) => a.clear(),
+                Value::Object(d) => d.values_mut().for_each(|x| *x = Value::Null),
+                v => *v = Value::Null,
+            }
+        }
+        POOL.with(|p| p.borrow_mut().put(m));
+    }
+}
+
+/// Objects [`Event::take_back`] emptied, for [`Event::lend`] to fill again: per thread, by
+/// the number of details they had (events of one kind have the same details).
+#[derive(Default)]
+struct Pool {
+    by_len: Vec<Vec<Map<String, Value>>>,
+    count: usize,
+}
+
+/// Most objects a thread keeps.
+const POOL_MAX: usize = 512;
+
+/// Details counts past this share one list.
+const POOL_LENS: usize = 32;
+
+/// How many of the most recently emptied objects of a list [`Event::lend`] looks through for
+/// one whose details had the event's keys.
+const POOL_SEARCH: usize = 8;
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+impl Pool {
+    /// The details of an object the pool holds (the last fixed field).
+    fn details(m: &Map<String, Value>) -> Option<&Map<String, Value>> {
+        m.values()
+            .nth(MAP_FIELDS.len() - 1)
+            .and_then(Value::as_object)
+    }
+
+    /// An emptied object: preferably one whose details had the keys of `details`, in order;
+    /// else one with as many details; else any.
+    fn take(&mut self, details: &[(Key, Value)]) -> Option<Map<String, Value>> {
+        if self.count == 0 {
+            return None;
+        }
+        let same = |m: &Map<String, Value>| {
+            Pool::details(m).is_some_and(|d| {
+                d.len() == details.len() && d.keys().zip(details).all(|(a, (b, _))| a == b.as_ref())
+            })
+        };
+        let list = details.len().min(POOL_LENS);
+        let taken = match self.by_len.get_mut(list) {
+            Some(l) if !l.is_empty() => {
+                let n = l.len();
+                match (n.saturating_sub(POOL_SEARCH)..n)
+                    .rev()
+                    .find(|&i| l.get(i).is_some_and(same))
+                {
+                    Some(i) => Some(l.swap_remove(i)),
+                    None => l.pop(),
+                }
+            }
+            _ => self.by_len.iter_mut().rev().find_map(Vec::pop),
+        };
+        if taken.is_some() {
+            self.count -= 1;
+        }
+        taken
+    }
+
+    /// Keeps an emptied object (unless the pool is full).
+    fn put(&mut self, m: Map<String, Value>) {
+        if self.count >= POOL_MAX {
+            return;
+        }
+        let list = Pool::details(&m).map_or(0, Map::len).min(POOL_LENS);
+        if self.by_len.len() <= list {
+            self.by_len.resize_with(list + 1, Vec::new);
+        }
+        if let Some(l) = self.by_len.get_mut(list) {
+            l.push(m);
+            self.count += 1;
+        }
+    }
+}
+
+/// Sets `v` to the text of `t`, reusing its string's buffer.
+fn set_time(v: &mut Value, t: &DateTime<Utc>) {
+    match v {
+        Value::String(s) => {
+            s.clear();
+            write_timestamp(s, t);
+        }
+        v => *v = Value::String(format_timestamp(t)),
+    }
+}
+
 /// What [`Event::lend`] keeps of an event to take it back from its JSON object.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Lent {
     utctimestamp: DateTime<Utc>,
     receivedtimestamp: DateTime<Utc>,
     timestamp: DateTime<Utc>,
     severity: Severity,
+    /// The details' keys in order (values moved into the object), for the values to come
+    /// back to.
+    details: Option<Vec<(Key, Value)>>,
+    /// The tags' list, emptied (its room reused).
+    tags: Vec<String>,
 }
 
 /// The fields [`Event::into_map`] always writes, in its order.
@@ -229,6 +513,7 @@ fn lent_shape(m: &Map<String, Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::details::SCAN_MAX;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -268,6 +553,123 @@ mod tests {
             assert_eq!(Event::take_back(m, lent).ok(), Some(ev.clone()));
             assert_eq!(Value::Object(ev.into_map()), via_serde);
         }
+    }
+
+    /// Events of varied shapes lent and taken back in turn on one thread (so that objects are
+    /// reused across shapes): each object equals the event's `into_map`, each event comes back
+    /// equal, whatever object it was lent in.
+    #[test]
+    fn reused_objects_lend_as_new_ones() {
+        let t = now();
+        let shape = |i: usize| {
+            let mut details = Details::new();
+            let n = [0, 3, 3, 5, SCAN_MAX + 3][i % 5];
+            for k in 0..n {
+                // Same number of keys, other names, every other time.
+                let key = if i.is_multiple_of(2) {
+                    format!("k{k}")
+                } else {
+                    format!("x{k}")
+                };
+                details.insert(key, Value::from(i * 100 + k));
+            }
+            if i % 7 == 3 {
+                details.insert("nested", serde_json::json!({"a": [1, "b"], "n": null}));
+            }
+            Event {
+                utctimestamp: t + chrono::Duration::milliseconds(i as i64),
+                receivedtimestamp: t + chrono::Duration::microseconds(i as i64 * 7),
+                timestamp: t - chrono::Duration::seconds(i as i64),
+                mozdefhostname: format!("m{i}"),
+                category: ["syslog", "proxy"][i % 2].into(),
+                hostname: format!("h{i}"),
+                processname: "p".into(),
+                processid: i.to_string(),
+                severity: [Severity::Info, Severity::Critical][i % 2],
+                source: "s".into(),
+                summary: format!("summary {i}"),
+                tags: (0..i % 3).map(|k| format!("t{k}")).collect(),
+                details,
+                r#type: i.is_multiple_of(3).then(|| "event".to_string()),
+                eventsource: (i % 4 == 1).then(|| "/var/log/x".to_string()),
+                plugins: (0..i % 2).map(|k| format!("plugin{k}")).collect(),
+            }
+        };
+        let mut held = Vec::new();
+        for i in 0..200 {
+            let ev = shape(i);
+            let (m, lent) = ev.clone().lend();
+            assert_eq!(m, ev.clone().into_map(), "event {i}");
+            assert_eq!(
+                Value::Object(m.clone()),
+                serde_json::to_value(&ev).unwrap(),
+                "event {i}"
+            );
+            if i % 11 == 5 {
+                // Some objects are kept (a rule's window) or changed: not reused.
+                held.push(m);
+                continue;
+            }
+            let mut m = m;
+            if i % 13 == 7 {
+                // The details changed in place (same shape at the top): taken back from the
+                // object's own keys.
+                if let Some(Value::Object(d)) = m.get_mut("details") {
+                    d.insert("added".into(), Value::from(1));
+                }
+                let mut want = ev.clone();
+                want.details.insert("added", Value::from(1));
+                assert_eq!(Event::take_back(m, lent).ok(), Some(want), "event {i}");
+                continue;
+            }
+            assert_eq!(Event::take_back(m, lent).ok(), Some(ev), "event {i}");
+        }
+        assert!(!held.is_empty());
+    }
+
+    /// An object recycled after its event was held elsewhere lends the next event as a new
+    /// object would; an object of another shape is not kept.
+    #[test]
+    fn recycled_objects_lend_as_new_ones() {
+        let t = now();
+        let ev = |n: usize| {
+            let details: Details = (0..n)
+                .map(|k| (format!("d{k}"), Value::from(k)))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect();
+            Event {
+                utctimestamp: t,
+                receivedtimestamp: t,
+                timestamp: t,
+                mozdefhostname: "m".into(),
+                category: "c".into(),
+                hostname: format!("h{n}"),
+                processname: "p".into(),
+                processid: "1".into(),
+                severity: Severity::Warning,
+                source: "s".into(),
+                summary: "x".into(),
+                tags: vec!["a".into(), "b".into()],
+                details,
+                r#type: (n == 2).then(|| "event".to_string()),
+                eventsource: None,
+                plugins: vec![],
+            }
+        };
+        for n in [2, 3, 2, 0, 3] {
+            let (m, _lent) = ev(n).lend();
+            // Held by a window, then dropped by it: recycled, not taken back.
+            Event::recycle(m);
+            let (m, lent) = ev(n).lend();
+            assert_eq!(m, ev(n).into_map(), "{n} details");
+            assert_eq!(Event::take_back(m, lent).ok(), Some(ev(n)));
+        }
+        let mut other = ev(1).into_map();
+        other.insert("alert_names".into(), Value::Array(vec![]));
+        Event::recycle(other);
+        let (m, _) = ev(1).lend();
+        assert!(!m.contains_key("alert_names"));
     }
 
     #[test]

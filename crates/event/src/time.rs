@@ -10,12 +10,20 @@ use serde_json::Value;
 /// Every stored event formats three times, so the digits are written directly rather than
 /// through `chrono`'s formatter (same output; checked against it in the tests).
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
+    let mut out = String::with_capacity(35);
+    write_timestamp(&mut out, t);
+    out
+}
+
+/// [`format_timestamp`] appended to `out` (to reuse a string's buffer).
+pub fn write_timestamp(out: &mut String, t: &DateTime<Utc>) {
     let naive = t.naive_utc();
     let (date, time) = (naive.date(), naive.time());
     let (year, nanos) = (date.year(), time.nanosecond());
     // Years beyond four digits and leap seconds: chrono's own rules.
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        return t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        out.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false));
+        return;
     }
     let (frac, digits_n) = if nanos == 0 {
         (0, 0)
@@ -31,24 +39,22 @@ pub fn format_timestamp(t: &DateTime<Utc>) -> String {
             out.push(char::from(b'0' + (v / 10u32.pow(i) % 10) as u8));
         }
     }
-    let mut out = String::with_capacity(35);
-    digits(&mut out, year as u32, 4);
+    digits(out, year as u32, 4);
     out.push('-');
-    digits(&mut out, date.month(), 2);
+    digits(out, date.month(), 2);
     out.push('-');
-    digits(&mut out, date.day(), 2);
+    digits(out, date.day(), 2);
     out.push('T');
-    digits(&mut out, time.hour(), 2);
+    digits(out, time.hour(), 2);
     out.push(':');
-    digits(&mut out, time.minute(), 2);
+    digits(out, time.minute(), 2);
     out.push(':');
-    digits(&mut out, time.second(), 2);
+    digits(out, time.second(), 2);
     if digits_n > 0 {
         out.push('.');
-        digits(&mut out, frac, digits_n);
+        digits(out, frac, digits_n);
     }
     out.push_str("+00:00");
-    out
 }
 
 /// `#[serde(with)]` of the event's times: written as [`format_timestamp`], read as RFC 3339.

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::is_ip_field;
+use ferrodef_event::{get_key, is_ip_field};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -244,7 +244,7 @@ fn required_keys(n: &Node, out: &mut Vec<(String, String)>) {
 /// An event being matched, with its summary words computed once.
 pub struct Doc<'a> {
     map: &'a Map<String, Value>,
-    words: OnceCell<Vec<(u32, String)>>,
+    words: OnceCell<Words>,
 }
 
 impl<'a> Doc<'a> {
@@ -262,25 +262,112 @@ impl<'a> Doc<'a> {
     }
 
     /// The summary's indexed words with their positions.
-    pub fn words(&self) -> &[(u32, String)] {
-        self.words.get_or_init(|| match self.map.get("summary") {
-            Some(Value::String(s)) => analyse(s),
-            Some(Value::Array(a)) => {
-                let mut out = Vec::new();
-                let mut base = 0;
-                for v in a {
-                    if let Value::String(s) = v {
-                        let w = analyse(s);
-                        let n = w.last().map(|x| x.0 + 1).unwrap_or(0);
-                        out.extend(w.into_iter().map(|(p, t)| (p + base, t)));
-                        // A gap between values, so that phrases do not span two of them.
-                        base += n + 100;
+    pub fn words(&self) -> &Words {
+        self.words.get_or_init(|| {
+            let mut words = Words::default();
+            match get_key(self.map, "summary") {
+                Some(Value::String(s)) => {
+                    words.add(s, 0);
+                }
+                Some(Value::Array(a)) => {
+                    let mut base = 0;
+                    for v in a {
+                        if let Value::String(s) = v {
+                            let n = words.add(s, base);
+                            // A gap between values, so that phrases do not span two of them.
+                            base += n + 100;
+                        }
                     }
                 }
-                out
+                _ => {}
             }
-            _ => Vec::new(),
+            words
         })
+    }
+}
+
+/// Analysed text (as [`analyse`]): its lower-cased words with their positions, kept in one
+/// buffer (no allocation per word).
+#[derive(Debug, Default)]
+pub struct Words {
+    /// The words' text, one after the other (each word is UTF-8).
+    text: Vec<u8>,
+    /// Position, start and end in `text` of each word.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+impl Words {
+    /// Adds the words of `text`, their positions from `base`; returns the number of positions
+    /// `text` took (its last word's position + 1, 0 for none), as [`analyse`] numbers them.
+    fn add(&mut self, text: &str, base: u32) -> u32 {
+        let mut pos = 0u32;
+        let mut last = None;
+        if text.is_ascii() {
+            // ASCII: letters and digits are the ASCII ones, lower-casing is ASCII's.
+            let bytes = text.as_bytes();
+            self.text.reserve(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                while bytes.get(i).is_some_and(|b| !b.is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                let from = i;
+                while bytes.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                    i += 1;
+                }
+                let Some(w) = bytes.get(from..i).filter(|w| !w.is_empty()) else {
+                    break;
+                };
+                if w.len() < MAX_TOKEN_BYTES {
+                    let start = self.text.len() as u32;
+                    self.text.extend(w.iter().map(u8::to_ascii_lowercase));
+                    self.spans.push((base + pos, start, self.text.len() as u32));
+                    last = Some(pos);
+                }
+                pos += 1;
+            }
+            return last.map_or(0, |p| p + 1);
+        }
+        for w in text.split(|c: char| !c.is_alphanumeric()) {
+            if w.is_empty() {
+                continue;
+            }
+            if w.len() < MAX_TOKEN_BYTES {
+                let start = self.text.len() as u32;
+                self.text.extend_from_slice(w.to_lowercase().as_bytes());
+                self.spans.push((base + pos, start, self.text.len() as u32));
+                last = Some(pos);
+            }
+            pos += 1;
+        }
+        last.map_or(0, |p| p + 1)
+    }
+
+    /// The bytes of word `i`.
+    fn bytes(&self, i: usize) -> Option<(u32, &[u8])> {
+        let &(pos, a, b) = self.spans.get(i)?;
+        Some((pos, self.text.get(a as usize..b as usize)?))
+    }
+
+    /// The words in order, each with its position.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        (0..self.spans.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Word `i` with its position.
+    pub fn get(&self, i: usize) -> Option<(u32, &str)> {
+        let (pos, w) = self.bytes(i)?;
+        Some((pos, std::str::from_utf8(w).ok()?))
+    }
+
+    /// How many words there are.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
     }
 }
 
@@ -455,7 +542,7 @@ pub fn any_leaf(map: &Map<String, Value>, path: &str, f: &mut dyn FnMut(&Value) 
         Some((a, b)) => (a, Some(b)),
         None => (path, None),
     };
-    match map.get(first) {
+    match get_key(map, first) {
         Some(v) => walk(v, rest, f),
         None => false,
     }
@@ -471,7 +558,7 @@ fn walk(v: &Value, rest: Option<&str>, f: &mut dyn FnMut(&Value) -> bool) -> boo
                     Some((a, b)) => (a, Some(b)),
                     None => (r, None),
                 };
-                m.get(k).is_some_and(|x| walk(x, tail, f))
+                get_key(m, k).is_some_and(|x| walk(x, tail, f))
             }
             None => false,
         },
@@ -492,7 +579,7 @@ fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
     }
     let mut cur: Vec<&Value> = Vec::new();
     let mut parts = path.split('.');
-    match parts.next().and_then(|p| map.get(p)) {
+    match parts.next().and_then(|p| get_key(map, p)) {
         Some(v) => cur.push(v),
         None => return false,
     }
@@ -512,7 +599,7 @@ fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
 fn collect_child<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
     match v {
         Value::Object(m) => {
-            if let Some(x) = m.get(key) {
+            if let Some(x) = get_key(m, key) {
                 out.push(x);
             }
         }
@@ -599,9 +686,9 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
 }
 
 fn first_ip(map: &Map<String, Value>, path: &str) -> Option<IpAddr> {
-    let d = map.get("details")?.as_object()?;
+    let d = get_key(map, "details")?.as_object()?;
     let key = path.strip_prefix("details.")?;
-    ip_of(d.get(key)?)
+    ip_of(get_key(d, key)?)
 }
 
 fn net_contains(net: &ipnet::IpNet, a: IpAddr) -> bool {
@@ -644,16 +731,18 @@ fn range_match(map: &Map<String, Value>, f: &str, kind: &RangeKind, now: DateTim
 }
 
 /// Whether the words appear consecutively (by position) in the analysed text.
-fn phrase_in(text: &[(u32, String)], phrase: &[String]) -> bool {
+fn phrase_in(text: &Words, phrase: &[String]) -> bool {
     let Some((first, rest)) = phrase.split_first() else {
         return false;
     };
-    text.iter().enumerate().any(|(i, (p, w))| {
-        w == first
-            && rest.iter().enumerate().all(|(k, want)| {
-                text.get(i + k + 1)
-                    .is_some_and(|(q, w2)| *q == p + k as u32 + 1 && w2 == want)
-            })
+    (0..text.len()).any(|i| {
+        text.bytes(i).is_some_and(|(p, w)| {
+            w == first.as_bytes()
+                && rest.iter().enumerate().all(|(k, want)| {
+                    text.bytes(i + k + 1)
+                        .is_some_and(|(q, w2)| q == p + k as u32 + 1 && w2 == want.as_bytes())
+                })
+        })
     })
 }
 
@@ -675,6 +764,47 @@ mod tests {
             Ok(x) => x.matches(e, now()),
             Err(err) => panic!("{q}: {err}"),
         }
+    }
+
+    /// The words a document caches are those of `analyse`, ASCII or not, in one value or many.
+    #[test]
+    fn cached_words_are_the_analysed_words() {
+        let long = "x".repeat(MAX_TOKEN_BYTES);
+        let texts = [
+            "Failed password for Invalid user from 1.2.3.4 port 22".to_string(),
+            "".into(),
+            "  ...  ".into(),
+            format!("a {long} b"),
+            format!("{long} end"),
+            "ÉCOLE Straße ΑΣ.Β İstanbul KELVIN \u{212A} ok_ok".into(),
+            "ldap_count_entries failed".into(),
+        ];
+        for t in &texts {
+            let m = ev(json!({ "summary": t }));
+            let doc = Doc::new(&m);
+            let got: Vec<(u32, String)> = doc
+                .words()
+                .iter()
+                .map(|(p, w)| (p, w.to_string()))
+                .collect();
+            assert_eq!(got, analyse(t), "{t:?}");
+        }
+        let m = ev(json!({ "summary": texts }));
+        let doc = Doc::new(&m);
+        let got: Vec<(u32, String)> = doc
+            .words()
+            .iter()
+            .map(|(p, w)| (p, w.to_string()))
+            .collect();
+        let mut want = Vec::new();
+        let mut base = 0;
+        for t in &texts {
+            let w = analyse(t);
+            let n = w.last().map(|x| x.0 + 1).unwrap_or(0);
+            want.extend(w.into_iter().map(|(p, t)| (p + base, t)));
+            base += n + 100;
+        }
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub(crate) struct EventView<'a> {
     values: RefCell<FieldCache<'a>>,
     lower: RefCell<HashMap<FieldId, Rc<[u8]>>>,
     keywords: OnceCell<Rc<KeywordTexts<'a>>>,
+    /// The event's `details`, once looked up.
+    details: OnceCell<Option<&'a Value>>,
 }
 
 /// The texts keyword searches look at, each with its lower-cased form.
@@ -90,6 +92,7 @@ impl<'a> EventView<'a> {
             values: RefCell::new(FieldCache::default()),
             lower: RefCell::new(HashMap::new()),
             keywords: OnceCell::new(),
+            details: OnceCell::new(),
         }
     }
 
@@ -140,6 +143,14 @@ impl<'a> EventView<'a> {
     /// The value at a path of the event, with the format's key lookup.
     pub(crate) fn get_path(&self, p: &JsonPath) -> Option<&'a Value> {
         if self.exact {
+            // Most paths are under `details`: looked up once per event.
+            if p.first() == Some("details") {
+                let event = self.event;
+                let details = *self
+                    .details
+                    .get_or_init(|| event.as_object().and_then(|m| m.get("details")));
+                return p.get_exact_under(details);
+            }
             p.get_exact(self.event)
         } else {
             p.get(self.event)

@@ -44,21 +44,38 @@ impl JsonPath {
     /// The value at this path, keys compared exactly (events whose keys are known, such as
     /// ferrodef's normalized events: no scan of an object's keys for a key it lacks).
     pub fn get_exact<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        let mut cur = root;
-        for seg in &self.segments {
-            cur = match cur {
-                Value::Object(map) => lookup(map, seg)?,
-                Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(cur)
+        get_exact_in(root, &self.segments)
+    }
+
+    /// [`JsonPath::get_exact`] with the value at the path's first segment already looked up
+    /// (`at_first`; `None`: absent): the value at the rest of the path. Callers that resolve
+    /// many paths under one key (`details.*`) look that key up once.
+    pub(crate) fn get_exact_under<'a>(&self, at_first: Option<&'a Value>) -> Option<&'a Value> {
+        get_exact_in(at_first?, self.segments.get(1..)?)
+    }
+
+    /// The path's first segment (`None`: the empty path, the event itself).
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.segments.first().map(String::as_str)
     }
 
     /// The path as written.
     pub fn text(&self) -> String {
         self.segments.join(".")
     }
+}
+
+/// The value at `segments` under `root`, keys compared exactly.
+fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
+    let mut cur = root;
+    for seg in segments {
+        cur = match cur {
+            Value::Object(map) => lookup(map, seg)?,
+            Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 /// Objects up to this many keys are searched by comparing keys, not by hashing (events'
@@ -76,8 +93,13 @@ fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a 
 
 /// Case-insensitive equality that ignores spaces in the event's key.
 fn loose_eq(key: &str, seg: &str) -> bool {
-    if !key.contains(' ') {
-        return key.eq_ignore_ascii_case(seg);
+    // Without its spaces the key is never longer than it is: lengths decide most keys.
+    match key.len().cmp(&seg.len()) {
+        std::cmp::Ordering::Less => return false,
+        std::cmp::Ordering::Equal => return key.eq_ignore_ascii_case(seg) && !key.contains(' '),
+        // Longer: equal only without some spaces (compared below, which ends at the first
+        // difference: a key without spaces differs at the latest where `seg` ends).
+        std::cmp::Ordering::Greater => {}
     }
     let mut k = key.bytes().filter(|b| *b != b' ');
     let mut s = seg.bytes();
@@ -93,6 +115,66 @@ fn loose_eq(key: &str, seg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Case-insensitive equality ignoring the key's spaces, as it was written first.
+    fn loose_eq_reference(key: &str, seg: &str) -> bool {
+        if !key.contains(' ') {
+            return key.eq_ignore_ascii_case(seg);
+        }
+        let k: Vec<u8> = key.bytes().filter(|b| *b != b' ').collect();
+        k.eq_ignore_ascii_case(seg.as_bytes())
+    }
+
+    #[test]
+    fn loose_equality_by_length_first_is_the_same() {
+        let words = [
+            "",
+            " ",
+            "a",
+            "A",
+            "a ",
+            " a",
+            "ab",
+            "a b",
+            "A B",
+            "AB",
+            "Source Name",
+            "SourceName",
+            "sourcename",
+            "Source  Name",
+            "SourceNam",
+            "Source Names",
+            "x y z",
+            "xyz",
+            "x yz",
+        ];
+        for k in words {
+            for s in words {
+                assert_eq!(loose_eq(k, s), loose_eq_reference(k, s), "{k:?} {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_under_its_first_key_is_the_path() {
+        let v = serde_json::json!({"details": {"args": ["a", "b"], "n": {"m": 1}}, "x": 2});
+        for p in [
+            "details.args.1",
+            "details.n.m",
+            "details.n",
+            "details.nope",
+            "details",
+            "x",
+        ] {
+            let p = JsonPath::parse(p);
+            let first = p.first().and_then(|f| v.get(f));
+            let want = p.get_exact(&v);
+            if p.text().contains('.') {
+                assert_eq!(p.get_exact_under(first), want, "{}", p.text());
+            }
+        }
+        assert_eq!(JsonPath::parse("").first(), None);
+    }
 
     #[test]
     fn object_keys_array_indexes_and_case() {

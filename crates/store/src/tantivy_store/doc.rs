@@ -13,7 +13,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use ferrodef_event::{details, Details, Event, DESTINATION_IP, SOURCE_IP};
+use ferrodef_event::{details, get_key, Details, Event, DESTINATION_IP, SOURCE_IP};
 use serde_json::{Map, Value};
 use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
 use tantivy::schema::{Document, Field};
@@ -102,8 +102,8 @@ impl IndexDoc {
                 )
             }
             BodyRef::Map(m) => {
-                let details = m.get("details").and_then(Value::as_object);
-                let date = match m.get("timestamp") {
+                let details = get_key(m, "details").and_then(Value::as_object);
+                let date = match get_key(m, "timestamp") {
                     Some(Value::String(t)) if own_timestamp => match json_str(t) {
                         ReferenceValueLeaf::Date(d) => Some(d),
                         _ => None,
@@ -111,8 +111,8 @@ impl IndexDoc {
                     _ => None,
                 };
                 (
-                    ip_of(details.and_then(|d| d.get(SOURCE_IP.key))),
-                    ip_of(details.and_then(|d| d.get(DESTINATION_IP.key))),
+                    ip_of(details.and_then(|d| get_key(d, SOURCE_IP.key))),
+                    ip_of(details.and_then(|d| get_key(d, DESTINATION_IP.key))),
                     None,
                     date,
                 )
@@ -144,7 +144,7 @@ impl Parts {
     fn summary(&self) -> Option<&str> {
         match self.body.as_ref() {
             BodyRef::Event(e) => Some(&e.summary),
-            BodyRef::Map(m) => m.get("summary").and_then(Value::as_str),
+            BodyRef::Map(m) => get_key(m, "summary").and_then(Value::as_str),
         }
     }
 }
