@@ -779,23 +779,18 @@ mod tests {
             "ÉCOLE Straße ΑΣ.Β İstanbul KELVIN \u{212A} ok_ok".into(),
             "ldap_count_entries failed".into(),
         ];
-        for t in &texts {
-            let m = ev(json!({ "summary": t }));
+        let words_of = |summary: Value| -> Vec<(u32, String)> {
+            let m = ev(json!({ "summary": summary }));
             let doc = Doc::new(&m);
-            let got: Vec<(u32, String)> = doc
-                .words()
+            doc.words()
                 .iter()
                 .map(|(p, w)| (p, w.to_string()))
-                .collect();
-            assert_eq!(got, analyse(t), "{t:?}");
+                .collect()
+        };
+        for t in &texts {
+            assert_eq!(words_of(json!(t)), analyse(t), "{t:?}");
         }
-        let m = ev(json!({ "summary": texts }));
-        let doc = Doc::new(&m);
-        let got: Vec<(u32, String)> = doc
-            .words()
-            .iter()
-            .map(|(p, w)| (p, w.to_string()))
-            .collect();
+        let got = words_of(json!(texts));
         let mut want = Vec::new();
         let mut base = 0;
         for t in &texts {
