@@ -153,8 +153,18 @@ impl SearchParams {
         Ok((field.to_string(), order))
     }
 
-    fn stream(&self) -> String {
-        given(&self.stream).unwrap_or(EVENTS_STREAM).to_string()
+    fn stream(&self) -> Result<String, ParamError> {
+        let stream = given(&self.stream).unwrap_or(EVENTS_STREAM);
+        if !ferrodef_event::is_valid_stream_name(stream) {
+            return Err(bad(
+                "stream",
+                format!(
+                    "parameter 'stream': '{stream}' is not a stream name (1 to {} of a-z, 0-9, '-', '_'; e.g. events, alerts, custom-<app>)",
+                    ferrodef_event::MAX_STREAM_NAME
+                ),
+            ));
+        }
+        Ok(stream.to_string())
     }
 
     /// The search these parameters ask for.
@@ -167,7 +177,7 @@ impl SearchParams {
         let (from, to) = self.times(now)?;
         let (sort_field, order) = self.sort()?;
         Ok(SearchRequest {
-            stream: self.stream(),
+            stream: self.stream()?,
             query,
             from,
             to,
@@ -193,7 +203,7 @@ impl SearchParams {
             crate::tantivy_store::parse_interval(i).map_err(|e| bad("interval", e.to_string()))?;
         }
         Ok(AggRequest {
-            stream: self.stream(),
+            stream: self.stream()?,
             query,
             from,
             to,
@@ -241,6 +251,7 @@ mod tests {
                 "sort" => p.sort = Some(v),
                 "interval" => p.interval = Some(v),
                 "terms" => p.terms = Some(v),
+                "stream" => p.stream = Some(v),
                 _ => panic!("{k}"),
             }
         }
@@ -284,6 +295,19 @@ mod tests {
         assert_eq!(e.param, "to", "{e}");
         let e = err(&[("from", "now"), ("to", "now-1d")]);
         assert!(e.message.contains("after"), "{e}");
+    }
+
+    #[test]
+    fn stream_names_that_cannot_be_streams_are_refused() {
+        for v in ["../../etc", "Events", "a/b", &"x".repeat(101)] {
+            let e = err(&[("stream", v)]);
+            assert_eq!(e.param, "stream", "{v}: {e}");
+            assert!(e.message.contains("is not a stream name"), "{e}");
+        }
+        let r = p(&[("stream", "custom-app_1")])
+            .search_request(Utc::now(), Budget::default())
+            .unwrap();
+        assert_eq!(r.stream, "custom-app_1");
     }
 
     #[test]
