@@ -608,11 +608,16 @@ fn collect_child<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
     }
 }
 
-/// The value of a date field as stored (to the millisecond).
+/// The value of a date field as stored (to the millisecond). Years outside 0–9999 are written
+/// with a sign and more digits (`-5000-01-01T00:00:00+00:00`), which RFC 3339 parsing refuses.
 fn date_of(v: &Value) -> Option<DateTime<Utc>> {
     let s = v.as_str()?;
-    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
-    Some(truncate_ms(t))
+    let t = match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t,
+        Err(_) if s.starts_with(['-', '+']) => s.parse::<DateTime<chrono::FixedOffset>>().ok()?,
+        Err(_) => return None,
+    };
+    Some(truncate_ms(t.with_timezone(&Utc)))
 }
 
 fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -767,6 +772,16 @@ mod tests {
     }
 
     /// The words a document caches are those of `analyse`, ASCII or not, in one value or many.
+    #[test]
+    fn dates_of_years_beyond_four_digits_compare() {
+        let old = ev(json!({ "utctimestamp": "-5000-01-01T00:00:00+00:00" }));
+        let far = ev(json!({ "utctimestamp": "+99999-01-01T00:00:00+00:00" }));
+        let before = Matcher::parse("utctimestamp:<2000-01-01T00:00:00Z").unwrap();
+        let after = Matcher::parse("utctimestamp:>3000-01-01T00:00:00Z").unwrap();
+        assert!(before.matches(&old, now()) && !before.matches(&far, now()));
+        assert!(after.matches(&far, now()) && !after.matches(&old, now()));
+    }
+
     #[test]
     fn cached_words_are_the_analysed_words() {
         let long = "x".repeat(MAX_TOKEN_BYTES);
