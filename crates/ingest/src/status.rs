@@ -2,7 +2,7 @@
 //! and the service (which refuses new events while the backlog is over its limit) and shown at
 //! `/health`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -33,8 +33,6 @@ pub struct Status {
     checkpoint: AtomicU64,
     /// Why indexing is failing, when it is.
     indexing_error: Mutex<Option<String>>,
-    /// The last append failed for want of disk space.
-    disk_full: AtomicBool,
     /// When the last append failed, and why (cleared by the next one that succeeds).
     log_failure: Mutex<Option<(std::time::Instant, PersistError)>>,
     /// Events set aside because they could never be indexed.
@@ -99,10 +97,6 @@ impl Status {
 
     /// Records the outcome of an append to the log.
     pub(crate) fn set_log_result(&self, failure: Option<&PersistError>) {
-        self.disk_full.store(
-            matches!(failure, Some(PersistError::DiskFull)),
-            Ordering::Relaxed,
-        );
         *self.log_failure.lock() = failure.map(|e| (std::time::Instant::now(), e.clone()));
     }
 
@@ -155,7 +149,8 @@ impl Status {
         if let Some(e) = self.indexing_error.lock().as_ref() {
             reasons.push(format!("indexing is failing (accepted events are kept in the write-ahead log and retried): {e}"));
         }
-        if self.disk_full.load(Ordering::Relaxed) {
+        let disk_full = matches!(&*self.log_failure.lock(), Some((_, PersistError::DiskFull)));
+        if disk_full {
             reasons.push("the data directory's disk is full: new events are refused".to_string());
         }
         let held = self.held();

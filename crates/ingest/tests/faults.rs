@@ -21,7 +21,7 @@ use ferrodef_sources::syslog::{CancellationToken, ListenerLimits, RawBatch, RawS
 use ferrodef_store::Store;
 use serde_json::{Map, Value};
 use support::{
-    count, eventually, eventually_within, metric, metrics_text, ndjson, start, store_in,
+    count, count_in, eventually, eventually_within, metric, metrics_text, ndjson, start, store_in,
 };
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -210,24 +210,8 @@ async fn internal_writes_and_tick_alerts_pass_the_backlog_limit() {
     assert_eq!(svc.health().backlog, 12);
     fail::remove("store-commit");
     eventually("everything to be committed", || svc.health().backlog == 0);
-    let in_stream = |stream: &str| {
-        store
-            .search(&ferrodef_store::SearchRequest {
-                stream: stream.into(),
-                query: ferrodef_query::parse("*").unwrap(),
-                from: None,
-                to: None,
-                size: 0,
-                sort_field: "utctimestamp".into(),
-                order: ferrodef_store::SortOrder::Desc,
-                now: Utc::now(),
-                budget: Default::default(),
-            })
-            .unwrap()
-            .total
-    };
-    assert_eq!(in_stream("alert-status"), 1);
-    assert_eq!(in_stream("alerts"), 1);
+    assert_eq!(count_in(&*store, "alert-status", "*"), 1);
+    assert_eq!(count_in(&*store, "alerts", "*"), 1);
     svc.shutdown();
 }
 

@@ -35,9 +35,14 @@ pub fn start(dir: &std::path::Path, store: Arc<dyn Store>, limits: Limits) -> In
 }
 
 pub fn count(store: &dyn Store, q: &str) -> u64 {
+    count_in(store, "events", q)
+}
+
+/// How many documents of `stream` match `q`.
+pub fn count_in(store: &dyn Store, stream: &str, q: &str) -> u64 {
     store
         .search(&SearchRequest {
-            stream: "events".into(),
+            stream: stream.into(),
             query: ferrodef_query::parse(q).expect("query"),
             from: None,
             to: None,
