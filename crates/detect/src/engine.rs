@@ -77,29 +77,65 @@ struct Held {
     seq: u64,
     utc: Option<DateTime<Utc>>,
     recv: Option<DateTime<Utc>>,
-    /// One copy of the event, shared by the windows of every rule it matched.
-    #[serde(with = "shared_map")]
-    event: Arc<Map<String, Value>>,
-    /// Index in the batch being processed (not kept across batches).
+    /// The event.
+    event: HeldEvent,
+    /// The value of the rule's `distinct` field (read when the event came).
     #[serde(skip)]
-    batch: Option<usize>,
+    distinct: Option<String>,
+    /// Whether the rule's `keep_ip_literal` field is an IP address (read when the event came).
+    #[serde(skip)]
+    ip_literal: bool,
 }
 
-/// Serde for a shared event: written as the object itself.
-mod shared_map {
-    use std::sync::Arc;
+/// How a window holds an event: while the batch that brought it is evaluated, by its position
+/// in the batch (the batch's object is read and changed in place, never copied); afterwards as
+/// its JSON text, one allocation shared by the windows of every rule it matched. A window
+/// holds events for minutes and tens of thousands of them: as text they take a fraction of an
+/// object's memory and allocations, and the batch's objects go back to the ingest service
+/// whole (to be indexed and reused). An event is parsed again only when an alert carries it.
+#[derive(Debug, Clone)]
+enum HeldEvent {
+    /// Position in the batch being evaluated (not kept across batches).
+    Batch(usize),
+    /// The event as JSON text (an object).
+    Text(Arc<str>),
+}
 
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use serde_json::{Map, Value};
-
-    pub fn serialize<S: Serializer>(m: &Arc<Map<String, Value>>, s: S) -> Result<S::Ok, S::Error> {
-        m.as_ref().serialize(s)
+impl HeldEvent {
+    /// The event's object: the batch's, or parsed from its text (`None`: the text is not an
+    /// object, which only a damaged state file could hold).
+    fn object<'a>(
+        &self,
+        batch: &'a [Arc<Map<String, Value>>],
+    ) -> Option<std::borrow::Cow<'a, Map<String, Value>>> {
+        match self {
+            HeldEvent::Batch(i) => batch
+                .get(*i)
+                .map(|e| std::borrow::Cow::Borrowed(e.as_ref())),
+            HeldEvent::Text(t) => serde_json::from_str(t).ok().map(std::borrow::Cow::Owned),
+        }
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Arc<Map<String, Value>>, D::Error> {
-        Map::deserialize(d).map(Arc::new)
+/// Written as the event's object (state files); read back as its text.
+impl Serialize for HeldEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HeldEvent::Text(t) => serde_json::value::RawValue::from_string(t.to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
+            // The state is taken between batches, never during one.
+            HeldEvent::Batch(_) => Err(serde::ser::Error::custom(
+                "a window's event is still in its batch",
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HeldEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<HeldEvent, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        Ok(HeldEvent::Text(Arc::from(raw.get())))
     }
 }
 
@@ -263,27 +299,15 @@ fn excluded_time(inst: &Instance, e: &Map<String, Value>, now: DateTime<Utc>) ->
     })
 }
 
-/// Lets an event leave a window: when no one else holds it (the batch, the store, another
-/// window), its object goes back to the event objects' pool.
-fn release(h: Held) {
-    if let Ok(m) = Arc::try_unwrap(h.event) {
-        ferrodef_event::Event::recycle(m);
+/// Keeps the events of `g` for which `live` holds (in order).
+fn retain_live(g: &mut VecDeque<Held>, live: impl Fn(&Held) -> bool) {
+    if !g.iter().all(&live) {
+        g.retain(live);
     }
 }
 
-/// Keeps the events of `g` for which `live` holds (in order), releasing the others.
-fn retain_live(g: &mut VecDeque<Held>, live: impl Fn(&Held) -> bool) {
-    if g.iter().all(&live) {
-        return;
-    }
-    for h in std::mem::take(g) {
-        if live(&h) {
-            g.push_back(h);
-        } else {
-            release(h);
-        }
-    }
-}
+/// Slots (by index) and the aggregation values a batch added to (in order, and as a set).
+type Touched = BTreeMap<usize, (Vec<String>, HashSet<String>)>;
 
 /// Candidate alert from a group.
 struct Fired {
@@ -324,6 +348,33 @@ impl Engine {
             .retain(|k, _| slots.iter().any(|s| &s.name == k));
         if state.started.is_none() {
             state.started = opts.started;
+        }
+        for slot in &slots {
+            let (Some(st), Some(agg)) = (
+                state.rules.get_mut(&slot.name),
+                rules.rules[slot.rule].aggregate.as_ref(),
+            ) else {
+                continue;
+            };
+            // What a window notes of an event when it comes is not saved: read again from the
+            // saved events (an event that is not an object, only in a damaged file, goes).
+            for g in st.groups.values_mut() {
+                g.retain_mut(|h| {
+                    let Some(e) = h.event.object(&[]) else {
+                        return false;
+                    };
+                    h.distinct = agg
+                        .distinct
+                        .as_ref()
+                        .and_then(|(f, _)| get_path(&e, f).map(leaf_text));
+                    h.ip_literal = agg
+                        .keep_ip_literal
+                        .as_ref()
+                        .is_some_and(|f| builtin::is_ip_literal(&e, f));
+                    true
+                });
+            }
+            st.groups.retain(|_, g| !g.is_empty());
         }
         for st in state.rules.values_mut() {
             st.total = st.groups.values().map(VecDeque::len).sum();
@@ -397,9 +448,9 @@ impl Engine {
         alerts
     }
 
-    /// [`Engine::process_batch`] on shared events: the windows of the rules an event matches
-    /// hold it without copying it (an event that gets `alert_names` while a window holds it is
-    /// copied then, `Arc::make_mut`).
+    /// [`Engine::process_batch`] on shared events (the ingest service's objects): when it
+    /// returns the engine holds none of them (windows keep the events they need as text), so
+    /// the caller has each object to itself again.
     pub fn process_shared(
         &mut self,
         events: &mut [Arc<Map<String, Value>>],
@@ -410,7 +461,7 @@ impl Engine {
         }
         let mut per_event: Vec<(usize, usize)> = Vec::new();
         // Slots and the aggregation values this batch added to.
-        let mut touched: BTreeMap<usize, (Vec<String>, HashSet<String>)> = BTreeMap::new();
+        let mut touched = Touched::new();
         let mut cand = Vec::new();
         let mut alerts = Vec::new();
         for (i, shared) in events.iter().enumerate() {
@@ -449,14 +500,23 @@ impl Engine {
                         let Some(key) = get_path(ev, &agg.field).map(leaf_text) else {
                             continue;
                         };
+                        let distinct = agg
+                            .distinct
+                            .as_ref()
+                            .and_then(|(f, _)| get_path(ev, f).map(leaf_text));
+                        let ip_literal = agg
+                            .keep_ip_literal
+                            .as_ref()
+                            .is_some_and(|f| builtin::is_ip_literal(ev, f));
                         let st = self.state.rules.entry(slot.name.clone()).or_default();
                         st.seq += 1;
                         let held = Held {
                             seq: st.seq,
                             utc,
                             recv,
-                            event: Arc::clone(shared),
-                            batch: Some(i),
+                            event: HeldEvent::Batch(i),
+                            distinct,
+                            ip_literal,
                         };
                         let (keys, seen) = touched.entry(si).or_default();
                         if seen.insert(key.clone()) {
@@ -483,11 +543,47 @@ impl Engine {
             let classname = self.rules.rules[self.slots[si].rule].classname.clone();
             add_alert_name(Arc::make_mut(&mut events[i]), &classname);
         }
-        for (si, (keys, _)) in touched {
-            alerts.extend(self.bound(si, now, Some(&keys)));
-            alerts.extend(self.evaluate_groups(si, now, events, &keys));
+        for (si, (keys, _)) in &touched {
+            alerts.extend(self.bound(*si, now, Some(keys)));
+            alerts.extend(self.evaluate_groups(*si, now, events, keys));
         }
+        self.seal_batch(events, &touched);
         alerts
+    }
+
+    /// The batch's events still in a window are kept as their JSON text from now on (written
+    /// once per event, shared by every window holding it), after every rule has seen the
+    /// batch: they carry the `alert_names` the batch gave them.
+    fn seal_batch(&mut self, events: &[Arc<Map<String, Value>>], touched: &Touched) {
+        let mut texts: Vec<Option<Arc<str>>> = vec![None; events.len()];
+        for (si, (keys, _)) in touched {
+            let Some(st) = self.state.rules.get_mut(&self.slots[*si].name) else {
+                continue;
+            };
+            for k in keys {
+                let Some(g) = st.groups.get_mut(k) else {
+                    continue;
+                };
+                for h in g.iter_mut() {
+                    let HeldEvent::Batch(b) = h.event else {
+                        continue;
+                    };
+                    let text = match (texts.get_mut(b), events.get(b)) {
+                        (Some(Some(t)), _) => Arc::clone(t),
+                        (Some(slot), Some(e)) => {
+                            // An object of strings, numbers and booleans always serializes.
+                            let t: Arc<str> = serde_json::to_string(e.as_ref())
+                                .unwrap_or_else(|_| "{}".into())
+                                .into();
+                            *slot = Some(Arc::clone(&t));
+                            t
+                        }
+                        _ => Arc::from("{}"),
+                    };
+                    h.event = HeldEvent::Text(text);
+                }
+            }
+        }
     }
 
     /// Drops expired events (of the given groups, or all) and enforces the caps of one slot
@@ -535,11 +631,7 @@ impl Engine {
             let whole = st.groups.len() > max_g;
             if let Some(g) = st.groups.get_mut(&oldest) {
                 let n = if whole { g.len() } else { 1 };
-                for _ in 0..n {
-                    if let Some(h) = g.pop_front() {
-                        release(h);
-                    }
-                }
+                g.drain(..n.min(g.len()));
                 dropped += n;
                 st.total = st.total.saturating_sub(n);
                 if g.is_empty() {
@@ -624,45 +716,63 @@ impl Engine {
             })
             .collect();
         ready.sort_by_key(|(n, first, _)| (std::cmp::Reverse(*n), *first));
+        let every_needed = rule.instances[slot.inst].summary.uses_all();
         let mut fired = Vec::new();
         for (_, _, key) in ready {
             let Some(group) = st.groups.get(key) else {
                 continue;
             };
-            let all: Vec<&Map<String, Value>> = group.iter().map(|h| h.event.as_ref()).collect();
-            if let Some((f, min)) = &agg.distinct {
-                let mut seen: Vec<String> = Vec::new();
-                for e in &all {
-                    if let Some(v) = get_path(e, f).map(leaf_text) {
-                        if !seen.contains(&v) {
-                            seen.push(v);
-                        }
+            // The checks read what was noted when the events came; events are parsed (or
+            // copied from the batch) only into an alert that fires.
+            if let Some((_, min)) = &agg.distinct {
+                let mut seen: Vec<&str> = Vec::new();
+                for v in group.iter().filter_map(|h| h.distinct.as_deref()) {
+                    if !seen.contains(&v) {
+                        seen.push(v);
                     }
                 }
                 if (seen.len() as u64) < *min {
                     continue;
                 }
             }
-            let mut extra = BTreeMap::new();
-            // Checks run on references; events are copied only into an alert that fires.
-            let (samples, every): (EventRefs, EventRefs) = if let Some(f) = &agg.keep_ip_literal {
-                let kept: Vec<&Map<String, Value>> = all
-                    .iter()
-                    .copied()
-                    .filter(|e| builtin::is_ip_literal(e, f))
-                    .collect();
+            let (samples, every): (Vec<&Held>, Vec<&Held>) = if agg.keep_ip_literal.is_some() {
+                let kept: Vec<&Held> = group.iter().filter(|h| h.ip_literal).collect();
                 if kept.is_empty() {
                     continue;
                 }
                 (kept.clone(), kept)
             } else {
-                (all.iter().copied().take(agg.samples).collect(), all.clone())
+                (
+                    group.iter().take(agg.samples).collect(),
+                    group.iter().collect(),
+                )
             };
+            let objects = |held: &[&Held]| -> Events {
+                held.iter()
+                    .filter_map(|h| h.event.object(events).map(std::borrow::Cow::into_owned))
+                    .collect()
+            };
+            // A suppressed alert is only counted: nothing to read for it (the lateral SSH
+            // rule reads its samples to decide whether it fires at all).
+            if rule.kind != Kind::SshLateral && self.is_suppressed(si, key, now) {
+                fired.push(Fired {
+                    slot: si,
+                    key: Some(key.clone()),
+                    count: group.len() as u64,
+                    samples: Vec::new(),
+                    all: Vec::new(),
+                    extra: BTreeMap::new(),
+                });
+                continue;
+            }
+            let samples = objects(&samples);
+            let mut extra = BTreeMap::new();
             if rule.kind == Kind::SshLateral {
                 let Some(policy) = &rule.ssh_policy else {
                     continue;
                 };
-                let Some((users, sources)) = policy.violations(key, &samples) else {
+                let refs: EventRefs = samples.iter().collect();
+                let Some((users, sources)) = policy.violations(key, &refs) else {
                     continue;
                 };
                 extra.insert("users".into(), users.join(","));
@@ -672,14 +782,19 @@ impl Engine {
                 );
             }
             if rule.classname == "AlertMultipleIntelHits" {
-                extra.insert("intel".into(), builtin::intel_samples(&samples));
+                let refs: EventRefs = samples.iter().collect();
+                extra.insert("intel".into(), builtin::intel_samples(&refs));
             }
-            let samples: Events = samples.into_iter().cloned().collect();
-            let every: Events = every.into_iter().cloned().collect();
+            // `all.*` and `top.*` read every event of the group; other summaries the samples.
+            let every = if every_needed {
+                objects(&every)
+            } else {
+                Vec::new()
+            };
             fired.push(Fired {
                 slot: si,
                 key: Some(key.clone()),
-                count: all.len() as u64,
+                count: group.len() as u64,
                 samples,
                 all: every,
                 extra,
@@ -698,26 +813,30 @@ impl Engine {
             if let Some(st) = self.state.rules.get_mut(&slot_name) {
                 if let Some(g) = st.groups.remove(&key) {
                     st.total = st.total.saturating_sub(g.len());
-                    // The window's references go first, so that an event no other window
-                    // holds is not copied to be changed.
-                    let in_batch: Vec<usize> = g.into_iter().filter_map(|h| h.batch).collect();
-                    for b in in_batch {
-                        if let Some(e) = events.get_mut(b) {
-                            add_alert_name(Arc::make_mut(e), &classname);
+                    for h in g {
+                        if let HeldEvent::Batch(b) = h.event {
+                            if let Some(e) = events.get_mut(b) {
+                                add_alert_name(Arc::make_mut(e), &classname);
+                            }
                         }
                     }
                 }
             }
         }
-        // Batch positions mean nothing after this batch.
-        if let Some(st) = self.state.rules.get_mut(&slot_name) {
-            for k in keys {
-                if let Some(g) = st.groups.get_mut(k) {
-                    g.iter_mut().for_each(|h| h.batch = None);
-                }
-            }
-        }
         alerts
+    }
+
+    /// Whether an alert of slot `si` for `key` would be suppressed at `now`.
+    fn is_suppressed(&self, si: usize, key: &str, now: DateTime<Utc>) -> bool {
+        let slot = &self.slots[si];
+        let inst = &self.rules.rules[slot.rule].instances[slot.inst];
+        inst.suppress > Duration::zero()
+            && self
+                .state
+                .rules
+                .get(&slot.name)
+                .and_then(|st| st.suppress.get(key))
+                .is_some_and(|s| s.until > now)
     }
 
     /// Builds the alert, unless the rule and key are suppressed (then counts it).

@@ -232,6 +232,14 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// Whether the template reads every event of a group (`all.*`, `top.*`), not only the
+    /// samples.
+    pub fn uses_all(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Expr(Source::All(_) | Source::Top(_), _)))
+    }
+
     /// Renders the template.
     pub fn render(&self, ctx: &Ctx<'_>) -> String {
         let mut out = String::new();

@@ -314,3 +314,113 @@ fn the_engine_can_move_to_the_service_thread() {
     send::<RuleSet>();
     send::<EngineState>();
 }
+
+const GUESSING: &str = r#"
+classname: AlertGuessing
+query: 'summary:failed AND details.program:sshd'
+window: 10m
+aggregate:
+  field: details.sourceipaddress
+  threshold: 1
+  samples: 2
+  distinct: {field: details.username, min: 3}
+summary: '{value} tried {all.details.username|unique|sorted|join:","}'
+severity: WARNING
+category: bruteforce
+"#;
+
+const LITERAL: &str = r#"
+classname: AlertLiteral
+query: 'summary:denied'
+window: 10m
+aggregate:
+  field: details.sourceipaddress
+  threshold: 1
+  samples: 10
+  keep_ip_literal: details.host
+summary: '{value} to {all.details.host|unique|sorted|join:","}'
+severity: WARNING
+category: proxy
+"#;
+
+fn user_fail(ip: &str, user: &str, at: DateTime<Utc>) -> Map<String, Value> {
+    let mut e = fail(ip, at);
+    if let Some(Value::Object(d)) = e.get_mut("details") {
+        d.insert("username".into(), json!(user));
+        d.insert("note".into(), json!({"nested": [1, 2.5, true, null, "é"]}));
+    }
+    e
+}
+
+fn denied(ip: &str, host: &str, at: DateTime<Utc>) -> Map<String, Value> {
+    let ts = at.to_rfc3339();
+    json!({"summary": "denied", "utctimestamp": ts, "receivedtimestamp": ts,
+        "details": {"sourceipaddress": ip, "host": host}})
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+fn through_a_restart(e: &Engine, r: RuleSet) -> Engine {
+    let text = match serde_json::to_string(&e.snapshot()) {
+        Ok(t) => t,
+        Err(err) => panic!("{err}"),
+    };
+    let state: EngineState = match serde_json::from_str(&text) {
+        Ok(s) => s,
+        Err(err) => panic!("{err}"),
+    };
+    Engine::restore(r, EngineOptions::default(), state)
+}
+
+#[test]
+fn windows_give_the_batch_its_objects_back_and_alerts_carry_the_events_as_sent() {
+    let mut e = engine(rules(&[("g.yaml", GUESSING)]));
+    let first = user_fail("7.7.7.7", "alice", t0());
+    let mut batch: Vec<std::sync::Arc<Map<String, Value>>> = vec![
+        std::sync::Arc::new(first.clone()),
+        std::sync::Arc::new(user_fail("7.7.7.7", "bob", t0())),
+    ];
+    assert!(e.process_shared(&mut batch, t0()).is_empty());
+    // The window holds both events, yet the batch's objects are the batch's alone (the
+    // service indexes and reuses them).
+    assert!(batch.iter().all(|a| std::sync::Arc::strong_count(a) == 1));
+    let now = t0() + Duration::seconds(30);
+    let a = e.process_batch(&mut [user_fail("7.7.7.7", "carol", now)], now);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].count, 3);
+    // Two samples, the first exactly as it came; the summary read every event of the group.
+    assert_eq!(a[0].events.len(), 2);
+    assert_eq!(a[0].events[0], Value::Object(first));
+    assert_eq!(a[0].summary, "7.7.7.7 tried alice,bob,carol");
+}
+
+#[test]
+fn what_a_window_noted_of_its_events_is_read_again_after_a_restart() {
+    let r = rules(&[("g.yaml", GUESSING), ("l.yaml", LITERAL)]);
+    let mut e = engine(r.clone());
+    let mut b = vec![
+        user_fail("8.8.8.8", "alice", t0()),
+        user_fail("8.8.8.8", "bob", t0()),
+    ];
+    assert!(e.process_batch(&mut b, t0()).is_empty());
+    let mut e = through_a_restart(&e, r.clone());
+    // Two distinct users held before the restart, a third after: the distinct count sees all.
+    let now = t0() + Duration::seconds(10);
+    let a = e.process_batch(&mut [user_fail("8.8.8.8", "carol", now)], now);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].summary, "8.8.8.8 tried alice,bob,carol");
+    // Only IP-literal destinations count, also for events held across a restart.
+    let mut e = engine(r.clone());
+    let mut b = vec![denied("6.6.6.6", "example.com", t0())];
+    assert!(e.process_batch(&mut b, t0()).is_empty());
+    let mut e = through_a_restart(&e, r);
+    let mut b = vec![
+        denied("6.6.6.6", "192.0.2.1", now),
+        denied("6.6.6.6", "www.example.org", now),
+    ];
+    let a = e.process_batch(&mut b, now);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].summary, "6.6.6.6 to 192.0.2.1");
+    assert_eq!(a[0].events.len(), 1);
+}

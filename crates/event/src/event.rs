@@ -336,28 +336,6 @@ impl Event {
     }
 }
 
-impl Event {
-    /// Gives an object [`Event::lend`] made, and no one holds any more (e.g. a rule's window
-    /// dropped the event), to the thread's next [`Event::lend`]: its values are dropped, its
-    /// keys kept. An object of another shape is dropped.
-    pub fn recycle(mut m: Map<String, Value>) {
-        if POOL.with(|p| p.borrow().count >= POOL_MAX) || !lent_shape(&m) {
-            return;
-        }
-        for (i, v) in m.values_mut().enumerate() {
-            match v {
-                // The times and the severity (the first three fields and the ninth): their
-                // strings are rewritten in place.
-                Value::String(_) if i < 3 || i == 8 => {}
-                Value::Array(a) => a.clear(),
-                Value::Object(d) => d.values_mut().for_each(|x| *x = Value::Null),
-                v => *v = Value::Null,
-            }
-        }
-        POOL.with(|p| p.borrow_mut().put(m));
-    }
-}
-
 /// Objects [`Event::take_back`] emptied, for [`Event::lend`] to fill again: per thread, by
 /// the number of details they had (events of one kind have the same details).
 #[derive(Default)]
@@ -625,51 +603,6 @@ mod tests {
             assert_eq!(Event::take_back(m, lent).ok(), Some(ev), "event {i}");
         }
         assert!(!held.is_empty());
-    }
-
-    /// An object recycled after its event was held elsewhere lends the next event as a new
-    /// object would; an object of another shape is not kept.
-    #[test]
-    fn recycled_objects_lend_as_new_ones() {
-        let t = now();
-        let ev = |n: usize| {
-            let details: Details = (0..n)
-                .map(|k| (format!("d{k}"), Value::from(k)))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect();
-            Event {
-                utctimestamp: t,
-                receivedtimestamp: t,
-                timestamp: t,
-                mozdefhostname: "m".into(),
-                category: "c".into(),
-                hostname: format!("h{n}"),
-                processname: "p".into(),
-                processid: "1".into(),
-                severity: Severity::Warning,
-                source: "s".into(),
-                summary: "x".into(),
-                tags: vec!["a".into(), "b".into()],
-                details,
-                r#type: (n == 2).then(|| "event".to_string()),
-                eventsource: None,
-                plugins: vec![],
-            }
-        };
-        for n in [2, 3, 2, 0, 3] {
-            let (m, _lent) = ev(n).lend();
-            // Held by a window, then dropped by it: recycled, not taken back.
-            Event::recycle(m);
-            let (m, lent) = ev(n).lend();
-            assert_eq!(m, ev(n).into_map(), "{n} details");
-            assert_eq!(Event::take_back(m, lent).ok(), Some(ev(n)));
-        }
-        let mut other = ev(1).into_map();
-        other.insert("alert_names".into(), Value::Array(vec![]));
-        Event::recycle(other);
-        let (m, _) = ev(1).lend();
-        assert!(!m.contains_key("alert_names"));
     }
 
     #[test]

@@ -628,7 +628,7 @@ impl IngestService {
                             Err(m) => DocBody::Map(m),
                         },
                         (Ok(m), None) => DocBody::Map(m),
-                        // Held by a rule's window: indexed from the shared copy.
+                        // Still held by a detector: indexed from the shared copy.
                         (Err(m), _) => DocBody::Shared(m),
                     };
                     docs[i].detected = true;
