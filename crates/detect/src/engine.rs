@@ -456,6 +456,20 @@ impl Engine {
         events: &mut [Arc<Map<String, Value>>],
         now: DateTime<Utc>,
     ) -> Vec<Alert> {
+        let mut texts = Vec::new();
+        self.process_sealing(events, now, &mut texts)
+    }
+
+    /// [`Engine::process_shared`], also giving the JSON text of the batch's events a window
+    /// keeps: `texts[i]` is `serde_json::to_string(&*events[i])` of the event as the batch
+    /// leaves the engine, or `None` (no window kept it). The ingest service stores that text
+    /// rather than writing the event again.
+    pub fn process_sealing(
+        &mut self,
+        events: &mut [Arc<Map<String, Value>>],
+        now: DateTime<Utc>,
+        texts: &mut Vec<Option<Arc<str>>>,
+    ) -> Vec<Alert> {
         if self.state.started.is_none() {
             self.state.started = Some(now);
         }
@@ -547,15 +561,21 @@ impl Engine {
             alerts.extend(self.bound(*si, now, Some(keys)));
             alerts.extend(self.evaluate_groups(*si, now, events, keys));
         }
-        self.seal_batch(events, &touched);
+        self.seal_batch(events, &touched, texts);
         alerts
     }
 
     /// The batch's events still in a window are kept as their JSON text from now on (written
     /// once per event, shared by every window holding it), after every rule has seen the
     /// batch: they carry the `alert_names` the batch gave them.
-    fn seal_batch(&mut self, events: &[Arc<Map<String, Value>>], touched: &Touched) {
-        let mut texts: Vec<Option<Arc<str>>> = vec![None; events.len()];
+    fn seal_batch(
+        &mut self,
+        events: &[Arc<Map<String, Value>>],
+        touched: &Touched,
+        texts: &mut Vec<Option<Arc<str>>>,
+    ) {
+        texts.clear();
+        texts.resize(events.len(), None);
         for (si, (keys, _)) in touched {
             let Some(st) = self.state.rules.get_mut(&self.slots[*si].name) else {
                 continue;

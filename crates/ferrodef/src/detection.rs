@@ -327,7 +327,7 @@ impl Detector for Detection {
             .iter_mut()
             .map(|e| Arc::new(std::mem::take(e)))
             .collect();
-        let alerts = self.detect_shared(&mut shared, now);
+        let alerts = self.detect_shared(&mut shared, now, &mut Vec::new());
         for (e, s) in events.iter_mut().zip(shared) {
             *e = Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone());
         }
@@ -341,6 +341,7 @@ impl Detector for Detection {
         &self,
         events: &mut [Arc<Map<String, Value>>],
         now: DateTime<Utc>,
+        texts: &mut Vec<Option<Arc<str>>>,
     ) -> Vec<Alert> {
         let mut alerts = Vec::new();
         if let Some(sigma) = &self.sigma {
@@ -369,7 +370,8 @@ impl Detector for Detection {
                 ));
             }
         }
-        alerts.extend(self.mozdef.lock().process_shared(events, now));
+        // Last: the texts of the events its windows keep are the events' final form.
+        alerts.extend(self.mozdef.lock().process_sealing(events, now, texts));
         alerts
     }
 

@@ -19,14 +19,18 @@ pub trait Detector: Send + Sync {
     /// alerts the batch completed.
     fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert>;
 
-    /// [`detect`](Self::detect) on shared events (the service's path): a detector whose rules
-    /// keep events in windows can hold them without copying. The default moves the events out
-    /// for [`detect`](Self::detect) and back.
+    /// [`detect`](Self::detect) on shared events (the service's path). A detector whose rules
+    /// keep events may fill `texts` (one entry per event, or empty) with the JSON text of
+    /// events as they leave it, exactly as `serde_json` writes the final object: the service
+    /// stores that text instead of writing the event again. The default moves the events out
+    /// for [`detect`](Self::detect) and back, and gives no text.
     fn detect_shared(
         &self,
         events: &mut [Arc<Map<String, Value>>],
         now: DateTime<Utc>,
+        texts: &mut Vec<Option<Arc<str>>>,
     ) -> Vec<Alert> {
+        texts.clear();
         let mut maps: Vec<Map<String, Value>> = events
             .iter_mut()
             .map(|e| std::mem::take(Arc::make_mut(e)))

@@ -602,6 +602,7 @@ impl IngestService {
             let idx: Vec<usize> = (0..docs.len()).filter(|&i| !docs[i].is_sealed()).collect();
             let mut maps = Vec::with_capacity(DETECT_CHUNK.min(idx.len()));
             let mut lent = Vec::with_capacity(maps.capacity());
+            let mut texts = Vec::with_capacity(maps.capacity());
             for chunk in idx.chunks(DETECT_CHUNK) {
                 // The rules read a JSON object: an event is lent as one (its values moved, not
                 // copied) and taken back afterwards, so that the document stays the event
@@ -619,9 +620,15 @@ impl IngestService {
                     maps.push(m);
                     lent.push(l);
                 }
-                alerts.extend(d.detector.detect_shared(&mut maps, now));
+                alerts.extend(d.detector.detect_shared(&mut maps, now, &mut texts));
                 self.inner.metrics.rules_evaluated.inc_by(maps.len() as u64);
-                for ((&i, m), l) in chunk.iter().zip(maps.drain(..)).zip(lent.drain(..)) {
+                texts.resize(maps.len(), None);
+                for (((&i, m), l), text) in chunk
+                    .iter()
+                    .zip(maps.drain(..))
+                    .zip(lent.drain(..))
+                    .zip(texts.drain(..))
+                {
                     docs[i].doc = match (Arc::try_unwrap(m), l) {
                         (Ok(m), Some(l)) => match Event::take_back(m, l) {
                             Ok(e) => DocBody::Event(Box::new(e)),
@@ -632,6 +639,11 @@ impl IngestService {
                         (Err(m), _) => DocBody::Shared(m),
                     };
                     docs[i].detected = true;
+                    // The rules wrote the text of an event they keep: it is the record's.
+                    if let Some(t) = text {
+                        debug_assert_eq!(t.as_bytes(), docs[i].doc.to_json(), "rules' text");
+                        docs[i].source = t.as_bytes().to_vec();
+                    }
                     docs[i].seal();
                 }
             }
