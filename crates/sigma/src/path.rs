@@ -59,6 +59,11 @@ impl JsonPath {
         self.segments.first().map(String::as_str)
     }
 
+    /// The path's segments.
+    pub(crate) fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
     /// The path as written.
     pub fn text(&self) -> String {
         self.segments.join(".")
@@ -83,7 +88,7 @@ fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
 const LINEAR_LOOKUP: usize = 16;
 
 /// The value of key `seg` in an object.
-fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
     if map.len() <= LINEAR_LOOKUP {
         map.iter().find(|(k, _)| k.as_str() == seg).map(|(_, v)| v)
     } else {

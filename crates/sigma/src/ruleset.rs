@@ -525,6 +525,32 @@ impl SigmaRules {
         }
     }
 
+    /// The rules `event` matches, every variant of the event's format evaluated (no index,
+    /// no prefilter) with its fields resolved path by path: the reference of the fast paths.
+    #[cfg(test)]
+    pub(crate) fn matches_unindexed(&self, event: &Value) -> Vec<usize> {
+        let Some(fmt) = self.mapping.detect(event) else {
+            return Vec::new();
+        };
+        let view = EventView::new_unindexed(event, fmt, &self.table, &self.mapping);
+        let mut out: Vec<usize> = self
+            .variants
+            .iter()
+            .filter(|v| v.formats.is_empty() || v.formats.contains(&fmt))
+            .filter(|v| v.conds.as_ref().is_none_or(|c| c.matches(&view)) && v.det.matches(&view))
+            .map(|v| v.rule)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The field table and mapping (tests).
+    #[cfg(test)]
+    pub(crate) fn table_and_mapping(&self) -> (&FieldTable, &Mapping) {
+        (&self.table, &self.mapping)
+    }
+
     /// The detection rules, in load order.
     pub fn rules(&self) -> &[RuleInfo] {
         &self.infos
