@@ -32,31 +32,33 @@ pub(crate) struct FieldTable {
     tries: Vec<Option<PathTrie>>,
 }
 
-/// FNV-1a: short keys (event field names) hash in a few instructions.
+/// A hash of short texts (event field names, log-source values) from their length and a few
+/// of their bytes: a few instructions whatever the length. Texts that collide are told apart
+/// by the map's comparison; a table's chains are fixed by the rules, not by events.
 #[derive(Default)]
-pub(crate) struct Fnv(u64);
+pub(crate) struct ShortHash(u64);
 
-impl Hasher for Fnv {
+impl Hasher for ShortHash {
     fn finish(&self) -> u64 {
-        self.0
+        let h = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^ (h >> 29)
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
+        let n = bytes.len();
+        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+        let x = (n as u64)
+            ^ (at(0) << 8)
+            ^ (at(1) << 16)
+            ^ (at(n / 2) << 24)
+            ^ (at(n.wrapping_sub(2)) << 32)
+            ^ (at(n.wrapping_sub(1)) << 40);
+        self.0 = (self.0.rotate_left(23) ^ x).wrapping_mul(0x0100_0000_01b3);
     }
 }
 
 /// A hash map keyed by short texts.
-pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(crate) type ShortMap<K, V> = HashMap<K, V, BuildHasherDefault<ShortHash>>;
 
 /// Children of a node with more than this many are found by hashing the event's keys.
 const FORWARD_CHILDREN: usize = 2;
@@ -67,7 +69,7 @@ struct TrieNode {
     /// `(segment, the segment as an array index, child)`.
     children: Vec<(Box<str>, Option<usize>, u32)>,
     /// `segment → index into children` (when there are more than [`FORWARD_CHILDREN`]).
-    by_key: FnvMap<Box<str>, u32>,
+    by_key: ShortMap<Box<str>, u32>,
 }
 
 /// Every path interned for an exact-keys format, as a trie whose node 0 is the event itself.

@@ -28,6 +28,21 @@ struct SourceAc {
     ac: AhoCorasick,
     /// Automaton pattern index → literal id.
     ids: Vec<u32>,
+    /// A byte no literal of the source contains (and no ASCII text does): the source's
+    /// texts joined with it are searched in one pass, no match spanning two texts. `None`:
+    /// each text is searched on its own.
+    sep: Option<u8>,
+}
+
+/// A byte of 0x80..=0xFF that none of `lits` contains.
+fn separator<'l>(lits: impl Iterator<Item = &'l [u8]>) -> Option<u8> {
+    let mut used = [false; 256];
+    for l in lits {
+        for b in l {
+            used[usize::from(*b)] = true;
+        }
+    }
+    (0x80u8..=0xFF).find(|b| !used[usize::from(*b)])
 }
 
 /// The automata of every source, built once per rule set.
@@ -111,10 +126,12 @@ impl PrefilterBuilder {
             for (id, _) in &lits {
                 lit_source[*id as usize] = si as u32;
             }
+            let sep = separator(lits.iter().map(|(_, l)| l.as_slice()));
             sources.push(SourceAc {
                 source,
                 ac,
                 ids: lits.into_iter().map(|(id, _)| id).collect(),
+                sep,
             });
         }
         Some(Prefilter {
@@ -134,6 +151,16 @@ pub(crate) struct ClauseIds {
 }
 
 impl ClauseIds {
+    /// The clause's literal ids.
+    pub(crate) fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// The sources its literals are looked for in (after [`ClauseIds::finish`]).
+    pub(crate) fn sources(&self) -> &[u32] {
+        &self.sources
+    }
+
     /// Fills in the sources and bit-set words (after the literals' sources are known).
     pub(crate) fn finish(&mut self, pf: &Prefilter) {
         let mut sources: Vec<u32> = self
@@ -156,11 +183,82 @@ impl ClauseIds {
     }
 }
 
-/// Per-event state: which sources were searched and which literals were found.
+/// Per-event state: which sources were searched, which literals were found and which
+/// variants were checked.
 #[derive(Default)]
 pub(crate) struct Scan {
     scanned: Vec<u64>,
     found: Vec<u64>,
+    visited: Vec<u64>,
+    /// The texts of the source being searched.
+    texts: Texts,
+}
+
+/// The texts of one source (ASCII only: a non-ASCII text lets every literal through),
+/// joined in one buffer.
+#[derive(Default)]
+struct Texts {
+    buf: Vec<u8>,
+    /// Where each text ends in `buf`.
+    ends: Vec<usize>,
+    non_ascii: bool,
+}
+
+impl Texts {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+        self.non_ascii = false;
+    }
+
+    fn push(&mut self, s: &str, sep: Option<u8>) {
+        if self.non_ascii {
+            return;
+        }
+        if !s.is_ascii() {
+            self.non_ascii = true;
+            return;
+        }
+        if let (Some(b), false) = (sep, self.ends.is_empty()) {
+            self.buf.push(b);
+        }
+        self.buf.extend_from_slice(s.as_bytes());
+        self.ends.push(self.buf.len());
+    }
+
+    /// A scalar field value as the evaluation sees it (numbers and booleans as text).
+    fn scalar(&mut self, v: &Value, sep: Option<u8>) {
+        match v {
+            Value::String(s) => self.push(s, sep),
+            Value::Bool(b) => self.push(if *b { "true" } else { "false" }, sep),
+            Value::Number(n) => {
+                use std::io::Write;
+                if self.non_ascii {
+                    return;
+                }
+                if let (Some(b), false) = (sep, self.ends.is_empty()) {
+                    self.buf.push(b);
+                }
+                // Writing to a Vec cannot fail; the number's text is ASCII.
+                let _ = write!(self.buf, "{n}");
+                self.ends.push(self.buf.len());
+            }
+            _ => {}
+        }
+    }
+
+    /// The keyword texts, walked as [`EventView::keyword_texts`] collects them.
+    fn walk(&mut self, v: &Value, depth: usize, sep: Option<u8>) {
+        if depth > MAX_KEYWORD_DEPTH {
+            return;
+        }
+        match v {
+            Value::String(s) => self.push(s, sep),
+            Value::Array(items) => items.iter().for_each(|i| self.walk(i, depth + 1, sep)),
+            Value::Object(map) => map.values().for_each(|i| self.walk(i, depth + 1, sep)),
+            _ => {}
+        }
+    }
 }
 
 thread_local! {
@@ -180,13 +278,40 @@ fn set(bits: &mut [u64], i: usize) {
 
 impl Scan {
     /// The thread's scan state, cleared for a new event of `pf`.
-    pub(crate) fn take(pf: &Prefilter) -> Scan {
+    pub(crate) fn take(pf: &Prefilter, variants: usize) -> Scan {
         let mut s = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
         s.scanned.clear();
         s.scanned.resize(pf.sources.len().div_ceil(64), 0);
         s.found.clear();
         s.found.resize(pf.lit_source.len().div_ceil(64), 0);
+        s.visited.clear();
+        s.visited.resize(variants.div_ceil(64), 0);
         s
+    }
+
+    /// Marks variant `vi` checked; false if it already was.
+    pub(crate) fn visit(&mut self, vi: usize) -> bool {
+        if test(&self.visited, vi) {
+            return false;
+        }
+        set(&mut self.visited, vi);
+        true
+    }
+
+    /// Word `w` of the found-literal bit set (literal `w * 64 + bit`).
+    pub(crate) fn found_word(&self, w: usize) -> u64 {
+        self.found.get(w).copied().unwrap_or(0)
+    }
+
+    /// Searches source `si` (if not yet searched for this event).
+    pub(crate) fn search_source(&mut self, pf: &Prefilter, si: u32, view: &EventView<'_>) {
+        let si = si as usize;
+        if !test(&self.scanned, si) {
+            set(&mut self.scanned, si);
+            if let Some(src) = pf.sources.get(si) {
+                self.search(src, view);
+            }
+        }
     }
 
     /// Gives the state back for the thread's next event.
@@ -197,28 +322,25 @@ impl Scan {
     /// Whether one of the clause's literals occurs in its source (searching sources lazily).
     pub(crate) fn any(&mut self, pf: &Prefilter, c: &ClauseIds, view: &EventView<'_>) -> bool {
         for &si in c.sources.iter() {
-            let si = si as usize;
-            if !test(&self.scanned, si) {
-                set(&mut self.scanned, si);
-                if let Some(src) = pf.sources.get(si) {
-                    self.search(src, view);
-                }
-            }
+            self.search_source(pf, si, view);
         }
         c.words
             .iter()
             .any(|&(w, m)| self.found.get(w as usize).is_some_and(|f| f & m != 0))
     }
 
+    #[inline(never)]
     fn search(&mut self, src: &SourceAc, view: &EventView<'_>) {
+        let mut texts = std::mem::take(&mut self.texts);
+        texts.clear();
         match src.source {
             Source::Field(f) => match view.get(f) {
                 Some(Value::Array(items)) => {
                     for i in items {
-                        self.scalar(src, i);
+                        texts.scalar(i, src.sep);
                     }
                 }
-                Some(v) => self.scalar(src, v),
+                Some(v) => texts.scalar(v, src.sep),
                 None => {}
             },
             Source::Keywords => {
@@ -229,61 +351,39 @@ impl Scan {
                     .map(|f| f.keywords.as_slice())
                     .unwrap_or(&[]);
                 if paths.is_empty() {
-                    self.walk(src, view.event, 0);
+                    texts.walk(view.event, 0, src.sep);
                 } else {
                     for p in paths {
                         if let Some(v) = view.get_path(p) {
-                            self.walk(src, v, 0);
+                            texts.walk(v, 0, src.sep);
                         }
                     }
                 }
             }
         }
+        self.search_texts(src, &texts);
+        self.texts = texts;
     }
 
-    /// The keyword texts, walked as [`EventView::keyword_texts`] collects them.
-    fn walk(&mut self, src: &SourceAc, v: &Value, depth: usize) {
-        if depth > MAX_KEYWORD_DEPTH {
-            return;
-        }
-        match v {
-            Value::String(s) => self.text(src, s),
-            Value::Array(items) => items.iter().for_each(|i| self.walk(src, i, depth + 1)),
-            Value::Object(map) => map.values().for_each(|i| self.walk(src, i, depth + 1)),
-            _ => {}
-        }
-    }
-
-    /// A scalar field value as the evaluation sees it (numbers and booleans as text).
-    fn scalar(&mut self, src: &SourceAc, v: &Value) {
-        match v {
-            Value::String(s) => self.text(src, s),
-            Value::Bool(b) => self.text(src, if *b { "true" } else { "false" }),
-            Value::Number(n) => {
-                use std::io::Write;
-                let mut buf = [0u8; 40];
-                let mut cur = std::io::Cursor::new(&mut buf[..]);
-                if write!(cur, "{n}").is_ok() {
-                    let len = cur.position() as usize;
-                    if let Ok(t) = std::str::from_utf8(&buf[..len]) {
-                        self.text(src, t);
-                    }
-                } else {
-                    self.text(src, &n.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn text(&mut self, src: &SourceAc, s: &str) {
-        if s.is_ascii() {
-            self.hits(src, s.as_bytes());
-        } else {
+    /// Sets the bits of the literals found in `texts`.
+    fn search_texts(&mut self, src: &SourceAc, texts: &Texts) {
+        if texts.non_ascii {
             // Case-insensitive comparisons of non-ASCII text follow Unicode case rules (a
             // Kelvin sign matches `k`): such a text lets every literal of its source through.
             for &id in &src.ids {
                 set(&mut self.found, id as usize);
+            }
+        } else if src.sep.is_some() {
+            if !texts.ends.is_empty() {
+                self.hits(src, &texts.buf);
+            }
+        } else {
+            let mut start = 0;
+            for &end in &texts.ends {
+                if let Some(t) = texts.buf.get(start..end) {
+                    self.hits(src, t);
+                }
+                start = end;
             }
         }
     }
@@ -294,5 +394,148 @@ impl Scan {
                 set(&mut self.found, id as usize);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn prefilter(lits: &[&[u8]]) -> Prefilter {
+        let mut b = PrefilterBuilder::default();
+        let clause: Clause = lits
+            .iter()
+            .map(|l| (Source::Keywords, l.to_vec()))
+            .collect();
+        assert!(b.add(vec![clause]).is_some());
+        match b.build() {
+            Some(p) => p,
+            None => panic!("the automaton builds"),
+        }
+    }
+
+    /// The found literals (by text) of one search of `v`'s texts.
+    fn found(pf: &Prefilter, src: &SourceAc, v: &Value, lits: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut scan = Scan::take(pf, 0);
+        let mut texts = Texts::default();
+        texts.walk(v, 0, src.sep);
+        scan.search_texts(src, &texts);
+        let mut out: Vec<Vec<u8>> = src
+            .ids
+            .iter()
+            .zip(lits)
+            .filter(|(id, _)| test(&scan.found, **id as usize))
+            .map(|(_, l)| l.to_vec())
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn joined_texts_find_what_each_text_finds() {
+        let lits: [&[u8]; 9] = [
+            b"passwd", b"/bin/sh", b"a", b"ab", b"ba", b"4444", b"true", b"xyz\\", b"-e",
+        ];
+        let pf = prefilter(&lits);
+        let src = &pf.sources[0];
+        assert!(src.sep.is_some());
+        let mut per_text = src.clone();
+        per_text.sep = None;
+        let events = [
+            json!({"s": "cat /etc/PASSWD"}),
+            json!({"s": "a", "t": "b"}),
+            json!({"s": "xb", "t": "az"}),
+            json!({"s": ["nc", "-E", "/BIN/SH", 4444, true], "n": {"deep": ["ab"]}}),
+            json!({"s": "4444 true", "x": 4444, "b": true}),
+            json!({"s": "XYZ\\\\"}),
+            json!({"s": "", "t": ""}),
+            json!({}),
+            json!({"s": "Ärger a", "t": "passwd"}),
+            json!({"s": "\u{212A}elvin"}),
+        ];
+        for e in &events {
+            let joined = found(&pf, src, e, &lits);
+            let each = found(&pf, &per_text, e, &lits);
+            assert_eq!(joined, each, "{e}");
+            // The reference: a literal is found when a text contains it up to ASCII case;
+            // a non-ASCII text lets every literal through.
+            let mut texts = Vec::new();
+            collect_texts(e, &mut texts);
+            let mut want: Vec<Vec<u8>> = if texts.iter().any(|t| !t.is_ascii()) {
+                lits.iter().map(|l| l.to_vec()).collect()
+            } else {
+                lits.iter()
+                    .filter(|l| {
+                        texts.iter().any(|t| {
+                            t.as_bytes()
+                                .windows(l.len())
+                                .any(|w| w.eq_ignore_ascii_case(l))
+                        })
+                    })
+                    .map(|l| l.to_vec())
+                    .collect()
+            };
+            want.sort();
+            assert_eq!(joined, want, "{e}");
+        }
+    }
+
+    fn collect_texts(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| collect_texts(i, out)),
+            Value::Object(m) => m.values().for_each(|i| collect_texts(i, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn field_values_as_text_joined_or_not() {
+        let lits: [&[u8]; 5] = [b"4444", b"1.5", b"true", b"false", b"-1"];
+        let pf = prefilter(&lits);
+        let src = &pf.sources[0];
+        let mut per_text = src.clone();
+        per_text.sep = None;
+        for v in [
+            json!([4444, 1.5, true]),
+            json!(-1),
+            json!(false),
+            json!(["x", 44, 44]),
+            json!([null, {"a": "4444"}]),
+        ] {
+            let run = |s: &SourceAc| {
+                let mut scan = Scan::take(&pf, 0);
+                let mut texts = Texts::default();
+                match &v {
+                    Value::Array(items) => items.iter().for_each(|i| texts.scalar(i, s.sep)),
+                    other => texts.scalar(other, s.sep),
+                }
+                scan.search_texts(s, &texts);
+                scan.found
+            };
+            assert_eq!(run(src), run(&per_text), "{v}");
+        }
+        let mut scan = Scan::take(&pf, 0);
+        let mut texts = Texts::default();
+        texts.scalar(&json!(4444), src.sep);
+        texts.scalar(&json!(true), src.sep);
+        scan.search_texts(src, &texts);
+        let hits: Vec<&[u8]> = src
+            .ids
+            .iter()
+            .zip(lits)
+            .filter(|(id, _)| test(&scan.found, **id as usize))
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(hits, vec![&b"4444"[..], &b"true"[..]]);
+    }
+
+    #[test]
+    fn no_free_byte_means_no_separator() {
+        let all: Vec<u8> = (0x80u8..=0xFF).collect();
+        assert_eq!(separator([all.as_slice()].into_iter()), None);
+        assert_eq!(separator([&b"abc"[..]].into_iter()), Some(0x80));
+        assert_eq!(separator([&[0x80u8, 0x81][..]].into_iter()), Some(0x82));
     }
 }
