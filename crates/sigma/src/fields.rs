@@ -30,6 +30,8 @@ pub(crate) struct FieldTable {
     /// Per format: the trie of every interned path (`None`: a format whose keys are looked
     /// up loosely, resolved path by path).
     tries: Vec<Option<PathTrie>>,
+    /// Per format with a trie: the nodes of its keyword paths.
+    keyword_nodes: Vec<Box<[u32]>>,
 }
 
 /// A hash of short texts (event field names, log-source values) from their length and a few
@@ -185,6 +187,15 @@ impl FieldTable {
                 .iter()
                 .map(|f| f.exact_keys.then(PathTrie::new))
                 .collect();
+            self.keyword_nodes = mapping
+                .formats
+                .iter()
+                .zip(self.tries.iter_mut())
+                .map(|(f, t)| match t {
+                    Some(t) => f.keywords.iter().map(|p| t.add(p)).collect(),
+                    None => Box::default(),
+                })
+                .collect();
         }
         let per_format: Vec<Vec<JsonPath>> = (0..mapping.formats.len())
             .map(|fmt| {
@@ -295,24 +306,40 @@ impl<'a> EventView<'a> {
     pub(crate) fn keyword_texts(&self) -> Rc<KeywordTexts<'a>> {
         Rc::clone(self.keywords.get_or_init(|| {
             let mut out: KeywordTexts<'a> = Vec::new();
-            let event: &'a Value = self.event;
-            let paths = self
-                .mapping
-                .formats
-                .get(self.fmt)
-                .map(|f| f.keywords.as_slice())
-                .unwrap_or(&[]);
-            if paths.is_empty() {
-                collect(event, 0, &mut out);
-            } else {
-                for p in paths {
-                    if let Some(v) = self.get_path(p) {
-                        collect(v, 0, &mut out);
-                    }
-                }
-            }
+            self.keyword_roots(|v| collect(v, 0, &mut out));
             Rc::new(out)
         }))
+    }
+
+    /// Calls `f` with each value keyword searches walk: the values at the format's keyword
+    /// paths, or the whole event when it has none.
+    pub(crate) fn keyword_roots(&self, mut f: impl FnMut(&'a Value)) {
+        let paths = self
+            .mapping
+            .formats
+            .get(self.fmt)
+            .map(|f| f.keywords.as_slice())
+            .unwrap_or(&[]);
+        if paths.is_empty() {
+            f(self.event);
+            return;
+        }
+        if let Some(trie) = self.trie {
+            let nodes = self.nodes.get_or_init(|| trie.resolve(self.event));
+            if let Some(kw) = self.table.keyword_nodes.get(self.fmt) {
+                if kw.len() == paths.len() {
+                    kw.iter()
+                        .filter_map(|n| nodes.get(*n as usize).copied().flatten())
+                        .for_each(f);
+                    return;
+                }
+            }
+        }
+        for p in paths {
+            if let Some(v) = self.get_path(p) {
+                f(v);
+            }
+        }
     }
 
     /// The value of a field (first present candidate), resolved once per event.

@@ -104,7 +104,14 @@ fn loose_eq(key: &str, seg: &str) -> bool {
         std::cmp::Ordering::Equal => return key.eq_ignore_ascii_case(seg) && !key.contains(' '),
         // Longer: equal only without some spaces (compared below, which ends at the first
         // difference: a key without spaces differs at the latest where `seg` ends).
-        std::cmp::Ordering::Greater => {}
+        std::cmp::Ordering::Greater => {
+            // The first byte decides most keys: unless it is a space, it must be `seg`'s.
+            if let (Some(k), Some(s)) = (key.as_bytes().first(), seg.as_bytes().first()) {
+                if *k != b' ' && !k.eq_ignore_ascii_case(s) {
+                    return false;
+                }
+            }
+        }
     }
     let mut k = key.bytes().filter(|b| *b != b' ');
     let mut s = seg.bytes();
@@ -152,6 +159,10 @@ mod tests {
             "x y z",
             "xyz",
             "x yz",
+            " xyz",
+            "  Source Name ",
+            "Xy z",
+            "yx z",
         ];
         for k in words {
             for s in words {

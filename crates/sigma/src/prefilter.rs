@@ -12,7 +12,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind};
 use serde_json::Value;
 
 use crate::detection::{Clause, Requirement, Source};
@@ -25,13 +26,21 @@ const DFA_LITERALS: usize = 2000;
 #[derive(Debug, Clone)]
 struct SourceAc {
     source: Source,
-    ac: AhoCorasick,
+    ac: Matcher,
     /// Automaton pattern index → literal id.
     ids: Vec<u32>,
     /// A byte no literal of the source contains (and no ASCII text does): the source's
     /// texts joined with it are searched in one pass, no match spanning two texts. `None`:
     /// each text is searched on its own.
     sep: Option<u8>,
+}
+
+/// A source's automaton: a DFA stepped byte by byte here (no per-search set-up, no
+/// iterator), or the crate's choice when a DFA would be too large.
+#[derive(Debug, Clone)]
+enum Matcher {
+    Dfa(Box<dfa::DFA>),
+    Other(AhoCorasick),
 }
 
 /// A byte of 0x80..=0xFF that none of `lits` contains.
@@ -110,18 +119,22 @@ impl PrefilterBuilder {
             // A DFA searches fastest but its memory grows with the literals: up to
             // `DFA_LITERALS` literals a DFA, beyond (or if it cannot be built) the crate's
             // choice (a contiguous NFA).
-            let mut builder = AhoCorasick::builder();
-            builder
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(true);
             let dfa = (lits.len() <= DFA_LITERALS).then(|| {
-                builder
-                    .kind(Some(AhoCorasickKind::DFA))
+                dfa::DFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .prefilter(false)
                     .build(lits.iter().map(|(_, l)| l))
             });
             let ac = match dfa {
-                Some(Ok(ac)) => ac,
-                _ => builder.kind(None).build(lits.iter().map(|(_, l)| l)).ok()?,
+                Some(Ok(d)) => Matcher::Dfa(Box::new(d)),
+                _ => Matcher::Other(
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::Standard)
+                        .ascii_case_insensitive(true)
+                        .build(lits.iter().map(|(_, l)| l))
+                        .ok()?,
+                ),
             };
             for (id, _) in &lits {
                 lit_source[*id as usize] = si as u32;
@@ -343,23 +356,7 @@ impl Scan {
                 Some(v) => texts.scalar(v, src.sep),
                 None => {}
             },
-            Source::Keywords => {
-                let paths = view
-                    .mapping
-                    .formats
-                    .get(view.fmt)
-                    .map(|f| f.keywords.as_slice())
-                    .unwrap_or(&[]);
-                if paths.is_empty() {
-                    texts.walk(view.event, 0, src.sep);
-                } else {
-                    for p in paths {
-                        if let Some(v) = view.get_path(p) {
-                            texts.walk(v, 0, src.sep);
-                        }
-                    }
-                }
-            }
+            Source::Keywords => view.keyword_roots(|v| texts.walk(v, 0, src.sep)),
         }
         self.search_texts(src, &texts);
         self.texts = texts;
@@ -389,9 +386,42 @@ impl Scan {
     }
 
     fn hits(&mut self, src: &SourceAc, hay: &[u8]) {
-        for m in src.ac.find_overlapping_iter(hay) {
-            if let Some(&id) = src.ids.get(m.pattern().as_usize()) {
-                set(&mut self.found, id as usize);
+        match &src.ac {
+            Matcher::Dfa(d) => {
+                // Every pattern of every match state passed: what an overlapping search
+                // reports (a standard-semantics match state lists every pattern ending there).
+                let Ok(mut sid) = d.start_state(Anchored::No) else {
+                    return;
+                };
+                let report = |found: &mut Vec<u64>, sid| {
+                    for i in 0..d.match_len(sid) {
+                        let p = d.match_pattern(sid, i).as_usize();
+                        if let Some(&id) = src.ids.get(p) {
+                            set(found, id as usize);
+                        }
+                    }
+                };
+                if d.is_match(sid) {
+                    report(&mut self.found, sid);
+                }
+                for &b in hay {
+                    sid = d.next_state(Anchored::No, sid, b);
+                    if d.is_special(sid) {
+                        if d.is_dead(sid) {
+                            return;
+                        }
+                        if d.is_match(sid) {
+                            report(&mut self.found, sid);
+                        }
+                    }
+                }
+            }
+            Matcher::Other(ac) => {
+                for m in ac.find_overlapping_iter(hay) {
+                    if let Some(&id) = src.ids.get(m.pattern().as_usize()) {
+                        set(&mut self.found, id as usize);
+                    }
+                }
             }
         }
     }
@@ -529,6 +559,52 @@ mod tests {
             .map(|(_, l)| l)
             .collect();
         assert_eq!(hits, vec![&b"4444"[..], &b"true"[..]]);
+    }
+
+    #[test]
+    fn stepped_dfa_finds_what_the_overlapping_search_finds() {
+        let lits: [&[u8]; 12] = [
+            b"a", b"ab", b"abc", b"bc", b"c", b"cab", b"bca", b"aa", b"/bin/", b"in/s", b"n/sh",
+            b"SH",
+        ];
+        let pf = prefilter(&lits);
+        let src = &pf.sources[0];
+        assert!(matches!(src.ac, Matcher::Dfa(_)));
+        let other = SourceAc {
+            ac: match AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .build(lits)
+            {
+                Ok(ac) => Matcher::Other(ac),
+                Err(e) => panic!("{e}"),
+            },
+            ..src.clone()
+        };
+        // Every text over a small alphabet up to length 4, and a few longer ones.
+        let alphabet = [b'a', b'B', b'c', b'/', b'x'];
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=4u32 {
+            for n in 0..alphabet.len().pow(len) {
+                let mut t = Vec::new();
+                let mut k = n;
+                for _ in 0..len {
+                    t.push(alphabet[k % alphabet.len()]);
+                    k /= alphabet.len();
+                }
+                texts.push(t);
+            }
+        }
+        texts.push(b"/usr/bin/sh -c 'cabcab' /BIN/SH".to_vec());
+        texts.push(b"aaaaaaaaabcabcabc".to_vec());
+        for t in &texts {
+            let run = |s: &SourceAc| {
+                let mut scan = Scan::take(&pf, 0);
+                scan.hits(s, t);
+                scan.found
+            };
+            assert_eq!(run(src), run(&other), "{}", String::from_utf8_lossy(t));
+        }
     }
 
     #[test]
