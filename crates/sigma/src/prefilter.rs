@@ -207,24 +207,34 @@ pub(crate) struct Scan {
     texts: Texts,
 }
 
+/// Where a source's texts go: the automaton directly, or a buffer joining them.
+trait Sink {
+    /// One text (any bytes: a non-ASCII text lets every literal of the source through).
+    fn text(&mut self, s: &[u8]);
+}
+
 /// The texts of one source (ASCII only: a non-ASCII text lets every literal through),
-/// joined in one buffer.
+/// joined in one buffer with `sep` (see [`SourceAc::sep`]).
 #[derive(Default)]
 struct Texts {
     buf: Vec<u8>,
     /// Where each text ends in `buf`.
     ends: Vec<usize>,
     non_ascii: bool,
+    sep: Option<u8>,
 }
 
 impl Texts {
-    fn clear(&mut self) {
+    fn clear(&mut self, sep: Option<u8>) {
         self.buf.clear();
         self.ends.clear();
         self.non_ascii = false;
+        self.sep = sep;
     }
+}
 
-    fn push(&mut self, s: &str, sep: Option<u8>) {
+impl Sink for Texts {
+    fn text(&mut self, s: &[u8]) {
         if self.non_ascii {
             return;
         }
@@ -232,45 +242,111 @@ impl Texts {
             self.non_ascii = true;
             return;
         }
-        if let (Some(b), false) = (sep, self.ends.is_empty()) {
+        if let (Some(b), false) = (self.sep, self.ends.is_empty()) {
             self.buf.push(b);
         }
-        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.extend_from_slice(s);
         self.ends.push(self.buf.len());
     }
+}
 
-    /// A scalar field value as the evaluation sees it (numbers and booleans as text).
-    fn scalar(&mut self, v: &Value, sep: Option<u8>) {
-        match v {
-            Value::String(s) => self.push(s, sep),
-            Value::Bool(b) => self.push(if *b { "true" } else { "false" }, sep),
-            Value::Number(n) => {
-                use std::io::Write;
-                if self.non_ascii {
-                    return;
-                }
-                if let (Some(b), false) = (sep, self.ends.is_empty()) {
-                    self.buf.push(b);
-                }
-                // Writing to a Vec cannot fail; the number's text is ASCII.
-                let _ = write!(self.buf, "{n}");
-                self.ends.push(self.buf.len());
+/// A DFA run over a source's texts one by one (from the start state at each text: no match
+/// spans two texts), setting the found literals' bits; a non-ASCII text ends it and lets
+/// every literal through.
+struct DfaRun<'s> {
+    dfa: &'s dfa::DFA,
+    start: aho_corasick::automaton::StateID,
+    ids: &'s [u32],
+    found: &'s mut Vec<u64>,
+    /// Whether a byte of 0x80 or above is a non-ASCII text (texts fed one by one), not a
+    /// separator of texts already checked.
+    check_ascii: bool,
+    non_ascii: bool,
+}
+
+impl DfaRun<'_> {
+    fn report(&mut self, sid: aho_corasick::automaton::StateID) {
+        for i in 0..self.dfa.match_len(sid) {
+            let p = self.dfa.match_pattern(sid, i).as_usize();
+            if let Some(&id) = self.ids.get(p) {
+                set(self.found, id as usize);
             }
-            _ => {}
         }
     }
+}
 
-    /// The keyword texts, walked as [`EventView::keyword_texts`] collects them.
-    fn walk(&mut self, v: &Value, depth: usize, sep: Option<u8>) {
-        if depth > MAX_KEYWORD_DEPTH {
+impl Sink for DfaRun<'_> {
+    fn text(&mut self, s: &[u8]) {
+        if self.non_ascii {
             return;
         }
-        match v {
-            Value::String(s) => self.push(s, sep),
-            Value::Array(items) => items.iter().for_each(|i| self.walk(i, depth + 1, sep)),
-            Value::Object(map) => map.values().for_each(|i| self.walk(i, depth + 1, sep)),
-            _ => {}
+        let d = self.dfa;
+        let mut sid = self.start;
+        if d.is_match(sid) {
+            self.report(sid);
         }
+        for &b in s {
+            if b >= 0x80 && self.check_ascii {
+                self.non_ascii = true;
+                return;
+            }
+            sid = d.next_state(Anchored::No, sid, b);
+            if d.is_special(sid) {
+                if d.is_dead(sid) {
+                    break;
+                }
+                if d.is_match(sid) {
+                    self.report(sid);
+                }
+            }
+        }
+    }
+}
+
+/// A scalar field value as the evaluation sees it (numbers and booleans as text).
+fn scalar(sink: &mut impl Sink, v: &Value) {
+    match v {
+        Value::String(s) => sink.text(s.as_bytes()),
+        Value::Bool(b) => sink.text(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            use std::io::Write;
+            let mut buf = [0u8; 40];
+            let mut cur = std::io::Cursor::new(&mut buf[..]);
+            if write!(cur, "{n}").is_ok() {
+                let len = cur.position() as usize;
+                if let Some(t) = buf.get(..len) {
+                    sink.text(t);
+                }
+            } else {
+                sink.text(n.to_string().as_bytes());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The keyword texts, walked as [`EventView::keyword_texts`] collects them.
+fn walk(sink: &mut impl Sink, v: &Value, depth: usize) {
+    if depth > MAX_KEYWORD_DEPTH {
+        return;
+    }
+    match v {
+        Value::String(s) => sink.text(s.as_bytes()),
+        Value::Array(items) => items.iter().for_each(|i| walk(sink, i, depth + 1)),
+        Value::Object(map) => map.values().for_each(|i| walk(sink, i, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Feeds a source's texts in `view` to `sink`.
+fn feed(sink: &mut impl Sink, source: Source, view: &EventView<'_>) {
+    match source {
+        Source::Field(f) => match view.get(f) {
+            Some(Value::Array(items)) => items.iter().for_each(|i| scalar(sink, i)),
+            Some(v) => scalar(sink, v),
+            None => {}
+        },
+        Source::Keywords => view.keyword_roots(|v| walk(sink, v, 0)),
     }
 }
 
@@ -344,22 +420,35 @@ impl Scan {
 
     #[inline(never)]
     fn search(&mut self, src: &SourceAc, view: &EventView<'_>) {
-        let mut texts = std::mem::take(&mut self.texts);
-        texts.clear();
-        match src.source {
-            Source::Field(f) => match view.get(f) {
-                Some(Value::Array(items)) => {
-                    for i in items {
-                        texts.scalar(i, src.sep);
-                    }
+        if let Matcher::Dfa(d) = &src.ac {
+            if let Ok(start) = d.start_state(Anchored::No) {
+                let mut run = DfaRun {
+                    dfa: d,
+                    start,
+                    ids: &src.ids,
+                    found: &mut self.found,
+                    check_ascii: true,
+                    non_ascii: false,
+                };
+                feed(&mut run, src.source, view);
+                if run.non_ascii {
+                    self.all(src);
                 }
-                Some(v) => texts.scalar(v, src.sep),
-                None => {}
-            },
-            Source::Keywords => view.keyword_roots(|v| texts.walk(v, 0, src.sep)),
+                return;
+            }
         }
+        let mut texts = std::mem::take(&mut self.texts);
+        texts.clear(src.sep);
+        feed(&mut texts, src.source, view);
         self.search_texts(src, &texts);
         self.texts = texts;
+    }
+
+    /// Lets every literal of `src` through.
+    fn all(&mut self, src: &SourceAc) {
+        for &id in &src.ids {
+            set(&mut self.found, id as usize);
+        }
     }
 
     /// Sets the bits of the literals found in `texts`.
@@ -367,9 +456,7 @@ impl Scan {
         if texts.non_ascii {
             // Case-insensitive comparisons of non-ASCII text follow Unicode case rules (a
             // Kelvin sign matches `k`): such a text lets every literal of its source through.
-            for &id in &src.ids {
-                set(&mut self.found, id as usize);
-            }
+            self.all(src);
         } else if src.sep.is_some() {
             if !texts.ends.is_empty() {
                 self.hits(src, &texts.buf);
@@ -390,30 +477,16 @@ impl Scan {
             Matcher::Dfa(d) => {
                 // Every pattern of every match state passed: what an overlapping search
                 // reports (a standard-semantics match state lists every pattern ending there).
-                let Ok(mut sid) = d.start_state(Anchored::No) else {
-                    return;
-                };
-                let report = |found: &mut Vec<u64>, sid| {
-                    for i in 0..d.match_len(sid) {
-                        let p = d.match_pattern(sid, i).as_usize();
-                        if let Some(&id) = src.ids.get(p) {
-                            set(found, id as usize);
-                        }
-                    }
-                };
-                if d.is_match(sid) {
-                    report(&mut self.found, sid);
-                }
-                for &b in hay {
-                    sid = d.next_state(Anchored::No, sid, b);
-                    if d.is_special(sid) {
-                        if d.is_dead(sid) {
-                            return;
-                        }
-                        if d.is_match(sid) {
-                            report(&mut self.found, sid);
-                        }
-                    }
+                if let Ok(start) = d.start_state(Anchored::No) {
+                    let mut run = DfaRun {
+                        dfa: d,
+                        start,
+                        ids: &src.ids,
+                        found: &mut self.found,
+                        check_ascii: false,
+                        non_ascii: false,
+                    };
+                    run.text(hay);
                 }
             }
             Matcher::Other(ac) => {
@@ -449,8 +522,42 @@ mod tests {
     fn found(pf: &Prefilter, src: &SourceAc, v: &Value, lits: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut scan = Scan::take(pf, 0);
         let mut texts = Texts::default();
-        texts.walk(v, 0, src.sep);
+        texts.clear(src.sep);
+        walk(&mut texts, v, 0);
         scan.search_texts(src, &texts);
+        let mut out: Vec<Vec<u8>> = src
+            .ids
+            .iter()
+            .zip(lits)
+            .filter(|(id, _)| test(&scan.found, **id as usize))
+            .map(|(_, l)| l.to_vec())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The found literals of a DFA run fed the texts one by one (as events are searched).
+    fn direct(pf: &Prefilter, src: &SourceAc, v: &Value, lits: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut scan = Scan::take(pf, 0);
+        let Matcher::Dfa(d) = &src.ac else {
+            panic!("a DFA");
+        };
+        let start = match d.start_state(Anchored::No) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let mut run = DfaRun {
+            dfa: d,
+            start,
+            ids: &src.ids,
+            found: &mut scan.found,
+            check_ascii: true,
+            non_ascii: false,
+        };
+        walk(&mut run, v, 0);
+        if run.non_ascii {
+            scan.all(src);
+        }
         let mut out: Vec<Vec<u8>> = src
             .ids
             .iter()
@@ -488,6 +595,7 @@ mod tests {
             let joined = found(&pf, src, e, &lits);
             let each = found(&pf, &per_text, e, &lits);
             assert_eq!(joined, each, "{e}");
+            assert_eq!(direct(&pf, src, e, &lits), joined, "{e}");
             // The reference: a literal is found when a text contains it up to ASCII case;
             // a non-ASCII text lets every literal through.
             let mut texts = Vec::new();
@@ -537,9 +645,10 @@ mod tests {
             let run = |s: &SourceAc| {
                 let mut scan = Scan::take(&pf, 0);
                 let mut texts = Texts::default();
+                texts.clear(s.sep);
                 match &v {
-                    Value::Array(items) => items.iter().for_each(|i| texts.scalar(i, s.sep)),
-                    other => texts.scalar(other, s.sep),
+                    Value::Array(items) => items.iter().for_each(|i| scalar(&mut texts, i)),
+                    other => scalar(&mut texts, other),
                 }
                 scan.search_texts(s, &texts);
                 scan.found
@@ -548,8 +657,9 @@ mod tests {
         }
         let mut scan = Scan::take(&pf, 0);
         let mut texts = Texts::default();
-        texts.scalar(&json!(4444), src.sep);
-        texts.scalar(&json!(true), src.sep);
+        texts.clear(src.sep);
+        scalar(&mut texts, &json!(4444));
+        scalar(&mut texts, &json!(true));
         scan.search_texts(src, &texts);
         let hits: Vec<&[u8]> = src
             .ids
