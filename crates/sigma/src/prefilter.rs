@@ -2,8 +2,10 @@
 //! detection needs (see [`Detection::requirement`]) must occur in the event, in the right
 //! place (a field's value, or the keyword texts). Every source (field or keyword texts) has one
 //! Aho-Corasick automaton over all rules' literals for it, run at most once per event and
-//! only when a candidate variant asks; its hits are kept in a bit set, so rejecting a rule
-//! costs a few bit tests and no allocation.
+//! only when a candidate set of the event (see `ruleset::Candidates`: its variants' first
+//! clauses) or a candidate variant's further clause needs it; its hits are kept in a bit set,
+//! so variants are reached through their found literals and rejecting one costs a few bit
+//! tests, with no allocation.
 //!
 //! An ASCII text is searched with an ASCII-case-insensitive automaton (a superset of what
 //! both case-insensitive and `cased` comparisons need); a non-ASCII text lets every literal
