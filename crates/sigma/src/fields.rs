@@ -3,6 +3,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -13,10 +14,12 @@ use crate::path::JsonPath;
 /// Index into [`FieldTable`].
 pub(crate) type FieldId = usize;
 
-/// One interned field: its candidate paths for each format of the mapping.
+/// One interned field: its candidate paths for each format of the mapping and, for formats
+/// with exact keys, the nodes of those paths in the format's [`PathTrie`].
 #[derive(Debug, Clone)]
 struct FieldEntry {
     per_format: Vec<Vec<JsonPath>>,
+    per_format_nodes: Vec<Box<[u32]>>,
 }
 
 /// The fields every compiled rule refers to.
@@ -24,15 +27,177 @@ struct FieldEntry {
 pub(crate) struct FieldTable {
     entries: Vec<FieldEntry>,
     index: HashMap<Vec<String>, FieldId>,
+    /// Per format: the trie of every interned path (`None`: a format whose keys are looked
+    /// up loosely, resolved path by path).
+    tries: Vec<Option<PathTrie>>,
+    /// Per format with a trie: the nodes of its keyword paths.
+    keyword_nodes: Vec<Box<[u32]>>,
+}
+
+/// A hash of short texts (event field names, log-source values) from their length and a few
+/// of their bytes: a few instructions whatever the length. Texts that collide are told apart
+/// by the map's comparison; a table's chains are fixed by the rules, not by events.
+#[derive(Default)]
+pub(crate) struct ShortHash(u64);
+
+impl Hasher for ShortHash {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+        let x = (n as u64)
+            ^ (at(0) << 8)
+            ^ (at(1) << 16)
+            ^ (at(n / 2) << 24)
+            ^ (at(n.wrapping_sub(2)) << 32)
+            ^ (at(n.wrapping_sub(1)) << 40);
+        self.0 = (self.0.rotate_left(23) ^ x).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+/// A hash map keyed by short texts.
+pub(crate) type ShortMap<K, V> = HashMap<K, V, BuildHasherDefault<ShortHash>>;
+
+/// Children of a node with more than this many are found by hashing the event's keys.
+const FORWARD_CHILDREN: usize = 2;
+
+/// One node of a [`PathTrie`]: a path prefix; its children by next segment.
+#[derive(Debug, Clone, Default)]
+struct TrieNode {
+    /// `(segment, the segment as an array index, child)`.
+    children: Vec<(Box<str>, Option<usize>, u32)>,
+    /// `segment → index into children` (when there are more than [`FORWARD_CHILDREN`]).
+    by_key: ShortMap<Box<str>, u32>,
+}
+
+/// Every path interned for an exact-keys format, as a trie whose node 0 is the event itself.
+/// One walk over the event resolves every path at once: at a node with many children, each
+/// of the event object's keys is looked up among the children (one hash each), instead of
+/// each path being looked up in the event (a scan of the object's keys per absent path).
+#[derive(Debug, Clone)]
+pub(crate) struct PathTrie {
+    nodes: Vec<TrieNode>,
+}
+
+impl PathTrie {
+    fn new() -> PathTrie {
+        PathTrie {
+            nodes: vec![TrieNode::default()],
+        }
+    }
+
+    /// The node of `path`, added if new.
+    fn add(&mut self, path: &JsonPath) -> u32 {
+        let mut cur = 0usize;
+        for seg in path.segments() {
+            let found = self
+                .nodes
+                .get(cur)
+                .and_then(|n| n.children.iter().find(|(k, _, _)| &**k == seg.as_str()))
+                .map(|(_, _, c)| *c as usize);
+            cur = match found {
+                Some(c) => c,
+                None => {
+                    let id = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    if let Some(n) = self.nodes.get_mut(cur) {
+                        let at = n.children.len() as u32;
+                        n.children.push((
+                            seg.as_str().into(),
+                            seg.parse::<usize>().ok(),
+                            id as u32,
+                        ));
+                        n.by_key.insert(seg.as_str().into(), at);
+                    }
+                    id
+                }
+            };
+        }
+        cur as u32
+    }
+
+    /// The value of every node in `event` (`None`: absent), as [`JsonPath::get_exact`] finds
+    /// it.
+    pub(crate) fn resolve<'a>(&self, event: &'a Value) -> Vec<Option<&'a Value>> {
+        let mut out = vec![None; self.nodes.len()];
+        self.fill(0, event, &mut out);
+        out
+    }
+
+    fn fill<'a>(&self, node: usize, v: &'a Value, out: &mut [Option<&'a Value>]) {
+        if let Some(slot) = out.get_mut(node) {
+            *slot = Some(v);
+        }
+        let Some(n) = self.nodes.get(node) else {
+            return;
+        };
+        if n.children.is_empty() {
+            return;
+        }
+        match v {
+            Value::Object(map) if n.children.len() > FORWARD_CHILDREN => {
+                for (k, x) in map {
+                    if let Some((_, _, c)) = n
+                        .by_key
+                        .get(k.as_str())
+                        .and_then(|i| n.children.get(*i as usize))
+                    {
+                        self.fill(*c as usize, x, out);
+                    }
+                }
+            }
+            Value::Object(map) => {
+                for (k, _, c) in &n.children {
+                    if let Some(x) = crate::path::lookup(map, k) {
+                        self.fill(*c as usize, x, out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (_, i, c) in &n.children {
+                    if let Some(x) = i.and_then(|i| items.get(i)) {
+                        self.fill(*c as usize, x, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl FieldTable {
+    /// Number of interned fields.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Interns a field known under `names` (alternatives, first present wins).
     pub(crate) fn intern(&mut self, mapping: &Mapping, names: &[String]) -> FieldId {
         if let Some(id) = self.index.get(names) {
             return *id;
         }
-        let per_format = (0..mapping.formats.len())
+        if self.tries.len() != mapping.formats.len() {
+            self.tries = mapping
+                .formats
+                .iter()
+                .map(|f| f.exact_keys.then(PathTrie::new))
+                .collect();
+            self.keyword_nodes = mapping
+                .formats
+                .iter()
+                .zip(self.tries.iter_mut())
+                .map(|(f, t)| match t {
+                    Some(t) => f.keywords.iter().map(|p| t.add(p)).collect(),
+                    None => Box::default(),
+                })
+                .collect();
+        }
+        let per_format: Vec<Vec<JsonPath>> = (0..mapping.formats.len())
             .map(|fmt| {
                 let mut paths: Vec<JsonPath> = Vec::new();
                 for n in names {
@@ -45,8 +210,19 @@ impl FieldTable {
                 paths
             })
             .collect();
+        let per_format_nodes = per_format
+            .iter()
+            .zip(self.tries.iter_mut())
+            .map(|(paths, trie)| match trie {
+                Some(t) => paths.iter().map(|p| t.add(p)).collect(),
+                None => Box::default(),
+            })
+            .collect();
         let id = self.entries.len();
-        self.entries.push(FieldEntry { per_format });
+        self.entries.push(FieldEntry {
+            per_format,
+            per_format_nodes,
+        });
         self.index.insert(names.to_vec(), id);
         id
     }
@@ -70,6 +246,10 @@ pub(crate) struct EventView<'a> {
     keywords: OnceCell<Rc<KeywordTexts<'a>>>,
     /// The event's `details`, once looked up.
     details: OnceCell<Option<&'a Value>>,
+    /// The format's trie, if it has one (exact keys), and every trie node's value in the
+    /// event, resolved at the first field look-up.
+    trie: Option<&'a PathTrie>,
+    nodes: OnceCell<Vec<Option<&'a Value>>>,
 }
 
 /// The texts keyword searches look at, each with its lower-cased form.
@@ -93,7 +273,23 @@ impl<'a> EventView<'a> {
             lower: RefCell::new(HashMap::new()),
             keywords: OnceCell::new(),
             details: OnceCell::new(),
+            trie: table.tries.get(fmt).and_then(Option::as_ref),
+            nodes: OnceCell::new(),
         }
+    }
+
+    /// A view that resolves every field path by path (the reference the trie is tested
+    /// against).
+    #[cfg(test)]
+    pub(crate) fn new_unindexed(
+        event: &'a Value,
+        fmt: usize,
+        table: &'a FieldTable,
+        mapping: &'a Mapping,
+    ) -> EventView<'a> {
+        let mut v = EventView::new(event, fmt, table, mapping);
+        v.trie = None;
+        v
     }
 
     /// The lower-cased text of field `id` whose value is `s`.
@@ -110,28 +306,55 @@ impl<'a> EventView<'a> {
     pub(crate) fn keyword_texts(&self) -> Rc<KeywordTexts<'a>> {
         Rc::clone(self.keywords.get_or_init(|| {
             let mut out: KeywordTexts<'a> = Vec::new();
-            let event: &'a Value = self.event;
-            let paths = self
-                .mapping
-                .formats
-                .get(self.fmt)
-                .map(|f| f.keywords.as_slice())
-                .unwrap_or(&[]);
-            if paths.is_empty() {
-                collect(event, 0, &mut out);
-            } else {
-                for p in paths {
-                    if let Some(v) = self.get_path(p) {
-                        collect(v, 0, &mut out);
-                    }
-                }
-            }
+            self.keyword_roots(|v| collect(v, 0, &mut out));
             Rc::new(out)
         }))
     }
 
+    /// Calls `f` with each value keyword searches walk: the values at the format's keyword
+    /// paths, or the whole event when it has none.
+    pub(crate) fn keyword_roots(&self, mut f: impl FnMut(&'a Value)) {
+        let paths = self
+            .mapping
+            .formats
+            .get(self.fmt)
+            .map(|f| f.keywords.as_slice())
+            .unwrap_or(&[]);
+        if paths.is_empty() {
+            f(self.event);
+            return;
+        }
+        if let Some(trie) = self.trie {
+            let nodes = self.nodes.get_or_init(|| trie.resolve(self.event));
+            if let Some(kw) = self.table.keyword_nodes.get(self.fmt) {
+                if kw.len() == paths.len() {
+                    kw.iter()
+                        .filter_map(|n| nodes.get(*n as usize).copied().flatten())
+                        .for_each(f);
+                    return;
+                }
+            }
+        }
+        for p in paths {
+            if let Some(v) = self.get_path(p) {
+                f(v);
+            }
+        }
+    }
+
     /// The value of a field (first present candidate), resolved once per event.
     pub(crate) fn get(&self, id: FieldId) -> Option<&'a Value> {
+        if let Some(trie) = self.trie {
+            let nodes = self.nodes.get_or_init(|| trie.resolve(self.event));
+            return self
+                .table
+                .entries
+                .get(id)?
+                .per_format_nodes
+                .get(self.fmt)?
+                .iter()
+                .find_map(|n| nodes.get(*n as usize).copied().flatten());
+        }
         if let Some(v) = self.values.borrow().find(id) {
             return v;
         }

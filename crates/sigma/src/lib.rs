@@ -17,6 +17,8 @@ mod condition;
 pub mod correlation;
 mod detection;
 mod document;
+#[cfg(test)]
+mod equivalence_tests;
 mod error;
 mod fields;
 pub mod mapping;

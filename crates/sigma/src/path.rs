@@ -59,6 +59,11 @@ impl JsonPath {
         self.segments.first().map(String::as_str)
     }
 
+    /// The path's segments.
+    pub(crate) fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
     /// The path as written.
     pub fn text(&self) -> String {
         self.segments.join(".")
@@ -83,7 +88,7 @@ fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
 const LINEAR_LOOKUP: usize = 16;
 
 /// The value of key `seg` in an object.
-fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
     if map.len() <= LINEAR_LOOKUP {
         map.iter().find(|(k, _)| k.as_str() == seg).map(|(_, v)| v)
     } else {
@@ -99,7 +104,14 @@ fn loose_eq(key: &str, seg: &str) -> bool {
         std::cmp::Ordering::Equal => return key.eq_ignore_ascii_case(seg) && !key.contains(' '),
         // Longer: equal only without some spaces (compared below, which ends at the first
         // difference: a key without spaces differs at the latest where `seg` ends).
-        std::cmp::Ordering::Greater => {}
+        std::cmp::Ordering::Greater => {
+            // The first byte decides most keys: unless it is a space, it must be `seg`'s.
+            if let (Some(k), Some(s)) = (key.as_bytes().first(), seg.as_bytes().first()) {
+                if *k != b' ' && !k.eq_ignore_ascii_case(s) {
+                    return false;
+                }
+            }
+        }
     }
     let mut k = key.bytes().filter(|b| *b != b' ');
     let mut s = seg.bytes();
@@ -147,6 +159,10 @@ mod tests {
             "x y z",
             "xyz",
             "x yz",
+            " xyz",
+            "  Source Name ",
+            "Xy z",
+            "yx z",
         ];
         for k in words {
             for s in words {

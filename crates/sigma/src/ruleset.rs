@@ -12,7 +12,7 @@ use crate::correlation::rule::{self as corr_rule, CorrelationRule};
 use crate::detection::{Commonness, Detection, DetectionCtx, Source};
 use crate::document::{self, Document};
 use crate::error::{CompileError, Error, LoadProblem, ProblemSeverity};
-use crate::fields::{EventView, FieldId, FieldTable};
+use crate::fields::{EventView, FieldId, FieldTable, ShortMap};
 use crate::mapping::{LogSourceSpec, Mapping, Rename};
 use crate::prefilter::{ClauseIds, Prefilter, PrefilterBuilder, Scan};
 use crate::rule::{self, RuleInfo, RuleKind};
@@ -55,8 +55,58 @@ struct Variant {
 /// (EventID, Channel...), lower-cased, and those with no indexed condition.
 #[derive(Debug, Clone, Default)]
 struct Index {
-    by_field: Vec<(FieldId, HashMap<String, Vec<usize>>)>,
-    always: Vec<usize>,
+    by_field: Vec<(FieldId, ShortMap<String, Candidates>)>,
+    always: Candidates,
+}
+
+/// A set of variants an event may match. Those with a prefilter are reached through the
+/// literals of their first clause: the sources of those clauses are searched, and only the
+/// variants one of whose first-clause literals was found are checked (not every variant's
+/// clauses tested in turn).
+#[derive(Debug, Clone, Default)]
+struct Candidates {
+    /// Variants with no prefilter: always checked.
+    plain: Vec<usize>,
+    /// The prefilter sources of the first clauses.
+    sources: Vec<u32>,
+    /// The first clauses' literals as bit-set words and masks (ascending words).
+    words: Vec<(u32, u64)>,
+    /// Literal id → the variants whose first clause has it.
+    by_lit: ShortMap<u32, Vec<usize>>,
+}
+
+impl Candidates {
+    fn new(variants: &[Variant], list: &[usize]) -> Candidates {
+        let mut c = Candidates::default();
+        let mut words: std::collections::BTreeMap<u32, u64> = Default::default();
+        for &vi in list {
+            let first = variants
+                .get(vi)
+                .and_then(|v| v.lits.as_deref())
+                .and_then(<[ClauseIds]>::first);
+            let Some(first) = first else {
+                if !c.plain.contains(&vi) {
+                    c.plain.push(vi);
+                }
+                continue;
+            };
+            for &id in first.ids() {
+                *words.entry(id / 64).or_default() |= 1u64 << (id % 64);
+                let l = c.by_lit.entry(id).or_default();
+                if !l.contains(&vi) {
+                    l.push(vi);
+                }
+            }
+            for &si in first.sources() {
+                if !c.sources.contains(&si) {
+                    c.sources.push(si);
+                }
+            }
+        }
+        c.sources.sort_unstable();
+        c.words = words.into_iter().collect();
+        c
+    }
 }
 
 /// A compiled Sigma rule set.
@@ -428,37 +478,54 @@ impl SigmaRules {
     fn build_index(&mut self) {
         self.build_prefilter();
         let mapping = Arc::clone(&self.mapping);
-        let mut index = vec![Index::default(); mapping.formats.len()];
+        type Lists = (Vec<(FieldId, ShortMap<String, Vec<usize>>)>, Vec<usize>);
+        let mut lists: Vec<Lists> = vec![Default::default(); mapping.formats.len()];
         for (vi, v) in self.variants.iter().enumerate() {
             let key = v
                 .key
                 .clone()
                 .map(|(field, values)| (self.table.intern(&mapping, &[field]), values));
-            for (fmt, idx) in index.iter_mut().enumerate() {
+            for (fmt, (by_field, always)) in lists.iter_mut().enumerate() {
                 if !v.formats.is_empty() && !v.formats.contains(&fmt) {
                     continue;
                 }
                 match &key {
                     Some((id, values)) => {
-                        let pos = match idx.by_field.iter().position(|(f, _)| f == id) {
+                        let pos = match by_field.iter().position(|(f, _)| f == id) {
                             Some(p) => p,
                             None => {
-                                idx.by_field.push((*id, HashMap::new()));
-                                idx.by_field.len() - 1
+                                by_field.push((*id, ShortMap::default()));
+                                by_field.len() - 1
                             }
                         };
                         for val in values {
-                            let list = idx.by_field[pos].1.entry(val.clone()).or_default();
+                            let list = by_field[pos].1.entry(val.clone()).or_default();
                             if !list.contains(&vi) {
                                 list.push(vi);
                             }
                         }
                     }
-                    None => idx.always.push(vi),
+                    None => always.push(vi),
                 }
             }
         }
-        self.index = index;
+        let variants = &self.variants;
+        self.index = lists
+            .into_iter()
+            .map(|(by_field, always)| Index {
+                by_field: by_field
+                    .into_iter()
+                    .map(|(f, buckets)| {
+                        let b = buckets
+                            .into_iter()
+                            .map(|(k, list)| (k, Candidates::new(variants, &list)))
+                            .collect();
+                        (f, b)
+                    })
+                    .collect(),
+                always: Candidates::new(variants, &always),
+            })
+            .collect();
     }
 
     /// The rules `event` matches (each once, in load order).
@@ -478,13 +545,13 @@ impl SigmaRules {
             return;
         };
         let view = self.view(event, fmt);
-        let mut scan = Scan::take(&self.prefilter);
+        let mut scan = Scan::take(&self.prefilter, self.variants.len());
         let mut matched: Vec<usize> = Vec::new();
-        let mut check = |vi: usize| {
+        let mut check = |scan: &mut Scan, vi: usize| {
             let Some(v) = self.variants.get(vi) else {
                 return;
             };
-            if matched.contains(&v.rule) {
+            if matched.contains(&v.rule) || !scan.visit(vi) {
                 return;
             }
             if let Some(clauses) = &v.lits {
@@ -499,13 +566,31 @@ impl SigmaRules {
                 matched.push(v.rule);
             }
         };
+        let mut visit = |scan: &mut Scan, c: &Candidates| {
+            c.plain.iter().for_each(|vi| check(scan, *vi));
+            for &si in &c.sources {
+                scan.search_source(&self.prefilter, si, &view);
+            }
+            // Checks search further sources, but the first-clause literals' sources were all
+            // searched above (a literal has one source): their bits are final.
+            for &(w, mask) in &c.words {
+                let mut bits = scan.found_word(w as usize) & mask;
+                while bits != 0 {
+                    let lit = w * 64 + bits.trailing_zeros();
+                    bits &= bits - 1;
+                    if let Some(list) = c.by_lit.get(&lit) {
+                        list.iter().for_each(|vi| check(scan, *vi));
+                    }
+                }
+            }
+        };
         for (field, buckets) in &index.by_field {
             let Some(value) = view.get(*field) else {
                 continue;
             };
             let mut probe = |v: &Value| {
-                if let Some(list) = bucket(buckets, v) {
-                    list.iter().for_each(|vi| check(*vi));
+                if let Some(c) = bucket(buckets, v) {
+                    visit(&mut scan, c);
                 }
             };
             match value {
@@ -513,9 +598,7 @@ impl SigmaRules {
                 other => probe(other),
             }
         }
-        for vi in &index.always {
-            check(*vi);
-        }
+        visit(&mut scan, &index.always);
         scan.put_back();
         matched.sort_unstable();
         for r in matched {
@@ -523,6 +606,32 @@ impl SigmaRules {
                 f(info);
             }
         }
+    }
+
+    /// The rules `event` matches, every variant of the event's format evaluated (no index,
+    /// no prefilter) with its fields resolved path by path: the reference of the fast paths.
+    #[cfg(test)]
+    pub(crate) fn matches_unindexed(&self, event: &Value) -> Vec<usize> {
+        let Some(fmt) = self.mapping.detect(event) else {
+            return Vec::new();
+        };
+        let view = EventView::new_unindexed(event, fmt, &self.table, &self.mapping);
+        let mut out: Vec<usize> = self
+            .variants
+            .iter()
+            .filter(|v| v.formats.is_empty() || v.formats.contains(&fmt))
+            .filter(|v| v.conds.as_ref().is_none_or(|c| c.matches(&view)) && v.det.matches(&view))
+            .map(|v| v.rule)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The field table and mapping (tests).
+    #[cfg(test)]
+    pub(crate) fn table_and_mapping(&self) -> (&FieldTable, &Mapping) {
+        (&self.table, &self.mapping)
     }
 
     /// The detection rules, in load order.
@@ -559,7 +668,7 @@ impl SigmaRules {
 
 /// The variants indexed under an event value (compared lower-cased; no allocation for
 /// lower-case ASCII text and numbers).
-fn bucket<'b>(buckets: &'b HashMap<String, Vec<usize>>, v: &Value) -> Option<&'b Vec<usize>> {
+fn bucket<'b>(buckets: &'b ShortMap<String, Candidates>, v: &Value) -> Option<&'b Candidates> {
     match v {
         Value::String(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) && s.is_ascii() => {
             buckets.get(s.as_str())
