@@ -226,10 +226,13 @@ struct Slot {
     name: String,
 }
 
+/// Keyword → slots: looked up for each indexed field of every event, so with a fast hash.
+type SlotsByValue = HashMap<String, Vec<usize>, foldhash::fast::RandomState>;
+
 /// Rules indexed by one keyword they require.
 #[derive(Default)]
 struct Index {
-    by_field: Vec<(String, HashMap<String, Vec<usize>>)>,
+    by_field: Vec<(String, SlotsByValue)>,
     always: Vec<usize>,
 }
 
@@ -251,8 +254,7 @@ fn plain(v: &str) -> bool {
 fn time_of(e: &Map<String, Value>, f: &str) -> Option<DateTime<Utc>> {
     get_key(e, f)
         .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
+        .and_then(ferrodef_event::read_rfc3339)
 }
 
 fn within(t: Option<DateTime<Utc>>, now: DateTime<Utc>, w: Duration) -> bool {
@@ -297,6 +299,14 @@ fn excluded_time(inst: &Instance, e: &Map<String, Value>, now: DateTime<Utc>) ->
         let hi = day.and_time(*b).and_utc();
         t >= lo && t <= hi
     })
+}
+
+/// The state of the rule instance `name`, created empty when new (no key copied otherwise).
+fn inst_state<'s>(rules: &'s mut BTreeMap<String, InstState>, name: &str) -> &'s mut InstState {
+    if !rules.contains_key(name) {
+        rules.insert(name.to_string(), InstState::default());
+    }
+    rules.get_mut(name).expect("inserted above")
 }
 
 /// Keeps the events of `g` for which `live` holds (in order).
@@ -506,7 +516,7 @@ impl Engine {
                             .flatten()
                             .filter(|t| *t <= now)
                             .max();
-                        let st = self.state.rules.entry(slot.name.clone()).or_default();
+                        let st = inst_state(&mut self.state.rules, &slot.name);
                         st.last_seen = st.last_seen.max(seen);
                     }
                     Kind::Aggregation | Kind::SshLateral => {
@@ -522,7 +532,7 @@ impl Engine {
                             .keep_ip_literal
                             .as_ref()
                             .is_some_and(|f| builtin::is_ip_literal(ev, f));
-                        let st = self.state.rules.entry(slot.name.clone()).or_default();
+                        let st = inst_state(&mut self.state.rules, &slot.name);
                         st.seq += 1;
                         let held = Held {
                             seq: st.seq,
@@ -872,7 +882,7 @@ impl Engine {
         let mut carried: Option<(u64, u64)> = None;
         if let Some(k) = &dedup_key {
             if inst.suppress > Duration::zero() {
-                let st = self.state.rules.entry(slot.name.clone()).or_default();
+                let st = inst_state(&mut self.state.rules, &slot.name);
                 if let Some(s) = st.suppress.get_mut(k) {
                     if s.until > now {
                         s.count += 1;
@@ -1026,7 +1036,7 @@ fn build_index(rules: &RuleSet, slots: &[Slot]) -> Index {
                 let pos = match idx.by_field.iter().position(|(x, _)| *x == f) {
                     Some(p) => p,
                     None => {
-                        idx.by_field.push((f.clone(), HashMap::new()));
+                        idx.by_field.push((f.clone(), SlotsByValue::default()));
                         idx.by_field.len() - 1
                     }
                 };

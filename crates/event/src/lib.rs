@@ -19,4 +19,4 @@ pub use ip_fields::{is_ip_field, IpField, DESTINATION_IP, IP_FIELDS, SOURCE_IP};
 pub use lookup::{get_key, LINEAR_LOOKUP};
 pub use severity::Severity;
 pub use stream::{is_valid_stream_name, MAX_STREAM_NAME};
-pub use time::{format_timestamp, parse_timestamp, write_timestamp, TimeError};
+pub use time::{format_timestamp, parse_timestamp, read_rfc3339, write_timestamp, TimeError};

@@ -34,27 +34,81 @@ pub fn write_timestamp(out: &mut String, t: &DateTime<Utc>) {
     } else {
         (nanos, 9)
     };
-    fn digits(out: &mut String, v: u32, width: u32) {
-        for i in (0..width).rev() {
-            out.push(char::from(b'0' + (v / 10u32.pow(i) % 10) as u8));
+    // Written into a buffer and appended once: `YYYY-MM-DDTHH:MM:SS[.fffffffff]+00:00`.
+    let mut b = *b"0000-00-00T00:00:00.000000000+00:00";
+    fn digits(b: &mut [u8], mut v: u32) {
+        for d in b.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
         }
     }
-    digits(out, year as u32, 4);
-    out.push('-');
-    digits(out, date.month(), 2);
-    out.push('-');
-    digits(out, date.day(), 2);
-    out.push('T');
-    digits(out, time.hour(), 2);
-    out.push(':');
-    digits(out, time.minute(), 2);
-    out.push(':');
-    digits(out, time.second(), 2);
-    if digits_n > 0 {
-        out.push('.');
-        digits(out, frac, digits_n);
+    digits(&mut b[0..4], year as u32);
+    digits(&mut b[5..7], date.month());
+    digits(&mut b[8..10], date.day());
+    digits(&mut b[11..13], time.hour());
+    digits(&mut b[14..16], time.minute());
+    digits(&mut b[17..19], time.second());
+    let end = if digits_n > 0 {
+        digits(&mut b[20..20 + digits_n], frac);
+        20 + digits_n
+    } else {
+        19
+    };
+    b.copy_within(29..35, end);
+    // Only ASCII digits and separators were written.
+    if let Ok(text) = std::str::from_utf8(&b[..end + 6]) {
+        out.push_str(text);
     }
-    out.push_str("+00:00");
+}
+
+/// Reads an RFC 3339 time to UTC, as `DateTime::parse_from_rfc3339` does; the form
+/// [`write_timestamp`] writes (`YYYY-MM-DDTHH:MM:SS[.f]` then `+00:00` or `Z`), which the
+/// rules read several times per event, without chrono's general parser.
+pub fn read_rfc3339(s: &str) -> Option<DateTime<Utc>> {
+    fast_rfc3339(s.as_bytes()).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+fn fast_rfc3339(b: &[u8]) -> Option<DateTime<Utc>> {
+    fn num(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    }
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (rest, nanos) = match b.get(19) {
+        Some(b'.') => {
+            let n = b[20..].iter().take_while(|d| d.is_ascii_digit()).count();
+            if n == 0 || n > 9 {
+                return None;
+            }
+            let f = num(&b[20..20 + n])?;
+            (&b[20 + n..], f * 10u32.pow(9 - n as u32))
+        }
+        _ => (&b[19..], 0),
+    };
+    if rest != b"+00:00" && rest != b"Z" {
+        return None;
+    }
+    let sec = num(&b[17..19])?;
+    // A leap second: chrono's rules.
+    if sec > 59 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+    let t = date.and_hms_nano_opt(num(&b[11..13])?, num(&b[14..16])?, sec, nanos)?;
+    Some(t.and_utc())
 }
 
 /// `#[serde(with)]` of the event's times: written as [`format_timestamp`], read as RFC 3339.
@@ -69,9 +123,12 @@ pub(crate) mod ts {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
+        match super::read_rfc3339(&s) {
+            Some(t) => Ok(t),
+            None => DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(serde::de::Error::custom),
+        }
     }
 }
 
@@ -251,6 +308,64 @@ fn syslog_date(s: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<DateTim
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path reads what chrono reads, and the same time; anything else falls back.
+    #[test]
+    fn read_rfc3339_matches_chrono() {
+        let chrono_read = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..20_000 {
+            let secs = (next() % 315_537_897_600) as i64 - 62_167_219_200;
+            let nanos = match i % 3 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                _ => (next() % 1_000_000_000) as u32,
+            };
+            let t = DateTime::from_timestamp(secs, nanos).expect("in range");
+            let text = format_timestamp(&t);
+            assert_eq!(read_rfc3339(&text), Some(t), "{text}");
+            assert_eq!(chrono_read(&text), Some(t), "{text}");
+        }
+        for s in [
+            "2026-11-30T10:00:00Z",
+            "2026-11-30T10:00:00.1Z",
+            "2026-11-30T10:00:00.12+00:00",
+            "2026-11-30T10:00:00.1234567+00:00",
+            "2026-11-30T10:00:00.123456789Z",
+            "2026-11-30T10:00:00.1234567891Z",
+            "2026-11-30T10:00:00.Z",
+            "2026-11-30T10:00:00+01:00",
+            "2026-11-30T10:00:00-00:00",
+            "2026-11-30t10:00:00z",
+            "2026-11-30 10:00:00Z",
+            "2026-02-30T10:00:00Z",
+            "2026-13-01T10:00:00Z",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30T10:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5+00:00",
+            "2026-11-30T10:00:61Z",
+            "2026-11-30T1a:00:00Z",
+            "-026-11-30T10:00:00Z",
+            "+2026-11-30T10:00:00Z",
+            "2026-11-30T10:00:00+00:00x",
+            "2026-11-30T10:00:00",
+            "",
+            "é026-11-30T10:00:00Z",
+        ] {
+            assert_eq!(read_rfc3339(s), chrono_read(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn format_timestamp_matches_chrono() {

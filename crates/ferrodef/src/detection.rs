@@ -395,8 +395,7 @@ impl Detector for Detection {
 fn event_time(v: &Value) -> Option<DateTime<Utc>> {
     v.get("utctimestamp")
         .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
+        .and_then(ferrodef_event::read_rfc3339)
 }
 
 /// The host an event is about.

@@ -175,8 +175,8 @@ impl GeoModel {
         let at = event
             .get("utctimestamp")
             .and_then(Value::as_str)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map_or(now, |t| t.with_timezone(&Utc));
+            .and_then(ferrodef_event::read_rfc3339)
+            .unwrap_or(now);
         Some(Login {
             username,
             ip,

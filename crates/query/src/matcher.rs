@@ -150,9 +150,7 @@ impl KeyVal {
 fn json_date(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
     if b.len() >= 20 && b[0].is_ascii_digit() && b[4] == b'-' {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|d| d.with_timezone(&Utc))
+        ferrodef_event::read_rfc3339(s)
     } else {
         None
     }
@@ -612,12 +610,15 @@ fn collect_child<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
 /// with a sign and more digits (`-5000-01-01T00:00:00+00:00`), which RFC 3339 parsing refuses.
 fn date_of(v: &Value) -> Option<DateTime<Utc>> {
     let s = v.as_str()?;
-    let t = match DateTime::parse_from_rfc3339(s) {
-        Ok(t) => t,
-        Err(_) if s.starts_with(['-', '+']) => s.parse::<DateTime<chrono::FixedOffset>>().ok()?,
-        Err(_) => return None,
+    let t = match ferrodef_event::read_rfc3339(s) {
+        Some(t) => t,
+        None if s.starts_with(['-', '+']) => s
+            .parse::<DateTime<chrono::FixedOffset>>()
+            .ok()?
+            .with_timezone(&Utc),
+        None => return None,
     };
-    Some(truncate_ms(t.with_timezone(&Utc)))
+    Some(truncate_ms(t))
 }
 
 fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {

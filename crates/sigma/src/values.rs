@@ -390,14 +390,11 @@ fn number_of(v: &Value) -> Option<f64> {
 /// Parses the timestamps events carry (RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]`, epoch seconds).
 pub(crate) fn time_of(v: &Value) -> Option<DateTime<Utc>> {
     match v {
-        Value::String(s) => DateTime::parse_from_rfc3339(s)
-            .map(|d| d.with_timezone(&Utc))
-            .ok()
-            .or_else(|| {
-                NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-                    .ok()
-                    .map(|n| n.and_utc())
-            }),
+        Value::String(s) => ferrodef_event::read_rfc3339(s).or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        }),
         Value::Number(n) => DateTime::from_timestamp(n.as_i64()?, 0),
         _ => None,
     }
