@@ -34,7 +34,7 @@ pub use ast::Expr;
 pub use error::ParseError;
 pub use matcher::{Doc, MatchError, Matcher};
 pub use pattern::{check_regex, wildcard_to_regex, MAX_REGEX_BYTES, MAX_REGEX_SIZE};
-pub use time::{parse_time, TimeError};
+pub use time::{parse_time, DateMath, TimeError};
 
 use error::err;
 use lexer::Tok;

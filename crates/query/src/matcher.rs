@@ -59,24 +59,29 @@ pub struct Matcher {
 #[derive(Debug, Clone)]
 enum TimeVal {
     Fixed(DateTime<Utc>),
-    Relative(String),
+    Relative(crate::DateMath),
 }
 
 impl TimeVal {
     fn new(field: &str, s: &str) -> Result<TimeVal, MatchError> {
         let t = parse_time(s, Utc::now())
             .map_err(|e| MatchError(format!("field '{field}': '{s}' is not a time: {e}")))?;
-        // Date math is relative to the evaluation time; anything else is fixed.
-        Ok(if s.trim_start().starts_with("now") {
-            TimeVal::Relative(s.to_string())
-        } else {
-            TimeVal::Fixed(t)
+        // Date math is relative to the evaluation time (read once here); anything else is
+        // fixed.
+        Ok(match crate::DateMath::parse(s) {
+            Some(Ok(m)) => TimeVal::Relative(m),
+            Some(Err(e)) => {
+                return Err(MatchError(format!(
+                    "field '{field}': '{s}' is not a time: {e}"
+                )))
+            }
+            None => TimeVal::Fixed(t),
         })
     }
     fn at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             TimeVal::Fixed(t) => Some(*t),
-            TimeVal::Relative(s) => parse_time(s, now).ok(),
+            TimeVal::Relative(m) => m.at(now).ok(),
         }
     }
 }

@@ -76,52 +76,103 @@ fn parse_any_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeErro
     )
 }
 
-fn date_math(
-    mut rest: &str,
-    mut t: DateTime<Utc>,
-    mut off: usize,
-) -> Result<DateTime<Utc>, TimeError> {
-    while !rest.is_empty() {
-        let op = rest.as_bytes()[0];
-        match op {
-            b'+' | b'-' => {
-                let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
-                if digits == 0 {
-                    return terr("expected a number after '+'/'-'", off + 1);
+fn date_math(rest: &str, now: DateTime<Utc>, off: usize) -> Result<DateTime<Utc>, TimeError> {
+    DateMath::compile(rest, off)?.apply(now)
+}
+
+/// One step of date math.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MathOp {
+    /// `+N<unit>` / `-N<unit>` (N signed), at this offset of the expression.
+    Add(i64, char, usize),
+    /// `/<unit>`, at this offset.
+    Round(char, usize),
+}
+
+/// Date math after `now` (`-15m`, `-1d/d`), read once and applied at any time: a rule's
+/// `now-15m` is evaluated for every event, without reading the text again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateMath {
+    ops: Vec<MathOp>,
+}
+
+impl DateMath {
+    /// Reads the date math of `now<rest>` (`rest` starts at offset `off` of the expression).
+    fn compile(mut rest: &str, mut off: usize) -> Result<DateMath, TimeError> {
+        let mut ops = Vec::new();
+        while !rest.is_empty() {
+            let op = rest.as_bytes()[0];
+            match op {
+                b'+' | b'-' => {
+                    let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+                    if digits == 0 {
+                        return terr("expected a number after '+'/'-'", off + 1);
+                    }
+                    let n: i64 = rest[1..1 + digits]
+                        .parse()
+                        .or_else(|_| terr("number too large", off + 1))?;
+                    let Some(unit) = rest[1 + digits..].chars().next() else {
+                        return terr("expected a unit (y M w d h m s)", off + 1 + digits);
+                    };
+                    let n = if op == b'-' { -n } else { n };
+                    ops.push(MathOp::Add(n, unit, off + 1 + digits));
+                    let used = 1 + digits + unit.len_utf8();
+                    rest = &rest[used..];
+                    off += used;
                 }
-                let n: i64 = rest[1..1 + digits]
-                    .parse()
-                    .or_else(|_| terr("number too large", off + 1))?;
-                let Some(unit) = rest[1 + digits..].chars().next() else {
-                    return terr("expected a unit (y M w d h m s)", off + 1 + digits);
-                };
-                let n = if op == b'-' { -n } else { n };
-                t = add_unit(t, n, unit).ok_or_else(|| TimeError {
-                    message: format!(
-                        "unknown unit '{unit}' or time out of range (units: y M w d h m s)"
-                    ),
-                    offset: off + 1 + digits,
-                })?;
-                let used = 1 + digits + unit.len_utf8();
-                rest = &rest[used..];
-                off += used;
+                b'/' => {
+                    let Some(unit) = rest[1..].chars().next() else {
+                        return terr("expected a unit after '/'", off + 1);
+                    };
+                    ops.push(MathOp::Round(unit, off + 1));
+                    let used = 1 + unit.len_utf8();
+                    rest = &rest[used..];
+                    off += used;
+                }
+                _ => return terr("expected '+', '-' or '/' in date math", off),
             }
-            b'/' => {
-                let Some(unit) = rest[1..].chars().next() else {
-                    return terr("expected a unit after '/'", off + 1);
-                };
-                t = round_down(t, unit).ok_or_else(|| TimeError {
-                    message: format!("unknown rounding unit '{unit}'"),
-                    offset: off + 1,
-                })?;
-                let used = 1 + unit.len_utf8();
-                rest = &rest[used..];
-                off += used;
-            }
-            _ => return terr("expected '+', '-' or '/' in date math", off),
+        }
+        Ok(DateMath { ops })
+    }
+
+    /// Reads `now…` (surrounding blanks allowed); `None` when `s` is not date math.
+    pub fn parse(s: &str) -> Option<Result<DateMath, TimeError>> {
+        let t = s.trim();
+        let rest = t.strip_prefix("now")?;
+        Some(DateMath::compile(rest, 3))
+    }
+
+    /// The time at `now`, as [`parse_time`] reads the expression (years 0 to 9999).
+    pub fn at(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError> {
+        let t = self.apply(now)?;
+        if (0..=9999).contains(&t.year()) {
+            Ok(t)
+        } else {
+            terr(format!("{t} is out of range (years 0 to 9999)"), 0)
         }
     }
-    Ok(t)
+
+    fn apply(&self, mut t: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError> {
+        for op in &self.ops {
+            match *op {
+                MathOp::Add(n, unit, at) => {
+                    t = add_unit(t, n, unit).ok_or_else(|| TimeError {
+                        message: format!(
+                            "unknown unit '{unit}' or time out of range (units: y M w d h m s)"
+                        ),
+                        offset: at,
+                    })?;
+                }
+                MathOp::Round(unit, at) => {
+                    t = round_down(t, unit).ok_or_else(|| TimeError {
+                        message: format!("unknown rounding unit '{unit}'"),
+                        offset: at,
+                    })?;
+                }
+            }
+        }
+        Ok(t)
+    }
 }
 
 fn add_unit(t: DateTime<Utc>, n: i64, unit: char) -> Option<DateTime<Utc>> {

@@ -344,3 +344,39 @@ fn exists_fields_with_special_characters_print_back() {
         );
     }
 }
+
+/// Date math read once gives, at any time, what reading the whole expression gives then.
+#[test]
+fn date_math_read_once_is_the_time_read_each_time() {
+    use chrono::{Duration, TimeZone, Utc};
+    use ferrodef_query::{parse_time, DateMath};
+    let base = Utc
+        .with_ymd_and_hms(2026, 1, 31, 23, 59, 58)
+        .single()
+        .unwrap_or_default();
+    for expr in [
+        "now",
+        " now-15m ",
+        "now-1d/d",
+        "now+1M",
+        "now-1M/M",
+        "now-1y/y+2h",
+        "now/w",
+        "now-90s",
+        "now+1w-3d/h",
+        "now-10000y",
+        "now-1q",
+        "now/q",
+        "now-",
+        "now-5",
+        "now*2",
+        "now+99999999999999999999d",
+    ] {
+        for step in 0..50i64 {
+            let now = base + Duration::hours(step * 37) + Duration::seconds(step);
+            let once = DateMath::parse(expr).map(|m| m.and_then(|m| m.at(now)));
+            assert_eq!(once, Some(parse_time(expr, now)), "{expr:?} at {now}");
+        }
+    }
+    assert!(DateMath::parse("2026-01-01").is_none());
+}
