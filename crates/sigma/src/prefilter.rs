@@ -520,13 +520,8 @@ mod tests {
         }
     }
 
-    /// The found literals (by text) of one search of `v`'s texts.
-    fn found(pf: &Prefilter, src: &SourceAc, v: &Value, lits: &[&[u8]]) -> Vec<Vec<u8>> {
-        let mut scan = Scan::take(pf, 0);
-        let mut texts = Texts::default();
-        texts.clear(src.sep);
-        walk(&mut texts, v, 0);
-        scan.search_texts(src, &texts);
+    /// The literals (by text, sorted) whose bits `scan` has set.
+    fn found_literals(scan: &Scan, src: &SourceAc, lits: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut out: Vec<Vec<u8>> = src
             .ids
             .iter()
@@ -536,6 +531,16 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    /// The found literals (by text) of one search of `v`'s texts.
+    fn found(pf: &Prefilter, src: &SourceAc, v: &Value, lits: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut scan = Scan::take(pf, 0);
+        let mut texts = Texts::default();
+        texts.clear(src.sep);
+        walk(&mut texts, v, 0);
+        scan.search_texts(src, &texts);
+        found_literals(&scan, src, lits)
     }
 
     /// The found literals of a DFA run fed the texts one by one (as events are searched).
@@ -560,15 +565,7 @@ mod tests {
         if run.non_ascii {
             scan.all(src);
         }
-        let mut out: Vec<Vec<u8>> = src
-            .ids
-            .iter()
-            .zip(lits)
-            .filter(|(id, _)| test(&scan.found, **id as usize))
-            .map(|(_, l)| l.to_vec())
-            .collect();
-        out.sort();
-        out
+        found_literals(&scan, src, lits)
     }
 
     #[test]
