@@ -266,7 +266,23 @@ struct DfaRun<'s> {
     non_ascii: bool,
 }
 
-impl DfaRun<'_> {
+impl<'s> DfaRun<'s> {
+    /// A run of `src`'s DFA setting bits in `found`; `None` if the DFA has no unanchored start.
+    fn new(src: &'s SourceAc, found: &'s mut Vec<u64>, check_ascii: bool) -> Option<DfaRun<'s>> {
+        let Matcher::Dfa(dfa) = &src.ac else {
+            return None;
+        };
+        let start = dfa.start_state(Anchored::No).ok()?;
+        Some(DfaRun {
+            dfa,
+            start,
+            ids: &src.ids,
+            found,
+            check_ascii,
+            non_ascii: false,
+        })
+    }
+
     fn report(&mut self, sid: aho_corasick::automaton::StateID) {
         for i in 0..self.dfa.match_len(sid) {
             let p = self.dfa.match_pattern(sid, i).as_usize();
@@ -422,22 +438,12 @@ impl Scan {
 
     #[inline(never)]
     fn search(&mut self, src: &SourceAc, view: &EventView<'_>) {
-        if let Matcher::Dfa(d) = &src.ac {
-            if let Ok(start) = d.start_state(Anchored::No) {
-                let mut run = DfaRun {
-                    dfa: d,
-                    start,
-                    ids: &src.ids,
-                    found: &mut self.found,
-                    check_ascii: true,
-                    non_ascii: false,
-                };
-                feed(&mut run, src.source, view);
-                if run.non_ascii {
-                    self.all(src);
-                }
-                return;
+        if let Some(mut run) = DfaRun::new(src, &mut self.found, true) {
+            feed(&mut run, src.source, view);
+            if run.non_ascii {
+                self.all(src);
             }
+            return;
         }
         let mut texts = std::mem::take(&mut self.texts);
         texts.clear(src.sep);
@@ -476,18 +482,10 @@ impl Scan {
 
     fn hits(&mut self, src: &SourceAc, hay: &[u8]) {
         match &src.ac {
-            Matcher::Dfa(d) => {
+            Matcher::Dfa(_) => {
                 // Every pattern of every match state passed: what an overlapping search
                 // reports (a standard-semantics match state lists every pattern ending there).
-                if let Ok(start) = d.start_state(Anchored::No) {
-                    let mut run = DfaRun {
-                        dfa: d,
-                        start,
-                        ids: &src.ids,
-                        found: &mut self.found,
-                        check_ascii: false,
-                        non_ascii: false,
-                    };
+                if let Some(mut run) = DfaRun::new(src, &mut self.found, false) {
                     run.text(hay);
                 }
             }
@@ -546,20 +544,8 @@ mod tests {
     /// The found literals of a DFA run fed the texts one by one (as events are searched).
     fn direct(pf: &Prefilter, src: &SourceAc, v: &Value, lits: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut scan = Scan::take(pf, 0);
-        let Matcher::Dfa(d) = &src.ac else {
-            panic!("a DFA");
-        };
-        let start = match d.start_state(Anchored::No) {
-            Ok(s) => s,
-            Err(e) => panic!("{e}"),
-        };
-        let mut run = DfaRun {
-            dfa: d,
-            start,
-            ids: &src.ids,
-            found: &mut scan.found,
-            check_ascii: true,
-            non_ascii: false,
+        let Some(mut run) = DfaRun::new(src, &mut scan.found, true) else {
+            panic!("a DFA with an unanchored start");
         };
         walk(&mut run, v, 0);
         if run.non_ascii {
