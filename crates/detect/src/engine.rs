@@ -243,6 +243,9 @@ pub struct Engine {
     index: Index,
     opts: EngineOptions,
     state: EngineState,
+    /// Saved window events that were not JSON objects (only a damaged state has them),
+    /// dropped by [`Engine::restore`].
+    unreadable: usize,
 }
 
 /// A plain string keyword the index can use (not a number, boolean or date, which match
@@ -359,6 +362,7 @@ impl Engine {
         if state.started.is_none() {
             state.started = opts.started;
         }
+        let mut unreadable = 0;
         for slot in &slots {
             let (Some(st), Some(agg)) = (
                 state.rules.get_mut(&slot.name),
@@ -371,6 +375,7 @@ impl Engine {
             for g in st.groups.values_mut() {
                 g.retain_mut(|h| {
                     let Some(e) = h.event.object(&[]) else {
+                        unreadable += 1;
                         return false;
                     };
                     h.distinct = agg
@@ -398,7 +403,14 @@ impl Engine {
             index,
             opts,
             state,
+            unreadable,
         }
+    }
+
+    /// Saved window events [`Engine::restore`] dropped because they were not JSON objects
+    /// (a damaged state), for the caller to report.
+    pub fn unreadable_on_restore(&self) -> usize {
+        self.unreadable
     }
 
     /// The state to keep across a restart.

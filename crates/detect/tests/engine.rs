@@ -424,3 +424,29 @@ fn what_a_window_noted_of_its_events_is_read_again_after_a_restart() {
     assert_eq!(a[0].summary, "6.6.6.6 to 192.0.2.1");
     assert_eq!(a[0].events.len(), 1);
 }
+
+#[test]
+fn a_damaged_saved_window_event_is_dropped_and_counted() {
+    let r = rules(&[("b.yaml", BRUTE)]);
+    let mut e = engine(r.clone());
+    let mut b: Vec<_> = (0..3).map(|_| fail("4.4.4.4", t0())).collect();
+    assert!(e.process_batch(&mut b, t0()).is_empty());
+    let mut state = serde_json::to_value(e.snapshot()).unwrap_or_default();
+    // The first held event of the group becomes a string: valid JSON, not an event.
+    let group = &mut state["rules"]["b#0"]["groups"]["4.4.4.4"];
+    assert_eq!(group.as_array().map(Vec::len), Some(3), "{state}");
+    group[0]["event"] = json!("not an event");
+    let state: EngineState = match serde_json::from_value(state) {
+        Ok(s) => s,
+        Err(err) => panic!("{err}"),
+    };
+    let mut e = Engine::restore(r, EngineOptions::default(), state);
+    assert_eq!(e.unreadable_on_restore(), 1);
+    // Two held events remain: eight more make ten.
+    let now = t0() + Duration::seconds(5);
+    let mut b: Vec<_> = (0..7).map(|_| fail("4.4.4.4", now)).collect();
+    assert!(e.process_batch(&mut b, now).is_empty());
+    let a = e.process_batch(&mut [fail("4.4.4.4", now)], now);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].count, 10);
+}

@@ -177,6 +177,13 @@ impl Detection {
             Some(st) => Engine::restore(rules.mozdef, opts, st),
             None => Engine::new(rules.mozdef, opts),
         };
+        if engine.unreadable_on_restore() > 0 {
+            tracing::warn!(
+                dropped = engine.unreadable_on_restore(),
+                "rules' saved state: window events that are not JSON objects were dropped \
+                 (damaged state file); those windows restart without them"
+            );
+        }
         let correlator = rules.sigma.as_ref().map(|s| {
             Correlator::with_state(
                 s.clone(),
