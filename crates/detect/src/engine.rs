@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::builtin;
-use crate::rule::{Instance, Kind, RuleSet};
+use crate::rule::{Aggregate, Instance, Kind, RuleSet};
 use crate::template::{get_path, leaf_text, Ctx, Resolver};
 
 /// Engine settings.
@@ -312,6 +312,21 @@ fn inst_state<'s>(rules: &'s mut BTreeMap<String, InstState>, name: &str) -> &'s
     rules.get_mut(name).expect("inserted above")
 }
 
+/// What a window notes of an event when it comes, for its group's checks: the value of the
+/// rule's `distinct` field, and whether its `keep_ip_literal` field is an IP address. Not
+/// saved with the state: read again from the saved events at restore.
+fn noted(agg: &Aggregate, e: &Map<String, Value>) -> (Option<String>, bool) {
+    let distinct = agg
+        .distinct
+        .as_ref()
+        .and_then(|(f, _)| get_path(e, f).map(leaf_text));
+    let ip_literal = agg
+        .keep_ip_literal
+        .as_ref()
+        .is_some_and(|f| builtin::is_ip_literal(e, f));
+    (distinct, ip_literal)
+}
+
 /// Keeps the events of `g` for which `live` holds (in order).
 fn retain_live(g: &mut VecDeque<Held>, live: impl Fn(&Held) -> bool) {
     if !g.iter().all(&live) {
@@ -378,14 +393,7 @@ impl Engine {
                         unreadable += 1;
                         return false;
                     };
-                    h.distinct = agg
-                        .distinct
-                        .as_ref()
-                        .and_then(|(f, _)| get_path(&e, f).map(leaf_text));
-                    h.ip_literal = agg
-                        .keep_ip_literal
-                        .as_ref()
-                        .is_some_and(|f| builtin::is_ip_literal(&e, f));
+                    (h.distinct, h.ip_literal) = noted(agg, &e);
                     true
                 });
             }
@@ -536,14 +544,7 @@ impl Engine {
                         let Some(key) = get_path(ev, &agg.field).map(leaf_text) else {
                             continue;
                         };
-                        let distinct = agg
-                            .distinct
-                            .as_ref()
-                            .and_then(|(f, _)| get_path(ev, f).map(leaf_text));
-                        let ip_literal = agg
-                            .keep_ip_literal
-                            .as_ref()
-                            .is_some_and(|f| builtin::is_ip_literal(ev, f));
+                        let (distinct, ip_literal) = noted(agg, ev);
                         let st = inst_state(&mut self.state.rules, &slot.name);
                         st.seq += 1;
                         let held = Held {

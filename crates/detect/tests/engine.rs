@@ -141,12 +141,7 @@ fn state_survives_a_restart_without_losing_or_doubling() {
     assert!(e.process_batch(&mut b, t0()).is_empty());
     let mut b: Vec<_> = (0..10).map(|_| fail("3.3.3.3", t0())).collect();
     assert_eq!(e.process_batch(&mut b, t0()).len(), 1);
-    let text = serde_json::to_string(&e.snapshot()).unwrap_or_default();
-    let state: EngineState = match serde_json::from_str(&text) {
-        Ok(s) => s,
-        Err(err) => panic!("{err}"),
-    };
-    let mut e2 = Engine::restore(r, EngineOptions::default(), state);
+    let mut e2 = through_a_restart(&e, r);
     let now = t0() + Duration::seconds(5);
     // The held nine are still there: one more completes the alert (not lost)...
     let a = e2.process_batch(&mut [fail("2.2.2.2", now)], now);
