@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ferrodef_event::{get_key, Alert, RuleKind, Severity};
-use ferrodef_query::Doc;
+use ferrodef_query::{Doc, Words};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -508,9 +508,11 @@ impl Engine {
         let mut touched = Touched::new();
         let mut cand = Vec::new();
         let mut alerts = Vec::new();
+        // The summary words' room, passed from event to event.
+        let mut room = Words::default();
         for (i, shared) in events.iter().enumerate() {
             let ev: &Map<String, Value> = shared;
-            let doc = Doc::new(ev);
+            let doc = Doc::with_room(ev, std::mem::take(&mut room));
             self.candidates(ev, &mut cand);
             let (utc, recv) = (
                 time_of(ev, "utctimestamp"),
@@ -563,6 +565,7 @@ impl Engine {
                     }
                 }
             }
+            room = doc.into_room();
         }
         for (si, i) in per_event {
             let ev = events[i].as_ref().clone();

@@ -219,14 +219,22 @@ impl Event {
                 }
             }
         }
+        // `plugins` (when set) refills the object's list, as `tags` does.
+        let mut plugins = plugins;
         let optional_values = [
             r#type.map(Value::String),
             eventsource.map(Value::String),
-            (!plugins.is_empty())
-                .then(|| Value::Array(plugins.into_iter().map(Value::String).collect())),
+            (!plugins.is_empty()).then_some(Value::Null),
         ];
         for (v, x) in it.zip(optional_values.into_iter().flatten()) {
-            *v = x;
+            match (x, v) {
+                (Value::Null, Value::Array(a)) => {
+                    a.clear();
+                    a.extend(plugins.drain(..).map(Value::String));
+                }
+                (Value::Null, v) => *v = Value::Array(plugins.drain(..).map(Value::String).collect()),
+                (x, v) => *v = x,
+            }
         }
         let lent = Lent {
             utctimestamp,
@@ -235,6 +243,7 @@ impl Event {
             severity,
             details: Some(details),
             tags,
+            plugins,
         };
         (m, lent)
     }
@@ -256,6 +265,7 @@ impl Event {
             severity,
             mut details,
             mut tags,
+            mut plugins,
         } = lent;
         let take_string = |v: &mut Value| match std::mem::take(v) {
             Value::String(s) => s,
@@ -279,16 +289,19 @@ impl Event {
             eventsource: None,
             plugins: Vec::new(),
         };
-        for (k, v) in m.iter_mut() {
-            match k.as_str() {
-                "mozdefhostname" => ev.mozdefhostname = take_string(v),
-                "category" => ev.category = take_string(v),
-                "hostname" => ev.hostname = take_string(v),
-                "processname" => ev.processname = take_string(v),
-                "processid" => ev.processid = take_string(v),
-                "source" => ev.source = take_string(v),
-                "summary" => ev.summary = take_string(v),
-                "tags" => {
+        // `lent_shape` checked the fixed fields' names and order: they are told apart by
+        // position (`MAP_FIELDS`), the optional ones by name.
+        for (i, (k, v)) in m.iter_mut().enumerate() {
+            let optional = || k.as_str();
+            match i {
+                F_MOZDEFHOSTNAME => ev.mozdefhostname = take_string(v),
+                F_CATEGORY => ev.category = take_string(v),
+                F_HOSTNAME => ev.hostname = take_string(v),
+                F_PROCESSNAME => ev.processname = take_string(v),
+                F_PROCESSID => ev.processid = take_string(v),
+                F_SOURCE => ev.source = take_string(v),
+                F_SUMMARY => ev.summary = take_string(v),
+                F_TAGS => {
                     if let Value::Array(a) = v {
                         tags.clear();
                         tags.extend(a.drain(..).filter_map(|v| match v {
@@ -298,7 +311,7 @@ impl Event {
                         ev.tags = std::mem::take(&mut tags);
                     }
                 }
-                "details" => {
+                F_DETAILS => {
                     if let Value::Object(d) = v {
                         ev.details = match details.take() {
                             Some(mut fields)
@@ -314,17 +327,16 @@ impl Event {
                         };
                     }
                 }
-                "type" => ev.r#type = Some(take_string(v)),
-                "eventsource" => ev.eventsource = Some(take_string(v)),
-                "plugins" => {
-                    if let Value::Array(a) = std::mem::take(v) {
-                        ev.plugins = a
-                            .into_iter()
-                            .filter_map(|v| match v {
-                                Value::String(s) => Some(s),
-                                _ => None,
-                            })
-                            .collect();
+                _ if i >= MAP_FIELDS.len() && optional() == "type" => ev.r#type = Some(take_string(v)),
+                _ if i >= MAP_FIELDS.len() && optional() == "eventsource" => ev.eventsource = Some(take_string(v)),
+                _ if i >= MAP_FIELDS.len() && optional() == "plugins" => {
+                    if let Value::Array(a) = v {
+                        plugins.clear();
+                        plugins.extend(a.drain(..).filter_map(|v| match v {
+                            Value::String(s) => Some(s),
+                            _ => None,
+                        }));
+                        ev.plugins = std::mem::take(&mut plugins);
                     }
                 }
                 // The times and the severity: `lent`'s (their strings stay, to be reused).
@@ -337,10 +349,11 @@ impl Event {
 }
 
 /// Objects [`Event::take_back`] emptied, for [`Event::lend`] to fill again: per thread, by
-/// the number of details they had (events of one kind have the same details).
+/// the number of details they had (events of one kind have the same details), each with the
+/// [`keys_print`] of its details' keys.
 #[derive(Default)]
 struct Pool {
-    by_len: Vec<Vec<Map<String, Value>>>,
+    by_len: Vec<Vec<(u64, Map<String, Value>)>>,
     count: usize,
 }
 
@@ -358,6 +371,18 @@ thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
 }
 
+/// A cheap print of a sequence of keys (their lengths and a few of their bytes): objects
+/// whose details had other keys almost always differ in it, without comparing the keys.
+/// Equal prints do not prove equal keys: [`Event::lend`] compares them before reusing them.
+fn keys_print<'k>(keys: impl Iterator<Item = &'k str>) -> u64 {
+    keys.fold(0xcbf2_9ce4_8422_2325, |h, k| {
+        let b = k.as_bytes();
+        let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
+        let x = b.len() as u64 | at(0) << 16 | at(b.len() / 2) << 24 | at(b.len().wrapping_sub(1)) << 32;
+        (h ^ x).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 impl Pool {
     /// The details of an object the pool holds (the last fixed field).
     fn details(m: &Map<String, Value>) -> Option<&Map<String, Value>> {
@@ -366,24 +391,20 @@ impl Pool {
             .and_then(Value::as_object)
     }
 
-    /// An emptied object: preferably one whose details had the keys of `details`, in order;
-    /// else one with as many details; else any.
+    /// An emptied object: preferably one whose details had the keys of `details` (by their
+    /// print), in order; else one with as many details; else any.
     fn take(&mut self, details: &[(Key, Value)]) -> Option<Map<String, Value>> {
         if self.count == 0 {
             return None;
         }
-        let same = |m: &Map<String, Value>| {
-            Pool::details(m).is_some_and(|d| {
-                d.len() == details.len() && d.keys().zip(details).all(|(a, (b, _))| a == b.as_ref())
-            })
-        };
         let list = details.len().min(POOL_LENS);
         let taken = match self.by_len.get_mut(list) {
             Some(l) if !l.is_empty() => {
+                let print = keys_print(details.iter().map(|(k, _)| k.as_ref()));
                 let n = l.len();
                 match (n.saturating_sub(POOL_SEARCH)..n)
                     .rev()
-                    .find(|&i| l.get(i).is_some_and(same))
+                    .find(|&i| l.get(i).is_some_and(|(p, _)| *p == print))
                 {
                     Some(i) => Some(l.swap_remove(i)),
                     None => l.pop(),
@@ -394,7 +415,7 @@ impl Pool {
         if taken.is_some() {
             self.count -= 1;
         }
-        taken
+        taken.map(|(_, m)| m)
     }
 
     /// Keeps an emptied object (unless the pool is full).
@@ -402,12 +423,18 @@ impl Pool {
         if self.count >= POOL_MAX {
             return;
         }
-        let list = Pool::details(&m).map_or(0, Map::len).min(POOL_LENS);
+        let (list, print) = match Pool::details(&m) {
+            Some(d) => (
+                d.len().min(POOL_LENS),
+                keys_print(d.keys().map(String::as_str)),
+            ),
+            None => (0, 0),
+        };
         if self.by_len.len() <= list {
             self.by_len.resize_with(list + 1, Vec::new);
         }
         if let Some(l) = self.by_len.get_mut(list) {
-            l.push(m);
+            l.push((print, m));
             self.count += 1;
         }
     }
@@ -436,6 +463,8 @@ pub struct Lent {
     details: Option<Vec<(Key, Value)>>,
     /// The tags' list, emptied (its room reused).
     tags: Vec<String>,
+    /// The plugins' list, emptied (its room reused).
+    plugins: Vec<String>,
 }
 
 /// The fields [`Event::into_map`] always writes, in its order.
@@ -454,6 +483,35 @@ const MAP_FIELDS: [&str; 13] = [
     "tags",
     "details",
 ];
+
+/// Position of a fixed field in `MAP_FIELDS`.
+const fn field_pos(name: &str) -> usize {
+    let mut i = 0;
+    while i < MAP_FIELDS.len() {
+        let (a, b) = (MAP_FIELDS[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a fixed field")
+}
+
+const F_MOZDEFHOSTNAME: usize = field_pos("mozdefhostname");
+const F_CATEGORY: usize = field_pos("category");
+const F_HOSTNAME: usize = field_pos("hostname");
+const F_PROCESSNAME: usize = field_pos("processname");
+const F_PROCESSID: usize = field_pos("processid");
+const F_SOURCE: usize = field_pos("source");
+const F_SUMMARY: usize = field_pos("summary");
+const F_TAGS: usize = field_pos("tags");
+const F_DETAILS: usize = field_pos("details");
 
 /// The fields it writes when set, in its order.
 const MAP_OPTIONAL: [&str; 3] = ["type", "eventsource", "plugins"];
@@ -570,7 +628,7 @@ mod tests {
                 details,
                 r#type: i.is_multiple_of(3).then(|| "event".to_string()),
                 eventsource: (i % 4 == 1).then(|| "/var/log/x".to_string()),
-                plugins: (0..i % 2).map(|k| format!("plugin{k}")).collect(),
+                plugins: (0..i % 3).map(|k| format!("plugin{k}")).collect(),
             }
         };
         let mut held = Vec::new();
@@ -603,6 +661,49 @@ mod tests {
             assert_eq!(Event::take_back(m, lent).ok(), Some(ev), "event {i}");
         }
         assert!(!held.is_empty());
+    }
+
+    /// Details whose keys differ only where the pool's print does not look (the same
+    /// length, first, middle and last bytes): an object is reused for the other keys only
+    /// after they are compared, so each lent object still has its event's keys.
+    #[test]
+    fn objects_with_keys_of_the_same_print_lend_their_own_keys() {
+        let t = now();
+        let ev = |keys: &[&str]| {
+            let mut details = Details::new();
+            for (i, k) in keys.iter().enumerate() {
+                details.insert(k.to_string(), Value::from(i));
+            }
+            Event {
+                utctimestamp: t,
+                receivedtimestamp: t,
+                timestamp: t,
+                mozdefhostname: "m".into(),
+                category: "syslog".into(),
+                hostname: "h".into(),
+                processname: "p".into(),
+                processid: "1".into(),
+                severity: Severity::Info,
+                source: "s".into(),
+                summary: "x".into(),
+                tags: Vec::new(),
+                details,
+                r#type: None,
+                eventsource: None,
+                plugins: vec!["parsers".into()],
+            }
+        };
+        let (a, b) = (["abcde", "v1"], ["axcde", "v1"]);
+        assert_eq!(
+            keys_print(a.iter().copied()),
+            keys_print(b.iter().copied())
+        );
+        for keys in [a, b, a, b, b, a] {
+            let e = ev(&keys);
+            let (m, lent) = e.clone().lend();
+            assert_eq!(m, e.clone().into_map(), "{keys:?}");
+            assert_eq!(Event::take_back(m, lent).ok(), Some(e), "{keys:?}");
+        }
     }
 
     #[test]

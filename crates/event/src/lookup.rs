@@ -11,7 +11,17 @@ pub const LINEAR_LOOKUP: usize = 24;
 #[inline]
 pub fn get_key<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     if m.len() <= LINEAR_LOOKUP {
-        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        // Length, then first and last bytes, before the comparison: keys of the same length
+        // (`details`, `summary`) mostly differ there, and a short inline test costs less
+        // than calling the comparison.
+        let want = key.as_bytes();
+        let (first, last) = (want.first(), want.last());
+        m.iter()
+            .find(|(k, _)| {
+                let b = k.as_bytes();
+                b.len() == want.len() && b.first() == first && b.last() == last && b == want
+            })
+            .map(|(_, v)| v)
     } else {
         m.get(key)
     }

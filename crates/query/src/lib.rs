@@ -32,7 +32,7 @@ pub mod time;
 
 pub use ast::Expr;
 pub use error::ParseError;
-pub use matcher::{Doc, MatchError, Matcher};
+pub use matcher::{Doc, MatchError, Matcher, Words};
 pub use pattern::{check_regex, wildcard_to_regex, MAX_REGEX_BYTES, MAX_REGEX_SIZE};
 pub use time::{parse_time, DateMath, TimeError};
 

@@ -18,7 +18,7 @@
 //!
 //! Relative times (`now-1d`) are evaluated at the `now` given to [`Matcher::matches`].
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::net::IpAddr;
 use std::ops::Bound;
 
@@ -248,15 +248,40 @@ fn required_keys(n: &Node, out: &mut Vec<(String, String)>) {
 pub struct Doc<'a> {
     map: &'a Map<String, Value>,
     words: OnceCell<Words>,
+    /// Room for the words (a previous document's), used when they are computed.
+    spare: Cell<Option<Words>>,
+    /// The summary when it is one ASCII string (phrases are then found in it directly).
+    ascii_summary: OnceCell<Option<&'a str>>,
 }
 
 impl<'a> Doc<'a> {
     /// Wraps an event.
     pub fn new(map: &'a Map<String, Value>) -> Doc<'a> {
+        Doc::with_room(map, Words::default())
+    }
+
+    /// Wraps an event; its words, if needed, are written into `room` (e.g. what
+    /// [`Doc::into_room`] gave back of the previous event), so that evaluating many events
+    /// does not allocate for each.
+    pub fn with_room(map: &'a Map<String, Value>, room: Words) -> Doc<'a> {
         Doc {
             map,
             words: OnceCell::new(),
+            spare: Cell::new(Some(room)),
+            ascii_summary: OnceCell::new(),
         }
+    }
+
+    /// The room of this document's words, emptied, for the next [`Doc::with_room`].
+    pub fn into_room(self) -> Words {
+        let mut w = self
+            .words
+            .into_inner()
+            .or_else(|| self.spare.take())
+            .unwrap_or_default();
+        w.text.clear();
+        w.spans.clear();
+        w
     }
 
     /// The event.
@@ -264,10 +289,26 @@ impl<'a> Doc<'a> {
         self.map
     }
 
+    /// Whether the phrase's words (analysed, so lower-case) appear consecutively in the
+    /// summary's words: read from the summary itself when it is one ASCII string and its
+    /// words are not computed yet (no copy), else from [`Doc::words`].
+    fn has_phrase(&self, phrase: &[String]) -> bool {
+        if self.words.get().is_none() {
+            let ascii = self.ascii_summary.get_or_init(|| match get_key(self.map, "summary") {
+                Some(Value::String(s)) if s.is_ascii() => Some(s.as_str()),
+                _ => None,
+            });
+            if let Some(text) = ascii {
+                return ascii_phrase_in(text.as_bytes(), phrase);
+            }
+        }
+        phrase_in(self.words(), phrase)
+    }
+
     /// The summary's indexed words with their positions.
     pub fn words(&self) -> &Words {
         self.words.get_or_init(|| {
-            let mut words = Words::default();
+            let mut words = self.spare.take().unwrap_or_default();
             match get_key(self.map, "summary") {
                 Some(Value::String(s)) => {
                     words.add(s, 0);
@@ -671,7 +712,7 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
         Node::And(v) => v.iter().all(|c| eval(c, doc, now)),
         Node::Or(v) => v.iter().any(|c| eval(c, doc, now)),
         Node::Not(c) => !eval(c, doc, now),
-        Node::Words(ws) => phrase_in(doc.words(), ws),
+        Node::Words(ws) => doc.has_phrase(ws),
         Node::WordRegex(re) => doc.words().iter().any(|(_, w)| re.is_match(w)),
         Node::SummaryExists => !doc.words().is_empty(),
         Node::Key(f, k) => any_leaf(map, f, &mut |v| k.matches(v)),
@@ -739,6 +780,42 @@ fn range_match(map: &Map<String, Value>, f: &str, kind: &RangeKind, now: DateTim
             first_ip(map, f).is_some_and(|a| in_bounds(&v6(a), &lo, &hi))
         }
     }
+}
+
+/// The words of ASCII text, as [`Words::add`] splits it (runs of ASCII letters and digits),
+/// long ones included (they take a position but match no analysed word).
+fn ascii_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|b| !b.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// [`phrase_in`] on ASCII text, without analysing it first: the phrase's words are
+/// lower-case and shorter than [`MAX_TOKEN_BYTES`] (the analyser made them), so a word of the
+/// text matches one when equal to it ignoring ASCII case, and a long word, never matching,
+/// breaks a phrase as its position does in the analysed text. The first word is looked for
+/// by its first byte (either case, `memchr`), then checked whole and as a whole word.
+fn ascii_phrase_in(text: &[u8], phrase: &[String]) -> bool {
+    let Some((first, rest)) = phrase.split_first() else {
+        return false;
+    };
+    let first = first.as_bytes();
+    let Some(&b0) = first.first() else {
+        return false;
+    };
+    let alnum = |i: usize| text.get(i).is_some_and(u8::is_ascii_alphanumeric);
+    memchr::memchr2_iter(b0, b0.to_ascii_uppercase(), text).any(|at| {
+        let end = at + first.len();
+        (at == 0 || !alnum(at - 1))
+            && text.get(at..end).is_some_and(|w| w.eq_ignore_ascii_case(first))
+            && !alnum(end)
+            && {
+                let mut next = ascii_words(text.get(end..).unwrap_or_default());
+                rest.iter().all(|want| {
+                    next.next()
+                        .is_some_and(|w| w.eq_ignore_ascii_case(want.as_bytes()))
+                })
+            }
+    })
 }
 
 /// Whether the words appear consecutively (by position) in the analysed text.
@@ -821,6 +898,71 @@ mod tests {
             base += n + 100;
         }
         assert_eq!(got, want);
+        // Documents written into the room of the previous one (long texts before short ones,
+        // documents whose words are never asked for in between) have their own words only.
+        let mut room = Words::default();
+        for (i, t) in texts.iter().chain(texts.iter().rev()).enumerate() {
+            let m = ev(json!({ "summary": t }));
+            let doc = Doc::with_room(&m, room);
+            if i % 3 != 2 {
+                let got: Vec<(u32, String)> = doc
+                    .words()
+                    .iter()
+                    .map(|(p, w)| (p, w.to_string()))
+                    .collect();
+                assert_eq!(got, analyse(t), "{t:?}");
+            }
+            room = doc.into_room();
+            assert!(room.is_empty());
+        }
+    }
+
+    /// Phrases found in ASCII summaries directly agree with phrases found in their analysed
+    /// words, over texts of repeated, long, mixed-case and punctuated words.
+    #[test]
+    fn ascii_phrases_agree_with_analysed_words() {
+        let long = "Q".repeat(MAX_TOKEN_BYTES);
+        let almost = "r".repeat(MAX_TOKEN_BYTES - 1);
+        let vocab = [
+            "a", "A", "b", "ab", "Failed", "password", "for", "1", "2", "22", &long, &almost,
+        ];
+        let seps = [" ", "  ", ".", ": ", "-", "_", "/", "=", "\t"];
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let phrases: Vec<Vec<String>> = [
+            "a", "a a", "a b", "a a b", "ab", "failed password", "password for", "1 2",
+            "b a a", &almost.to_lowercase(), "a q", "for 1",
+        ]
+        .iter()
+        .map(|p| words_of(p))
+        .collect();
+        for _ in 0..3000 {
+            let n = next(9);
+            let mut text = String::new();
+            if next(3) == 0 {
+                text.push_str(seps[next(seps.len())]);
+            }
+            for k in 0..n {
+                if k > 0 {
+                    text.push_str(seps[next(seps.len())]);
+                }
+                text.push_str(vocab[next(vocab.len())]);
+            }
+            let mut words = Words::default();
+            words.add(&text, 0);
+            for ph in &phrases {
+                assert_eq!(
+                    ascii_phrase_in(text.as_bytes(), ph),
+                    phrase_in(&words, ph),
+                    "{text:?} {ph:?}"
+                );
+                let m = ev(json!({ "summary": text }));
+                assert_eq!(Doc::new(&m).has_phrase(ph), phrase_in(&words, ph));
+            }
+        }
     }
 
     #[test]
