@@ -167,9 +167,38 @@ impl Event {
         }
         // The fixed fields, in `MAP_FIELDS` order, then the optional ones.
         let mut it = m.values_mut();
-        for t in [&utctimestamp, &receivedtimestamp, &timestamp] {
-            if let Some(v) = it.next() {
-                set_time(v, t);
+        // The times: a time equal to `utctimestamp` (an event's own `timestamp`, mostly) or
+        // to the last `receivedtimestamp` written on this thread (a request's events were
+        // received together) is copied as text rather than formatted again.
+        let (v_utc, v_recv, v_ts) = (it.next(), it.next(), it.next());
+        if let Some(v) = v_utc {
+            set_time(v, &utctimestamp);
+            let utc_text = v.as_str();
+            let same_as_utc = |v: &mut Value, t: &DateTime<Utc>| match utc_text {
+                Some(text) if *t == utctimestamp => {
+                    copy_time(v, text);
+                    true
+                }
+                _ => false,
+            };
+            if let Some(v) = v_recv {
+                if !same_as_utc(v, &receivedtimestamp) {
+                    LAST_RECEIVED.with(|last| {
+                        let mut last = last.borrow_mut();
+                        match &mut *last {
+                            Some((t, text)) if *t == receivedtimestamp => copy_time(v, text),
+                            _ => {
+                                set_time(v, &receivedtimestamp);
+                                *last = v.as_str().map(|s| (receivedtimestamp, s.to_string()));
+                            }
+                        }
+                    });
+                }
+            }
+            if let Some(v) = v_ts {
+                if !same_as_utc(v, &timestamp) {
+                    set_time(v, &timestamp);
+                }
             }
         }
         for s in [mozdefhostname, category, hostname, processname, processid] {
@@ -369,6 +398,8 @@ const POOL_SEARCH: usize = 8;
 
 thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+    /// The last `receivedtimestamp` [`Event::lend`] formatted on the thread, with its text.
+    static LAST_RECEIVED: RefCell<Option<(DateTime<Utc>, String)>> = const { RefCell::new(None) };
 }
 
 /// A cheap print of a sequence of keys (their lengths and a few of their bytes): objects
@@ -441,6 +472,17 @@ impl Pool {
 }
 
 /// Sets `v` to the text of `t`, reusing its string's buffer.
+/// Sets `v` to `text` (a time's text), reusing its string's buffer.
+fn copy_time(v: &mut Value, text: &str) {
+    match v {
+        Value::String(s) => {
+            s.clear();
+            s.push_str(text);
+        }
+        v => *v = Value::String(text.to_string()),
+    }
+}
+
 fn set_time(v: &mut Value, t: &DateTime<Utc>) {
     match v {
         Value::String(s) => {
@@ -614,8 +656,13 @@ mod tests {
             }
             Event {
                 utctimestamp: t + chrono::Duration::milliseconds(i as i64),
-                receivedtimestamp: t + chrono::Duration::microseconds(i as i64 * 7),
-                timestamp: t - chrono::Duration::seconds(i as i64),
+                // Runs of events received together; some whose own time is their time.
+                receivedtimestamp: t + chrono::Duration::microseconds((i / 4) as i64 * 7),
+                timestamp: if i % 3 == 1 {
+                    t + chrono::Duration::milliseconds(i as i64)
+                } else {
+                    t - chrono::Duration::seconds(i as i64)
+                },
                 mozdefhostname: format!("m{i}"),
                 category: ["syslog", "proxy"][i % 2].into(),
                 hostname: format!("h{i}"),

@@ -7,6 +7,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 /// Labels naming the source of events (`http_events`, `http_bulk`, `syslog_udp`...).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -82,6 +83,8 @@ pub struct Metrics {
     /// Events the rules evaluated (each event of each batch handed to the detect stage; the
     /// replay of the log after a crash is not counted).
     pub rules_evaluated: Counter,
+    /// CPU seconds the rules took on the ingest path.
+    pub rules_cpu: Counter<f64, AtomicU64>,
     /// Ticks of the time-driven rules done: each counted once its alerts were written (or
     /// kept for the next tick), so that a test can wait for ticks instead of sleeping.
     pub rules_ticks: Counter,
@@ -219,6 +222,13 @@ impl Metrics {
             udp_shed.clone(),
         );
         let rules_evaluated = Counter::default();
+        let rules_cpu = Counter::<f64, AtomicU64>::default();
+        registry.register(
+            "rules_cpu_seconds",
+            "CPU time the rules took on the ingest path (converting events for them, \
+             evaluating them, taking the events back), in seconds",
+            rules_cpu.clone(),
+        );
         let rules_ticks = Counter::default();
         let retention_runs = Counter::default();
         registry.register(
@@ -250,6 +260,7 @@ impl Metrics {
         Metrics {
             registry,
             rules_evaluated,
+            rules_cpu,
             rules_ticks,
             retention_runs,
             alerts_raised,

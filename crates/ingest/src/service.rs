@@ -604,6 +604,9 @@ impl IngestService {
             let mut lent = Vec::with_capacity(maps.capacity());
             let mut texts = Vec::with_capacity(maps.capacity());
             for chunk in idx.chunks(DETECT_CHUNK) {
+                // The rules' CPU time (conversion, evaluation, taking back; not the
+                // serialization for the log, done without rules too), for `/metrics`.
+                let cpu = cpu_time::ThreadTime::try_now().ok();
                 // The rules read a JSON object: an event is lent as one (its values moved, not
                 // copied) and taken back afterwards, so that the document stays the event
                 // (indexed and freed faster than an object) unless the rules changed it.
@@ -644,6 +647,12 @@ impl IngestService {
                         debug_assert_eq!(t.as_bytes(), docs[i].doc.to_json(), "rules' text");
                         docs[i].source = t.as_bytes().to_vec();
                     }
+                }
+                if let Some(Ok(t)) = cpu.map(|c| c.try_elapsed()) {
+                    self.inner.metrics.rules_cpu.inc_by(t.as_secs_f64());
+                }
+                // Serialized for the log while still in the processor's cache.
+                for &i in chunk {
                     docs[i].seal();
                 }
             }

@@ -208,6 +208,9 @@ async fn alerts_are_stored_with_the_events_that_fed_them_and_announced_once_dura
         text.contains("ferrodef_rules_evaluated_events_total 4"),
         "{text}"
     );
+    // The rules' CPU time is counted (some, however fast they were).
+    assert!(svc.metrics().rules_cpu.get() > 0.0, "{text}");
+    assert!(text.contains("ferrodef_rules_cpu_seconds_total "), "{text}");
     assert!(
         text.contains("ferrodef_alerts_raised_total{kind=\"mozdef\"} 3"),
         "{text}"
