@@ -261,7 +261,9 @@ impl Event {
                     a.clear();
                     a.extend(plugins.drain(..).map(Value::String));
                 }
-                (Value::Null, v) => *v = Value::Array(plugins.drain(..).map(Value::String).collect()),
+                (Value::Null, v) => {
+                    *v = Value::Array(plugins.drain(..).map(Value::String).collect())
+                }
                 (x, v) => *v = x,
             }
         }
@@ -356,8 +358,12 @@ impl Event {
                         };
                     }
                 }
-                _ if i >= MAP_FIELDS.len() && optional() == "type" => ev.r#type = Some(take_string(v)),
-                _ if i >= MAP_FIELDS.len() && optional() == "eventsource" => ev.eventsource = Some(take_string(v)),
+                _ if i >= MAP_FIELDS.len() && optional() == "type" => {
+                    ev.r#type = Some(take_string(v))
+                }
+                _ if i >= MAP_FIELDS.len() && optional() == "eventsource" => {
+                    ev.eventsource = Some(take_string(v))
+                }
                 _ if i >= MAP_FIELDS.len() && optional() == "plugins" => {
                     if let Value::Array(a) = v {
                         plugins.clear();
@@ -409,7 +415,10 @@ fn keys_print<'k>(keys: impl Iterator<Item = &'k str>) -> u64 {
     keys.fold(0xcbf2_9ce4_8422_2325, |h, k| {
         let b = k.as_bytes();
         let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
-        let x = b.len() as u64 | at(0) << 16 | at(b.len() / 2) << 24 | at(b.len().wrapping_sub(1)) << 32;
+        let x = b.len() as u64
+            | at(0) << 16
+            | at(b.len() / 2) << 24
+            | at(b.len().wrapping_sub(1)) << 32;
         (h ^ x).wrapping_mul(0x0100_0000_01b3)
     })
 }
@@ -741,10 +750,7 @@ mod tests {
             }
         };
         let (a, b) = (["abcde", "v1"], ["axcde", "v1"]);
-        assert_eq!(
-            keys_print(a.iter().copied()),
-            keys_print(b.iter().copied())
-        );
+        assert_eq!(keys_print(a.iter().copied()), keys_print(b.iter().copied()));
         for keys in [a, b, a, b, b, a] {
             let e = ev(&keys);
             let (m, lent) = e.clone().lend();

@@ -294,10 +294,12 @@ impl<'a> Doc<'a> {
     /// words are not computed yet (no copy), else from [`Doc::words`].
     fn has_phrase(&self, phrase: &[String]) -> bool {
         if self.words.get().is_none() {
-            let ascii = self.ascii_summary.get_or_init(|| match get_key(self.map, "summary") {
-                Some(Value::String(s)) if s.is_ascii() => Some(s.as_str()),
-                _ => None,
-            });
+            let ascii = self
+                .ascii_summary
+                .get_or_init(|| match get_key(self.map, "summary") {
+                    Some(Value::String(s)) if s.is_ascii() => Some(s.as_str()),
+                    _ => None,
+                });
             if let Some(text) = ascii {
                 return ascii_phrase_in(text.as_bytes(), phrase);
             }
@@ -806,7 +808,9 @@ fn ascii_phrase_in(text: &[u8], phrase: &[String]) -> bool {
     memchr::memchr2_iter(b0, b0.to_ascii_uppercase(), text).any(|at| {
         let end = at + first.len();
         (at == 0 || !alnum(at - 1))
-            && text.get(at..end).is_some_and(|w| w.eq_ignore_ascii_case(first))
+            && text
+                .get(at..end)
+                .is_some_and(|w| w.eq_ignore_ascii_case(first))
             && !alnum(end)
             && {
                 let mut next = ascii_words(text.get(end..).unwrap_or_default());
@@ -929,12 +933,24 @@ mod tests {
         let seps = [" ", "  ", ".", ": ", "-", "_", "/", "=", "\t"];
         let mut seed = 7u64;
         let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) as usize % n
         };
         let phrases: Vec<Vec<String>> = [
-            "a", "a a", "a b", "a a b", "ab", "failed password", "password for", "1 2",
-            "b a a", &almost.to_lowercase(), "a q", "for 1",
+            "a",
+            "a a",
+            "a b",
+            "a a b",
+            "ab",
+            "failed password",
+            "password for",
+            "1 2",
+            "b a a",
+            &almost.to_lowercase(),
+            "a q",
+            "for 1",
         ]
         .iter()
         .map(|p| words_of(p))
