@@ -221,13 +221,7 @@ impl Event {
             }
         }
         if let Some(v) = it.next() {
-            match v {
-                Value::Array(a) => {
-                    a.clear();
-                    a.extend(tags.drain(..).map(Value::String));
-                }
-                v => *v = Value::Array(tags.drain(..).map(Value::String).collect()),
-            }
+            fill_array(v, &mut tags);
         }
         if let Some(v) = it.next() {
             if !v.is_object() {
@@ -248,23 +242,16 @@ impl Event {
                 }
             }
         }
-        // `plugins` (when set) refills the object's list, as `tags` does.
-        let mut plugins = plugins;
-        let optional_values = [
-            r#type.map(Value::String),
-            eventsource.map(Value::String),
-            (!plugins.is_empty()).then_some(Value::Null),
-        ];
-        for (v, x) in it.zip(optional_values.into_iter().flatten()) {
-            match (x, v) {
-                (Value::Null, Value::Array(a)) => {
-                    a.clear();
-                    a.extend(plugins.drain(..).map(Value::String));
-                }
-                (Value::Null, v) => {
-                    *v = Value::Array(plugins.drain(..).map(Value::String).collect())
-                }
-                (x, v) => *v = x,
+        // The optional fields set, in `MAP_OPTIONAL` order (the object's keys were made so).
+        let (mut r#type, mut eventsource, mut plugins) = (r#type, eventsource, plugins);
+        for (k, _) in optional.iter().filter(|(_, set)| *set) {
+            let Some(v) = it.next() else {
+                break;
+            };
+            match *k {
+                "type" => *v = Value::String(r#type.take().unwrap_or_default()),
+                "eventsource" => *v = Value::String(eventsource.take().unwrap_or_default()),
+                _ => fill_array(v, &mut plugins),
             }
         }
         let lent = Lent {
@@ -323,7 +310,6 @@ impl Event {
         // `lent_shape` checked the fixed fields' names and order: they are told apart by
         // position (`MAP_FIELDS`), the optional ones by name.
         for (i, (k, v)) in m.iter_mut().enumerate() {
-            let optional = || k.as_str();
             match i {
                 F_MOZDEFHOSTNAME => ev.mozdefhostname = take_string(v),
                 F_CATEGORY => ev.category = take_string(v),
@@ -332,16 +318,7 @@ impl Event {
                 F_PROCESSID => ev.processid = take_string(v),
                 F_SOURCE => ev.source = take_string(v),
                 F_SUMMARY => ev.summary = take_string(v),
-                F_TAGS => {
-                    if let Value::Array(a) = v {
-                        tags.clear();
-                        tags.extend(a.drain(..).filter_map(|v| match v {
-                            Value::String(s) => Some(s),
-                            _ => None,
-                        }));
-                        ev.tags = std::mem::take(&mut tags);
-                    }
-                }
+                F_TAGS => take_strings(v, &mut tags, &mut ev.tags),
                 F_DETAILS => {
                     if let Value::Object(d) = v {
                         ev.details = match details.take() {
@@ -358,22 +335,12 @@ impl Event {
                         };
                     }
                 }
-                _ if i >= MAP_FIELDS.len() && optional() == "type" => {
-                    ev.r#type = Some(take_string(v))
-                }
-                _ if i >= MAP_FIELDS.len() && optional() == "eventsource" => {
-                    ev.eventsource = Some(take_string(v))
-                }
-                _ if i >= MAP_FIELDS.len() && optional() == "plugins" => {
-                    if let Value::Array(a) = v {
-                        plugins.clear();
-                        plugins.extend(a.drain(..).filter_map(|v| match v {
-                            Value::String(s) => Some(s),
-                            _ => None,
-                        }));
-                        ev.plugins = std::mem::take(&mut plugins);
-                    }
-                }
+                _ if i >= MAP_FIELDS.len() => match k.as_str() {
+                    "type" => ev.r#type = Some(take_string(v)),
+                    "eventsource" => ev.eventsource = Some(take_string(v)),
+                    "plugins" => take_strings(v, &mut plugins, &mut ev.plugins),
+                    _ => {}
+                },
                 // The times and the severity: `lent`'s (their strings stay, to be reused).
                 _ => {}
             }
@@ -481,6 +448,30 @@ impl Pool {
 }
 
 /// Sets `v` to the text of `t`, reusing its string's buffer.
+/// Sets `v` to an array of `items`' strings (which it empties), reusing `v`'s list.
+fn fill_array(v: &mut Value, items: &mut Vec<String>) {
+    match v {
+        Value::Array(a) => {
+            a.clear();
+            a.extend(items.drain(..).map(Value::String));
+        }
+        v => *v = Value::Array(items.drain(..).map(Value::String).collect()),
+    }
+}
+
+/// Moves the strings of array `v` into `room` (emptied first, its buffer reused) and `room`
+/// into `out`; `v` keeps its emptied list for the next [`Event::lend`].
+fn take_strings(v: &mut Value, room: &mut Vec<String>, out: &mut Vec<String>) {
+    if let Value::Array(a) = v {
+        room.clear();
+        room.extend(a.drain(..).filter_map(|v| match v {
+            Value::String(s) => Some(s),
+            _ => None,
+        }));
+        *out = std::mem::take(room);
+    }
+}
+
 /// Sets `v` to `text` (a time's text), reusing its string's buffer.
 fn copy_time(v: &mut Value, text: &str) {
     match v {

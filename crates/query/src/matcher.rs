@@ -350,20 +350,8 @@ impl Words {
         let mut last = None;
         if text.is_ascii() {
             // ASCII: letters and digits are the ASCII ones, lower-casing is ASCII's.
-            let bytes = text.as_bytes();
-            self.text.reserve(bytes.len());
-            let mut i = 0;
-            while i < bytes.len() {
-                while bytes.get(i).is_some_and(|b| !b.is_ascii_alphanumeric()) {
-                    i += 1;
-                }
-                let from = i;
-                while bytes.get(i).is_some_and(u8::is_ascii_alphanumeric) {
-                    i += 1;
-                }
-                let Some(w) = bytes.get(from..i).filter(|w| !w.is_empty()) else {
-                    break;
-                };
+            self.text.reserve(text.len());
+            for w in ascii_words(text.as_bytes()) {
                 if w.len() < MAX_TOKEN_BYTES {
                     let start = self.text.len() as u32;
                     self.text.extend(w.iter().map(u8::to_ascii_lowercase));
@@ -784,8 +772,9 @@ fn range_match(map: &Map<String, Value>, f: &str, kind: &RangeKind, now: DateTim
     }
 }
 
-/// The words of ASCII text, as [`Words::add`] splits it (runs of ASCII letters and digits),
-/// long ones included (they take a position but match no analysed word).
+/// The words of ASCII text (runs of ASCII letters and digits), as [`Words::add`] and
+/// [`ascii_phrase_in`] split it; long ones included (they take a position, though the
+/// analysed words leave them out).
 fn ascii_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|b| !b.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
