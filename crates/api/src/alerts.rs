@@ -186,9 +186,11 @@ impl AlertBook {
                 }
                 recent.push_back(v.clone());
             }
-            let pushed = with_state((*v).clone(), &AlertState::default());
-            // Nobody listening is fine.
-            let _ = self.live.send(Arc::new(pushed));
+            // Nobody listening is fine (and then no copy is made for the feed).
+            if self.live.receiver_count() > 0 {
+                let pushed = with_state((*v).clone(), &AlertState::default());
+                let _ = self.live.send(Arc::new(pushed));
+            }
         }
     }
 

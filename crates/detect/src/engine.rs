@@ -510,14 +510,25 @@ impl Engine {
         let mut alerts = Vec::new();
         // The summary words' room, passed from event to event.
         let mut room = Words::default();
+        // A request's events were received together: the last `receivedtimestamp` read, as
+        // text and time, is not parsed again.
+        let mut last_recv: Option<(&str, Option<DateTime<Utc>>)> = None;
         for (i, shared) in events.iter().enumerate() {
             let ev: &Map<String, Value> = shared;
             let doc = Doc::with_room(ev, std::mem::take(&mut room));
             self.candidates(ev, &mut cand);
-            let (utc, recv) = (
-                time_of(ev, "utctimestamp"),
-                time_of(ev, "receivedtimestamp"),
-            );
+            let utc = time_of(ev, "utctimestamp");
+            let recv = match get_key(ev, "receivedtimestamp").and_then(Value::as_str) {
+                Some(text) => match last_recv {
+                    Some((last, t)) if last == text => t,
+                    _ => {
+                        let t = ferrodef_event::read_rfc3339(text);
+                        last_recv = Some((text, t));
+                        t
+                    }
+                },
+                None => None,
+            };
             for &si in &cand {
                 let slot = &self.slots[si];
                 let rule = &self.rules.rules[slot.rule];

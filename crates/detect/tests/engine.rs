@@ -100,6 +100,41 @@ fn events_across_batches_complete_an_alert_within_the_window_only() {
     assert_eq!(a[0].count, 10);
 }
 
+/// A failure stamped (event time and received time) at `at`, received as `received` (its text).
+fn fail_received(ip: &str, at: DateTime<Utc>, received: &str) -> Map<String, Value> {
+    let mut e = fail(ip, at);
+    e.insert("receivedtimestamp".into(), json!(received));
+    e
+}
+
+#[test]
+fn each_event_of_a_batch_is_judged_by_its_own_received_time() {
+    // One batch: events received now and events received (and stamped) an hour ago,
+    // alternating, plus one whose received time is not a time. Only the ten of now count
+    // (a received time read for one event must not stand for the next one's).
+    let mut e = engine(rules(&[("b.yaml", BRUTE)]));
+    let now = t0();
+    let old = now - Duration::hours(1);
+    let (now_text, old_text) = (now.to_rfc3339(), old.to_rfc3339());
+    let mut batch = Vec::new();
+    for _ in 0..10 {
+        batch.push(fail_received("1.1.1.1", now, &now_text));
+        batch.push(fail_received("1.1.1.1", old, &old_text));
+        batch.push(fail_received("1.1.1.1", old, &old_text));
+    }
+    batch.push(fail_received("1.1.1.1", old, "not a time"));
+    let a = e.process_batch(&mut batch, now);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].count, 10);
+    for (i, ev) in batch.iter().enumerate() {
+        assert_eq!(
+            ev.get("alert_names").is_some(),
+            i % 3 == 0 && i < 30,
+            "event {i}"
+        );
+    }
+}
+
 #[test]
 fn the_same_key_is_suppressed_within_the_period_and_counted() {
     let mut e = engine(rules(&[("b.yaml", BRUTE)]));

@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::{Alert, RuleKind};
+use ferrodef_event::{get_key, Alert, RuleKind};
 use lru::LruCache;
 use serde_json::{json, Map, Value};
 
@@ -143,27 +143,27 @@ impl GeoModel {
 
     /// The login an event is, if it is one this model tracks.
     fn login<'a>(&self, event: &'a Value, now: DateTime<Utc>) -> Option<Login<'a>> {
-        let details = event.get("details")?;
-        if details.get("success") != Some(&Value::Bool(true)) {
+        // Linear look-ups: an event's objects are small (no key hashed).
+        let event = event.as_object()?;
+        let details = get_key(event, "details")?.as_object()?;
+        if get_key(details, "success") != Some(&Value::Bool(true)) {
             return None;
         }
         let cats = &self.config.categories;
         if !cats.is_empty() {
-            let category = event.get("category").and_then(Value::as_str)?;
+            let category = get_key(event, "category").and_then(Value::as_str)?;
             if !cats.iter().any(|c| c == category) {
                 return None;
             }
         }
-        let username = details
-            .get("username")
+        let username = get_key(details, "username")
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|u| !u.is_empty())?;
         if self.config.ignore_users.iter().any(|u| u == username) {
             return None;
         }
-        let ip_text = details
-            .get("sourceipaddress")
+        let ip_text = get_key(details, "sourceipaddress")
             .and_then(Value::as_str)?
             .trim();
         let ip: IpAddr = ip_text.parse().ok()?;
@@ -172,8 +172,7 @@ impl GeoModel {
         {
             return None;
         }
-        let at = event
-            .get("utctimestamp")
+        let at = get_key(event, "utctimestamp")
             .and_then(Value::as_str)
             .and_then(ferrodef_event::read_rfc3339)
             .unwrap_or(now);

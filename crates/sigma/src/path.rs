@@ -83,17 +83,10 @@ fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
     Some(cur)
 }
 
-/// Objects up to this many keys are searched by comparing keys, not by hashing (events'
-/// objects are small, and comparing a few short keys costs less than hashing one).
-const LINEAR_LOOKUP: usize = 16;
-
-/// The value of key `seg` in an object.
+/// The value of key `seg` in an object (small objects, such as an event's top level of 13 to
+/// 17 keys, by comparing keys rather than hashing: [`ferrodef_event::get_key`]).
 pub(crate) fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
-    if map.len() <= LINEAR_LOOKUP {
-        map.iter().find(|(k, _)| k.as_str() == seg).map(|(_, v)| v)
-    } else {
-        map.get(seg)
-    }
+    ferrodef_event::get_key(map, seg)
 }
 
 /// Case-insensitive equality that ignores spaces in the event's key.
