@@ -203,7 +203,7 @@ impl Event {
         }
         for s in [mozdefhostname, category, hostname, processname, processid] {
             if let Some(v) = it.next() {
-                *v = Value::String(s);
+                put_string(v, s);
             }
         }
         if let Some(v) = it.next() {
@@ -217,7 +217,7 @@ impl Event {
         }
         for s in [source, summary] {
             if let Some(v) = it.next() {
-                *v = Value::String(s);
+                put_string(v, s);
             }
         }
         if let Some(v) = it.next() {
@@ -232,7 +232,9 @@ impl Event {
                     && d.keys().zip(&details).all(|(a, (b, _))| a == b.as_ref());
                 if same_keys {
                     for (slot, (_, x)) in d.values_mut().zip(details.iter_mut()) {
-                        *slot = std::mem::take(x);
+                        // Swapped: the event's list keeps the object's emptied values
+                        // (nothing dropped on either side).
+                        std::mem::swap(slot, x);
                     }
                 } else {
                     d.clear();
@@ -249,8 +251,8 @@ impl Event {
                 break;
             };
             match *k {
-                "type" => *v = Value::String(r#type.take().unwrap_or_default()),
-                "eventsource" => *v = Value::String(eventsource.take().unwrap_or_default()),
+                "type" => put_string(v, r#type.take().unwrap_or_default()),
+                "eventsource" => put_string(v, eventsource.take().unwrap_or_default()),
                 _ => fill_array(v, &mut plugins),
             }
         }
@@ -285,8 +287,10 @@ impl Event {
             mut tags,
             mut plugins,
         } = lent;
-        let take_string = |v: &mut Value| match std::mem::take(v) {
-            Value::String(s) => s,
+        // The object keeps an empty string where each string was (no value to drop when the
+        // next `lend` fills it again).
+        let take_string = |v: &mut Value| match v {
+            Value::String(s) => std::mem::take(s),
             _ => String::new(),
         };
         let mut ev = Event {
@@ -327,7 +331,7 @@ impl Event {
                                     && d.keys().zip(&fields).all(|(a, (b, _))| a == b.as_ref()) =>
                             {
                                 for ((_, slot), v) in fields.iter_mut().zip(d.values_mut()) {
-                                    *slot = std::mem::take(v);
+                                    std::mem::swap(slot, v);
                                 }
                                 Details::from_fields(fields)
                             }
@@ -469,6 +473,14 @@ fn take_strings(v: &mut Value, room: &mut Vec<String>, out: &mut Vec<String>) {
             _ => None,
         }));
         *out = std::mem::take(room);
+    }
+}
+
+/// Sets `v` to the string `s` (a string `v` holds is replaced in place: no value to drop).
+fn put_string(v: &mut Value, s: String) {
+    match v {
+        Value::String(slot) => *slot = s,
+        v => *v = Value::String(s),
     }
 }
 
