@@ -152,7 +152,7 @@ impl PathTrie {
             }
             Value::Object(map) => {
                 for (k, _, c) in &n.children {
-                    if let Some(x) = crate::path::lookup(map, k) {
+                    if let Some(x) = ferrodef_event::get_key(map, k) {
                         self.fill(*c as usize, x, out);
                     }
                 }

@@ -1,6 +1,7 @@
 //! Dotted paths into a JSON event (`details.TargetUserName`, `Event.System.EventID`,
 //! `details.args.0`): a segment is an object key, or an index into an array.
 
+use ferrodef_event::get_key;
 use serde_json::Value;
 
 /// A pre-split path.
@@ -30,7 +31,7 @@ impl JsonPath {
         let mut cur = root;
         for seg in &self.segments {
             cur = match cur {
-                Value::Object(map) => match lookup(map, seg) {
+                Value::Object(map) => match get_key(map, seg) {
                     Some(v) => v,
                     None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v)?,
                 },
@@ -75,18 +76,12 @@ fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
     let mut cur = root;
     for seg in segments {
         cur = match cur {
-            Value::Object(map) => lookup(map, seg)?,
+            Value::Object(map) => get_key(map, seg)?,
             Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
             _ => return None,
         };
     }
     Some(cur)
-}
-
-/// The value of key `seg` in an object (small objects, such as an event's top level of 13 to
-/// 17 keys, by comparing keys rather than hashing: [`ferrodef_event::get_key`]).
-pub(crate) fn lookup<'a>(map: &'a serde_json::Map<String, Value>, seg: &str) -> Option<&'a Value> {
-    ferrodef_event::get_key(map, seg)
 }
 
 /// Case-insensitive equality that ignores spaces in the event's key.
