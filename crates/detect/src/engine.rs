@@ -515,9 +515,9 @@ impl Engine {
         let mut last_recv: Option<(&str, Option<DateTime<Utc>>)> = None;
         for (i, shared) in events.iter().enumerate() {
             let ev: &Map<String, Value> = shared;
-            let doc = Doc::with_room(ev, std::mem::take(&mut room));
             self.candidates(ev, &mut cand);
             let utc = time_of(ev, "utctimestamp");
+            let doc = Doc::with_room(ev, std::mem::take(&mut room)).with_utctimestamp(utc);
             let recv = match get_key(ev, "receivedtimestamp").and_then(Value::as_str) {
                 Some(text) => match last_recv {
                     Some((last, t)) if last == text => t,

@@ -59,7 +59,19 @@ pub struct Matcher {
 #[derive(Debug, Clone)]
 enum TimeVal {
     Fixed(DateTime<Utc>),
-    Relative(crate::DateMath),
+    Relative(crate::DateMath, LastAt),
+}
+
+/// The last time a relative [`TimeVal`] stood for, and the evaluation time it was for: the
+/// rules evaluate a whole batch of events at one time, so it is worked out once per batch
+/// rather than per event.
+#[derive(Debug, Default)]
+struct LastAt(std::sync::Mutex<Option<(DateTime<Utc>, Option<DateTime<Utc>>)>>);
+
+impl Clone for LastAt {
+    fn clone(&self) -> Self {
+        LastAt::default()
+    }
 }
 
 impl TimeVal {
@@ -69,7 +81,7 @@ impl TimeVal {
         // Date math is relative to the evaluation time (read once here); anything else is
         // fixed.
         Ok(match crate::DateMath::parse(s) {
-            Some(Ok(m)) => TimeVal::Relative(m),
+            Some(Ok(m)) => TimeVal::Relative(m, LastAt::default()),
             Some(Err(e)) => {
                 return Err(MatchError(format!(
                     "field '{field}': '{s}' is not a time: {e}"
@@ -81,7 +93,20 @@ impl TimeVal {
     fn at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             TimeVal::Fixed(t) => Some(*t),
-            TimeVal::Relative(m) => m.at(now).ok(),
+            TimeVal::Relative(m, last) => {
+                // A poisoned lock only loses the cache.
+                let mut last = last.0.lock().ok();
+                if let Some(Some((at, t))) = last.as_deref() {
+                    if *at == now {
+                        return *t;
+                    }
+                }
+                let t = m.at(now).ok();
+                if let Some(l) = last.as_deref_mut() {
+                    *l = Some((now, t));
+                }
+                t
+            }
         }
     }
 }
@@ -252,6 +277,8 @@ pub struct Doc<'a> {
     spare: Cell<Option<Words>>,
     /// The summary when it is one ASCII string (phrases are then found in it directly).
     ascii_summary: OnceCell<Option<&'a str>>,
+    /// The event's `utctimestamp` as a date (as [`date_of`] reads it), when it is one string.
+    utc: OnceCell<Option<DateTime<Utc>>>,
 }
 
 impl<'a> Doc<'a> {
@@ -269,7 +296,30 @@ impl<'a> Doc<'a> {
             words: OnceCell::new(),
             spare: Cell::new(Some(room)),
             ascii_summary: OnceCell::new(),
+            utc: OnceCell::new(),
         }
+    }
+
+    /// Tells the document its `utctimestamp`, as [`ferrodef_event::read_rfc3339`] read the
+    /// string there (the caller did already): ranges on it are then not parsed again.
+    pub fn with_utctimestamp(self, t: Option<DateTime<Utc>>) -> Doc<'a> {
+        if let Some(t) = t {
+            let _ = self.utc.set(Some(truncate_ms(t)));
+        }
+        self
+    }
+
+    /// The event's `utctimestamp` when it is one string, as a date (`None` inside: not a
+    /// date); `None`: not one string.
+    fn utctimestamp(&self) -> Option<Option<DateTime<Utc>>> {
+        if let Some(t) = self.utc.get() {
+            return Some(*t);
+        }
+        let v = get_key(self.map, "utctimestamp")?;
+        if !v.is_string() {
+            return None;
+        }
+        Some(*self.utc.get_or_init(|| date_of(v)))
     }
 
     /// The room of this document's words, emptied, for the next [`Doc::with_room`].
@@ -722,7 +772,7 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
             }
             None => false,
         },
-        Node::Range(f, kind) => range_match(map, f, kind, now),
+        Node::Range(f, kind) => range_match(doc, f, kind, now),
         Node::Exists(f) => exists_at(map, f),
     }
 }
@@ -740,7 +790,8 @@ fn net_contains(net: &ipnet::IpNet, a: IpAddr) -> bool {
     x >= lo && x <= hi
 }
 
-fn range_match(map: &Map<String, Value>, f: &str, kind: &RangeKind, now: DateTime<Utc>) -> bool {
+fn range_match(doc: &Doc<'_>, f: &str, kind: &RangeKind, now: DateTime<Utc>) -> bool {
+    let map = doc.map;
     match kind {
         RangeKind::Number(lo, hi) => any_leaf(map, f, &mut |v| {
             v.as_f64()
@@ -750,6 +801,11 @@ fn range_match(map: &Map<String, Value>, f: &str, kind: &RangeKind, now: DateTim
             let (Some(lo), Some(hi)) = (time_bound(lo, now), time_bound(hi, now)) else {
                 return false;
             };
+            if f == "utctimestamp" {
+                if let Some(d) = doc.utctimestamp() {
+                    return d.is_some_and(|d| in_bounds(&d, &lo, &hi));
+                }
+            }
             let date_field = is_date_field(f);
             any_leaf(map, f, &mut |v| {
                 let d = if date_field {
@@ -1035,5 +1091,37 @@ mod tests {
         assert!(Matcher::parse("summary:[a TO b]").is_err());
         assert!(Matcher::parse("utctimestamp:abc*").is_err());
         assert!(Matcher::parse("category:10.0.0.0/8").is_err());
+    }
+
+    /// A relative bound is remembered per evaluation time (never reused for another), and a
+    /// document told its `utctimestamp` answers as one that reads it.
+    #[test]
+    fn relative_bounds_follow_the_evaluation_time_and_told_times_read_alike() {
+        let q = Matcher::parse("utctimestamp:<now-1d").unwrap();
+        let window = Matcher::parse("utctimestamp:[now-1m TO now]").unwrap();
+        let e = ev(json!({"utctimestamp": "2017-01-01T00:00:00.123456Z"}));
+        let t = ferrodef_event::read_rfc3339("2017-01-01T00:00:00.123456Z");
+        let at = |s: &str| ferrodef_event::read_rfc3339(s).unwrap();
+        let times = [
+            (at("2017-01-01T00:30:00Z"), false, false),
+            (at("2017-01-03T00:00:00Z"), true, false),
+            (at("2017-01-01T00:00:30Z"), false, true),
+            (at("2017-01-01T00:00:30Z"), false, true),
+            (at("2017-01-01T23:59:59Z"), false, false),
+            (at("2017-01-02T00:00:00.124Z"), true, false),
+            (at("2017-01-02T00:00:00.123Z"), false, false),
+        ];
+        for (now, old, recent) in times {
+            for doc in [Doc::new(&e), Doc::new(&e).with_utctimestamp(t)] {
+                assert_eq!(q.matches_doc(&doc, now), old, "{now}");
+                assert_eq!(window.matches_doc(&doc, now), recent, "{now}");
+            }
+        }
+        // Not one string: read as before (any element of an array).
+        let list = ev(json!({"utctimestamp": ["2017-01-01T00:00:00Z", "2010-01-01T00:00:00Z"]}));
+        let now = at("2017-01-01T00:30:00Z");
+        assert!(q.matches(&list, now));
+        let none = ev(json!({"utctimestamp": 5}));
+        assert!(!q.matches(&none, now));
     }
 }

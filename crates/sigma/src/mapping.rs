@@ -12,8 +12,10 @@
 //!   must meet, `fieldmappings` (Sigma field → other Sigma field name(s), first present wins)
 //!   and optionally `formats` (the variant only applies to events of these formats).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Deserialize;
 
@@ -150,6 +152,21 @@ pub(crate) struct Format {
 pub struct Mapping {
     pub(crate) formats: Vec<Format>,
     pub(crate) logsources: Vec<LogSourceSpec>,
+    /// Tells mappings apart in the thread's cache of [`Mapping::detect`] (copies share it:
+    /// they detect alike).
+    id: u64,
+}
+
+/// The distinct ids of mappings.
+static NEXT_MAPPING_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The last event shape [`Mapping::detect`] decided from its top-level keys alone: the
+    /// mapping's id, the event's keys in order and the format. The ingest service's events
+    /// mostly have the same keys (its normalized schema), which then detect with one pass of
+    /// key comparisons rather than a failed (case- and space-insensitive) scan per format
+    /// tried before theirs.
+    static LAST_SHAPE: RefCell<Option<(u64, Vec<String>, Option<usize>)>> = const { RefCell::new(None) };
 }
 
 impl Mapping {
@@ -207,14 +224,48 @@ impl Mapping {
         Mapping {
             formats,
             logsources: spec.logsources,
+            id: NEXT_MAPPING_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
     /// The index of the format of `event` (`None`: no format matches).
     pub(crate) fn detect(&self, event: &serde_json::Value) -> Option<usize> {
-        self.formats
-            .iter()
-            .position(|f| f.detect.is_empty() || f.detect.iter().any(|p| p.get(event).is_some()))
+        let Some(map) = event.as_object() else {
+            return self.detect_by_paths(event).0;
+        };
+        let same = LAST_SHAPE.with(|c| match &*c.borrow() {
+            Some((id, keys, fmt)) if *id == self.id && keys.len() == map.len() => {
+                map.keys().zip(keys).all(|(a, b)| a == b).then_some(*fmt)
+            }
+            _ => None,
+        });
+        if let Some(fmt) = same {
+            return fmt;
+        }
+        let (fmt, by_keys) = self.detect_by_paths(event);
+        if by_keys {
+            LAST_SHAPE
+                .with(|c| *c.borrow_mut() = Some((self.id, map.keys().cloned().collect(), fmt)));
+        }
+        fmt
+    }
+
+    /// The format of `event`, its detect paths tried in order; and whether the answer
+    /// follows from the event's top-level keys alone (every path tried has one segment, or
+    /// its first segment is absent), so that an event of the same keys has the same format.
+    fn detect_by_paths(&self, event: &serde_json::Value) -> (Option<usize>, bool) {
+        let mut by_keys = true;
+        let fmt = self.formats.iter().position(|f| {
+            f.detect.is_empty()
+                || f.detect.iter().any(|p| {
+                    let found = p.get(event).is_some();
+                    if p.segments().len() > 1 && (found || p.first_present(event)) {
+                        by_keys = false;
+                    }
+                    found
+                })
+        });
+        (fmt, by_keys)
     }
 
     /// Format index by name.
@@ -258,6 +309,51 @@ impl Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detection_remembered_by_keys_is_detection_by_paths() {
+        use serde_json::json;
+        let m = Mapping::builtin();
+        // Same top-level keys, different shapes below them; a mapping of its own whose
+        // first format is detected by a nested path.
+        let events = [
+            json!({"utctimestamp": "t", "receivedtimestamp": "t", "details": {}}),
+            json!({"Event": {"System": {"EventID": 1}}, "utctimestamp": "t"}),
+            json!({"Event": "text", "utctimestamp": "t"}),
+            json!({"event": {"system": 1}, "utctimestamp": "t"}),
+            json!({"Event": {"Other": 1}}),
+            json!({"Event": {"System": 1}}),
+            json!({"winlog": 1, "utctimestamp": "t"}),
+            json!({"EventID": 4625}),
+            json!({"EventID": 4625, "Event": {"System": 1}}),
+            json!([1, 2]),
+            json!("text"),
+        ];
+        let other = Mapping::from_yaml(
+            "formats:\n  - name: nested\n    detect: [details.kind]\n  - name: rest\n",
+        )
+        .expect("mapping");
+        // Every order of pairs, so that each event follows each other one.
+        for mapping in [&m, &other] {
+            for a in &events {
+                for b in &events {
+                    for e in [a, b, a] {
+                        assert_eq!(mapping.detect(e), mapping.detect_by_paths(e).0, "{e}");
+                    }
+                }
+            }
+        }
+        let nested = json!({"details": {"kind": 1}});
+        let flat = json!({"details": {"other": 1}});
+        for e in [&nested, &flat, &nested, &flat] {
+            assert_eq!(other.detect(e), other.detect_by_paths(e).0, "{e}");
+        }
+        // Alternating between the two mappings on events of the same keys.
+        let fd = &events[0];
+        assert_eq!(m.detect(fd), m.format_index("ferrodef"));
+        assert_eq!(other.detect(fd), other.format_index("rest"));
+        assert_eq!(m.detect(fd), m.format_index("ferrodef"));
+    }
 
     #[test]
     fn builtin_mapping_parses_and_detects_formats() {

@@ -30,16 +30,16 @@ impl JsonPath {
     pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         let mut cur = root;
         for seg in &self.segments {
-            cur = match cur {
-                Value::Object(map) => match get_key(map, seg) {
-                    Some(v) => v,
-                    None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v)?,
-                },
-                Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
+            cur = loose_step(cur, seg)?;
         }
         Some(cur)
+    }
+
+    /// Whether the path's first segment is in `root` (as [`JsonPath::get`] looks it up).
+    pub(crate) fn first_present(&self, root: &Value) -> bool {
+        self.segments
+            .first()
+            .is_none_or(|seg| loose_step(root, seg).is_some())
     }
 
     /// The value at this path, keys compared exactly (events whose keys are known, such as
@@ -72,6 +72,18 @@ impl JsonPath {
 }
 
 /// The value at `segments` under `root`, keys compared exactly.
+/// One step of [`JsonPath::get`].
+fn loose_step<'a>(cur: &'a Value, seg: &str) -> Option<&'a Value> {
+    match cur {
+        Value::Object(map) => match get_key(map, seg) {
+            Some(v) => Some(v),
+            None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v),
+        },
+        Value::Array(items) => items.get(seg.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
 fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
     let mut cur = root;
     for seg in segments {
