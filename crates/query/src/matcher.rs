@@ -66,7 +66,10 @@ enum TimeVal {
 /// rules evaluate a whole batch of events at one time, so it is worked out once per batch
 /// rather than per event.
 #[derive(Debug, Default)]
-struct LastAt(std::sync::Mutex<Option<(DateTime<Utc>, Option<DateTime<Utc>>)>>);
+struct LastAt(std::sync::Mutex<Option<AtTime>>);
+
+/// An evaluation time and the time a relative [`TimeVal`] stood for then.
+type AtTime = (DateTime<Utc>, Option<DateTime<Utc>>);
 
 impl Clone for LastAt {
     fn clone(&self) -> Self {

@@ -166,8 +166,11 @@ thread_local! {
     /// mostly have the same keys (its normalized schema), which then detect with one pass of
     /// key comparisons rather than a failed (case- and space-insensitive) scan per format
     /// tried before theirs.
-    static LAST_SHAPE: RefCell<Option<(u64, Vec<String>, Option<usize>)>> = const { RefCell::new(None) };
+    static LAST_SHAPE: RefCell<Option<Shape>> = const { RefCell::new(None) };
 }
+
+/// A mapping's id, an event's top-level keys in order, and the format they detect.
+type Shape = (u64, Vec<String>, Option<usize>);
 
 impl Mapping {
     /// The built-in mapping.
