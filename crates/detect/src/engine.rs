@@ -440,11 +440,11 @@ impl Engine {
             .collect()
     }
 
-    fn candidates(&self, e: &Map<String, Value>, out: &mut Vec<usize>) {
+    fn candidates(&self, e: &Doc<'_>, out: &mut Vec<usize>) {
         out.clear();
         out.extend_from_slice(&self.index.always);
         for (field, map) in &self.index.by_field {
-            ferrodef_query::matcher::any_leaf(e, field, &mut |v| {
+            e.any_leaf(field, &mut |v| {
                 if let Value::String(s) = v {
                     if let Some(list) = map.get(s.as_str()) {
                         for &x in list {
@@ -515,9 +515,9 @@ impl Engine {
         let mut last_recv: Option<(&str, Option<DateTime<Utc>>)> = None;
         for (i, shared) in events.iter().enumerate() {
             let ev: &Map<String, Value> = shared;
-            self.candidates(ev, &mut cand);
             let utc = time_of(ev, "utctimestamp");
             let doc = Doc::with_room(ev, std::mem::take(&mut room)).with_utctimestamp(utc);
+            self.candidates(&doc, &mut cand);
             let recv = match get_key(ev, "receivedtimestamp").and_then(Value::as_str) {
                 Some(text) => match last_recv {
                     Some((last, t)) if last == text => t,

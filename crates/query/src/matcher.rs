@@ -282,6 +282,8 @@ pub struct Doc<'a> {
     ascii_summary: OnceCell<Option<&'a str>>,
     /// The event's `utctimestamp` as a date (as [`date_of`] reads it), when it is one string.
     utc: OnceCell<Option<DateTime<Utc>>>,
+    /// The event's `details`, looked up once (most fields rules read are under it).
+    details: OnceCell<Option<&'a Value>>,
 }
 
 impl<'a> Doc<'a> {
@@ -300,6 +302,21 @@ impl<'a> Doc<'a> {
             spare: Cell::new(Some(room)),
             ascii_summary: OnceCell::new(),
             utc: OnceCell::new(),
+            details: OnceCell::new(),
+        }
+    }
+
+    /// The event's `details`.
+    fn details(&self) -> Option<&'a Value> {
+        let map = self.map;
+        *self.details.get_or_init(|| get_key(map, "details"))
+    }
+
+    /// [`any_leaf`] of the event (`details` looked up once per document).
+    pub fn any_leaf(&self, path: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+        match path.strip_prefix("details.") {
+            Some(rest) => self.details().is_some_and(|d| walk(d, Some(rest), f)),
+            None => any_leaf(self.map, path, f),
         }
     }
 
@@ -758,20 +775,20 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
         Node::Words(ws) => doc.has_phrase(ws),
         Node::WordRegex(re) => doc.words().iter().any(|(_, w)| re.is_match(w)),
         Node::SummaryExists => !doc.words().is_empty(),
-        Node::Key(f, k) => any_leaf(map, f, &mut |v| k.matches(v)),
+        Node::Key(f, k) => doc.any_leaf(f, &mut |v| k.matches(v)),
         Node::IpEq(f, ip) => {
             // The IP column holds the document's one address (first value only for arrays).
-            first_ip(map, f).is_some_and(|a| v6(a) == v6(*ip))
+            first_ip(doc, f).is_some_and(|a| v6(a) == v6(*ip))
         }
-        Node::Cidr(f, net) => first_ip(map, f).is_some_and(|a| net_contains(net, a)),
-        Node::KeyRegex(f, re) => any_leaf(map, f, &mut |v| match v {
+        Node::Cidr(f, net) => first_ip(doc, f).is_some_and(|a| net_contains(net, a)),
+        Node::KeyRegex(f, re) => doc.any_leaf(f, &mut |v| match v {
             Value::String(s) => json_date(s).is_none() && re.is_match(s),
             _ => false,
         }),
         Node::DateEq(f, t) => match t.at(now) {
             Some(t) => {
                 let t = truncate_ms(t);
-                any_leaf(map, f, &mut |v| date_of(v) == Some(t))
+                doc.any_leaf(f, &mut |v| date_of(v) == Some(t))
             }
             None => false,
         },
@@ -780,8 +797,8 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
     }
 }
 
-fn first_ip(map: &Map<String, Value>, path: &str) -> Option<IpAddr> {
-    let d = get_key(map, "details")?.as_object()?;
+fn first_ip(doc: &Doc<'_>, path: &str) -> Option<IpAddr> {
+    let d = doc.details()?.as_object()?;
     let key = path.strip_prefix("details.")?;
     ip_of(get_key(d, key)?)
 }
@@ -794,9 +811,8 @@ fn net_contains(net: &ipnet::IpNet, a: IpAddr) -> bool {
 }
 
 fn range_match(doc: &Doc<'_>, f: &str, kind: &RangeKind, now: DateTime<Utc>) -> bool {
-    let map = doc.map;
     match kind {
-        RangeKind::Number(lo, hi) => any_leaf(map, f, &mut |v| {
+        RangeKind::Number(lo, hi) => doc.any_leaf(f, &mut |v| {
             v.as_f64()
                 .is_some_and(|x| v.is_number() && in_bounds(&x, lo, hi))
         }),
@@ -810,7 +826,7 @@ fn range_match(doc: &Doc<'_>, f: &str, kind: &RangeKind, now: DateTime<Utc>) -> 
                 }
             }
             let date_field = is_date_field(f);
-            any_leaf(map, f, &mut |v| {
+            doc.any_leaf(f, &mut |v| {
                 let d = if date_field {
                     date_of(v)
                 } else {
@@ -819,14 +835,14 @@ fn range_match(doc: &Doc<'_>, f: &str, kind: &RangeKind, now: DateTime<Utc>) -> 
                 d.is_some_and(|d| in_bounds(&d, &lo, &hi))
             })
         }
-        RangeKind::Text(lo, hi) => any_leaf(map, f, &mut |v| match v {
+        RangeKind::Text(lo, hi) => doc.any_leaf(f, &mut |v| match v {
             Value::String(s) => json_date(s).is_none() && in_bounds(s, lo, hi),
             _ => false,
         }),
         RangeKind::Ip(lo, hi) => {
             let lo = lo.as_ref().map(|a| v6(*a));
             let hi = hi.as_ref().map(|a| v6(*a));
-            first_ip(map, f).is_some_and(|a| in_bounds(&v6(a), &lo, &hi))
+            first_ip(doc, f).is_some_and(|a| in_bounds(&v6(a), &lo, &hi))
         }
     }
 }
@@ -1126,5 +1142,45 @@ mod tests {
         assert!(q.matches(&list, now));
         let none = ev(json!({"utctimestamp": 5}));
         assert!(!q.matches(&none, now));
+    }
+
+    /// A document's leaves at a path are the event's, whatever `details` holds.
+    #[test]
+    fn document_leaves_are_the_events() {
+        let events = [
+            json!({"details": {"a": 1, "b": {"c": "x"}, "d": [1, {"e": 2}]}, "a": 3}),
+            json!({"details": [{"a": 1}, {"a": 2, "b": {"c": "y"}}]}),
+            json!({"details": "text", "a": [1, 2]}),
+            json!({"details": null}),
+            json!({"other": {"a": 1}}),
+            json!({"details.a": 5, "details": {"a": 6}}),
+        ];
+        let paths = [
+            "details",
+            "details.a",
+            "details.b.c",
+            "details.d",
+            "details.d.e",
+            "details.x",
+            "a",
+            "details.",
+            "other.a",
+        ];
+        for e in &events {
+            let map = ev(e.clone());
+            let doc = Doc::new(&map);
+            for p in paths {
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                any_leaf(&map, p, &mut |v| {
+                    want.push(v.clone());
+                    false
+                });
+                doc.any_leaf(p, &mut |v| {
+                    got.push(v.clone());
+                    false
+                });
+                assert_eq!(got, want, "{e} {p}");
+            }
+        }
     }
 }
