@@ -161,16 +161,75 @@ pub struct Mapping {
 static NEXT_MAPPING_ID: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    /// The last event shape [`Mapping::detect`] decided from its top-level keys alone: the
-    /// mapping's id, the event's keys in order and the format. The ingest service's events
-    /// mostly have the same keys (its normalized schema), which then detect with one pass of
-    /// key comparisons rather than a failed (case- and space-insensitive) scan per format
-    /// tried before theirs.
-    static LAST_SHAPE: RefCell<Option<Shape>> = const { RefCell::new(None) };
+    /// The last few event shapes [`Mapping::detect`] decided from top-level keys alone. The
+    /// ingest service's events have few shapes (its normalized schema, with or without its
+    /// optional fields), which then detect with one pass of key comparisons rather than a
+    /// failed (case- and space-insensitive) scan per format tried before theirs.
+    static SHAPES: RefCell<Shapes> = const { RefCell::new(Shapes { seen: Vec::new(), next: 0 }) };
 }
 
+/// How many event shapes a thread remembers.
+const SHAPES_KEPT: usize = 4;
+
 /// A mapping's id, an event's top-level keys in order, and the format they detect.
-type Shape = (u64, Vec<String>, Option<usize>);
+struct Shape {
+    mapping: u64,
+    keys: Vec<String>,
+    fmt: Option<usize>,
+}
+
+/// The shapes a thread remembers; `next` is the one a new shape replaces.
+struct Shapes {
+    seen: Vec<Shape>,
+    next: usize,
+}
+
+impl Shapes {
+    fn find(
+        &self,
+        mapping: u64,
+        map: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<Option<usize>> {
+        self.seen
+            .iter()
+            .find(|s| {
+                s.mapping == mapping
+                    && s.keys.len() == map.len()
+                    && map.keys().zip(&s.keys).all(|(a, b)| a == b)
+            })
+            .map(|s| s.fmt)
+    }
+
+    /// Remembers a shape, in the place of the oldest when full (its strings' room reused).
+    fn remember(
+        &mut self,
+        mapping: u64,
+        map: &serde_json::Map<String, serde_json::Value>,
+        fmt: Option<usize>,
+    ) {
+        if self.seen.len() < SHAPES_KEPT {
+            self.seen.push(Shape {
+                mapping,
+                keys: map.keys().cloned().collect(),
+                fmt,
+            });
+            return;
+        }
+        let at = self.next % SHAPES_KEPT;
+        self.next = at + 1;
+        if let Some(s) = self.seen.get_mut(at) {
+            s.mapping = mapping;
+            s.fmt = fmt;
+            s.keys.truncate(map.len());
+            for (i, k) in map.keys().enumerate() {
+                match s.keys.get_mut(i) {
+                    Some(slot) => slot.clone_from(k),
+                    None => s.keys.push(k.clone()),
+                }
+            }
+        }
+    }
+}
 
 impl Mapping {
     /// The built-in mapping.
@@ -236,19 +295,12 @@ impl Mapping {
         let Some(map) = event.as_object() else {
             return self.detect_by_paths(event).0;
         };
-        let same = LAST_SHAPE.with(|c| match &*c.borrow() {
-            Some((id, keys, fmt)) if *id == self.id && keys.len() == map.len() => {
-                map.keys().zip(keys).all(|(a, b)| a == b).then_some(*fmt)
-            }
-            _ => None,
-        });
-        if let Some(fmt) = same {
+        if let Some(fmt) = SHAPES.with(|c| c.borrow().find(self.id, map)) {
             return fmt;
         }
         let (fmt, by_keys) = self.detect_by_paths(event);
         if by_keys {
-            LAST_SHAPE
-                .with(|c| *c.borrow_mut() = Some((self.id, map.keys().cloned().collect(), fmt)));
+            SHAPES.with(|c| c.borrow_mut().remember(self.id, map, fmt));
         }
         fmt
     }
@@ -350,6 +402,26 @@ mod tests {
         let flat = json!({"details": {"other": 1}});
         for e in [&nested, &flat, &nested, &flat] {
             assert_eq!(other.detect(e), other.detect_by_paths(e).0, "{e}");
+        }
+        // More shapes than a thread keeps, of growing and shrinking key lists, each also
+        // without the key that makes it a ferrodef event.
+        let mut shapes = Vec::new();
+        for n in 0..(2 * SHAPES_KEPT + 1) {
+            let mut e = serde_json::Map::new();
+            for i in 0..(n % 5) {
+                e.insert(format!("k{i}"), json!(i));
+            }
+            let mut with = e.clone();
+            with.insert("utctimestamp".into(), json!("t"));
+            e.insert("utctimestamp_".into(), json!("t"));
+            shapes.push(serde_json::Value::Object(with));
+            shapes.push(serde_json::Value::Object(e));
+        }
+        for _ in 0..3 {
+            for (i, e) in shapes.iter().enumerate() {
+                let want = if i % 2 == 0 { "ferrodef" } else { "flat" };
+                assert_eq!(m.detect(e), m.format_index(want), "{e}");
+            }
         }
         // Alternating between the two mappings on events of the same keys.
         let fd = &events[0];
