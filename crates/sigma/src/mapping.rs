@@ -171,6 +171,10 @@ thread_local! {
 /// How many event shapes a thread remembers.
 const SHAPES_KEPT: usize = 4;
 
+/// Events of more top-level keys than this are not remembered (the normalized schema has 17
+/// at most; a hostile event's thousands of keys are not kept).
+const SHAPE_KEYS_MAX: usize = 64;
+
 /// A mapping's id, an event's top-level keys in order, and the format they detect.
 struct Shape {
     mapping: u64,
@@ -299,7 +303,7 @@ impl Mapping {
             return fmt;
         }
         let (fmt, by_keys) = self.detect_by_paths(event);
-        if by_keys {
+        if by_keys && map.len() <= SHAPE_KEYS_MAX {
             SHAPES.with(|c| c.borrow_mut().remember(self.id, map, fmt));
         }
         fmt
@@ -422,6 +426,15 @@ mod tests {
                 let want = if i % 2 == 0 { "ferrodef" } else { "flat" };
                 assert_eq!(m.detect(e), m.format_index(want), "{e}");
             }
+        }
+        // An event of many keys is detected (not remembered) alike, before and after.
+        let mut wide: serde_json::Map<String, serde_json::Value> = (0..SHAPE_KEYS_MAX + 1)
+            .map(|i| (format!("k{i}"), json!(i)))
+            .collect();
+        assert_eq!(m.detect(&json!(wide.clone())), m.format_index("flat"));
+        wide.insert("utctimestamp".into(), json!("t"));
+        for _ in 0..2 {
+            assert_eq!(m.detect(&json!(wide.clone())), m.format_index("ferrodef"));
         }
         // Alternating between the two mappings on events of the same keys.
         let fd = &events[0];
