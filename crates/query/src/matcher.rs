@@ -733,6 +733,11 @@ fn date_of(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    // Most times are already whole milliseconds (not in a leap second): nothing to do.
+    let ns = t.timestamp_subsec_nanos();
+    if ns < 1_000_000_000 && ns % 1_000_000 == 0 {
+        return t;
+    }
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
@@ -1207,6 +1212,25 @@ mod tests {
                 None => (p, None),
             };
             assert_eq!(split_dot(p), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn truncation_to_milliseconds_is_the_stores() {
+        let store = |t: DateTime<Utc>| DateTime::from_timestamp_millis(t.timestamp_millis());
+        for text in [
+            "2017-01-01T00:00:00Z",
+            "2017-01-01T00:00:00.123Z",
+            "2017-01-01T00:00:00.123456Z",
+            "2017-01-01T00:00:00.999999999Z",
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5Z",
+            "1969-12-31T23:59:59.9995Z",
+        ] {
+            let t = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(Some(truncate_ms(t)), store(t), "{text}");
         }
     }
 }
