@@ -735,7 +735,7 @@ fn date_of(v: &Value) -> Option<DateTime<Utc>> {
 fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     // Most times are already whole milliseconds (not in a leap second): nothing to do.
     let ns = t.timestamp_subsec_nanos();
-    if ns < 1_000_000_000 && ns % 1_000_000 == 0 {
+    if ns < 1_000_000_000 && ns.is_multiple_of(1_000_000) {
         return t;
     }
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
