@@ -211,16 +211,18 @@ impl Shapes {
         map: &serde_json::Map<String, serde_json::Value>,
         fmt: Option<usize>,
     ) {
-        if self.seen.len() < SHAPES_KEPT {
+        let at = if self.seen.len() < SHAPES_KEPT {
             self.seen.push(Shape {
                 mapping,
-                keys: map.keys().cloned().collect(),
+                keys: Vec::with_capacity(map.len()),
                 fmt,
             });
-            return;
-        }
-        let at = self.next % SHAPES_KEPT;
-        self.next = at + 1;
+            self.seen.len() - 1
+        } else {
+            let at = self.next % SHAPES_KEPT;
+            self.next = at + 1;
+            at
+        };
         if let Some(s) = self.seen.get_mut(at) {
             s.mapping = mapping;
             s.fmt = fmt;
