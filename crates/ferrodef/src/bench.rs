@@ -137,6 +137,19 @@ pub(crate) async fn ingest_run(a: IngestArgs, print: bool) -> anyhow::Result<Val
         &format!("GET {server}/status"),
     )
     .await?;
+    // Nor ingest: a refusal of a megabyte body may reach the client only as a closed
+    // connection (the server answers before reading the body it refuses), so the server's
+    // refusal is asked for with an empty body, whose answer is always read.
+    let me = answer(
+        client.get(format!("{server}/api/me")),
+        &format!("GET {server}/api/me"),
+    )
+    .await?;
+    if me["permissions"]["ingest"] != Value::Bool(true) {
+        let what = format!("POST {server}/_bulk");
+        answer(client.post(format!("{server}/_bulk")).body(""), &what).await?;
+        bail!("{what}: the credentials given do not allow ingest");
+    }
     let run = format!("run{}", Utc::now().timestamp_millis());
     let now_ms = Utc::now().timestamp_millis();
     let spread_ms = i64::from(a.spread_hours) * 3_600_000;
