@@ -145,9 +145,13 @@ pub fn lateral_sources(sources: &[String], resolver: Option<&Resolver>) -> Strin
 }
 
 /// Whether the event's field holds an IP address (MozDef's `netaddr.IPAddress(host)`).
-pub fn is_ip_literal(e: &Map<String, Value>, field: &str) -> bool {
-    get_path(e, field)
-        .and_then(Value::as_str)
+pub fn is_ip_literal(e: ferrodef_event::Node<'_>, field: &str) -> bool {
+    let mut parts = field.split('.');
+    let mut cur = parts.next().and_then(|p| e.get(p));
+    for p in parts {
+        cur = cur.and_then(|c| c.get(p));
+    }
+    cur.and_then(ferrodef_event::Node::as_str)
         .is_some_and(|s| s.parse::<IpAddr>().is_ok())
 }
 

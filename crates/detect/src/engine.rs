@@ -19,14 +19,14 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use ferrodef_event::{get_key, Alert, RuleKind, Severity};
+use ferrodef_event::{get_key, Alert, Node, RuleKind, Severity, Subject};
 use ferrodef_query::{Doc, Words};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::builtin;
 use crate::rule::{Aggregate, Instance, Kind, RuleSet};
-use crate::template::{get_path, leaf_text, Ctx, Resolver};
+use crate::template::{leaf_text, Ctx, Resolver};
 
 /// Engine settings.
 #[derive(Clone)]
@@ -104,14 +104,12 @@ enum HeldEvent {
 impl HeldEvent {
     /// The event's object: the batch's, or parsed from its text (`None`: the text is not an
     /// object, which only a damaged state file could hold).
-    fn object<'a>(
-        &self,
-        batch: &'a [Arc<Map<String, Value>>],
-    ) -> Option<std::borrow::Cow<'a, Map<String, Value>>> {
+    fn object<'a>(&self, batch: &'a [Subject]) -> Option<std::borrow::Cow<'a, Map<String, Value>>> {
         match self {
-            HeldEvent::Batch(i) => batch
-                .get(*i)
-                .map(|e| std::borrow::Cow::Borrowed(e.as_ref())),
+            HeldEvent::Batch(i) => batch.get(*i).map(|e| match e {
+                Subject::Map(m) => std::borrow::Cow::Borrowed(m),
+                open => std::borrow::Cow::Owned(open.to_map()),
+            }),
             HeldEvent::Text(t) => serde_json::from_str(t).ok().map(std::borrow::Cow::Owned),
         }
     }
@@ -264,35 +262,57 @@ fn within(t: Option<DateTime<Utc>>, now: DateTime<Utc>, w: Duration) -> bool {
     t.is_some_and(|t| t >= now - w && t <= now)
 }
 
-fn has_alert_name(e: &Map<String, Value>, classname: &str) -> bool {
-    match get_key(e, "alert_names") {
+/// The event's `utctimestamp` and `receivedtimestamp`: an opened event's own, else read
+/// from the object's texts (`last_recv`: the last text read and its time, for a batch's
+/// events received together).
+fn times_of<'a>(
+    e: &'a Subject,
+    last_recv: &mut Option<(&'a str, Option<DateTime<Utc>>)>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    match e {
+        Subject::Open(o) => (Some(o.utctimestamp()), Some(o.receivedtimestamp())),
+        Subject::Map(m) => {
+            let recv = match get_key(m, "receivedtimestamp").and_then(Value::as_str) {
+                Some(text) => match *last_recv {
+                    Some((last, t)) if last == text => t,
+                    _ => {
+                        let t = ferrodef_event::read_rfc3339(text);
+                        *last_recv = Some((text, t));
+                        t
+                    }
+                },
+                None => None,
+            };
+            (time_of(m, "utctimestamp"), recv)
+        }
+    }
+}
+
+/// [`get_path`] in an event being evaluated.
+fn field_at<'a>(e: Node<'a>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut cur = e.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.get(p)?;
+    }
+    cur.value().filter(|v| !v.is_null())
+}
+
+/// Whether `alert_names` (an event's) holds `classname`.
+fn has_alert_name(alert_names: Option<&Value>, classname: &str) -> bool {
+    match alert_names {
         Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(classname)),
         Some(Value::String(s)) => s == classname,
         _ => false,
     }
 }
 
-fn add_alert_name(e: &mut Map<String, Value>, classname: &str) {
-    match e.get_mut("alert_names") {
-        Some(Value::Array(a)) => {
-            if !a.iter().any(|v| v.as_str() == Some(classname)) {
-                a.push(Value::String(classname.to_string()));
-            }
-        }
-        _ => {
-            e.insert(
-                "alert_names".into(),
-                Value::Array(vec![Value::String(classname.to_string())]),
-            );
-        }
-    }
-}
-
-fn excluded_time(inst: &Instance, e: &Map<String, Value>, now: DateTime<Utc>) -> bool {
+/// Whether the event's time (`utctimestamp`) is in the rule's excluded times of day.
+fn excluded_time(inst: &Instance, utc: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     if inst.exclude_time_of_day.is_empty() {
         return false;
     }
-    let Some(t) = time_of(e, "utctimestamp") else {
+    let Some(t) = utc else {
         return false;
     };
     // MozDef builds the range on today's date (the date of the run).
@@ -315,11 +335,11 @@ fn inst_state<'s>(rules: &'s mut BTreeMap<String, InstState>, name: &str) -> &'s
 /// What a window notes of an event when it comes, for its group's checks: the value of the
 /// rule's `distinct` field, and whether its `keep_ip_literal` field is an IP address. Not
 /// saved with the state: read again from the saved events at restore.
-fn noted(agg: &Aggregate, e: &Map<String, Value>) -> (Option<String>, bool) {
+fn noted(agg: &Aggregate, e: Node<'_>) -> (Option<String>, bool) {
     let distinct = agg
         .distinct
         .as_ref()
-        .and_then(|(f, _)| get_path(e, f).map(leaf_text));
+        .and_then(|(f, _)| field_at(e, f).map(leaf_text));
     let ip_literal = agg
         .keep_ip_literal
         .as_ref()
@@ -393,7 +413,7 @@ impl Engine {
                         unreadable += 1;
                         return false;
                     };
-                    (h.distinct, h.ip_literal) = noted(agg, &e);
+                    (h.distinct, h.ip_literal) = noted(agg, Node::Map(&e));
                     true
                 });
             }
@@ -467,36 +487,27 @@ impl Engine {
         events: &mut [Map<String, Value>],
         now: DateTime<Utc>,
     ) -> Vec<Alert> {
-        let mut shared: Vec<Arc<Map<String, Value>>> = events
+        let mut subjects: Vec<Subject> = events
             .iter_mut()
-            .map(|e| Arc::new(std::mem::take(e)))
+            .map(|e| Subject::Map(std::mem::take(e)))
             .collect();
-        let alerts = self.process_shared(&mut shared, now);
-        for (e, s) in events.iter_mut().zip(shared) {
-            *e = Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone());
+        let alerts = self.process_sealing(&mut subjects, now, &mut Vec::new());
+        for (e, s) in events.iter_mut().zip(subjects) {
+            if let Subject::Map(m) = s {
+                *e = m;
+            }
         }
         alerts
     }
 
-    /// [`Engine::process_batch`] on shared events (the ingest service's objects): when it
-    /// returns the engine holds none of them (windows keep the events they need as text), so
-    /// the caller has each object to itself again.
-    pub fn process_shared(
-        &mut self,
-        events: &mut [Arc<Map<String, Value>>],
-        now: DateTime<Utc>,
-    ) -> Vec<Alert> {
-        let mut texts = Vec::new();
-        self.process_sealing(events, now, &mut texts)
-    }
-
-    /// [`Engine::process_shared`], also giving the JSON text of the batch's events a window
-    /// keeps: `texts[i]` is `serde_json::to_string(&*events[i])` of the event as the batch
-    /// leaves the engine, or `None` (no window kept it). The ingest service stores that text
-    /// rather than writing the event again.
+    /// [`Engine::process_batch`] on the ingest service's events (opened events or objects;
+    /// when it returns the engine holds none of them: windows keep the events they need as
+    /// text), also giving the JSON text of the batch's events a window keeps: `texts[i]` is
+    /// [`Subject::to_json`] of the event as the batch leaves the engine, or `None` (no window
+    /// kept it). The ingest service stores that text rather than writing the event again.
     pub fn process_sealing(
         &mut self,
-        events: &mut [Arc<Map<String, Value>>],
+        events: &mut [Subject],
         now: DateTime<Utc>,
         texts: &mut Vec<Option<Arc<str>>>,
     ) -> Vec<Alert> {
@@ -513,31 +524,24 @@ impl Engine {
         // A request's events were received together: the last `receivedtimestamp` read, as
         // text and time, is not parsed again.
         let mut last_recv: Option<(&str, Option<DateTime<Utc>>)> = None;
-        for (i, shared) in events.iter().enumerate() {
-            let ev: &Map<String, Value> = shared;
-            let utc = time_of(ev, "utctimestamp");
+        for (i, subject) in events.iter().enumerate() {
+            let ev = subject.node();
+            let (utc, recv) = times_of(subject, &mut last_recv);
             let doc = Doc::with_room(ev, std::mem::take(&mut room)).with_utctimestamp(utc);
             self.candidates(&doc, &mut cand);
-            let recv = match get_key(ev, "receivedtimestamp").and_then(Value::as_str) {
-                Some(text) => match last_recv {
-                    Some((last, t)) if last == text => t,
-                    _ => {
-                        let t = ferrodef_event::read_rfc3339(text);
-                        last_recv = Some((text, t));
-                        t
-                    }
-                },
-                None => None,
+            let alert_names = match cand.is_empty() {
+                true => None,
+                false => ev.get("alert_names").and_then(Node::value),
             };
             for &si in &cand {
                 let slot = &self.slots[si];
                 let rule = &self.rules.rules[slot.rule];
                 let inst = &rule.instances[slot.inst];
                 if !(within(utc, now, inst.window) || within(recv, now, inst.window))
-                    || has_alert_name(ev, &rule.classname)
+                    || has_alert_name(alert_names, &rule.classname)
                     || !inst.query.matches_doc(&doc, now)
                     || inst.exclude.iter().any(|x| x.matches_doc(&doc, now))
-                    || excluded_time(inst, ev, now)
+                    || excluded_time(inst, utc, now)
                 {
                     continue;
                 }
@@ -554,7 +558,7 @@ impl Engine {
                     }
                     Kind::Aggregation | Kind::SshLateral => {
                         let Some(agg) = &rule.aggregate else { continue };
-                        let Some(key) = get_path(ev, &agg.field).map(leaf_text) else {
+                        let Some(key) = field_at(ev, &agg.field).map(leaf_text) else {
                             continue;
                         };
                         let (distinct, ip_literal) = noted(agg, ev);
@@ -579,7 +583,7 @@ impl Engine {
             room = doc.into_room();
         }
         for (si, i) in per_event {
-            let ev = events[i].as_ref().clone();
+            let ev = events[i].to_map();
             let fired = Fired {
                 slot: si,
                 key: None,
@@ -592,7 +596,7 @@ impl Engine {
                 alerts.push(a);
             }
             let classname = self.rules.rules[self.slots[si].rule].classname.clone();
-            add_alert_name(Arc::make_mut(&mut events[i]), &classname);
+            events[i].add_alert_name(&classname);
         }
         for (si, (keys, _)) in &touched {
             alerts.extend(self.bound(*si, now, Some(keys)));
@@ -607,7 +611,7 @@ impl Engine {
     /// batch: they carry the `alert_names` the batch gave them.
     fn seal_batch(
         &mut self,
-        events: &[Arc<Map<String, Value>>],
+        events: &[Subject],
         touched: &Touched,
         texts: &mut Vec<Option<Arc<str>>>,
     ) {
@@ -628,10 +632,7 @@ impl Engine {
                     let text = match (texts.get_mut(b), events.get(b)) {
                         (Some(Some(t)), _) => Arc::clone(t),
                         (Some(slot), Some(e)) => {
-                            // An object of strings, numbers and booleans always serializes.
-                            let t: Arc<str> = serde_json::to_string(e.as_ref())
-                                .unwrap_or_else(|_| "{}".into())
-                                .into();
+                            let t: Arc<str> = e.to_json().into();
                             *slot = Some(Arc::clone(&t));
                             t
                         }
@@ -752,7 +753,7 @@ impl Engine {
         &mut self,
         si: usize,
         now: DateTime<Utc>,
-        events: &mut [Arc<Map<String, Value>>],
+        events: &mut [Subject],
         keys: &[String],
     ) -> Vec<Alert> {
         let slot = &self.slots[si];
@@ -873,7 +874,7 @@ impl Engine {
                     for h in g {
                         if let HeldEvent::Batch(b) = h.event {
                             if let Some(e) = events.get_mut(b) {
-                                add_alert_name(Arc::make_mut(e), &classname);
+                                e.add_alert_name(&classname);
                             }
                         }
                     }

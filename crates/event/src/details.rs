@@ -104,10 +104,20 @@ impl Details {
         self.fields.is_empty()
     }
 
+    #[inline]
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(key).copied(),
-            None => self.fields.iter().position(|(k, _)| k == key),
+            // Length, then first and last bytes, before the bytes (as `get_key`): keys of
+            // one length mostly differ there, and the test costs less than the comparison.
+            None => {
+                let want = key.as_bytes();
+                let (first, last) = (want.first(), want.last());
+                self.fields.iter().position(|(k, _)| {
+                    let b = k.as_bytes();
+                    b.len() == want.len() && b.first() == first && b.last() == last && b == want
+                })
+            }
         }
     }
 
@@ -128,6 +138,7 @@ impl Details {
     }
 
     /// The value of `key`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key).map(|i| &self.fields[i].1)
     }

@@ -2,15 +2,15 @@
 //! ingest` event mix, normalizes and transforms it as the server does (outside the timed part),
 //! then runs the configured rules (the shipped MozDef set, the configured Sigma rules and
 //! correlations, impossible travel: the same `Detection` as `serve`) over it in batches, each
-//! batch at its receive time, and reports events/s and the CPU time per event. The conversion
-//! of the events for the rules and back (`Event::lend`, `Event::take_back`, as the ingest
+//! batch at its receive time, and reports events/s and the CPU time per event. Opening the
+//! events for the rules and closing them again (`Event::open`, `Open::close`, as the ingest
 //! service does) is timed apart from the rules themselves.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::Args;
-use ferrodef_event::Event;
+use ferrodef_event::Subject;
 use ferrodef_ingest::detect::Detector;
 use ferrodef_transforms::normalize::{normalize, NormalizeContext};
 use ferrodef_transforms::pipeline::{Pipeline, TransformsConfig};
@@ -73,25 +73,22 @@ pub fn run(a: DetectBenchArgs) -> anyhow::Result<()> {
     // The clock advances as the events would arrive at 50,000 events/s.
     let mut now = start;
     loop {
-        // As the ingest service: each event lent to the rules as a JSON object and taken
-        // back afterwards (unless a rule's window holds it or the rules changed it).
+        // As the ingest service: each event opened for the rules and closed afterwards
+        // (unless the rules changed it).
         let t = Instant::now();
-        let (mut maps, lent): (Vec<_>, Vec<_>) = events
+        let mut subjects: Vec<Subject> = events
             .by_ref()
             .take(batch)
-            .map(|e| {
-                let (m, l) = e.lend();
-                (std::sync::Arc::new(m), l)
-            })
-            .unzip();
-        if maps.is_empty() {
+            .map(|e| Subject::Open(e.open()))
+            .collect();
+        if subjects.is_empty() {
             break;
         }
         convert += t.elapsed();
         let t = Instant::now();
-        alerts += d.detect_shared(&mut maps, now, &mut texts).len();
+        alerts += d.detect_subjects(&mut subjects, now, &mut texts).len();
         detect += t.elapsed();
-        now += chrono::Duration::microseconds(20 * maps.len() as i64);
+        now += chrono::Duration::microseconds(20 * subjects.len() as i64);
         let t = Instant::now();
         // The service stores the rules' texts instead of writing those events again.
         let reused: Vec<Vec<u8>> = texts
@@ -100,10 +97,12 @@ pub fn run(a: DetectBenchArgs) -> anyhow::Result<()> {
             .map(|t| t.as_bytes().to_vec())
             .collect();
         drop(reused);
-        let back: Vec<_> = maps
+        let back: Vec<_> = subjects
             .into_iter()
-            .zip(lent)
-            .map(|(m, l)| std::sync::Arc::try_unwrap(m).map(|m| Event::take_back(m, l)))
+            .map(|s| match s {
+                Subject::Open(o) => o.close(),
+                Subject::Map(m) => Err(m),
+            })
             .collect();
         drop(back);
         convert += t.elapsed();

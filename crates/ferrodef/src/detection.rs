@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use ferrodef_detect::{Engine, EngineOptions, EngineState, RuleSet};
-use ferrodef_event::{Alert, RuleKind, Severity};
+use ferrodef_event::{Alert, Node, RuleKind, Severity, Subject};
 use ferrodef_geomodel::{GeoConfig, GeoModel};
 use ferrodef_ingest::detect::Detector;
 use ferrodef_sigma::{CorrelationHit, Correlator, CorrelatorState, RuleInfo, SigmaRules};
@@ -263,48 +263,41 @@ impl Detection {
     fn sigma_event(
         &self,
         sigma: &SigmaRules,
-        event: &mut Map<String, Value>,
+        event: &mut Subject,
         now: DateTime<Utc>,
         alerts: &mut Vec<Alert>,
     ) {
-        let v = Value::Object(std::mem::take(event));
+        let v = event.node();
         let mut matched: Vec<&RuleInfo> = Vec::new();
-        sigma.for_each_match(&v, |r| matched.push(r));
+        sigma.for_each_match(v, |r| matched.push(r));
+        if matched.is_empty() {
+            return;
+        }
         let mut names = Vec::new();
-        if !matched.is_empty() {
-            let at = event_time(&v).unwrap_or(now);
-            let mut corr = self.correlator.lock();
-            for r in &matched {
-                if r.alert {
-                    let key = host_of(&v);
-                    if let Some(carried) = self.sigma_first(&r.id, &key, now) {
-                        let mut a = sigma_alert(r, &v, key, now);
-                        if carried > 0 {
-                            a.details
-                                .extend(ferrodef_detect::suppressed_details(carried, carried));
-                        }
-                        alerts.push(a);
-                        names.push(Value::String(format!("sigma:{}", r.id)));
+        let at = event_time(v).unwrap_or(now);
+        let mut corr = self.correlator.lock();
+        for r in &matched {
+            if r.alert {
+                let key = host_of(v);
+                if let Some(carried) = self.sigma_first(&r.id, &key, now) {
+                    let mut a = sigma_alert(r, v, key, now);
+                    if carried > 0 {
+                        a.details
+                            .extend(ferrodef_detect::suppressed_details(carried, carried));
                     }
+                    alerts.push(a);
+                    names.push(format!("sigma:{}", r.id));
                 }
-                if let Some(c) = corr.as_mut().filter(|c| c.wants(&r.id)) {
-                    for hit in c.observe(r, &v, at) {
-                        alerts.push(correlation_alert(hit, now));
-                    }
+            }
+            if let Some(c) = corr.as_mut().filter(|c| c.wants(&r.id)) {
+                for hit in c.observe(r, v, at) {
+                    alerts.push(correlation_alert(hit, now));
                 }
             }
         }
-        *event = match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        if !names.is_empty() {
-            let list = event
-                .entry("alert_names")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(a) = list {
-                a.extend(names);
-            }
+        drop(corr);
+        for n in names {
+            event.add_alert_name(&n);
         }
     }
 
@@ -330,42 +323,38 @@ impl Detection {
 
 impl Detector for Detection {
     fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert> {
-        let mut shared: Vec<Arc<Map<String, Value>>> = events
+        let mut subjects: Vec<Subject> = events
             .iter_mut()
-            .map(|e| Arc::new(std::mem::take(e)))
+            .map(|e| Subject::Map(std::mem::take(e)))
             .collect();
-        let alerts = self.detect_shared(&mut shared, now, &mut Vec::new());
-        for (e, s) in events.iter_mut().zip(shared) {
-            *e = Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone());
+        let alerts = self.detect_subjects(&mut subjects, now, &mut Vec::new());
+        for (e, s) in events.iter_mut().zip(subjects) {
+            if let Subject::Map(m) = s {
+                *e = m;
+            }
         }
         alerts
     }
 
-    /// Sigma and impossible travel first, while the batch's events are not shared yet (they
-    /// borrow each event as a JSON value, moved out and back); then the MozDef rules, whose
-    /// windows share the events.
-    fn detect_shared(
+    /// Sigma and impossible travel first; then the MozDef rules, whose windows keep the
+    /// events they match as the text the batch leaves with (`alert_names` included).
+    fn detect_subjects(
         &self,
-        events: &mut [Arc<Map<String, Value>>],
+        events: &mut [Subject],
         now: DateTime<Utc>,
         texts: &mut Vec<Option<Arc<str>>>,
     ) -> Vec<Alert> {
         let mut alerts = Vec::new();
         if let Some(sigma) = &self.sigma {
             for ev in events.iter_mut() {
-                self.sigma_event(sigma, Arc::make_mut(ev), now, &mut alerts);
+                self.sigma_event(sigma, ev, now, &mut alerts);
             }
         }
         if let Some(g) = &self.geomodel {
             let mut g = g.lock();
-            for ev in events.iter_mut() {
-                let ev = Arc::make_mut(ev);
-                let v = Value::Object(std::mem::take(ev));
-                if let Some(a) = g.observe(&v, now) {
+            for ev in events.iter() {
+                if let Some(a) = g.observe(ev.node(), now) {
                     alerts.push(a);
-                }
-                if let Value::Object(m) = v {
-                    *ev = m;
                 }
             }
             let evicted = g.take_evictions();
@@ -399,16 +388,16 @@ impl Detector for Detection {
 }
 
 /// The event's own time.
-fn event_time(v: &Value) -> Option<DateTime<Utc>> {
+fn event_time(v: Node<'_>) -> Option<DateTime<Utc>> {
     v.get("utctimestamp")
-        .and_then(Value::as_str)
+        .and_then(Node::as_str)
         .and_then(ferrodef_event::read_rfc3339)
 }
 
 /// The host an event is about.
-fn host_of(v: &Value) -> Option<String> {
+fn host_of(v: Node<'_>) -> Option<String> {
     v.get("hostname")
-        .and_then(Value::as_str)
+        .and_then(Node::as_str)
         .filter(|h| !h.is_empty())
         .map(str::to_string)
 }
@@ -441,7 +430,7 @@ fn base_alert(
 }
 
 /// The alert of a Sigma rule's match.
-fn sigma_alert(r: &RuleInfo, event: &Value, key: Option<String>, now: DateTime<Utc>) -> Alert {
+fn sigma_alert(r: &RuleInfo, event: Node<'_>, key: Option<String>, now: DateTime<Utc>) -> Alert {
     let mut a = base_alert(&r.id, RuleKind::Sigma, &r.title, r.severity(), now);
     a.summary = match &key {
         Some(h) => format!("{} on {h}", r.title),
@@ -454,7 +443,7 @@ fn sigma_alert(r: &RuleInfo, event: &Value, key: Option<String>, now: DateTime<U
     a.url = r.references.first().cloned();
     a.key = key;
     a.count = 1;
-    a.events = vec![event.clone()];
+    a.events = vec![event.to_value()];
     a.details = sigma_details(r);
     a
 }
@@ -549,6 +538,96 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shared corpora (`$FERRODEF_CORPORA`, else `../shared/corpora`).
+    fn corpora() -> PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = match std::env::var_os("FERRODEF_CORPORA") {
+            Some(d) => root.join(d),
+            None => root.join("../shared/corpora"),
+        };
+        assert!(dir.is_dir(), "corpus not found: {}", dir.display());
+        dir
+    }
+
+    /// An alert without what differs from run to run (its id).
+    fn comparable(a: &Alert) -> Value {
+        let mut v = serde_json::to_value(a).unwrap();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("id");
+        }
+        v
+    }
+
+    #[test]
+    fn opened_events_detect_exactly_as_their_json_objects() {
+        use ferrodef_transforms::normalize::{normalize, NormalizeContext};
+        use ferrodef_transforms::pipeline::{Pipeline, TransformsConfig};
+        // The benchmark's mix, normalized and transformed as the server does; every rule
+        // (the shipped MozDef set, the corpus's Sigma rules, impossible travel) run by two
+        // detectors, one given each event opened, the other its JSON object.
+        let (pipeline, _) = Pipeline::from_config(&TransformsConfig::default()).unwrap();
+        let start = Utc::now();
+        let ctx = NormalizeContext {
+            now: start,
+            mozdefhostname: "eq".into(),
+            default_tz: chrono_tz::UTC,
+            source: None,
+        };
+        let events: Vec<ferrodef_event::Event> = (0..8000)
+            .map(|i| {
+                let raw = crate::bench::generate(
+                    i,
+                    "eq",
+                    3_600_000,
+                    i % 1000 == 0,
+                    start.timestamp_millis(),
+                );
+                let mut e = normalize(raw, &ctx).unwrap();
+                pipeline.run(&mut e);
+                e
+            })
+            .collect();
+        let cfg = DetectionConfig {
+            sigma_dirs: vec![corpora().join("sigma/rules")],
+            ..DetectionConfig::default()
+        };
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (
+            Detection::start(&cfg, da.path()).unwrap(),
+            Detection::start(&cfg, db.path()).unwrap(),
+        );
+        let (mut alerts, mut named, mut kept) = (0, 0, 0);
+        let mut now = start;
+        for chunk in events.chunks(32) {
+            let mut opened: Vec<Subject> = chunk.iter().cloned().map(Subject::from).collect();
+            let mut objects: Vec<Subject> = chunk
+                .iter()
+                .cloned()
+                .map(|e| Subject::Map(e.into_map()))
+                .collect();
+            let (mut ta, mut tb) = (Vec::new(), Vec::new());
+            let xa = a.detect_subjects(&mut opened, now, &mut ta);
+            let xb = b.detect_subjects(&mut objects, now, &mut tb);
+            assert_eq!(
+                xa.iter().map(comparable).collect::<Vec<_>>(),
+                xb.iter().map(comparable).collect::<Vec<_>>()
+            );
+            assert_eq!(ta, tb);
+            for (x, y) in opened.iter().zip(&objects) {
+                assert_eq!(x.to_json(), y.to_json());
+                named += usize::from(x.node().get("alert_names").is_some());
+            }
+            alerts += xa.len();
+            kept += ta.iter().flatten().count();
+            now += Duration::milliseconds(1);
+        }
+        // The mix exercised what differs: alerts, events given `alert_names`, kept events.
+        assert!(
+            alerts > 50 && named > 50 && kept > 500,
+            "{alerts} {named} {kept}"
+        );
+    }
 
     #[test]
     fn a_sigma_alert_after_a_suppression_period_tells_what_was_suppressed() {

@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::{get_key, Alert, RuleKind};
+use ferrodef_event::{Alert, Node, RuleKind};
 use lru::LruCache;
 use serde_json::{json, Map, Value};
 
@@ -111,7 +111,8 @@ impl GeoModel {
     /// Takes one event (a MozDef event document); returns an alert when it is a login from a
     /// place the user could not have reached since their previous login. `now` is the time
     /// the alert carries, and what places expire against.
-    pub fn observe(&mut self, event: &Value, now: DateTime<Utc>) -> Option<Alert> {
+    pub fn observe<'e>(&mut self, event: impl Into<Node<'e>>, now: DateTime<Utc>) -> Option<Alert> {
+        let event = event.into();
         let login = self.login(event, now)?;
         let place = self.place(event, &login)?;
         self.expire(login.username, now);
@@ -142,29 +143,30 @@ impl GeoModel {
     }
 
     /// The login an event is, if it is one this model tracks.
-    fn login<'a>(&self, event: &'a Value, now: DateTime<Utc>) -> Option<Login<'a>> {
+    fn login<'a>(&self, event: Node<'a>, now: DateTime<Utc>) -> Option<Login<'a>> {
         // Linear look-ups: an event's objects are small (no key hashed).
-        let event = event.as_object()?;
-        let details = get_key(event, "details")?.as_object()?;
-        if get_key(details, "success") != Some(&Value::Bool(true)) {
+        let details = event.get("details")?;
+        if details.get("success").and_then(Node::value) != Some(&Value::Bool(true)) {
             return None;
         }
         let cats = &self.config.categories;
         if !cats.is_empty() {
-            let category = get_key(event, "category").and_then(Value::as_str)?;
+            let category = event.get("category").and_then(Node::as_str)?;
             if !cats.iter().any(|c| c == category) {
                 return None;
             }
         }
-        let username = get_key(details, "username")
-            .and_then(Value::as_str)
+        let username = details
+            .get("username")
+            .and_then(Node::as_str)
             .map(str::trim)
             .filter(|u| !u.is_empty())?;
         if self.config.ignore_users.iter().any(|u| u == username) {
             return None;
         }
-        let ip_text = get_key(details, "sourceipaddress")
-            .and_then(Value::as_str)?
+        let ip_text = details
+            .get("sourceipaddress")
+            .and_then(Node::as_str)?
             .trim();
         let ip: IpAddr = ip_text.parse().ok()?;
         if !ferrodef_transforms::geoip::is_public(ip)
@@ -172,8 +174,9 @@ impl GeoModel {
         {
             return None;
         }
-        let at = get_key(event, "utctimestamp")
-            .and_then(Value::as_str)
+        let at = event
+            .get("utctimestamp")
+            .and_then(Node::as_str)
             .and_then(ferrodef_event::read_rfc3339)
             .unwrap_or(now);
         Some(Login {
@@ -186,10 +189,11 @@ impl GeoModel {
 
     /// Where the login was: the event's geolocation, else the lookup's. Only places with
     /// coordinates and a city count.
-    fn place(&self, event: &Value, login: &Login<'_>) -> Option<Place> {
+    fn place(&self, event: Node<'_>, login: &Login<'_>) -> Option<Place> {
         let from_event = event
             .get("details")
             .and_then(|d| d.get("sourceipgeolocation"))
+            .and_then(Node::value)
             .and_then(Value::as_object);
         let looked_up;
         let geo = match from_event {
@@ -280,7 +284,7 @@ impl GeoModel {
         to: &Place,
         km: f64,
         seconds: f64,
-        event: &Value,
+        event: Node<'_>,
         now: DateTime<Utc>,
     ) -> Alert {
         let country = |p: &Place| p.country.clone().unwrap_or_default();
@@ -328,7 +332,7 @@ impl GeoModel {
             url: None,
             key: Some(username.to_string()),
             count: 1,
-            events: vec![event.clone()],
+            events: vec![event.to_value()],
             details,
         }
     }

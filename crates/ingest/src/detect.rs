@@ -6,10 +6,8 @@
 //! The service knows detection only through these two traits; the rule engines (MozDef rules,
 //! Sigma, impossible travel) and the notifiers are composed by the binary.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use ferrodef_event::Alert;
+use ferrodef_event::{Alert, Subject};
 use serde_json::{Map, Value};
 
 /// Runs the rules.
@@ -19,25 +17,29 @@ pub trait Detector: Send + Sync {
     /// alerts the batch completed.
     fn detect(&self, events: &mut [Map<String, Value>], now: DateTime<Utc>) -> Vec<Alert>;
 
-    /// [`detect`](Self::detect) on shared events (the service's path). A detector whose rules
-    /// keep events may fill `texts` (one entry per event, or empty) with the JSON text of
-    /// events as they leave it, exactly as `serde_json` writes the final object: the service
-    /// stores that text instead of writing the event again. The default moves the events out
-    /// for [`detect`](Self::detect) and back, and gives no text.
-    fn detect_shared(
+    /// [`detect`](Self::detect) on the service's events: normalized events opened for the
+    /// rules (read without being made JSON objects), or objects. A detector whose rules keep
+    /// events may fill `texts` (one entry per event, or empty) with the JSON text of events as
+    /// they leave it, exactly as [`Subject::to_json`] writes them: the service stores that
+    /// text instead of writing the event again. The default makes the events objects for
+    /// [`detect`](Self::detect), and gives no text.
+    fn detect_subjects(
         &self,
-        events: &mut [Arc<Map<String, Value>>],
+        events: &mut [Subject],
         now: DateTime<Utc>,
-        texts: &mut Vec<Option<Arc<str>>>,
+        texts: &mut Vec<Option<std::sync::Arc<str>>>,
     ) -> Vec<Alert> {
         texts.clear();
         let mut maps: Vec<Map<String, Value>> = events
             .iter_mut()
-            .map(|e| std::mem::take(Arc::make_mut(e)))
+            .map(|e| match std::mem::replace(e, Subject::Map(Map::new())) {
+                Subject::Open(o) => o.into_map(),
+                Subject::Map(m) => m,
+            })
             .collect();
         let alerts = self.detect(&mut maps, now);
         for (e, m) in events.iter_mut().zip(maps) {
-            *Arc::make_mut(e) = m;
+            *e = Subject::Map(m);
         }
         alerts
     }

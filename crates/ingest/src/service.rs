@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ferrodef_event::{
-    is_valid_stream_name, Alert, Event, Incoming, ALERTS_STREAM, MAX_STREAM_NAME,
+    is_valid_stream_name, Alert, Incoming, Subject, ALERTS_STREAM, MAX_STREAM_NAME,
 };
 use ferrodef_sources::http_body::{self, BodyItem};
 use ferrodef_sources::syslog::{BoxFuture, RawBatch, RawSink, SinkClosed};
@@ -603,46 +603,41 @@ impl IngestService {
         if let Some(d) = self.inner.detection.get() {
             let now = Utc::now();
             let idx: Vec<usize> = (0..docs.len()).filter(|&i| !docs[i].is_sealed()).collect();
-            let mut maps = Vec::with_capacity(DETECT_CHUNK.min(idx.len()));
-            let mut lent = Vec::with_capacity(maps.capacity());
-            let mut texts = Vec::with_capacity(maps.capacity());
+            let mut subjects = Vec::with_capacity(DETECT_CHUNK.min(idx.len()));
+            let mut texts = Vec::with_capacity(subjects.capacity());
             for chunk in idx.chunks(DETECT_CHUNK) {
                 // The rules' CPU time (conversion, evaluation, taking back; not the
                 // serialization for the log, done without rules too), for `/metrics`.
                 let cpu = cpu_time::ThreadTime::try_now().ok();
-                // The rules read a JSON object: an event is lent as one (its values moved, not
-                // copied) and taken back afterwards, so that the document stays the event
+                // The rules read an event opened (its strings moved into JSON values, nothing
+                // copied) and give it back closed, so that the document stays the event
                 // (indexed and freed faster than an object) unless the rules changed it.
                 for &i in chunk {
-                    let (m, l) = match std::mem::replace(&mut docs[i].doc, DocBody::Map(Map::new()))
-                    {
-                        DocBody::Event(e) => {
-                            let (m, l) = (*e).lend();
-                            (Arc::new(m), Some(l))
-                        }
-                        DocBody::Map(m) => (Arc::new(m), None),
-                        DocBody::Shared(m) => (m, None),
-                    };
-                    maps.push(m);
-                    lent.push(l);
+                    let subject =
+                        match std::mem::replace(&mut docs[i].doc, DocBody::Map(Map::new())) {
+                            DocBody::Event(e) => Subject::Open((*e).open()),
+                            DocBody::Map(m) => Subject::Map(m),
+                            DocBody::Shared(m) => {
+                                Subject::Map(Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone()))
+                            }
+                        };
+                    subjects.push(subject);
                 }
-                alerts.extend(d.detector.detect_shared(&mut maps, now, &mut texts));
-                self.inner.metrics.rules_evaluated.inc_by(maps.len() as u64);
-                texts.resize(maps.len(), None);
-                for (((&i, m), l), text) in chunk
-                    .iter()
-                    .zip(maps.drain(..))
-                    .zip(lent.drain(..))
-                    .zip(texts.drain(..))
+                alerts.extend(d.detector.detect_subjects(&mut subjects, now, &mut texts));
+                self.inner
+                    .metrics
+                    .rules_evaluated
+                    .inc_by(subjects.len() as u64);
+                texts.resize(subjects.len(), None);
+                for ((&i, subject), text) in
+                    chunk.iter().zip(subjects.drain(..)).zip(texts.drain(..))
                 {
-                    docs[i].doc = match (Arc::try_unwrap(m), l) {
-                        (Ok(m), Some(l)) => match Event::take_back(m, l) {
+                    docs[i].doc = match subject {
+                        Subject::Open(o) => match o.close() {
                             Ok(e) => DocBody::Event(Box::new(e)),
                             Err(m) => DocBody::Map(m),
                         },
-                        (Ok(m), None) => DocBody::Map(m),
-                        // Still held by a detector: indexed from the shared copy.
-                        (Err(m), _) => DocBody::Shared(m),
+                        Subject::Map(m) => DocBody::Map(m),
                     };
                     docs[i].detected = true;
                     // The rules wrote the text of an event they keep: it is the record's.

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use ferrodef_event::{get_key, is_ip_field};
+use ferrodef_event::{get_key, is_ip_field, Node as Field};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -274,7 +274,7 @@ fn required_keys(n: &Node, out: &mut Vec<(String, String)>) {
 
 /// An event being matched, with its summary words computed once.
 pub struct Doc<'a> {
-    map: &'a Map<String, Value>,
+    root: Field<'a>,
     words: OnceCell<Words>,
     /// Room for the words (a previous document's), used when they are computed.
     spare: Cell<Option<Words>>,
@@ -283,21 +283,21 @@ pub struct Doc<'a> {
     /// The event's `utctimestamp` as a date (as [`date_of`] reads it), when it is one string.
     utc: OnceCell<Option<DateTime<Utc>>>,
     /// The event's `details`, looked up once (most fields rules read are under it).
-    details: OnceCell<Option<&'a Value>>,
+    details: OnceCell<Option<Field<'a>>>,
 }
 
 impl<'a> Doc<'a> {
     /// Wraps an event.
-    pub fn new(map: &'a Map<String, Value>) -> Doc<'a> {
-        Doc::with_room(map, Words::default())
+    pub fn new(event: impl Into<Field<'a>>) -> Doc<'a> {
+        Doc::with_room(event, Words::default())
     }
 
     /// Wraps an event; its words, if needed, are written into `room` (e.g. what
     /// [`Doc::into_room`] gave back of the previous event), so that evaluating many events
     /// does not allocate for each.
-    pub fn with_room(map: &'a Map<String, Value>, room: Words) -> Doc<'a> {
+    pub fn with_room(event: impl Into<Field<'a>>, room: Words) -> Doc<'a> {
         Doc {
-            map,
+            root: event.into(),
             words: OnceCell::new(),
             spare: Cell::new(Some(room)),
             ascii_summary: OnceCell::new(),
@@ -307,16 +307,16 @@ impl<'a> Doc<'a> {
     }
 
     /// The event's `details`.
-    fn details(&self) -> Option<&'a Value> {
-        let map = self.map;
-        *self.details.get_or_init(|| get_key(map, "details"))
+    fn details(&self) -> Option<Field<'a>> {
+        let root = self.root;
+        *self.details.get_or_init(|| root.get("details"))
     }
 
     /// [`any_leaf`] of the event (`details` looked up once per document).
     pub fn any_leaf(&self, path: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
         match path.strip_prefix("details.") {
-            Some(rest) => self.details().is_some_and(|d| walk(d, Some(rest), f)),
-            None => any_leaf(self.map, path, f),
+            Some(rest) => self.details().is_some_and(|d| walk_field(d, Some(rest), f)),
+            None => any_leaf(self.root, path, f),
         }
     }
 
@@ -335,7 +335,7 @@ impl<'a> Doc<'a> {
         if let Some(t) = self.utc.get() {
             return Some(*t);
         }
-        let v = get_key(self.map, "utctimestamp")?;
+        let v = self.root.get("utctimestamp")?.value()?;
         if !v.is_string() {
             return None;
         }
@@ -354,22 +354,17 @@ impl<'a> Doc<'a> {
         w
     }
 
-    /// The event.
-    pub fn map(&self) -> &'a Map<String, Value> {
-        self.map
-    }
-
     /// Whether the phrase's words (analysed, so lower-case) appear consecutively in the
     /// summary's words: read from the summary itself when it is one ASCII string and its
     /// words are not computed yet (no copy), else from [`Doc::words`].
     fn has_phrase(&self, phrase: &[String]) -> bool {
         if self.words.get().is_none() {
-            let ascii = self
-                .ascii_summary
-                .get_or_init(|| match get_key(self.map, "summary") {
+            let ascii = self.ascii_summary.get_or_init(|| {
+                match self.root.get("summary").and_then(Field::value) {
                     Some(Value::String(s)) if s.is_ascii() => Some(s.as_str()),
                     _ => None,
-                });
+                }
+            });
             if let Some(text) = ascii {
                 return ascii_phrase_in(text.as_bytes(), phrase);
             }
@@ -381,7 +376,7 @@ impl<'a> Doc<'a> {
     pub fn words(&self) -> &Words {
         self.words.get_or_init(|| {
             let mut words = self.spare.take().unwrap_or_default();
-            match get_key(self.map, "summary") {
+            match self.root.get("summary").and_then(Field::value) {
                 Some(Value::String(s)) => {
                     words.add(s, 0);
                 }
@@ -641,11 +636,29 @@ fn range(field: &str, lower: &Bound<String>, upper: &Bound<String>) -> Result<No
 }
 
 /// Calls `f` on every non-null leaf at a dotted path (through arrays); stops when `f` is true.
-pub fn any_leaf(map: &Map<String, Value>, path: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+pub fn any_leaf<'a>(
+    event: impl Into<Field<'a>>,
+    path: &str,
+    f: &mut dyn FnMut(&Value) -> bool,
+) -> bool {
     let (first, rest) = split_dot(path);
-    match get_key(map, first) {
-        Some(v) => walk(v, rest, f),
+    match event.into().get(first) {
+        Some(v) => walk_field(v, rest, f),
         None => false,
+    }
+}
+
+/// [`walk`] from a field of an event (an object of an opened event is not a JSON value).
+fn walk_field(v: Field<'_>, rest: Option<&str>, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    match v {
+        Field::Value(v) => walk(v, rest, f),
+        obj => match rest {
+            Some(r) => {
+                let (k, tail) = split_dot(r);
+                obj.get(k).is_some_and(|x| walk_field(x, tail, f))
+            }
+            None => false,
+        },
     }
 }
 
@@ -677,7 +690,7 @@ fn walk(v: &Value, rest: Option<&str>, f: &mut dyn FnMut(&Value) -> bool) -> boo
 }
 
 /// Whether anything non-null is at or below the path (an object counts when it holds a value).
-fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
+fn exists_at(root: Field<'_>, path: &str) -> bool {
     fn has_leaf(v: &Value) -> bool {
         match v {
             Value::Null => false,
@@ -686,11 +699,37 @@ fn exists_at(map: &Map<String, Value>, path: &str) -> bool {
             _ => true,
         }
     }
-    let mut cur: Vec<&Value> = Vec::new();
+    fn field_has_leaf(v: Field<'_>) -> bool {
+        match v {
+            Field::Value(v) => has_leaf(v),
+            obj => {
+                let mut any = false;
+                obj.for_each(|_, x| any = any || field_has_leaf(x));
+                any
+            }
+        }
+    }
     let mut parts = path.split('.');
-    match parts.next().and_then(|p| get_key(map, p)) {
-        Some(v) => cur.push(v),
+    let mut field = match parts.next().and_then(|p| root.get(p)) {
+        Some(v) => v,
         None => return false,
+    };
+    // Down the event's own objects (an opened event's details), then through JSON values.
+    let mut cur: Vec<&Value> = Vec::new();
+    loop {
+        match field {
+            Field::Value(v) => {
+                cur.push(v);
+                break;
+            }
+            obj => match parts.next() {
+                Some(p) => match obj.get(p) {
+                    Some(x) => field = x,
+                    None => return false,
+                },
+                None => return field_has_leaf(obj),
+            },
+        }
     }
     for p in parts {
         let mut next = Vec::new();
@@ -776,7 +815,6 @@ fn ip_of(v: &Value) -> Option<IpAddr> {
 }
 
 fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
-    let map = doc.map;
     match n {
         Node::All => true,
         Node::And(v) => v.iter().all(|c| eval(c, doc, now)),
@@ -803,14 +841,13 @@ fn eval(n: &Node, doc: &Doc<'_>, now: DateTime<Utc>) -> bool {
             None => false,
         },
         Node::Range(f, kind) => range_match(doc, f, kind, now),
-        Node::Exists(f) => exists_at(map, f),
+        Node::Exists(f) => exists_at(doc.root, f),
     }
 }
 
 fn first_ip(doc: &Doc<'_>, path: &str) -> Option<IpAddr> {
-    let d = doc.details()?.as_object()?;
     let key = path.strip_prefix("details.")?;
-    ip_of(get_key(d, key)?)
+    ip_of(doc.details()?.get(key)?.value()?)
 }
 
 fn net_contains(net: &ipnet::IpNet, a: IpAddr) -> bool {

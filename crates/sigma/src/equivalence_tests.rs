@@ -190,8 +190,8 @@ fn every_field_resolves_as_path_by_path() {
         let Some(fmt) = mapping.detect(e) else {
             continue;
         };
-        let fast = EventView::new(e, fmt, table, mapping);
-        let slow = EventView::new_unindexed(e, fmt, table, mapping);
+        let fast = EventView::new(e.into(), fmt, table, mapping);
+        let slow = EventView::new_unindexed(e.into(), fmt, table, mapping);
         for id in 0..table.len() {
             assert_eq!(fast.get(id), slow.get(id), "field {id} of {e}");
             present += usize::from(fast.get(id).is_some());

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
+use ferrodef_event::{FieldSlot, Node as Field};
 use serde_json::Value;
 
 use crate::mapping::Mapping;
@@ -72,6 +73,9 @@ struct TrieNode {
     children: Vec<(Box<str>, Option<usize>, u32)>,
     /// `segment → index into children` (when there are more than [`FORWARD_CHILDREN`]).
     by_key: ShortMap<Box<str>, u32>,
+    /// The children that are top-level fields of opened events, by their slot (an opened
+    /// event is filled from these, no key compared).
+    open_children: Vec<(FieldSlot, u32)>,
 }
 
 /// Every path interned for an exact-keys format, as a trie whose node 0 is the event itself.
@@ -112,6 +116,9 @@ impl PathTrie {
                             id as u32,
                         ));
                         n.by_key.insert(seg.as_str().into(), at);
+                        if let Some(slot) = FieldSlot::of(seg) {
+                            n.open_children.push((slot, id as u32));
+                        }
                     }
                     id
                 }
@@ -120,17 +127,25 @@ impl PathTrie {
         cur as u32
     }
 
-    /// The value of every node in `event` (`None`: absent), as [`JsonPath::get_exact`] finds
+    /// The value of every node in `event` (absent: none), as [`JsonPath::get_exact`] finds
     /// it.
-    pub(crate) fn resolve<'a>(&self, event: &'a Value) -> Vec<Option<&'a Value>> {
-        let mut out = vec![None; self.nodes.len()];
+    pub(crate) fn resolve<'a>(&self, event: Field<'a>) -> Resolved<'a> {
+        let mut out = Resolved {
+            values: vec![None; self.nodes.len()],
+            objects: Vec::new(),
+        };
         self.fill(0, event, &mut out);
         out
     }
 
-    fn fill<'a>(&self, node: usize, v: &'a Value, out: &mut [Option<&'a Value>]) {
-        if let Some(slot) = out.get_mut(node) {
-            *slot = Some(v);
+    fn fill<'a>(&self, node: usize, v: Field<'a>, out: &mut Resolved<'a>) {
+        match v {
+            Field::Value(x) => {
+                if let Some(slot) = out.values.get_mut(node) {
+                    *slot = Some(x);
+                }
+            }
+            obj => out.objects.push((node as u32, obj)),
         }
         let Some(n) = self.nodes.get(node) else {
             return;
@@ -139,32 +154,39 @@ impl PathTrie {
             return;
         }
         match v {
-            Value::Object(map) if n.children.len() > FORWARD_CHILDREN => {
-                for (k, x) in map {
-                    if let Some((_, _, c)) = n
-                        .by_key
-                        .get(k.as_str())
-                        .and_then(|i| n.children.get(*i as usize))
+            Field::Value(Value::Array(items)) => {
+                for (_, i, c) in &n.children {
+                    if let Some(x) = i.and_then(|i| items.get(i)) {
+                        self.fill(*c as usize, Field::Value(x), out);
+                    }
+                }
+            }
+            obj if !obj.is_object() => {}
+            // An opened event's fields, by their slots (its times are written as text only
+            // when the trie has them).
+            obj if obj.is_open() => {
+                for (slot, c) in &n.open_children {
+                    if let Some(x) = obj.get_slot(*slot) {
+                        self.fill(*c as usize, x, out);
+                    }
+                }
+            }
+            obj if n.children.len() > FORWARD_CHILDREN => {
+                obj.for_each(|k, x| {
+                    if let Some((_, _, c)) =
+                        n.by_key.get(k).and_then(|i| n.children.get(*i as usize))
                     {
                         self.fill(*c as usize, x, out);
                     }
-                }
+                });
             }
-            Value::Object(map) => {
+            obj => {
                 for (k, _, c) in &n.children {
-                    if let Some(x) = ferrodef_event::get_key(map, k) {
+                    if let Some(x) = obj.get(k) {
                         self.fill(*c as usize, x, out);
                     }
                 }
             }
-            Value::Array(items) => {
-                for (_, i, c) in &n.children {
-                    if let Some(x) = i.and_then(|i| items.get(i)) {
-                        self.fill(*c as usize, x, out);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 }
@@ -234,7 +256,7 @@ pub(crate) const MAX_KEYWORD_DEPTH: usize = 32;
 /// One event as the matcher sees it, with the per-event caches of lower-cased values (so
 /// a value many rules compare is lower-cased once).
 pub(crate) struct EventView<'a> {
-    pub(crate) event: &'a Value,
+    pub(crate) event: Field<'a>,
     pub(crate) fmt: usize,
     pub(crate) table: &'a FieldTable,
     pub(crate) mapping: &'a Mapping,
@@ -245,11 +267,11 @@ pub(crate) struct EventView<'a> {
     lower: RefCell<HashMap<FieldId, Rc<[u8]>>>,
     keywords: OnceCell<Rc<KeywordTexts<'a>>>,
     /// The event's `details`, once looked up.
-    details: OnceCell<Option<&'a Value>>,
+    details: OnceCell<Option<Field<'a>>>,
     /// The format's trie, if it has one (exact keys), and every trie node's value in the
     /// event, resolved at the first field look-up.
     trie: Option<&'a PathTrie>,
-    nodes: OnceCell<Vec<Option<&'a Value>>>,
+    nodes: OnceCell<Resolved<'a>>,
 }
 
 /// The texts keyword searches look at, each with its lower-cased form.
@@ -258,7 +280,7 @@ pub(crate) type KeywordTexts<'a> = Vec<(&'a str, Rc<[u8]>)>;
 impl<'a> EventView<'a> {
     /// A view of `event`, of format `fmt`.
     pub(crate) fn new(
-        event: &'a Value,
+        event: Field<'a>,
         fmt: usize,
         table: &'a FieldTable,
         mapping: &'a Mapping,
@@ -282,7 +304,7 @@ impl<'a> EventView<'a> {
     /// against).
     #[cfg(test)]
     pub(crate) fn new_unindexed(
-        event: &'a Value,
+        event: Field<'a>,
         fmt: usize,
         table: &'a FieldTable,
         mapping: &'a Mapping,
@@ -306,14 +328,14 @@ impl<'a> EventView<'a> {
     pub(crate) fn keyword_texts(&self) -> Rc<KeywordTexts<'a>> {
         Rc::clone(self.keywords.get_or_init(|| {
             let mut out: KeywordTexts<'a> = Vec::new();
-            self.keyword_roots(|v| collect(v, 0, &mut out));
+            self.keyword_roots(|v| collect_field(v, 0, &mut out));
             Rc::new(out)
         }))
     }
 
     /// Calls `f` with each value keyword searches walk: the values at the format's keyword
     /// paths, or the whole event when it has none.
-    pub(crate) fn keyword_roots(&self, mut f: impl FnMut(&'a Value)) {
+    pub(crate) fn keyword_roots(&self, mut f: impl FnMut(Field<'a>)) {
         let paths = self
             .mapping
             .formats
@@ -328,15 +350,13 @@ impl<'a> EventView<'a> {
             let nodes = self.nodes.get_or_init(|| trie.resolve(self.event));
             if let Some(kw) = self.table.keyword_nodes.get(self.fmt) {
                 if kw.len() == paths.len() {
-                    kw.iter()
-                        .filter_map(|n| nodes.get(*n as usize).copied().flatten())
-                        .for_each(f);
+                    kw.iter().filter_map(|n| nodes.field(*n)).for_each(f);
                     return;
                 }
             }
         }
         for p in paths {
-            if let Some(v) = self.get_path(p) {
+            if let Some(v) = self.get_field(p) {
                 f(v);
             }
         }
@@ -353,7 +373,7 @@ impl<'a> EventView<'a> {
                 .per_format_nodes
                 .get(self.fmt)?
                 .iter()
-                .find_map(|n| nodes.get(*n as usize).copied().flatten());
+                .find_map(|n| nodes.value(*n));
         }
         if let Some(v) = self.values.borrow().find(id) {
             return v;
@@ -365,13 +385,16 @@ impl<'a> EventView<'a> {
 
     /// The value at a path of the event, with the format's key lookup.
     pub(crate) fn get_path(&self, p: &JsonPath) -> Option<&'a Value> {
+        self.get_field(p).and_then(Field::value)
+    }
+
+    /// [`EventView::get_path`], an object of an opened event included.
+    fn get_field(&self, p: &JsonPath) -> Option<Field<'a>> {
         if self.exact {
             // Most paths are under `details`: looked up once per event.
             if p.first() == Some("details") {
                 let event = self.event;
-                let details = *self
-                    .details
-                    .get_or_init(|| event.as_object().and_then(|m| m.get("details")));
+                let details = *self.details.get_or_init(|| event.get("details"));
                 return p.get_exact_under(details);
             }
             p.get_exact(self.event)
@@ -388,6 +411,29 @@ impl<'a> EventView<'a> {
             .get(self.fmt)?
             .iter()
             .find_map(|p| self.get_path(p))
+    }
+}
+
+/// What [`PathTrie::resolve`] found of every trie node in an event: JSON values by node (a
+/// table of one word per node, cleared for every event), and the few nodes that are objects
+/// of an opened event (the event, its details) apart.
+pub(crate) struct Resolved<'a> {
+    values: Vec<Option<&'a Value>>,
+    objects: Vec<(u32, Field<'a>)>,
+}
+
+impl<'a> Resolved<'a> {
+    /// The JSON value of node `n`, if any.
+    fn value(&self, n: u32) -> Option<&'a Value> {
+        self.values.get(n as usize).copied().flatten()
+    }
+
+    /// What is at node `n`, if anything.
+    fn field(&self, n: u32) -> Option<Field<'a>> {
+        match self.value(n) {
+            Some(v) => Some(Field::Value(v)),
+            None => self.objects.iter().find(|(m, _)| *m == n).map(|(_, f)| *f),
+        }
     }
 }
 
@@ -430,6 +476,14 @@ impl<'a> FieldCache<'a> {
             }
             None => self.spill.push((id, v)),
         }
+    }
+}
+
+fn collect_field<'a>(v: Field<'a>, depth: usize, out: &mut KeywordTexts<'a>) {
+    match v {
+        Field::Value(v) => collect(v, depth, out),
+        obj if depth <= MAX_KEYWORD_DEPTH => obj.for_each(|_, x| collect_field(x, depth + 1, out)),
+        _ => {}
     }
 }
 

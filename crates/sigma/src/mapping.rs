@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ferrodef_event::Node as Field;
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -189,32 +190,31 @@ struct Shapes {
 }
 
 impl Shapes {
-    fn find(
-        &self,
-        mapping: u64,
-        map: &serde_json::Map<String, serde_json::Value>,
-    ) -> Option<Option<usize>> {
+    fn find(&self, mapping: u64, event: Field<'_>) -> Option<Option<usize>> {
+        let n = event.len();
         self.seen
             .iter()
             .find(|s| {
-                s.mapping == mapping
-                    && s.keys.len() == map.len()
-                    && map.keys().zip(&s.keys).all(|(a, b)| a == b)
+                if s.mapping != mapping || s.keys.len() != n {
+                    return false;
+                }
+                let (mut i, mut same) = (0, true);
+                event.for_each_key(|k| {
+                    same = same && s.keys.get(i).is_some_and(|x| x == k);
+                    i += 1;
+                });
+                same
             })
             .map(|s| s.fmt)
     }
 
     /// Remembers a shape, in the place of the oldest when full (its strings' room reused).
-    fn remember(
-        &mut self,
-        mapping: u64,
-        map: &serde_json::Map<String, serde_json::Value>,
-        fmt: Option<usize>,
-    ) {
+    fn remember(&mut self, mapping: u64, event: Field<'_>, fmt: Option<usize>) {
+        let n = event.len();
         let at = if self.seen.len() < SHAPES_KEPT {
             self.seen.push(Shape {
                 mapping,
-                keys: Vec::with_capacity(map.len()),
+                keys: Vec::with_capacity(n),
                 fmt,
             });
             self.seen.len() - 1
@@ -226,13 +226,18 @@ impl Shapes {
         if let Some(s) = self.seen.get_mut(at) {
             s.mapping = mapping;
             s.fmt = fmt;
-            s.keys.truncate(map.len());
-            for (i, k) in map.keys().enumerate() {
+            s.keys.truncate(n);
+            let mut i = 0;
+            event.for_each_key(|k| {
                 match s.keys.get_mut(i) {
-                    Some(slot) => slot.clone_from(k),
-                    None => s.keys.push(k.clone()),
+                    Some(slot) => {
+                        slot.clear();
+                        slot.push_str(k);
+                    }
+                    None => s.keys.push(k.to_string()),
                 }
-            }
+                i += 1;
+            });
         }
     }
 }
@@ -297,16 +302,17 @@ impl Mapping {
     }
 
     /// The index of the format of `event` (`None`: no format matches).
-    pub(crate) fn detect(&self, event: &serde_json::Value) -> Option<usize> {
-        let Some(map) = event.as_object() else {
+    pub(crate) fn detect<'a>(&self, event: impl Into<Field<'a>>) -> Option<usize> {
+        let event = event.into();
+        if !event.is_object() {
             return self.detect_by_paths(event).0;
-        };
-        if let Some(fmt) = SHAPES.with(|c| c.borrow().find(self.id, map)) {
+        }
+        if let Some(fmt) = SHAPES.with(|c| c.borrow().find(self.id, event)) {
             return fmt;
         }
         let (fmt, by_keys) = self.detect_by_paths(event);
-        if by_keys && map.len() <= SHAPE_KEYS_MAX {
-            SHAPES.with(|c| c.borrow_mut().remember(self.id, map, fmt));
+        if by_keys && event.len() <= SHAPE_KEYS_MAX {
+            SHAPES.with(|c| c.borrow_mut().remember(self.id, event, fmt));
         }
         fmt
     }
@@ -314,7 +320,8 @@ impl Mapping {
     /// The format of `event`, its detect paths tried in order; and whether the answer
     /// follows from the event's top-level keys alone (every path tried has one segment, or
     /// its first segment is absent), so that an event of the same keys has the same format.
-    fn detect_by_paths(&self, event: &serde_json::Value) -> (Option<usize>, bool) {
+    fn detect_by_paths<'a>(&self, event: impl Into<Field<'a>>) -> (Option<usize>, bool) {
+        let event = event.into();
         let mut by_keys = true;
         let fmt = self.formats.iter().position(|f| {
             f.detect.is_empty()

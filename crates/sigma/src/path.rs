@@ -1,7 +1,7 @@
 //! Dotted paths into a JSON event (`details.TargetUserName`, `Event.System.EventID`,
 //! `details.args.0`): a segment is an object key, or an index into an array.
 
-use ferrodef_event::get_key;
+use ferrodef_event::Node as Field;
 use serde_json::Value;
 
 /// A pre-split path.
@@ -27,8 +27,8 @@ impl JsonPath {
     /// (Windows field names are case-insensitive and writers differ: `Commandline` /
     /// `CommandLine`; Defender's EventData names have spaces, `Source Name`, which Sigma
     /// rules write `SourceName`, as the evtx checkers SigmaHQ tests with do).
-    pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        let mut cur = root;
+    pub fn get<'a>(&self, root: impl Into<Field<'a>>) -> Option<Field<'a>> {
+        let mut cur = root.into();
         for seg in &self.segments {
             cur = loose_step(cur, seg)?;
         }
@@ -36,7 +36,8 @@ impl JsonPath {
     }
 
     /// Whether the path's first segment is in `root` (as [`JsonPath::get`] looks it up).
-    pub(crate) fn first_present(&self, root: &Value) -> bool {
+    pub(crate) fn first_present<'a>(&self, root: impl Into<Field<'a>>) -> bool {
+        let root = root.into();
         self.segments
             .first()
             .is_none_or(|seg| loose_step(root, seg).is_some())
@@ -44,14 +45,14 @@ impl JsonPath {
 
     /// The value at this path, keys compared exactly (events whose keys are known, such as
     /// ferrodef's normalized events: no scan of an object's keys for a key it lacks).
-    pub fn get_exact<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        get_exact_in(root, &self.segments)
+    pub fn get_exact<'a>(&self, root: impl Into<Field<'a>>) -> Option<Field<'a>> {
+        get_exact_in(root.into(), &self.segments)
     }
 
     /// [`JsonPath::get_exact`] with the value at the path's first segment already looked up
     /// (`at_first`; `None`: absent): the value at the rest of the path. Callers that resolve
     /// many paths under one key (`details.*`) look that key up once.
-    pub(crate) fn get_exact_under<'a>(&self, at_first: Option<&'a Value>) -> Option<&'a Value> {
+    pub(crate) fn get_exact_under<'a>(&self, at_first: Option<Field<'a>>) -> Option<Field<'a>> {
         get_exact_in(at_first?, self.segments.get(1..)?)
     }
 
@@ -73,24 +74,34 @@ impl JsonPath {
 
 /// The value at `segments` under `root`, keys compared exactly.
 /// One step of [`JsonPath::get`].
-fn loose_step<'a>(cur: &'a Value, seg: &str) -> Option<&'a Value> {
+fn loose_step<'a>(cur: Field<'a>, seg: &str) -> Option<Field<'a>> {
     match cur {
-        Value::Object(map) => match get_key(map, seg) {
+        Field::Value(Value::Array(items)) => {
+            items.get(seg.parse::<usize>().ok()?).map(Field::Value)
+        }
+        obj => match obj.get(seg) {
             Some(v) => Some(v),
-            None => map.iter().find(|(k, _)| loose_eq(k, seg)).map(|(_, v)| v),
+            None => {
+                let mut found = None;
+                obj.for_each(|k, v| {
+                    if found.is_none() && loose_eq(k, seg) {
+                        found = Some(v);
+                    }
+                });
+                found
+            }
         },
-        Value::Array(items) => items.get(seg.parse::<usize>().ok()?),
-        _ => None,
     }
 }
 
-fn get_exact_in<'a>(root: &'a Value, segments: &[String]) -> Option<&'a Value> {
+fn get_exact_in<'a>(root: Field<'a>, segments: &[String]) -> Option<Field<'a>> {
     let mut cur = root;
     for seg in segments {
         cur = match cur {
-            Value::Object(map) => get_key(map, seg)?,
-            Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
-            _ => return None,
+            Field::Value(Value::Array(items)) => {
+                Field::Value(items.get(seg.parse::<usize>().ok()?)?)
+            }
+            obj => obj.get(seg)?,
         };
     }
     Some(cur)
@@ -183,10 +194,15 @@ mod tests {
             "x",
         ] {
             let p = JsonPath::parse(p);
-            let first = p.first().and_then(|f| v.get(f));
-            let want = p.get_exact(&v);
+            let first = p.first().and_then(|f| v.get(f)).map(Field::Value);
+            let want = p.get_exact(&v).map(Field::to_value);
             if p.text().contains('.') {
-                assert_eq!(p.get_exact_under(first), want, "{}", p.text());
+                assert_eq!(
+                    p.get_exact_under(first).map(Field::to_value),
+                    want,
+                    "{}",
+                    p.text()
+                );
             }
         }
         assert_eq!(JsonPath::parse("").first(), None);
@@ -196,20 +212,29 @@ mod tests {
     fn object_keys_array_indexes_and_case() {
         let v = serde_json::json!({"details": {"args": ["a", "b"], "TargetUserName": "x"}});
         assert_eq!(
-            JsonPath::parse("details.args.1").get(&v),
+            JsonPath::parse("details.args.1")
+                .get(&v)
+                .and_then(Field::value),
             Some(&Value::from("b"))
         );
         assert_eq!(
-            JsonPath::parse("details.targetusername").get(&v),
+            JsonPath::parse("details.targetusername")
+                .get(&v)
+                .and_then(Field::value),
             Some(&Value::from("x"))
         );
-        assert_eq!(JsonPath::parse("details.args.5").get(&v), None);
+        assert_eq!(
+            JsonPath::parse("details.args.5")
+                .get(&v)
+                .and_then(Field::value),
+            None
+        );
         let d = serde_json::json!({"Source Name": "RTP"});
         assert_eq!(
-            JsonPath::parse("SourceName").get(&d),
+            JsonPath::parse("SourceName").get(&d).and_then(Field::value),
             Some(&Value::from("RTP"))
         );
-        assert_eq!(JsonPath::parse("SourceNam").get(&d), None);
-        assert_eq!(JsonPath::parse("").get(&v), Some(&v));
+        assert!(JsonPath::parse("SourceNam").get(&d).is_none());
+        assert_eq!(JsonPath::parse("").get(&v).and_then(Field::value), Some(&v));
     }
 }

@@ -343,6 +343,15 @@ fn scalar(sink: &mut impl Sink, v: &Value) {
     }
 }
 
+/// [`walk`] from a field of an event (an object of an opened event is not a JSON value).
+fn walk_field(sink: &mut impl Sink, v: ferrodef_event::Node<'_>, depth: usize) {
+    match v {
+        ferrodef_event::Node::Value(v) => walk(sink, v, depth),
+        obj if depth <= MAX_KEYWORD_DEPTH => obj.for_each(|_, x| walk_field(sink, x, depth + 1)),
+        _ => {}
+    }
+}
+
 /// The keyword texts, walked as [`EventView::keyword_texts`] collects them.
 fn walk(sink: &mut impl Sink, v: &Value, depth: usize) {
     if depth > MAX_KEYWORD_DEPTH {
@@ -364,7 +373,7 @@ fn feed(sink: &mut impl Sink, source: Source, view: &EventView<'_>) {
             Some(v) => scalar(sink, v),
             None => {}
         },
-        Source::Keywords => view.keyword_roots(|v| walk(sink, v, 0)),
+        Source::Keywords => view.keyword_roots(|v| walk_field(sink, v, 0)),
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ferrodef_event::Node as Field;
 use serde_json::Value;
 use serde_yaml_ng::{Mapping as YamlMap, Value as Yaml};
 
@@ -425,7 +426,12 @@ impl SigmaRules {
     }
 
     /// The text of a field in an event, resolved with the ids of [`Self::rule_field`].
-    pub(crate) fn field_text(&self, event: &Value, ids: &[FieldId]) -> Option<String> {
+    pub(crate) fn field_text<'e>(
+        &self,
+        event: impl Into<Field<'e>>,
+        ids: &[FieldId],
+    ) -> Option<String> {
+        let event = event.into();
         let fmt = self.mapping.detect(event)?;
         let view = self.view(event, fmt);
         ids.iter().find_map(|id| {
@@ -437,7 +443,7 @@ impl SigmaRules {
         })
     }
 
-    fn view<'a>(&'a self, event: &'a Value, fmt: usize) -> EventView<'a> {
+    fn view<'a>(&'a self, event: Field<'a>, fmt: usize) -> EventView<'a> {
         EventView::new(event, fmt, &self.table, &self.mapping)
     }
 
@@ -537,7 +543,12 @@ impl SigmaRules {
 
     /// Calls `f` for every rule `event` matches (each once, in load order), without
     /// allocating for events that match nothing.
-    pub fn for_each_match<'s>(&'s self, event: &Value, mut f: impl FnMut(&'s RuleInfo)) {
+    pub fn for_each_match<'s, 'e>(
+        &'s self,
+        event: impl Into<Field<'e>>,
+        mut f: impl FnMut(&'s RuleInfo),
+    ) {
+        let event = event.into();
         let Some(fmt) = self.mapping.detect(event) else {
             return;
         };
@@ -612,6 +623,7 @@ impl SigmaRules {
     /// no prefilter) with its fields resolved path by path: the reference of the fast paths.
     #[cfg(test)]
     pub(crate) fn matches_unindexed(&self, event: &Value) -> Vec<usize> {
+        let event = Field::Value(event);
         let Some(fmt) = self.mapping.detect(event) else {
             return Vec::new();
         };

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 pub use rule::{CondOp, CorrelationType};
 use rule::{CorrelationRule, Ref, RefField};
@@ -188,10 +187,10 @@ impl Correlator {
     }
 
     /// Observes a detection rule's match of `event` at `at`.
-    pub fn observe(
+    pub fn observe<'e>(
         &mut self,
         rule: &RuleInfo,
-        event: &Value,
+        event: impl Into<ferrodef_event::Node<'e>>,
         at: DateTime<Utc>,
     ) -> Vec<CorrelationHit> {
         self.observe_with_ref(rule, event, at, None)
@@ -199,13 +198,14 @@ impl Correlator {
 
     /// [`Self::observe`] with a reference to the event (its id in the store), carried by
     /// the matches it contributes to.
-    pub fn observe_with_ref(
+    pub fn observe_with_ref<'e>(
         &mut self,
         rule: &RuleInfo,
-        event: &Value,
+        event: impl Into<ferrodef_event::Node<'e>>,
         at: DateTime<Utc>,
         event_ref: Option<String>,
     ) -> Vec<CorrelationHit> {
+        let event = event.into();
         let mut out = Vec::new();
         let Some(ri) = self.rules.rule_index(&rule.id) else {
             return out;
@@ -430,7 +430,11 @@ fn ref_id(rules: &SigmaRules, r: Option<&Ref>) -> Option<String> {
     }
 }
 
-fn event_field(rules: &SigmaRules, event: &Value, f: &RefField) -> Option<String> {
+fn event_field(
+    rules: &SigmaRules,
+    event: ferrodef_event::Node<'_>,
+    f: &RefField,
+) -> Option<String> {
     match f {
         RefField::Ids(ids) => rules.field_text(event, ids),
         RefField::Group(_) => None,
