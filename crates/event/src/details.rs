@@ -76,11 +76,6 @@ impl Details {
         d
     }
 
-    /// Fields whose keys the caller knows are unique (e.g. those of an event's details).
-    pub(crate) fn from_fields(fields: Vec<(Key, Value)>) -> Details {
-        Details::from_unique(fields)
-    }
-
     /// Indexes the keys when there are many (or drops the index when there are few).
     fn reindex(&mut self) {
         self.index = (self.fields.len() > SCAN_MAX).then(|| {

@@ -14,7 +14,7 @@ mod time;
 
 pub use alert::{Alert, AlertStatus, RuleKind, ALERTS_STREAM};
 pub use details::Details;
-pub use event::{Event, Lent};
+pub use event::Event;
 pub use incoming::Incoming;
 pub use ip_fields::{is_ip_field, IpField, DESTINATION_IP, IP_FIELDS, SOURCE_IP};
 pub use lookup::{get_key, LINEAR_LOOKUP};

@@ -617,9 +617,6 @@ impl IngestService {
                         match std::mem::replace(&mut docs[i].doc, DocBody::Map(Map::new())) {
                             DocBody::Event(e) => Subject::Open((*e).open()),
                             DocBody::Map(m) => Subject::Map(m),
-                            DocBody::Shared(m) => {
-                                Subject::Map(Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone()))
-                            }
                         };
                     subjects.push(subject);
                 }

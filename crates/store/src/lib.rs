@@ -50,8 +50,6 @@ pub enum DocBody {
     Event(Box<ferrodef_event::Event>),
     /// A JSON object.
     Map(serde_json::Map<String, serde_json::Value>),
-    /// A JSON object shared with the detection rules' windows (not copied for them).
-    Shared(std::sync::Arc<serde_json::Map<String, serde_json::Value>>),
 }
 
 impl DocBody {
@@ -60,7 +58,6 @@ impl DocBody {
         match self {
             DocBody::Event(e) => e.into_map(),
             DocBody::Map(m) => m,
-            DocBody::Shared(m) => std::sync::Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone()),
         }
     }
 
@@ -69,16 +66,14 @@ impl DocBody {
         match self {
             DocBody::Event(e) => e.as_ref().clone().into_map(),
             DocBody::Map(m) => m.clone(),
-            DocBody::Shared(m) => m.as_ref().clone(),
         }
     }
 
-    /// The document, borrowed: an event or a JSON object (owned or shared alike).
+    /// The document, borrowed: an event or a JSON object.
     pub fn as_ref(&self) -> BodyRef<'_> {
         match self {
             DocBody::Event(e) => BodyRef::Event(e),
             DocBody::Map(m) => BodyRef::Map(m),
-            DocBody::Shared(m) => BodyRef::Map(m),
         }
     }
 
@@ -87,7 +82,6 @@ impl DocBody {
         let out = match self {
             DocBody::Event(e) => serde_json::to_vec(e),
             DocBody::Map(m) => serde_json::to_vec(m),
-            DocBody::Shared(m) => serde_json::to_vec(m.as_ref()),
         };
         // Serializing a map with string keys, or an event (strings, numbers, times), cannot
         // fail; an empty source would only make the hit unreadable, never lose the event.
