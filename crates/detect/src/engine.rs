@@ -617,6 +617,8 @@ impl Engine {
     ) {
         texts.clear();
         texts.resize(events.len(), None);
+        // One buffer for the texts (each then copied once into its shared allocation).
+        let mut buf = Vec::new();
         for (si, (keys, _)) in touched {
             let Some(st) = self.state.rules.get_mut(&self.slots[*si].name) else {
                 continue;
@@ -632,7 +634,12 @@ impl Engine {
                     let text = match (texts.get_mut(b), events.get(b)) {
                         (Some(Some(t)), _) => Arc::clone(t),
                         (Some(slot), Some(e)) => {
-                            let t: Arc<str> = e.to_json().into();
+                            buf.clear();
+                            e.write_json(&mut buf);
+                            let t: Arc<str> = match std::str::from_utf8(&buf) {
+                                Ok(text) => Arc::from(text),
+                                Err(_) => Arc::from("{}"),
+                            };
                             *slot = Some(Arc::clone(&t));
                             t
                         }

@@ -605,6 +605,18 @@ impl Subject {
         }
     }
 
+    /// Appends the JSON text of the event to `out` (as [`Subject::to_json`]).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let written = match self {
+            Subject::Open(e) => serde_json::to_writer(&mut *out, e),
+            Subject::Map(m) => serde_json::to_writer(&mut *out, m),
+        };
+        // An object of strings, numbers and booleans always serializes.
+        if written.is_err() {
+            out.extend_from_slice(b"{}");
+        }
+    }
+
     /// The JSON text of the event (as `serde_json` writes its object).
     pub fn to_json(&self) -> String {
         // An object of strings, numbers and booleans always serializes.

@@ -351,9 +351,19 @@ fn group_by_partition(docs: Vec<StoredDoc>) -> Vec<(PartKey, Vec<StoredDoc>)> {
 
 fn open_writer(part: &Arc<Partition>, opts: &TantivyOptions) -> Result<OpenWriter, StoreError> {
     let opened = part.reader.opened()?;
-    let writer: IndexWriter<IndexDoc> = opened
-        .index
-        .writer_with_num_threads(opts.writer_threads.max(1), opts.writer_memory_bytes)?;
+    // The alerts stream gets a hundredth of the events' documents: one indexing thread (with
+    // that thread's share of the memory) is plenty, and each commit then starts one new
+    // segment there rather than one per thread (each with its own zeroed tables).
+    let threads = opts.writer_threads.max(1);
+    let (threads, memory) = match part.key.stream == ferrodef_event::ALERTS_STREAM {
+        // (tantivy's least per thread is 15 MB: a smaller share keeps the whole budget).
+        true => match opts.writer_memory_bytes / threads {
+            share if share >= 15 << 20 => (1, share),
+            _ => (1, opts.writer_memory_bytes),
+        },
+        false => (threads, opts.writer_memory_bytes),
+    };
+    let writer: IndexWriter<IndexDoc> = opened.index.writer_with_num_threads(threads, memory)?;
     writer.set_merge_policy(Box::new(BoundedMergePolicy {
         min_segments: opts.merge_min_segments,
         max_merged_docs: opts.max_merged_docs,
