@@ -536,19 +536,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+#[path = "../../../tests-support/corpora.rs"]
+mod test_corpora;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The shared corpora (`$FERRODEF_CORPORA`, else `../shared/corpora`).
-    fn corpora() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let dir = match std::env::var_os("FERRODEF_CORPORA") {
-            Some(d) => root.join(d),
-            None => root.join("../shared/corpora"),
-        };
-        assert!(dir.is_dir(), "corpus not found: {}", dir.display());
-        dir
-    }
+    use super::test_corpora::corpora;
 
     /// An alert without what differs from run to run (its id).
     fn comparable(a: &Alert) -> Value {
